@@ -1,0 +1,217 @@
+// Package patches holds the pure edits mirrorctl makes: the --controllers algebra and the
+// kubeadm ClusterConfiguration edits. Nothing here touches the file system.
+package patches
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Op is the change a command asks for.
+type Op string
+
+const (
+	Disable Op = "disable"
+	Enable  Op = "enable"
+)
+
+// The mirroring controller's names. The alias is the only name before 1.28 and an alias after;
+// the canonical name is an unknown (fatal) controller before 1.28.
+const (
+	NameAlias     = "endpointslicemirroring"
+	NameCanonical = "endpointslice-mirroring-controller"
+)
+
+// KubeadmDefaultControllers is what kubeadm writes when ClusterConfiguration sets no controllers.
+// Any controllers entry in extraArgs replaces it whole, so edits must start from it.
+var KubeadmDefaultControllers = []string{"*", "bootstrapsigner", "tokencleaner"}
+
+// Version is a Kubernetes minor version. Known is false when it could not be read
+// (an image pinned by digest only, a missing kubernetesVersion).
+type Version struct {
+	Major, Minor int
+	Known        bool
+}
+
+func (v Version) String() string {
+	if !v.Known {
+		return "unknown"
+	}
+	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
+}
+
+// AtLeast reports whether v is known and >= major.minor.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Known && (v.Major > major || v.Major == major && v.Minor >= minor)
+}
+
+var versionRe = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?$`)
+
+// ParseVersion reads "v1.29.0", "1.29", "v1.30.0-rc.1" and the like.
+func ParseVersion(s string) Version {
+	m := versionRe.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return Version{}
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	return Version{Major: major, Minor: minor, Known: true}
+}
+
+// ImageVersion reads the version from an image reference's tag
+// ("registry.k8s.io/kube-controller-manager:v1.29.0", with or without "@sha256:…").
+func ImageVersion(image string) Version {
+	ref := image
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	// A colon after the last slash separates the tag; one before it is a registry port.
+	slash := strings.LastIndex(ref, "/")
+	colon := strings.LastIndex(ref, ":")
+	if colon <= slash {
+		return Version{}
+	}
+	return ParseVersion(ref[colon+1:])
+}
+
+// ErrTooOld is returned for versions before the mirroring controller existed.
+type ErrTooOld struct{ Version Version }
+
+func (e ErrTooOld) Error() string {
+	return fmt.Sprintf("Kubernetes %s has no EndpointSlice mirroring controller (it exists from 1.19); nothing to change", e.Version)
+}
+
+// NameFor picks the controller name to write for a version. From 1.28 the canonical name, which
+// kube-controller-manager itself logs and reports in /healthz; below 1.28 and for unknown versions the
+// alias, which every release from 1.19 accepts. override, when set, wins, but is still checked
+// against the version (the canonical name before 1.28 is fatal at kcm startup).
+func NameFor(v Version, override string) (string, error) {
+	if v.Known && !v.AtLeast(1, 19) {
+		return "", ErrTooOld{v}
+	}
+	switch override {
+	case "":
+	case NameAlias:
+		return NameAlias, nil
+	case NameCanonical:
+		if v.Known && !v.AtLeast(1, 28) {
+			return "", fmt.Errorf("controller name %q is unknown to Kubernetes %s (kube-controller-manager would not start); use %q", NameCanonical, v, NameAlias)
+		}
+		return NameCanonical, nil
+	default:
+		return "", fmt.Errorf("controller name %q is not a name of the EndpointSlice mirroring controller (want %q or %q)", override, NameAlias, NameCanonical)
+	}
+	if v.AtLeast(1, 28) {
+		return NameCanonical, nil
+	}
+	return NameAlias, nil
+}
+
+// IsMirroringName reports whether a bare controller name (no sign) names the mirroring controller.
+func IsMirroringName(name string) bool {
+	return name == NameAlias || name == NameCanonical
+}
+
+// BrokenEntryError reports a --controllers entry kube-controller-manager would reject or misread.
+type BrokenEntryError struct {
+	Value, Entry, Why string
+}
+
+func (e *BrokenEntryError) Error() string {
+	return fmt.Sprintf("--controllers=%s: entry %q %s", e.Value, e.Entry, e.Why)
+}
+
+// SplitControllers splits one --controllers value the way pflag's StringSlice does (CSV, no trimming)
+// and rejects entries that would make kcm fail or behave surprisingly: empty entries, entries with
+// whitespace or quotes, "-" alone, "-*". An empty value is an empty list.
+func SplitControllers(value string) ([]string, error) {
+	if value == "" {
+		return nil, nil
+	}
+	entries := strings.Split(value, ",")
+	for _, e := range entries {
+		switch {
+		case e == "":
+			return nil, &BrokenEntryError{value, e, "is empty"}
+		case strings.ContainsAny(e, " \t\r\n\"'"):
+			return nil, &BrokenEntryError{value, e, "contains whitespace or quotes (kube-controller-manager does not trim entries)"}
+		case e == "-" || e == "-*" || strings.HasPrefix(e, "--"):
+			return nil, &BrokenEntryError{value, e, "is not a controller name"}
+		}
+	}
+	return entries, nil
+}
+
+// JoinControllers is the inverse of SplitControllers.
+func JoinControllers(entries []string) string { return strings.Join(entries, ",") }
+
+// MirroringEnabled evaluates kube-controller-manager's IsControllerEnabled for the mirroring controller
+// over the concatenated list: the first entry naming it (under either name) decides; otherwise it runs
+// only when "*" is present (it is on by default).
+func MirroringEnabled(entries []string) bool {
+	star := false
+	for _, e := range entries {
+		switch {
+		case IsMirroringName(e):
+			return true
+		case strings.HasPrefix(e, "-") && IsMirroringName(e[1:]):
+			return false
+		case e == "*":
+			star = true
+		}
+	}
+	return star
+}
+
+// flatten concatenates occurrences, as repeated --controllers flags are.
+func flatten(occ [][]string) []string {
+	var all []string
+	for _, o := range occ {
+		all = append(all, o...)
+	}
+	return all
+}
+
+// Plan computes the --controllers occurrences after op. occ holds every occurrence of the flag in order
+// (an empty occ means no flag at all; callers that have a distro default pass it as the only occurrence).
+// It keeps every other entry in place, removes the mentions that contradict the wanted state under either
+// name, and adds one entry named name to the last occurrence when the remaining list does not already give
+// the wanted state. An occurrence that ends up empty is returned empty: the caller drops that flag.
+// changed is false when the mirroring controller is already in the wanted state; out is then occ.
+func Plan(op Op, occ [][]string, name string) (out [][]string, changed bool) {
+	want := op == Enable
+	all := flatten(occ)
+	if len(occ) > 0 && MirroringEnabled(all) == want {
+		return occ, false
+	}
+	if len(occ) == 0 {
+		if want {
+			return occ, false // no flag: the default "*" runs it
+		}
+		return [][]string{{"*", "-" + name}}, true
+	}
+	out = make([][]string, len(occ))
+	for i, o := range occ {
+		kept := []string{}
+		for _, e := range o {
+			positive := IsMirroringName(e)
+			negative := strings.HasPrefix(e, "-") && IsMirroringName(e[1:])
+			if (want && negative) || (!want && positive) {
+				continue
+			}
+			kept = append(kept, e)
+		}
+		out[i] = kept
+	}
+	if MirroringEnabled(flatten(out)) != want {
+		entry := name
+		if !want {
+			entry = "-" + name
+		}
+		last := len(out) - 1
+		out[last] = append(out[last], entry)
+	}
+	return out, true
+}
