@@ -1,0 +1,406 @@
+// Package manifests reads and edits the kube-controller-manager static pod manifest. Edits are
+// spliced into the original bytes: kyaml (yaml.v3 nodes) only locates the flag, so comments, quoting,
+// indentation and everything else in the file survive exactly.
+package manifests
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// ContainerName is the container kubeadm (and every static pod layout we know) gives kcm.
+const ContainerName = "kube-controller-manager"
+
+const flagName = "--controllers"
+
+// occurrence is one --controllers flag in the container's command or args.
+type occurrence struct {
+	field  string     // "command" or "args"
+	flag   *yaml.Node // the item holding "--controllers=V" or "--controllers"
+	value  *yaml.Node // the item holding V in the two-item form; nil in the "=" form
+	text   string     // V
+	joined bool       // "--controllers=V" form
+}
+
+// Manifest is a parsed static pod manifest.
+type Manifest struct {
+	data    []byte
+	Image   string
+	Version patches.Version
+	fields  map[string]*yaml.Node // "command", "args" sequences of the kcm container (may be nil)
+	occ     []occurrence
+}
+
+// Parse reads a static pod manifest and finds the kcm container and its --controllers flags.
+// Errors are one line without the file name; callers prefix it.
+func Parse(data []byte) (*Manifest, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("file is empty")
+	}
+	if !utf8.Valid(data) {
+		return nil, errors.New("not a YAML file (invalid UTF-8)")
+	}
+	doc, err := singleDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil, errors.New("not a Kubernetes object (the document is not a mapping)")
+	}
+	if k := scalarField(doc, "kind"); k != "Pod" {
+		if k == "" {
+			return nil, errors.New("no kind: not a Pod manifest")
+		}
+		return nil, fmt.Errorf("kind is %q, not a Pod manifest", k)
+	}
+	spec := field(doc, "spec")
+	if spec == nil || spec.Kind != yaml.MappingNode {
+		return nil, errors.New("Pod has no spec")
+	}
+	containers := field(spec, "containers")
+	if containers == nil || containers.Kind != yaml.SequenceNode {
+		return nil, errors.New("Pod has no spec.containers list")
+	}
+	var kcm *yaml.Node
+	var names []string
+	for _, c := range containers.Content {
+		if c.Kind != yaml.MappingNode {
+			continue
+		}
+		n := scalarField(c, "name")
+		names = append(names, n)
+		if n == ContainerName {
+			if kcm != nil {
+				return nil, fmt.Errorf("two containers named %q", ContainerName)
+			}
+			kcm = c
+		}
+	}
+	if kcm == nil {
+		return nil, fmt.Errorf("no container named %q (found: %s)", ContainerName, strings.Join(names, ", "))
+	}
+	m := &Manifest{data: data, fields: map[string]*yaml.Node{}}
+	m.Image = scalarField(kcm, "image")
+	m.Version = patches.ImageVersion(m.Image)
+	for _, f := range []string{"command", "args"} {
+		seq := field(kcm, f)
+		if seq == nil || seq.Tag == "!!null" {
+			continue
+		}
+		if seq.Kind != yaml.SequenceNode {
+			return nil, fmt.Errorf("container %s: %s is not a list", ContainerName, f)
+		}
+		m.fields[f] = seq
+		if err := m.collect(f, seq); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// singleDocument decodes the one document of a static pod file. The kubelet reads one object per file;
+// a second document is a mistake we must not silently ignore (yaml.Parse would).
+func singleDocument(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []*yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("malformed YAML: %s", oneLine(err.Error()))
+		}
+		docs = append(docs, &n)
+	}
+	if len(docs) == 0 {
+		return nil, errors.New("file holds no YAML document")
+	}
+	if len(docs) > 1 {
+		return nil, fmt.Errorf("file holds %d YAML documents; a static pod manifest holds one", len(docs))
+	}
+	if len(docs[0].Content) != 1 {
+		return nil, errors.New("file holds no YAML document")
+	}
+	doc := docs[0].Content[0]
+	if hasAlias(doc, 0) {
+		return nil, errors.New("YAML aliases or anchors are not supported in a static pod manifest")
+	}
+	return doc, nil
+}
+
+func hasAlias(n *yaml.Node, depth int) bool {
+	if depth > 64 {
+		return true // nothing legitimate nests this deep in a pod; treat as hostile
+	}
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAlias(c, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func field(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalarField(m *yaml.Node, key string) string {
+	n := field(m, key)
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+func (m *Manifest) collect(f string, seq *yaml.Node) error {
+	items := seq.Content
+	for i := 0; i < len(items); i++ {
+		it := items[i]
+		if it.Kind != yaml.ScalarNode {
+			return fmt.Errorf("container %s: %s[%d] is not a string", ContainerName, f, i)
+		}
+		switch {
+		case strings.HasPrefix(it.Value, flagName+"="):
+			m.occ = append(m.occ, occurrence{field: f, flag: it, text: strings.TrimPrefix(it.Value, flagName+"="), joined: true})
+		case it.Value == flagName:
+			if i+1 >= len(items) || items[i+1].Kind != yaml.ScalarNode {
+				return fmt.Errorf("container %s: %s ends with %s and no value", ContainerName, f, flagName)
+			}
+			m.occ = append(m.occ, occurrence{field: f, flag: it, value: items[i+1], text: items[i+1].Value})
+			i++
+		}
+	}
+	return nil
+}
+
+// Controllers returns every --controllers occurrence split into entries, command before args, the
+// order kubelet passes them (command then args) and pflag concatenates them.
+func (m *Manifest) Controllers() ([][]string, error) {
+	var occ [][]string
+	for _, o := range m.occ {
+		e, err := patches.SplitControllers(o.text)
+		if err != nil {
+			return nil, fmt.Errorf("container %s: %w", ContainerName, err)
+		}
+		occ = append(occ, e)
+	}
+	return occ, nil
+}
+
+// Effective is the --controllers value kcm ends up with ("*" when the flag is absent).
+func (m *Manifest) Effective() ([]string, error) {
+	occ, err := m.Controllers()
+	if err != nil {
+		return nil, err
+	}
+	if len(occ) == 0 {
+		return []string{"*"}, nil
+	}
+	var all []string
+	for _, o := range occ {
+		all = append(all, o...)
+	}
+	return all, nil
+}
+
+// Mirroring reports whether kcm runs the mirroring controller with these flags.
+func (m *Manifest) Mirroring() (bool, error) {
+	e, err := m.Effective()
+	if err != nil {
+		return false, err
+	}
+	return patches.MirroringEnabled(e), nil
+}
+
+// Edit applies op and returns the new file bytes. name is the controller name to add (see
+// patches.NameFor). changed is false, and out is the input, when nothing needs to change.
+func (m *Manifest) Edit(op patches.Op, name string) (out []byte, changed bool, err error) {
+	occ, err := m.Controllers()
+	if err != nil {
+		return nil, false, err
+	}
+	planned, changed := patches.Plan(op, occ, name)
+	if !changed {
+		return m.data, false, nil
+	}
+	var edits []splice
+	if len(m.occ) == 0 {
+		e, err := m.insertFlag(patches.JoinControllers(planned[0]))
+		if err != nil {
+			return nil, false, err
+		}
+		edits = append(edits, e)
+	}
+	for i, o := range m.occ {
+		if equal(planned[i], occ[i]) {
+			continue
+		}
+		if len(planned[i]) == 0 {
+			for _, n := range []*yaml.Node{o.flag, o.value} {
+				if n == nil {
+					continue
+				}
+				e, err := deleteItem(m.data, n)
+				if err != nil {
+					return nil, false, err
+				}
+				edits = append(edits, e)
+			}
+			continue
+		}
+		value := patches.JoinControllers(planned[i])
+		target, text := o.value, value
+		if o.joined {
+			target, text = o.flag, flagName+"="+value
+		}
+		e, err := replaceScalar(m.data, target, text)
+		if err != nil {
+			return nil, false, err
+		}
+		edits = append(edits, e)
+	}
+	out, err = apply(m.data, edits)
+	if err != nil {
+		return nil, false, err
+	}
+	// The splice must mean what the plan meant: re-parse and compare, so a locating mistake can never
+	// reach the node.
+	check, err := Parse(out)
+	if err != nil {
+		return nil, false, fmt.Errorf("internal error: edited manifest does not parse: %w", err)
+	}
+	got, err := check.Controllers()
+	if err != nil || !equalOcc(nonEmpty(planned), got) {
+		return nil, false, fmt.Errorf("internal error: edited manifest has --controllers %v, planned %v", got, planned)
+	}
+	return out, true, nil
+}
+
+func nonEmpty(occ [][]string) [][]string {
+	var out [][]string
+	for _, o := range occ {
+		if len(o) > 0 {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalOcc(a, b [][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// insertFlag adds "--controllers=V" as a new list item. kubeadm writes flags sorted by name, so the new
+// item goes where kubeadm would have put it; it copies the indentation of its neighbour line.
+func (m *Manifest) insertFlag(value string) (splice, error) {
+	seq := m.fields["command"]
+	if seq == nil || len(seq.Content) < 2 {
+		if a := m.fields["args"]; a != nil && len(a.Content) > 0 {
+			seq = a
+		}
+	}
+	if seq == nil || len(seq.Content) == 0 {
+		return splice{}, fmt.Errorf("container %s has no command or args list to add %s to", ContainerName, flagName)
+	}
+	if seq.Style&yaml.FlowStyle != 0 {
+		return splice{}, fmt.Errorf("container %s: flow-style lists ([a, b]) are not supported; write the list one item per line", ContainerName)
+	}
+	item := flagName + "=" + value
+	// Insert before the first flag that sorts after ours (skipping the binary name at command[0]).
+	idx := len(seq.Content)
+	for i, it := range seq.Content {
+		if i == 0 && seq == m.fields["command"] {
+			continue
+		}
+		if strings.HasPrefix(it.Value, "--") && it.Value > item {
+			idx = i
+			break
+		}
+	}
+	var anchor *yaml.Node
+	before := true
+	if idx < len(seq.Content) {
+		anchor = seq.Content[idx]
+	} else {
+		anchor, before = seq.Content[len(seq.Content)-1], false
+	}
+	start, end, err := lineOf(m.data, anchor)
+	if err != nil {
+		return splice{}, err
+	}
+	line := m.data[start:end]
+	dash := bytes.IndexByte(line, '-')
+	if dash < 0 || !isBlank(line[:dash]) || dash+1 >= len(line) || line[dash+1] != ' ' {
+		return splice{}, fmt.Errorf("container %s: cannot find the list item line of %q", ContainerName, anchor.Value)
+	}
+	eol := lineEnding(m.data)
+	newLine := string(line[:dash+2]) + item + eol
+	at := start
+	if !before {
+		at = end
+		// The last line of a file may lack its newline.
+		if at == len(m.data) && !bytes.HasSuffix(m.data, []byte("\n")) {
+			newLine = eol + strings.TrimSuffix(newLine, eol)
+		} else {
+			at = nextLine(m.data, end)
+		}
+	}
+	return splice{at, at, newLine}, nil
+}
+
+func isBlank(b []byte) bool { return len(bytes.TrimLeft(b, " ")) == 0 }
+
+// lineEnding returns the file's line ending, so an inserted line matches (CRLF files stay CRLF).
+func lineEnding(data []byte) string {
+	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// Sorted reports whether edits apply in order; exported for tests of the splice helpers.
+func sortSplices(s []splice) { sort.Slice(s, func(i, j int) bool { return s[i].start < s[j].start }) }

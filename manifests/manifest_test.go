@@ -1,0 +1,122 @@
+package manifests
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestGolden runs every case under testdata/manifests/<case>/: input.yaml, and for each op an
+// expected-<op>.yaml (the edited file) or error-<op>.txt (the one-line error).
+func TestGolden(t *testing.T) {
+	cases, err := filepath.Glob("../testdata/manifests/*/input.yaml")
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	for _, in := range cases {
+		dir := filepath.Dir(in)
+		for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+			t.Run(filepath.Base(dir)+"/"+string(op), func(t *testing.T) {
+				data, err := os.ReadFile(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := edit(data, op)
+				expected := filepath.Join(dir, "expected-"+string(op)+".yaml")
+				errFile := filepath.Join(dir, "error-"+string(op)+".txt")
+				if err != nil {
+					if strings.Contains(err.Error(), "\n") {
+						t.Errorf("error is not one line: %q", err)
+					}
+					golden(t, errFile, []byte(err.Error()+"\n"))
+					if _, e := os.Stat(expected); e == nil {
+						t.Errorf("unexpected error %v; %s exists", err, expected)
+					}
+					return
+				}
+				golden(t, expected, out)
+				again, err := edit(out, op)
+				if err != nil || string(again) != string(out) {
+					t.Errorf("second %s is not a no-op: err=%v", op, err)
+				}
+			})
+		}
+	}
+}
+
+func edit(data []byte, op patches.Op) ([]byte, error) {
+	m, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	name, err := patches.NameFor(m.Version, "")
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := m.Edit(op, name)
+	return out, err
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./manifests -update)", err)
+	}
+	if string(want) != string(got) {
+		d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: difflib.SplitLines(string(want)), B: difflib.SplitLines(string(got)), FromFile: path, ToFile: "got", Context: 2})
+		t.Errorf("golden mismatch:\n%s", d)
+	}
+}
+
+// TestOnlyTheFlagLineChanges checks, for every valid case, that an edit replaces one line, inserts one
+// line, or removes whole lines, and that every line it writes is the controllers flag.
+func TestOnlyTheFlagLineChanges(t *testing.T) {
+	cases, _ := filepath.Glob("../testdata/manifests/*/input.yaml")
+	for _, in := range cases {
+		data, _ := os.ReadFile(in)
+		for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+			out, err := edit(data, op)
+			if err != nil || string(out) == string(data) {
+				continue
+			}
+			a := strings.SplitAfter(string(data), "\n")
+			b := strings.SplitAfter(string(out), "\n")
+			m := difflib.NewMatcher(a, b)
+			for _, oc := range m.GetOpCodes() {
+				removed, added := a[oc.I1:oc.I2], b[oc.J1:oc.J2]
+				switch oc.Tag {
+				case 'e', 'd':
+					continue // whole lines removed: an emptied repeated flag
+				case 'r':
+					if len(removed) != 1 || len(added) != 1 {
+						t.Errorf("%s %s: replaced %d lines with %d, want 1 with 1", in, op, len(removed), len(added))
+					}
+				case 'i':
+					if len(added) != 1 {
+						t.Errorf("%s %s: inserted %d lines, want 1", in, op, len(added))
+					}
+				}
+				for _, l := range added {
+					if !strings.Contains(l, "--controllers") && !strings.Contains(l, "endpointslice") {
+						t.Errorf("%s %s: wrote a line that is not the controllers flag: %q", in, op, l)
+					}
+				}
+			}
+		}
+	}
+}
