@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Op is the change a command asks for.
@@ -120,7 +121,12 @@ type BrokenEntryError struct {
 }
 
 func (e *BrokenEntryError) Error() string {
-	return fmt.Sprintf("--controllers=%s: entry %q %s", e.Value, e.Entry, e.Why)
+	v := e.Value
+	// A value with a newline or other control character would break the one-line error: quote it then.
+	if strings.ContainsFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		v = strconv.Quote(v)
+	}
+	return fmt.Sprintf("--controllers=%s: entry %q %s", v, e.Entry, e.Why)
 }
 
 // SplitControllers splits one --controllers value the way pflag's StringSlice does (CSV, no trimming)
