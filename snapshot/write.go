@@ -1,0 +1,110 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+)
+
+// WriteFile atomically replaces (or creates) the node file path under root with data, mode (permission
+// bits) and owner uid/gid (-1 keeps the creating process's). A symlink inside the root is followed, so
+// the link stays and its target is replaced; a link out of the root is refused. Readers see the old
+// bytes or the new ones, never a mix, also across a crash: see writeAtomic.
+func WriteFile(root nodefs.Root, path string, data []byte, mode fs.FileMode, uid, gid int) error {
+	host, err := root.Resolve(path)
+	if err != nil {
+		return err
+	}
+	if _, err := writeAtomic(host, data, mode, uid, gid, time.Time{}); err != nil {
+		return fmt.Errorf("%s: %w", nodefs.Clean(path), err)
+	}
+	return nil
+}
+
+// writeAtomic writes data to a temp file beside host whose name starts with '.' (the kubelet skips dot
+// files in the static pod folder), sets owner then mode (chown may clear mode bits) and, when mtime is
+// not zero, the modification time; fsyncs it, renames it over host and fsyncs the directory so the
+// rename itself survives a power loss. renamed reports whether host now holds the new bytes, which a
+// failing directory fsync does not undo.
+func writeAtomic(host string, data []byte, mode fs.FileMode, uid, gid int, mtime time.Time) (renamed bool, err error) {
+	dir := filepath.Dir(host)
+	// WithTempDir pins the temp file to the target's own folder: renameio would otherwise try
+	// $TMPDIR, and a rename across it could leave no trace of which file it was for.
+	pf, err := renameio.NewPendingFile(host, renameio.WithTempDir(dir), renameio.WithStaticPermissions(filePerm))
+	if err != nil {
+		return false, unwrapPathError(err)
+	}
+	defer pf.Cleanup()
+	if _, err := pf.Write(data); err != nil {
+		return false, unwrapPathError(err)
+	}
+	if uid >= 0 || gid >= 0 {
+		if err := pf.Chown(uid, gid); err != nil {
+			return false, fmt.Errorf("keep owner %d:%d: %w", uid, gid, unwrapPathError(err))
+		}
+	}
+	if err := pf.Chmod(mode.Perm()); err != nil {
+		return false, unwrapPathError(err)
+	}
+	if !mtime.IsZero() {
+		if err := os.Chtimes(pf.Name(), time.Time{}, mtime); err != nil {
+			return false, unwrapPathError(err)
+		}
+	}
+	if err := pf.CloseAtomicallyReplace(); err != nil {
+		return false, unwrapPathError(err)
+	}
+	if err := fsyncDir(dir); err != nil {
+		return true, err
+	}
+	return true, nil
+}
+
+// removeFile removes host (a file the change had created) and fsyncs its folder. A file already gone
+// is fine: that is the state asked for.
+func removeFile(host string) (removed bool, err error) {
+	if err := os.Remove(host); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, unwrapPathError(err)
+	}
+	return true, fsyncDir(filepath.Dir(host))
+}
+
+// fsyncDir makes a directory's entries (a rename, a new or removed file) durable.
+func fsyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync directory: %w", unwrapPathError(err))
+	}
+	return nil
+}
+
+// writeNew creates host (which must not exist) with data, 0600, fsynced; never through a symlink.
+func writeNew(host string, data []byte) error {
+	f, err := os.OpenFile(host, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, filePerm)
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return unwrapPathError(err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return unwrapPathError(err)
+	}
+	return unwrapPathError(f.Close())
+}
