@@ -1,0 +1,72 @@
+package distros
+
+import (
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+)
+
+// UnifiedDiff renders the change as a git-style unified diff with three lines of context. Headers are
+// "a/<node path>" and "b/<node path>", so `patch -p1 -d ROOT` and `git apply --directory` take it as is;
+// a created file diffs against /dev/null.
+func (c FileChange) UnifiedDiff() string {
+	if !c.Changed() {
+		return ""
+	}
+	rel := strings.TrimPrefix(c.Path, "/")
+	from, to := "a/"+rel, "b/"+rel
+	var before string
+	if c.Before != nil && c.Before.Exists {
+		before = string(c.Before.Data)
+	} else {
+		from = "/dev/null"
+	}
+	a, b := splitLines(before), splitLines(string(c.After))
+	if c.After == nil {
+		to = "/dev/null"
+	}
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: a, B: b, FromFile: from, ToFile: to, Context: 3})
+	if err != nil {
+		return ""
+	}
+	return fixNoNewline(d)
+}
+
+const noNewline = "\n\\ No newline at end of file\n"
+
+// splitLines keeps line endings; a last line without one gets a marker the renderer turns into
+// git's "\ No newline at end of file", which patch(1) and git apply understand.
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		return lines[:len(lines)-1]
+	}
+	lines[len(lines)-1] += "\x00nonl\n"
+	return lines
+}
+
+func fixNoNewline(d string) string {
+	return strings.ReplaceAll(d, "\x00nonl\n", noNewline)
+}
+
+// DiffEntry is one file's change in the shape Ansible prints for diff mode.
+type DiffEntry struct {
+	BeforeHeader string `json:"before_header"`
+	AfterHeader  string `json:"after_header"`
+	Before       string `json:"before"`
+	After        string `json:"after"`
+}
+
+// AnsibleDiff returns the change as before/after texts, headers being node paths.
+func (c FileChange) AnsibleDiff() DiffEntry {
+	d := DiffEntry{BeforeHeader: c.Path, AfterHeader: c.Path, After: string(c.After)}
+	if c.Before != nil && c.Before.Exists {
+		d.Before = string(c.Before.Data)
+	} else {
+		d.BeforeHeader = "/dev/null"
+	}
+	return d
+}
