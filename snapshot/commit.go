@@ -151,6 +151,9 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 		_ = fsyncDir(filepath.Dir(snapHost))
 		return "", fmt.Errorf("%s: %w; the files already written were restored, nothing changed", st.path, werr)
 	}
+	for _, st := range steps {
+		cleanStaleTemps(st.host)
+	}
 	return id, nil
 }
 
@@ -337,11 +340,13 @@ func (s *Store) Restore(m *Meta, plan []distros.FileChange, info Info) (id strin
 	return s.apply(steps, info, m.ID)
 }
 
-// Rollback plans and restores snapshot id ("" means the latest) under the lock the caller holds. It
-// returns the plan (for the diff) and the id of the snapshot taken of the state it replaced.
+// Rollback plans and restores snapshot id under the lock the caller holds; "" means LatestChange, so
+// running `rollback` twice does not undo the first rollback. It returns the plan (for the diff), the
+// snapshot restored, and the id of the snapshot taken of the state it replaced ("" when the files were
+// already as the snapshot has them).
 func (s *Store) Rollback(id string, force bool, info Info) (newID string, plan []distros.FileChange, m *Meta, err error) {
 	if id == "" {
-		latest, err := s.Latest()
+		latest, err := s.LatestChange()
 		if err != nil {
 			return "", nil, nil, err
 		}

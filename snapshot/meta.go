@@ -285,6 +285,39 @@ func (s *Store) Latest() (*Meta, error) {
 	return &all[0], nil
 }
 
+// LatestChange returns the newest complete snapshot taken by a change rather than by a rollback
+// (RollbackOf == ""). Rolling it back undoes the last disable/enable; doing that twice finds the files
+// already restored and changes nothing, where "the newest snapshot" would undo the rollback itself
+// (use its id explicitly for that).
+func (s *Store) LatestChange() (*Meta, error) {
+	all, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	for i := range all {
+		if all[i].RollbackOf == "" {
+			return &all[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no snapshot of a change in %s", ErrNotFound, s.dir)
+}
+
+// ReadStored returns the bytes snapshot m holds for file f (as they were before m's change), checked
+// against the recorded digest; for `snapshots show`. A file that did not exist has none.
+func (s *Store) ReadStored(m *Meta, f FileMeta) ([]byte, error) {
+	if !f.Existed {
+		return nil, fmt.Errorf("%s: did not exist before snapshot %s", f.Path, m.ID)
+	}
+	host, err := s.snapHost(m.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !storedRE.MatchString(f.Stored) {
+		return nil, fmt.Errorf("%s: stored name %q is not one mirrorctl writes", f.Path, f.Stored)
+	}
+	return s.readStored(host, m.ID, f)
+}
+
 // Prune removes all but the keep newest complete snapshots, and every incomplete one. It needs the lock:
 // without it, an incomplete snapshot could be one another run is writing right now.
 // removed lists the ids removed (oldest first).

@@ -229,7 +229,7 @@ func TestCommitAndRollbackRoundTrip(t *testing.T) {
 	if latest, err := s.Latest(); err != nil || latest.ID != back {
 		t.Fatalf("Latest = %v, %v; want %s", latest, err, back)
 	}
-	if _, _, _, err := s.Rollback("", false, info); err != nil {
+	if _, _, _, err := s.Rollback(back, false, info); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]string{manifest: "manifest: new\n", kubeadm: "config: new\n", created: "created\n"} {
@@ -794,5 +794,69 @@ func TestWriteFile(t *testing.T) {
 	}
 	if err := WriteFile(r, "/nowhere/x", []byte("x"), 0o600, -1, -1); err == nil || !strings.HasPrefix(err.Error(), "/nowhere/x: ") {
 		t.Errorf("write into a missing folder = %v; want an error naming the node path", err)
+	}
+}
+
+// `rollback` twice must not undo the first rollback: without an id it restores the newest change.
+func TestRollbackWithoutIDIsIdempotent(t *testing.T) {
+	r := newRoot(t)
+	put(t, r, manifest, "original\n", 0o600, 0, 0)
+	s := Open(r, state)
+	lock(t, s)
+	disable, err := s.Commit([]distros.FileChange{change(t, r, manifest, []byte("disabled\n"))}, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, m, err := s.Rollback("", false, info)
+	if err != nil || first == "" || m.ID != disable {
+		t.Fatalf("first rollback = %q, %v, %v", first, m, err)
+	}
+	second, plan, m, err := s.Rollback("", false, info)
+	if err != nil || second != "" || m.ID != disable || plan[0].Changed() {
+		t.Fatalf("second rollback = %q, %v, %v; want no change", second, m, err)
+	}
+	if got := stat(t, r, manifest); got.data != "original\n" {
+		t.Fatalf("manifest = %q", got.data)
+	}
+	if latest, _ := s.Latest(); latest.ID != first {
+		t.Errorf("Latest = %s, want the rollback's snapshot %s", latest.ID, first)
+	}
+	if lc, _ := s.LatestChange(); lc.ID != disable {
+		t.Errorf("LatestChange = %s, want %s", lc.ID, disable)
+	}
+	// Undoing the rollback takes its id.
+	if _, _, _, err := s.Rollback(first, false, info); err != nil {
+		t.Fatal(err)
+	}
+	if got := stat(t, r, manifest); got.data != "disabled\n" {
+		t.Errorf("after rolling back the rollback: %q", got.data)
+	}
+	stored, err := s.ReadStored(m, m.Files[0])
+	if err != nil || string(stored) != "original\n" {
+		t.Errorf("ReadStored = %q, %v", stored, err)
+	}
+}
+
+func TestCommitCleansStaleTempFiles(t *testing.T) {
+	r := newRoot(t)
+	put(t, r, manifest, "old\n", 0o600, 0, 0)
+	dir := filepath.Dir(manifest)
+	stale := dir + "/.kube-controller-manager.yaml5577006791947779410" // as renameio names them
+	keep := []string{dir + "/.kube-controller-manager.yaml.swp", dir + "/.kube-controller-manager.yaml1"}
+	for _, p := range append(keep, stale) {
+		put(t, r, p, "x", 0o600, 0, 0)
+	}
+	s := Open(r, state)
+	lock(t, s)
+	if _, err := s.Commit([]distros.FileChange{change(t, r, manifest, []byte("new\n"))}, info); err != nil {
+		t.Fatal(err)
+	}
+	if stat(t, r, stale).exists {
+		t.Error("stale temp file left")
+	}
+	for _, p := range keep {
+		if !stat(t, r, p).exists {
+			t.Errorf("%s removed; it is not a temp file of ours", p)
+		}
 	}
 }

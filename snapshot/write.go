@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -107,4 +108,23 @@ func writeNew(host string, data []byte) error {
 		return unwrapPathError(err)
 	}
 	return unwrapPathError(f.Close())
+}
+
+// cleanStaleTemps removes temp files a killed run left beside host: '.' + its name + renameio's random
+// number (at least 10 digits, so a user's dot file is never taken for one). Called under the lock, so
+// no run of ours is still writing them; the kubelet ignores them anyway, this only keeps folders tidy.
+func cleanStaleTemps(host string) {
+	dir, base := filepath.Split(host)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + base
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || len(rest) < 10 || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		_ = os.Remove(filepath.Join(dir, e.Name()))
+	}
 }
