@@ -1,0 +1,348 @@
+// Package health watches kube-controller-manager's /healthz?verbose endpoint until kcm runs with the
+// flags mirrorctl just wrote: healthy, and on the leader the mirroring controller's line gone (after
+// disable) or present (after enable).
+//
+// Why the controller line is the proof of a restart: the kcm that ran before the change listed the line
+// in the opposite state; only a kcm started from the new manifest (or, on an HA control plane, a
+// different leader) lists it in the wanted state. A standby kcm lists no controllers at all (they start
+// only on the leader), so on a standby Wait can confirm health but not the flags; see AcceptStandby.
+//
+// TLS: kcm serves /healthz over HTTPS with a self-signed certificate it generates at startup (no
+// --tls-cert-file on kubeadm nodes), so there is nothing to verify against. Wait skips certificate
+// verification only when the URL's host is a loopback address (127.0.0.0/8, ::1 or "localhost"): the
+// connection never leaves the node, and /healthz carries no credentials either way. Any other host is
+// verified against the system roots or Options.CAFile.
+package health
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultURL is kcm's secure port on a kubeadm control-plane node.
+const DefaultURL = "https://127.0.0.1:10257/healthz?verbose"
+
+// MaxInterval bounds the poll interval: the gate must not add more than a second once kcm is healthy.
+const MaxInterval = time.Second
+
+// Mirroring controller check names in /healthz?verbose: the canonical name from 1.28, the only name
+// (which the check is named after) before.
+var mirroringChecks = []string{"endpointslice-mirroring-controller", "endpointslicemirroring"}
+
+// checks that are not controllers: the leader-election adaptor, the informer-sync check kcm adds once
+// informers run, and the generic ones a healthz mux may carry.
+var nonControllerChecks = map[string]bool{
+	"leaderElection": true, "informer-sync": true, "ping": true, "log": true,
+}
+
+// Options configure Wait.
+type Options struct {
+	URL string // default DefaultURL
+	// Want is the mirroring controller state to wait for: true after enable, false after disable.
+	Want bool
+	// Interval between polls; 0 means MaxInterval, larger values are capped at MaxInterval.
+	Interval time.Duration
+	// Progress receives what Wait is waiting for; nil discards it.
+	Progress io.Writer
+	// TTY rewrites one progress line in place ("\r"); otherwise Wait logs a line when what it sees
+	// changes, and every 15 s while it does not.
+	TTY bool
+	// AcceptStandby treats a healthy kcm that lists no controllers (a standby on an HA control plane) as
+	// done: the flags cannot be observed there. Without it Wait keeps waiting for that kcm to lead.
+	AcceptStandby bool
+	// CAFile verifies a non-loopback URL against this CA bundle instead of the system roots.
+	CAFile string
+	// Client overrides the HTTP client (tests); its TLS settings are then the caller's.
+	Client *http.Client
+}
+
+// Observation is one poll's outcome.
+type Observation struct {
+	Err        error           // transport error (refused, timeout, TLS); nil when kcm answered
+	StatusCode int             // HTTP status; 0 with Err
+	Checks     map[string]bool // check name → ok, from the "[+]name ok" / "[-]name failed" lines
+	Failed     []string        // names of failing checks, in order
+}
+
+// Healthy reports HTTP 200.
+func (o Observation) Healthy() bool { return o.Err == nil && o.StatusCode == http.StatusOK }
+
+// Leading reports whether kcm lists controller checks, which it does only while it holds the lease and
+// has started its controllers.
+func (o Observation) Leading() bool {
+	for name := range o.Checks {
+		if !nonControllerChecks[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// Mirroring reports whether the mirroring controller's check is listed (under either name).
+func (o Observation) Mirroring() bool {
+	for _, n := range mirroringChecks {
+		if _, ok := o.Checks[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Done reports whether o is what Wait waits for.
+func (o Observation) Done(want, acceptStandby bool) bool {
+	if !o.Healthy() {
+		return false
+	}
+	if !o.Leading() {
+		return acceptStandby
+	}
+	return o.Mirroring() == want
+}
+
+// String says in a few words what was seen, for progress lines and errors.
+func (o Observation) String() string {
+	switch {
+	case o.Err != nil:
+		return oneLine(o.Err.Error())
+	case o.StatusCode != http.StatusOK:
+		s := fmt.Sprintf("HTTP %d", o.StatusCode)
+		if len(o.Failed) > 0 {
+			s += ", failing: " + strings.Join(o.Failed, ", ")
+		}
+		return s
+	case !o.Leading():
+		return "healthy, not leading (no controllers listed)"
+	case o.Mirroring():
+		return "healthy, mirroring controller running"
+	default:
+		return "healthy, mirroring controller not running"
+	}
+}
+
+// Parse reads a /healthz?verbose body.
+func Parse(status int, body string) Observation {
+	o := Observation{StatusCode: status, Checks: map[string]bool{}}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "[+]"):
+			// "[+]name ok", "[+]name excluded: ok", "[+]name excluded with group: ok"
+			name, _, _ := strings.Cut(line[3:], " ")
+			o.Checks[name] = true
+		case strings.HasPrefix(line, "[-]"):
+			name, _, _ := strings.Cut(line[3:], " ")
+			o.Checks[name] = false
+			o.Failed = append(o.Failed, name)
+		}
+	}
+	return o
+}
+
+// TimeoutError is returned when the deadline passes before kcm reaches the wanted state.
+type TimeoutError struct {
+	URL     string
+	Waited  time.Duration
+	Wanted  string
+	Last    Observation
+	Polls   int
+	Healthy bool // kcm answered 200 at least once
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("kube-controller-manager (%s) did not become %s within %s (last: %s)", e.URL, e.Wanted, e.Waited.Round(time.Second), e.Last)
+}
+
+// describe names what Wait waits for, for humans.
+func describe(want bool) string {
+	if want {
+		return "healthy with the mirroring controller running"
+	}
+	return "healthy without the mirroring controller"
+}
+
+// Wait polls until kcm is healthy in the wanted state, ctx ends, or an option is invalid. On ctx's
+// deadline it returns a *TimeoutError; on cancellation ctx.Err().
+func Wait(ctx context.Context, o Options) error {
+	if o.URL == "" {
+		o.URL = DefaultURL
+	}
+	if o.Interval <= 0 || o.Interval > MaxInterval {
+		o.Interval = MaxInterval
+	}
+	client := o.Client
+	if client == nil {
+		var err error
+		if client, err = NewClient(o.URL, o.CAFile); err != nil {
+			return err
+		}
+	}
+	p := &progress{w: o.Progress, tty: o.TTY, what: describe(o.Want), start: time.Now()}
+	defer p.finish()
+	var last Observation
+	polls := 0
+	healthyOnce := false
+	for {
+		reqTimeout := 2 * time.Second
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < reqTimeout {
+			reqTimeout = max(time.Until(dl), 10*time.Millisecond)
+		}
+		last = Check(ctx, client, o.URL, reqTimeout)
+		polls++
+		healthyOnce = healthyOnce || last.Healthy()
+		if last.Done(o.Want, o.AcceptStandby) {
+			p.done(last)
+			return nil
+		}
+		p.update(last)
+		t := time.NewTimer(o.Interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return &TimeoutError{URL: o.URL, Waited: time.Since(p.start), Wanted: describe(o.Want), Last: last, Polls: polls, Healthy: healthyOnce}
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Check polls once.
+func Check(ctx context.Context, client *http.Client, rawURL string, timeout time.Duration) Observation {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return Observation{Err: err}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return Observation{Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	// A healthz body is a line per check: a few kilobytes.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return Observation{Err: err}
+	}
+	return Parse(resp.StatusCode, string(body))
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// NewClient returns the client Wait uses for rawURL: certificate verification skipped for loopback
+// hosts only (see the package comment), otherwise verified against caFile or the system roots.
+// Redirects are not followed: /healthz does not redirect, and following one could leave the node.
+func NewClient(rawURL, caFile string) (*http.Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("--wait URL %q: %w", rawURL, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("--wait URL %q: want https://host:port/healthz?verbose", rawURL)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if IsLoopback(u.Hostname()) {
+		tc.InsecureSkipVerify = true // self-signed serving cert; loopback only, see package comment
+	} else if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA file %s: %w", caFile, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s: no PEM certificates", caFile)
+		}
+		tc.RootCAs = pool
+	}
+	tr := &http.Transport{
+		TLSClientConfig:   tc,
+		Proxy:             nil,  // never send a node-local probe through HTTPS_PROXY
+		DisableKeepAlives: true, // each poll must see the current kcm process, not a pooled connection to the old one
+		DialContext:       (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+	}
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}, nil
+}
+
+// IsLoopback reports whether host is "localhost" or a loopback IP.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// progress prints what Wait is doing: one line rewritten in place on a terminal, log lines otherwise.
+type progress struct {
+	w       io.Writer
+	tty     bool
+	what    string
+	start   time.Time
+	lastMsg string
+	lastLog time.Time
+	drawn   bool
+}
+
+const plainEvery = 15 * time.Second
+
+func (p *progress) update(o Observation) {
+	if p.w == nil {
+		return
+	}
+	el := time.Since(p.start).Round(time.Second)
+	msg := o.String()
+	if p.tty {
+		// \r and clear-to-end-of-line: a shorter message must not leave the tail of a longer one.
+		fmt.Fprintf(p.w, "\r\x1b[K[wait] %s: waiting for kube-controller-manager to be %s (now: %s)", el, p.what, msg)
+		p.drawn = true
+		return
+	}
+	if msg == p.lastMsg && time.Since(p.lastLog) < plainEvery {
+		return
+	}
+	p.lastMsg, p.lastLog = msg, time.Now()
+	fmt.Fprintf(p.w, "[wait] %s: waiting for kube-controller-manager to be %s (now: %s)\n", el, p.what, msg)
+}
+
+func (p *progress) done(o Observation) {
+	if p.w == nil {
+		return
+	}
+	if p.tty && p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+	fmt.Fprintf(p.w, "[wait] kube-controller-manager is %s after %s\n", o.String(), time.Since(p.start).Round(100*time.Millisecond))
+}
+
+func (p *progress) finish() {
+	if p.w != nil && p.tty && p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,373 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Controller check names a kubeadm kcm leader lists, as in k8s.io/kubernetes
+// cmd/kube-controller-manager/names/controller_names.go (1.29) and controllermanager.go (1.27).
+var (
+	controllers129 = []string{"serviceaccount-token-controller", "endpoints-controller", "endpointslice-controller",
+		"endpointslice-mirroring-controller", "replicationcontroller-controller", "pod-garbage-collector-controller",
+		"resourcequota-controller", "namespace-controller", "serviceaccount-controller", "garbage-collector-controller",
+		"daemonset-controller", "job-controller", "deployment-controller", "replicaset-controller",
+		"horizontal-pod-autoscaler-controller", "disruption-controller", "statefulset-controller", "cronjob-controller",
+		"certificatesigningrequest-signing-controller", "certificatesigningrequest-approving-controller",
+		"certificatesigningrequest-cleaner-controller", "ttl-controller", "bootstrap-signer-controller",
+		"token-cleaner-controller", "node-ipam-controller", "node-lifecycle-controller", "taint-eviction-controller",
+		"persistentvolume-binder-controller", "persistentvolume-attach-detach-controller",
+		"persistentvolume-expander-controller", "clusterrole-aggregation-controller",
+		"persistentvolumeclaim-protection-controller", "persistentvolume-protection-controller",
+		"ttl-after-finished-controller", "root-ca-certificate-publisher-controller", "ephemeral-volume-controller",
+		"legacy-serviceaccount-token-cleaner-controller", "validatingadmissionpolicy-status-controller"}
+	controllers127 = []string{"serviceaccount-token", "endpoint", "endpointslice", "endpointslicemirroring",
+		"replicationcontroller", "podgc", "resourcequota", "namespace", "serviceaccount", "garbagecollector",
+		"daemonset", "job", "deployment", "replicaset", "horizontalpodautoscaling", "disruption", "statefulset",
+		"cronjob", "csrsigning", "csrapproving", "csrcleaner", "ttl", "bootstrapsigner", "tokencleaner", "nodeipam",
+		"nodelifecycle", "persistentvolume-binder", "attachdetach", "persistentvolume-expander",
+		"clusterrole-aggregation", "pvc-protection", "pv-protection", "ttl-after-finished", "root-ca-cert-publisher",
+		"ephemeral-volume"}
+)
+
+func without(list []string, drop ...string) []string {
+	var out []string
+	for _, n := range list {
+		keep := true
+		for _, d := range drop {
+			keep = keep && n != d
+		}
+		if keep {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// kcmHealthz renders a /healthz?verbose answer exactly as k8s.io/apiserver/pkg/server/healthz
+// handleRootHealth does: "[+]name ok" per passing check, "[-]name failed: reason withheld" per failing
+// one, then "healthz check passed" (200) or, through http.Error, "healthz check failed" (500).
+// kcm's checks are leaderElection first, then (on the leader) one per started controller, then
+// informer-sync.
+func kcmHealthz(leading bool, controllers []string, failing ...string) (int, string) {
+	checks := []string{"leaderElection"}
+	if leading {
+		checks = append(checks, controllers...)
+		checks = append(checks, "informer-sync")
+	}
+	var b strings.Builder
+	failed := false
+	for _, c := range checks {
+		bad := false
+		for _, f := range failing {
+			bad = bad || f == c
+		}
+		if bad {
+			fmt.Fprintf(&b, "[-]%s failed: reason withheld\n", c)
+			failed = true
+		} else {
+			fmt.Fprintf(&b, "[+]%s ok\n", c)
+		}
+	}
+	if failed {
+		return http.StatusInternalServerError, b.String() + "healthz check failed\n" // http.Error adds the newline
+	}
+	return http.StatusOK, b.String() + "healthz check passed\n"
+}
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name                      string
+		status                    int
+		body                      string
+		healthy, leading, mirrors bool
+	}{
+		{"1.29 leader, mirroring on", 200, body(kcmHealthz(true, controllers129)), true, true, true},
+		{"1.29 leader, mirroring off", 200, body(kcmHealthz(true, without(controllers129, "endpointslice-mirroring-controller"))), true, true, false},
+		{"1.27 leader, mirroring on (old name)", 200, body(kcmHealthz(true, controllers127)), true, true, true},
+		{"1.27 leader, mirroring off", 200, body(kcmHealthz(true, without(controllers127, "endpointslicemirroring"))), true, true, false},
+		{"standby", 200, body(kcmHealthz(false, nil)), true, false, false},
+		{"leader, informers not synced", 500, body(kcmHealthz(true, controllers129, "informer-sync")), false, true, true},
+		{"excluded check still counts as listed", 200, "[+]leaderElection ok\n[+]endpointslice-mirroring-controller excluded: ok\n[+]job-controller ok\nhealthz check passed\n", true, true, true},
+		{"plain ok (no ?verbose)", 200, "ok", true, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := Parse(c.status, c.body)
+			if o.Healthy() != c.healthy || o.Leading() != c.leading || o.Mirroring() != c.mirrors {
+				t.Errorf("healthy/leading/mirroring = %v/%v/%v, want %v/%v/%v", o.Healthy(), o.Leading(), o.Mirroring(), c.healthy, c.leading, c.mirrors)
+			}
+		})
+	}
+}
+
+func body(_ int, b string) string { return b }
+
+func TestDone(t *testing.T) {
+	on := Parse(kcmHealthz(true, controllers129))
+	off := Parse(kcmHealthz(true, without(controllers129, "endpointslice-mirroring-controller")))
+	standby := Parse(kcmHealthz(false, nil))
+	sick := Parse(kcmHealthz(true, without(controllers129, "endpointslice-mirroring-controller"), "informer-sync"))
+	refused := Observation{Err: errors.New("connection refused")}
+	for _, c := range []struct {
+		name          string
+		o             Observation
+		want, standby bool
+		done          bool
+	}{
+		{"disable: old kcm still runs mirroring", on, false, false, false},
+		{"disable: new kcm without mirroring", off, false, false, true},
+		{"enable: new kcm with mirroring", on, true, false, true},
+		{"enable: old kcm without mirroring", off, true, false, false},
+		{"unhealthy never done", sick, false, false, false},
+		{"refused never done", refused, false, true, false},
+		{"standby waits by default", standby, false, false, false},
+		{"standby accepted when asked", standby, true, true, true},
+	} {
+		if got := c.o.Done(c.want, c.standby); got != c.done {
+			t.Errorf("%s: Done = %v, want %v", c.name, got, c.done)
+		}
+	}
+}
+
+// fakeKCM is an HTTPS server that plays a kcm restart: a sequence of phases, each served for a number
+// of requests; "down" phases drop the connection like a kcm that is not listening yet.
+type fakeKCM struct {
+	mu     sync.Mutex
+	phases []phase
+	hits   atomic.Int64
+	srv    *httptest.Server
+}
+
+type phase struct {
+	n      int  // requests served in this phase; the last phase lasts forever
+	down   bool // connection dropped
+	status int
+	body   string
+}
+
+func newFakeKCM(t *testing.T, phases ...phase) *fakeKCM {
+	f := &fakeKCM{phases: phases}
+	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.hits.Add(1)
+		if r.URL.Path != "/healthz" || !r.URL.Query().Has("verbose") {
+			http.NotFound(w, r)
+			return
+		}
+		f.mu.Lock()
+		p := f.phases[0]
+		if len(f.phases) > 1 {
+			f.phases[0].n--
+			if f.phases[0].n <= 0 {
+				f.phases = f.phases[1:]
+			}
+		}
+		f.mu.Unlock()
+		if p.down {
+			hj, ok := w.(http.Hijacker)
+			if !ok {
+				t.Error("cannot hijack")
+				return
+			}
+			c, _, _ := hj.Hijack()
+			c.Close()
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(p.status)
+		fmt.Fprint(w, p.body)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeKCM) url() string { return f.srv.URL + "/healthz?verbose" }
+
+func ph(n int, status int, body string) phase { return phase{n: n, status: status, body: body} }
+
+func TestWaitDisableThroughRestart(t *testing.T) {
+	onS, onB := kcmHealthz(true, controllers129)
+	offS, offB := kcmHealthz(true, without(controllers129, "endpointslice-mirroring-controller"))
+	sbS, sbB := kcmHealthz(false, nil)
+	syncS, syncB := kcmHealthz(true, without(controllers129, "endpointslice-mirroring-controller"), "informer-sync")
+	f := newFakeKCM(t,
+		ph(2, onS, onB),         // old kcm, before the kubelet notices the manifest
+		phase{n: 2, down: true}, // restarting
+		ph(2, sbS, sbB),         // new kcm, waiting for the lease
+		ph(1, syncS, syncB),     // leading, informers not synced
+		ph(1, offS, offB),       // done
+	)
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := Wait(ctx, Options{URL: f.url(), Want: false, Interval: 20 * time.Millisecond, Progress: &out})
+	if err != nil {
+		t.Fatalf("Wait: %v\n%s", err, out.String())
+	}
+	if got := f.hits.Load(); got != 8 {
+		t.Errorf("polled %d times, want 8 (stop at the first good answer)", got)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("took %s", el)
+	}
+	log := out.String()
+	for _, want := range []string{"mirroring controller running", "EOF", "not leading", "failing: informer-sync", "is healthy, mirroring controller not running"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("progress lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "\r") {
+		t.Errorf("plain progress must not use \\r:\n%q", log)
+	}
+}
+
+func TestWaitEnable127(t *testing.T) {
+	offS, offB := kcmHealthz(true, without(controllers127, "endpointslicemirroring"))
+	onS, onB := kcmHealthz(true, controllers127)
+	f := newFakeKCM(t, ph(3, offS, offB), ph(1, onS, onB))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := Wait(ctx, Options{URL: f.url(), Want: true, Interval: 10 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWaitTimeout(t *testing.T) {
+	// kcm never comes back healthy: e.g. an unknown controller name in --controllers.
+	f := newFakeKCM(t, phase{n: 1, down: true})
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := Wait(ctx, Options{URL: f.url(), Want: false, Interval: 50 * time.Millisecond, Progress: &out, TTY: true})
+	var te *TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want *TimeoutError", err)
+	}
+	if te.Healthy || te.Polls < 2 {
+		t.Errorf("timeout error %+v", te)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("Wait overran its deadline: %s", el)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "did not become healthy without the mirroring controller") || strings.Contains(msg, "\n") {
+		t.Errorf("error %q", msg)
+	}
+	log := out.String()
+	if !strings.Contains(log, "\r\x1b[K[wait] ") || !strings.HasSuffix(log, "\n") {
+		t.Errorf("tty progress %q", log)
+	}
+}
+
+func TestWaitAddsAtMostOneInterval(t *testing.T) {
+	// The wanted state appears at a known instant; Wait must return within one interval of it.
+	offS, offB := kcmHealthz(true, without(controllers129, "endpointslice-mirroring-controller"))
+	onS, onB := kcmHealthz(true, controllers129)
+	var ready atomic.Int64 // unix nanos when the wanted state appears
+	ready.Store(time.Now().Add(400 * time.Millisecond).UnixNano())
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, b := onS, onB
+		if time.Now().UnixNano() >= ready.Load() {
+			s, b = offS, offB
+		}
+		w.WriteHeader(s)
+		fmt.Fprint(w, b)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	interval := 200 * time.Millisecond
+	if err := Wait(ctx, Options{URL: srv.URL + "/healthz?verbose", Interval: interval}); err != nil {
+		t.Fatal(err)
+	}
+	late := time.Since(time.Unix(0, ready.Load()))
+	if late > interval+150*time.Millisecond {
+		t.Errorf("returned %s after kcm was ready; the gate may add at most one interval (%s)", late, interval)
+	}
+}
+
+func TestWaitCancel(t *testing.T) {
+	f := newFakeKCM(t, phase{n: 1, down: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	if err := Wait(ctx, Options{URL: f.url(), Interval: 20 * time.Millisecond}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWaitRefused(t *testing.T) {
+	// Nothing listens: a port we bound and closed.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err = Wait(ctx, Options{URL: "https://" + addr + "/healthz?verbose", Interval: 50 * time.Millisecond})
+	var te *TimeoutError
+	if !errors.As(err, &te) || !strings.Contains(te.Last.String(), "refused") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoopbackOnlySkipsVerification(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		skip bool
+	}{
+		{"https://127.0.0.1:10257/healthz?verbose", true},
+		{"https://127.1.2.3:10257/healthz", true},
+		{"https://[::1]:10257/healthz", true},
+		{"https://localhost:10257/healthz", true},
+		{"https://LOCALHOST:10257/healthz", true},
+		{"https://10.0.0.5:10257/healthz", false},
+		{"https://cp-1.example:10257/healthz", false},
+		{"https://127.0.0.1.nip.io:10257/healthz", false},
+	} {
+		c2, err := NewClient(c.url, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		skip := c2.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify
+		if skip != c.skip {
+			t.Errorf("%s: InsecureSkipVerify = %v, want %v", c.url, skip, c.skip)
+		}
+	}
+	if _, err := NewClient("ftp://127.0.0.1/", ""); err == nil {
+		t.Error("ftp URL accepted")
+	}
+}
+
+func TestNonLoopbackVerifies(t *testing.T) {
+	// The test server's self-signed cert is not trusted; reached under a non-loopback name, the default
+	// client must refuse it. The transport dials 127.0.0.1 whatever the name says.
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
+	u := "https://kcm.example:" + port + "/healthz?verbose"
+	c, err := NewClient(u, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
+	}
+	o := Check(context.Background(), c, u, 2*time.Second)
+	if o.Err == nil || !strings.Contains(o.Err.Error(), "certificate") {
+		t.Errorf("non-loopback self-signed cert accepted: %+v", o)
+	}
+}
