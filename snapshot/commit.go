@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
@@ -136,6 +135,7 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 			done, werr = writeAtomic(st.host, st.data, st.mode, st.uid, st.gid, st.setMod)
 		}
 		if werr == nil {
+			crashPoint("step done")
 			continue
 		}
 		n := i
@@ -200,6 +200,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string) (strin
 			return "", "", fmt.Errorf("%s: %w", s.snapNode(id), unwrapPathError(err))
 		}
 	}
+	crashPoint("snapshot dir made")
 	fail := func(err error) (string, string, error) {
 		_ = os.RemoveAll(host)
 		return "", "", err
@@ -220,6 +221,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string) (strin
 			if err := writeNew(filepath.Join(host, fm.Stored), st.cur.Data); err != nil {
 				return fail(fmt.Errorf("%s: %w", s.storedNode(id, fm.Stored), err))
 			}
+			crashPoint("copy stored")
 		}
 		m.Files = append(m.Files, fm)
 	}
@@ -228,14 +230,18 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string) (strin
 		return fail(fmt.Errorf("%s: %w", s.storedNode(id, metaName), err))
 	}
 	data = append(data, '\n')
-	if err := renameio.WriteFile(filepath.Join(host, metaName), data, filePerm, renameio.WithTempDir(host), renameio.WithStaticPermissions(filePerm)); err != nil {
-		return fail(fmt.Errorf("%s: %w", s.storedNode(id, metaName), unwrapPathError(err)))
-	}
+	// The copies' folder entries must be durable before meta.json can be: POSIX does not order
+	// entries within one directory across a power loss.
 	if err := fsyncDir(host); err != nil {
 		return fail(fmt.Errorf("%s: %w", s.snapNode(id), err))
 	}
 	if err := fsyncDir(snaps); err != nil {
 		return fail(fmt.Errorf("%s: %w", s.snapsNode(), err))
+	}
+	// Written last and atomically (fsynced, renamed, folder fsynced): its presence is what makes the
+	// snapshot count.
+	if _, err := writeAtomic(filepath.Join(host, metaName), data, filePerm, -1, -1, time.Time{}); err != nil {
+		return fail(fmt.Errorf("%s: %w", s.storedNode(id, metaName), err))
 	}
 	return id, host, nil
 }

@@ -46,6 +46,7 @@ func writeAtomic(host string, data []byte, mode fs.FileMode, uid, gid int, mtime
 	if _, err := pf.Write(data); err != nil {
 		return false, unwrapPathError(err)
 	}
+	crashPoint("temp written")
 	if uid >= 0 || gid >= 0 {
 		if err := pf.Chown(uid, gid); err != nil {
 			return false, fmt.Errorf("keep owner %d:%d: %w", uid, gid, unwrapPathError(err))
@@ -59,13 +60,25 @@ func writeAtomic(host string, data []byte, mode fs.FileMode, uid, gid int, mtime
 			return false, unwrapPathError(err)
 		}
 	}
+	crashPoint("temp ready")
 	if err := pf.CloseAtomicallyReplace(); err != nil {
 		return false, unwrapPathError(err)
 	}
+	crashPoint("renamed")
 	if err := fsyncDir(dir); err != nil {
 		return true, err
 	}
 	return true, nil
+}
+
+// crashHook, when set (only by tests), is called at every point where a crash leaves a distinct state
+// on disk; the crash tests kill the process there.
+var crashHook func(point string)
+
+func crashPoint(point string) {
+	if crashHook != nil {
+		crashHook(point)
+	}
 }
 
 // removeFile removes host (a file the change had created) and fsyncs its folder. A file already gone
@@ -77,6 +90,7 @@ func removeFile(host string) (removed bool, err error) {
 		}
 		return false, unwrapPathError(err)
 	}
+	crashPoint("removed")
 	return true, fsyncDir(filepath.Dir(host))
 }
 

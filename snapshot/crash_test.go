@@ -1,0 +1,201 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+)
+
+// The crash tests kill a helper process with SIGKILL at each crash point of a Commit and of a Restore
+// in turn, then check what an operator would find: every target old or new (never empty or torn), the
+// state dir readable, and `rollback` bringing back the original.
+
+var crashFiles = []struct {
+	path, old, new string
+	mode           os.FileMode
+}{
+	{manifest, "manifest: original\n", "manifest: disabled\n", 0o600},
+	{kubeadm, "config: original\n", "config: disabled\n", 0o644},
+	{created, "", "created\n", 0o640}, // created by the change
+}
+
+func crashSetup(t *testing.T, r nodefs.Root) {
+	for _, f := range crashFiles {
+		if f.old != "" {
+			put(t, r, f.path, f.old, f.mode, 1234, 2345)
+		}
+	}
+	mkdir(t, r, "/etc/mirrorctl", 0o755)
+}
+
+func crashPlan(r nodefs.Root) ([]distros.FileChange, error) {
+	var plan []distros.FileChange
+	for _, f := range crashFiles {
+		before, err := r.ReadFile(f.path, true)
+		if err != nil {
+			return nil, err
+		}
+		plan = append(plan, distros.FileChange{Path: f.path, Before: before, After: []byte(f.new), Mode: f.mode})
+	}
+	return plan, nil
+}
+
+// TestCrashHelperProcess is not a test: it runs the step named by SNAPSHOT_TEST_CRASH and kills itself
+// at crash point number SNAPSHOT_TEST_CRASH_AT (counting from 0), or prints the number of points it met.
+func TestCrashHelperProcess(t *testing.T) {
+	root := os.Getenv("SNAPSHOT_TEST_CRASH_ROOT")
+	if root == "" {
+		t.Skip("helper process only")
+	}
+	at, _ := strconv.Atoi(os.Getenv("SNAPSHOT_TEST_CRASH_AT"))
+	r, err := nodefs.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Open(r, state)
+	unlock, err := s.Lock(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	n := 0
+	crashHook = func(string) {
+		if n == at {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {}
+		}
+		n++
+	}
+	switch os.Getenv("SNAPSHOT_TEST_CRASH") {
+	case "commit":
+		plan, err := crashPlan(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Commit(plan, info)
+		if err != nil {
+			t.Fatal(err)
+		}
+	case "rollback":
+		if _, _, _, err := s.Rollback("", false, info); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crashHook = nil
+	fmt.Printf("points=%d\n", n)
+}
+
+func runCrashHelper(t *testing.T, r nodefs.Root, step string, at int) (completed bool, points int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$")
+	cmd.Env = append(os.Environ(), "SNAPSHOT_TEST_CRASH_ROOT="+r.Dir, "SNAPSHOT_TEST_CRASH="+step, "SNAPSHOT_TEST_CRASH_AT="+strconv.Itoa(at))
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
+		return false, 0
+	}
+	if err != nil {
+		t.Fatalf("helper at point %d: %v\n%s", at, err, out)
+	}
+	if _, err := fmt.Sscanf(string(out[bytes.Index(out, []byte("points=")):]), "points=%d", &points); err != nil {
+		t.Fatalf("helper output %q", out)
+	}
+	return true, points
+}
+
+// checkOldOrNew fails unless every target holds exactly its original or its changed bytes.
+func checkOldOrNew(t *testing.T, r nodefs.Root, what string) {
+	t.Helper()
+	for _, f := range crashFiles {
+		got := stat(t, r, f.path)
+		switch {
+		case !got.exists && f.old == "":
+		case got.exists && got.data == f.old && got.mode == f.mode && got.uid == 1234:
+		case got.exists && got.data == f.new && got.mode == f.mode:
+		default:
+			t.Fatalf("%s: %s is torn: %+v", what, f.path, got)
+		}
+	}
+}
+
+func checkOriginal(t *testing.T, r nodefs.Root, what string) {
+	t.Helper()
+	for _, f := range crashFiles {
+		got := stat(t, r, f.path)
+		if f.old == "" && got.exists || f.old != "" && (got.data != f.old || got.mode != f.mode || got.uid != 1234 || got.gid != 2345 || !got.mtime.Equal(oldTime)) {
+			t.Fatalf("%s: %s not restored: %+v", what, f.path, got)
+		}
+	}
+}
+
+// recover does what an operator does after a crash: rollback (if anything was snapshotted) and prune.
+func recoverAfterCrash(t *testing.T, r nodefs.Root, what string) {
+	t.Helper()
+	s := Open(r, state)
+	if _, err := s.List(); err != nil {
+		t.Fatalf("%s: state dir unusable: %v", what, err)
+	}
+	unlock, err := s.Lock(time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	defer unlock()
+	if _, _, _, err := s.Rollback("", false, info); err != nil && !errors.Is(err, ErrNotFound) {
+		t.Fatalf("%s: rollback: %v", what, err)
+	}
+	checkOriginal(t, r, what)
+	if _, err := s.Prune(100); err != nil {
+		t.Fatalf("%s: prune: %v", what, err)
+	}
+	all, incomplete, err := s.scan()
+	if err != nil || len(incomplete) != 0 {
+		t.Fatalf("%s: after prune: %v incomplete, %v", what, incomplete, err)
+	}
+	for _, m := range all {
+		if _, err := s.Get(m.ID); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}
+
+func TestCrashAtEveryPoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("re-executes the test binary for every crash point")
+	}
+	for _, step := range []string{"commit", "rollback"} {
+		t.Run(step, func(t *testing.T) {
+			crashes := 0
+			for at := 0; ; at++ {
+				r := newRoot(t)
+				crashSetup(t, r)
+				if step == "rollback" {
+					if done, _ := runCrashHelper(t, r, "commit", -1); !done {
+						t.Fatal("setup commit crashed")
+					}
+				}
+				what := fmt.Sprintf("%s killed at point %d", step, at)
+				done, points := runCrashHelper(t, r, step, at)
+				checkOldOrNew(t, r, what)
+				recoverAfterCrash(t, r, what)
+				if done {
+					// Points: snapshot dir, 2 copies, meta.json's 3, then 3 steps of 3 or 2 (removal).
+					if points < 10 || crashes != points {
+						t.Fatalf("%d crash points run, %d met: the hooks moved", crashes, points)
+					}
+					t.Logf("killed at each of %d points, recovered every time", crashes)
+					return
+				}
+				crashes++
+			}
+		})
+	}
+}
