@@ -321,6 +321,14 @@ check "args: one of state or plan is required" has "$log" "one of the following 
 (cd "$work" && ansible localhost -c local -e ansible_python_interpreter=$py \
 	-m mirrorctl -a "state=disabled binary=$bin root=$work/roots/cp1 kubeadm_config=/$kubeadm_cfg_rel") >"$log" 2>&1
 check "args: ad-hoc run on a disabled node is ok/unchanged" grep -q '^localhost | SUCCESS' "$log"
+# No kubeadm config given (and none at the default path): mirrorctl warns that
+# the manifest alone does not survive `kubeadm upgrade`; Ansible must show it.
+node w1
+(cd "$work" && ansible localhost -c local -e ansible_python_interpreter=$py --check \
+	-m mirrorctl -a "state=disabled binary=$bin root=$work/roots/w1") >"$log" 2>&1
+check "args: ad-hoc check run reports would-change" grep -q '^localhost | CHANGED' "$log"
+check "args: mirrorctl's warnings are Ansible warnings" grep -q '^\[WARNING\]: .*kubeadm' "$log"
+check "args: ad-hoc check run wrote nothing" same_tree "$work/roots/w1" "$work/pristine/w1"
 [ "$failed" -eq "$f0" ] || show_log "$log"
 
 # --- 8. plan: apply a reviewed plan (issue 8) --------------------------------

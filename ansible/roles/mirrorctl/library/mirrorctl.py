@@ -124,6 +124,16 @@ diff:
   returned: diff mode
   type: list
   elements: dict
+distro:
+  description: The distribution adapter mirrorctl used.
+  returned: success, when mirrorctl reports it
+  type: str
+  sample: kubeadm
+notes:
+  description: What happens next on the node (for example the kubelet restarting kube-controller-manager).
+  returned: success, when mirrorctl reports them
+  type: list
+  elements: str
 warnings:
   description: mirrorctl's warnings (also shown as Ansible warnings).
   returned: when mirrorctl warned
@@ -247,6 +257,9 @@ def main():
         files=out.get("files") or [],
         cmd=cmd,
     )
+    for key in ("distro", "notes"):
+        if key in out:
+            result[key] = out[key]
     warnings = [str(w) for w in (out.get("warnings") or [])]
     if warnings:
         # exit_json turns the 'warnings' list into Ansible warnings.
