@@ -54,6 +54,7 @@ options:
     description:
       - kubeadm config files (or exported C(kubeadm-config) ConfigMaps) to change as well,
         each passed as C(--kubeadm-config). Node paths, resolved under I(root).
+      - Ignored with I(plan), which names its own files.
     type: list
     elements: str
     default: []
@@ -65,6 +66,7 @@ options:
   distro:
     description:
       - Passed as C(--distro) to skip detection, e.g. C(kubeadm).
+      - Ignored with I(plan), which records its distribution.
     type: str
 notes:
   - Check mode is supported. mirrorctl runs with C(--dry-run), writes nothing at all,
@@ -166,11 +168,12 @@ def build_command(binary, params, check_mode):
         cmd.append("disable" if params["state"] == "disabled" else "enable")
     if check_mode:
         cmd.append("--dry-run")
+    # A plan names its own target files and distribution.
     if not params["plan"]:
         for path in params["kubeadm_config"] or []:
             cmd += ["--kubeadm-config", path]
-    if params["distro"]:
-        cmd += ["--distro", params["distro"]]
+        if params["distro"]:
+            cmd += ["--distro", params["distro"]]
     # Waiting for a restart that a dry run never causes would only add time.
     if params["wait"] and not check_mode:
         cmd += ["--wait", params["wait"]]
