@@ -38,7 +38,7 @@ type step struct {
 // Each file must still hold its Before bytes (plan under the lock), or Commit fails with ErrStale and
 // writes nothing. If a write fails midway, the files already written are restored from the snapshot
 // and the snapshot is removed (nothing changed); if even that fails, the error names the snapshot to
-// roll back to.
+// roll back to: that is the only case where Commit returns both an id and an error.
 func (s *Store) Commit(changes []distros.FileChange, info Info) (id string, err error) {
 	if err := s.requireLock("Commit"); err != nil {
 		return "", err
@@ -47,6 +47,10 @@ func (s *Store) Commit(changes []distros.FileChange, info Info) (id string, err 
 	for _, c := range changes {
 		if !c.Changed() {
 			continue
+		}
+		if c.After == nil {
+			// nil After is how a rollback plan says "remove"; only Restore may do that.
+			return "", fmt.Errorf("%s: the plan has no bytes to write (a rollback plan goes to Restore)", c.Path)
 		}
 		st, err := s.prepare(c)
 		if err != nil {
@@ -143,7 +147,7 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 			n = i + 1
 		}
 		if uerr := undo(steps[:n]); uerr != nil {
-			return id, fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run `mirrorctl rollback --force %s`", st.path, werr, uerr, id)
+			return id, fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run `mirrorctl rollback %s`", st.path, werr, uerr, id)
 		}
 		if rerr := os.RemoveAll(snapHost); rerr != nil {
 			return "", fmt.Errorf("%s: %v; the files already written were restored, nothing changed (leftover snapshot %s)", st.path, werr, id)
@@ -179,9 +183,9 @@ func undo(steps []step) error {
 	return nil
 }
 
-// writeSnapshot writes <state>/snapshots/<id>/: each existing file's bytes (0600, fsynced), then
-// meta.json atomically, then fsyncs the folders. Until meta.json exists the snapshot does not count,
-// and no target has been touched.
+// writeSnapshot writes <state>/snapshots/<id>/: each existing file's bytes (0600, fsynced), fsyncs the
+// folders, then writes meta.json atomically. Until meta.json exists the snapshot does not count, and
+// no target has been touched.
 func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string) (string, string, error) {
 	snaps, err := s.snapsHost(true)
 	if err != nil {

@@ -860,3 +860,17 @@ func TestCommitCleansStaleTempFiles(t *testing.T) {
 		}
 	}
 }
+
+// A rollback plan handed to Commit by mistake must not truncate the files it would "remove".
+func TestCommitRefusesNilAfter(t *testing.T) {
+	r := newRoot(t)
+	put(t, r, manifest, "old\n", 0o600, 0, 0)
+	s := Open(r, state)
+	lock(t, s)
+	if _, err := s.Commit([]distros.FileChange{change(t, r, manifest, nil)}, info); err == nil {
+		t.Fatal("Commit accepted a nil After")
+	}
+	if got := stat(t, r, manifest); got.data != "old\n" {
+		t.Errorf("manifest = %q", got.data)
+	}
+}
