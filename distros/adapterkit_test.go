@@ -1,0 +1,311 @@
+package distros
+
+// Test helpers for the distribution adapters: node roots copied from testdata, applying a plan the way
+// the engine does (so round trips can be checked here), golden files with -update.
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+func init() {
+	// Package-level vars of every test file are initialised before init runs, so a -update flag defined
+	// by another test file is found here and not defined twice.
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files under testdata")
+	}
+}
+
+func kitUpdating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// kitRoot copies a testdata tree into a temp dir and returns it as a node root.
+func kitRoot(t *testing.T, src string) nodefs.Root {
+	t.Helper()
+	dir := t.TempDir()
+	if src != "" {
+		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(src, p)
+			dst := filepath.Join(dir, rel)
+			if d.IsDir() {
+				return os.MkdirAll(dst, 0o755)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(dst, data, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := nodefs.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// kitWrite puts a file under a root (node path), creating folders.
+func kitWrite(t *testing.T, r nodefs.Root, nodePath, data string) {
+	t.Helper()
+	h := r.Host(nodePath)
+	if err := os.MkdirAll(filepath.Dir(h), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// kitApply writes a plan's changed files as the shared engine would (without snapshots).
+func kitApply(t *testing.T, r nodefs.Root, p *Plan) {
+	t.Helper()
+	for _, f := range p.Files {
+		if !f.Changed() {
+			continue
+		}
+		h := r.Host(f.Path)
+		mode := f.Mode
+		if f.Before != nil && f.Before.Exists {
+			mode = f.Before.Mode
+		}
+		if mode == 0 {
+			t.Fatalf("%s: a new file without a mode", f.Path)
+		}
+		if err := os.MkdirAll(filepath.Dir(h), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(h, f.After, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// kitTree records every file under a root with its bytes, mode and mtime, to prove nothing was written.
+func kitTree(t *testing.T, r nodefs.Root) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(r.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		data := ""
+		if !d.IsDir() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			data = string(b)
+		}
+		out[p] = fmt.Sprintf("%v %v %q", fi.Mode(), fi.ModTime().UnixNano(), data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func kitSameTree(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	if len(before) != len(after) {
+		t.Errorf("the tree changed: %d entries before, %d after", len(before), len(after))
+	}
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("%s changed", k)
+		}
+	}
+}
+
+// kitGolden compares got with a golden file, or rewrites it with -update.
+func kitGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if kitUpdating() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s: output differs from the golden file\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
+
+// kitCaseOptions reads options.json of a golden case (field names as in Options).
+func kitCaseOptions(t *testing.T, dir string, r nodefs.Root) Options {
+	t.Helper()
+	var o Options
+	data, err := os.ReadFile(filepath.Join(dir, "options.json"))
+	if err == nil {
+		if err := json.Unmarshal(data, &o); err != nil {
+			t.Fatalf("%s/options.json: %v", dir, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	o.Root = r
+	return o
+}
+
+// kitState is the effective state a status reports, for round-trip comparisons.
+func kitState(t *testing.T, a Adapter, o Options) string {
+	t.Helper()
+	s, err := a.Status(o)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	var parts []string
+	for _, f := range s.Files {
+		parts = append(parts, f.Path+"="+f.Mirroring+":"+f.Controllers)
+	}
+	return s.Mirroring + " " + strings.Join(parts, " ")
+}
+
+// kitRunGolden runs every case under testdata/distros/<distro>: root/ is the node; options.json the
+// options; expected-<op>/<node path> the files the op changes (error-<op>.txt when it must fail). Each
+// op is also checked for: no writes while planning, idempotency after applying, the state it reports,
+// and for disable, that enable afterwards gives back the original effective state.
+func kitRunGolden(t *testing.T, a Adapter) {
+	base := filepath.Join("..", "testdata", "distros", a.Name())
+	cases, err := os.ReadDir(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range cases {
+		if !c.IsDir() {
+			continue
+		}
+		n++
+		dir := filepath.Join(base, c.Name())
+		for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+			t.Run(c.Name()+"/"+string(op), func(t *testing.T) {
+				t.Parallel()
+				kitGoldenCase(t, a, dir, op)
+			})
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no cases under %s", base)
+	}
+}
+
+func kitGoldenCase(t *testing.T, a Adapter, dir string, op patches.Op) {
+	rootDir := filepath.Join(dir, "root")
+	if _, err := os.Stat(rootDir); err != nil {
+		rootDir = ""
+	}
+	r := kitRoot(t, rootDir)
+	o := kitCaseOptions(t, dir, r)
+	o.Op = op
+	errFile := filepath.Join(dir, "error-"+string(op)+".txt")
+	before := kitTree(t, r)
+	p, err := a.Plan(o)
+	kitSameTree(t, before, kitTree(t, r))
+	if _, statErr := os.Stat(errFile); statErr == nil || (err != nil && kitUpdating()) {
+		if err == nil {
+			t.Fatalf("want an error (%s), got none", errFile)
+		}
+		msg := strings.ReplaceAll(err.Error(), r.Dir, "<root>")
+		if strings.Contains(msg, "\n") {
+			t.Errorf("error is not one line: %q", msg)
+		}
+		kitGolden(t, errFile, []byte(msg+"\n"))
+		return
+	}
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	origState := ""
+	if op == patches.Disable {
+		origState = kitState(t, a, o)
+	}
+	expDir := filepath.Join(dir, "expected-"+string(op))
+	changed := map[string]bool{}
+	for _, f := range p.Files {
+		if f.Changed() {
+			changed[f.Path] = true
+			kitGolden(t, filepath.Join(expDir, filepath.FromSlash(strings.TrimPrefix(f.Path, "/"))), f.After)
+		}
+	}
+	// Every golden file must be one the plan changes.
+	_ = filepath.WalkDir(expDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(expDir, p)
+		if np := "/" + filepath.ToSlash(rel); !changed[np] {
+			t.Errorf("%s: golden file for a file the plan leaves alone", np)
+		}
+		return nil
+	})
+	if want := StateOf(op == patches.Enable); p.Mirroring != want {
+		t.Errorf("plan says mirroring %s after %s", p.Mirroring, op)
+	}
+	kitApply(t, r, p)
+	again, err := a.Plan(o)
+	if err != nil {
+		t.Fatalf("plan after apply: %v", err)
+	}
+	if again.Changed() {
+		for _, f := range again.Files {
+			if f.Changed() {
+				t.Errorf("not idempotent: %s changes again:\n%s", f.Path, f.After)
+			}
+		}
+	}
+	if s := kitState(t, a, o); !strings.HasPrefix(s, StateOf(op == patches.Enable)) && !strings.HasPrefix(s, Mixed) {
+		t.Errorf("status after %s: %s", op, s)
+	}
+	if op == patches.Disable && strings.HasPrefix(origState, Enabled) {
+		o.Op = patches.Enable
+		back, err := a.Plan(o)
+		if err != nil {
+			t.Fatalf("enable after disable: %v", err)
+		}
+		kitApply(t, r, back)
+		if got := kitState(t, a, o); got != origState {
+			t.Errorf("enable after disable does not restore the original state:\nwas %s\nnow %s", origState, got)
+		}
+	}
+}
+
+// kitSortedKeys is for stable messages.
+func kitSortedKeys(m map[string]bool) []string {
+	var k []string
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}

@@ -1,0 +1,579 @@
+package distros
+
+// k3s and RKE2 read kube-controller-manager flags from the server's config file and its drop-ins. This
+// file computes the effective --controllers the way they do and plans a drop-in of our own, so the
+// user's config.yaml is never edited.
+//
+// Sources (k3s-io/k3s):
+//   - pkg/configfilearg/parser.go readConfigFile: config.yaml first, then config.yaml.d/*.yaml|*.yml in
+//     name order (os.ReadDir); a key ending in "+" appends to the value so far, any other key replaces it.
+//   - pkg/daemons/control/server.go controllerManager: default controllers "*,tokencleaner", plus
+//     ",-service,-route,-cloud-node-lifecycle" unless the cloud controller is disabled
+//     (disable-cloud-controller; on RKE2 also cloud-provider-name / cloud-provider-config).
+//   - pkg/util/args.go GetArgs: "controllers=V" drops the default and adds V after earlier values,
+//     "controllers+=V" keeps the default (first use only) and appends V, "controllers-=V" puts V before
+//     the default and every earlier value. Each value becomes one --controllers flag, and kcm
+//     concatenates repeated flags.
+//
+// The drop-in holds one "controllers-=±name" entry: it is placed first, so kcm's first-match rule
+// makes it decide for the mirroring controller whatever the other files say, and every other entry —
+// k3s's default included, which follows disable-cloud-controller — stays exactly as the user has it.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/mirrorctl/mirrorctl/manifests"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// RancherDropIn is the name of the drop-in mirrorctl writes. "99-" sorts after the numbered drop-ins
+// operators use; a later file that touches kube-controller-manager-arg is detected and refused.
+const RancherDropIn = "99-mirrorctl.yaml"
+
+const (
+	rancherKCMArg     = "kube-controller-manager-arg"
+	rancherDropInMode = 0o600
+)
+
+// rancherDefaults are k3s's own kcm --controllers (pkg/daemons/control/server.go).
+const (
+	rancherDefaultControllers      = "*,tokencleaner"
+	rancherDefaultControllersCloud = "*,tokencleaner,-service,-route,-cloud-node-lifecycle"
+)
+
+// rancher is the adapter logic shared by k3s and RKE2.
+type rancher struct {
+	name       string
+	configDir  string // /etc/rancher/<name>
+	dataDir    string // /var/lib/rancher/<name>
+	service    string // systemd unit
+	podManifst string // RKE2's generated kcm manifest ("" for k3s)
+}
+
+func (r rancher) configPath() string { return r.configDir + "/config.yaml" }
+func (r rancher) dropInDir() string  { return r.configDir + "/config.yaml.d" }
+func (r rancher) dropInPath() string { return r.dropInDir() + "/" + RancherDropIn }
+
+func (r rancher) kindConfig() string { return r.name + "-config" }
+func (r rancher) kindDropIn() string { return r.name + "-config-dropin" }
+
+func (r rancher) detect(root nodefs.Root) []string {
+	var found []string
+	for _, p := range []string{r.configDir, r.dataDir} {
+		if root.Exists(p) {
+			found = append(found, p)
+		}
+	}
+	return found
+}
+
+// rancherFile is one config file as k3s reads it.
+type rancherFile struct {
+	file *nodefs.File
+	// entries are the file's top-level keys in order, "+" kept, with the values k3s's toSlice gives.
+	entries []rancherEntry
+}
+
+type rancherEntry struct {
+	key    string // as written, "+" included
+	values []string
+	list   bool // the value was a list (or a scalar turned into one by "+")
+}
+
+// rancherListFiles returns config.yaml (when present) and the drop-ins in the order k3s loads them.
+func (r rancher) listFiles(root nodefs.Root) ([]string, error) {
+	var files []string
+	if root.Exists(r.configPath()) {
+		files = append(files, r.configPath())
+	}
+	host, err := root.Resolve(r.dropInDir())
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(host)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", r.dropInDir(), unwrapPath(err))
+	}
+	var names []string
+	for _, e := range ents {
+		n := strings.ToLower(e.Name())
+		if e.IsDir() || !(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			continue
+		}
+		names = append(names, e.Name())
+	}
+	sort.Strings(names) // os.ReadDir sorts already; k3s relies on that order
+	for _, n := range names {
+		files = append(files, r.dropInDir()+"/"+n)
+	}
+	return files, nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// parseRancherFile reads the top-level keys of a k3s config file.
+func parseRancherFile(f *nodefs.File) (*rancherFile, error) {
+	rf := &rancherFile{file: f}
+	yf, err := yeParse(f.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if len(yf.docs) > 1 {
+		return nil, fmt.Errorf("%s: holds %d YAML documents; k3s reads one", f.Path, len(yf.docs))
+	}
+	if len(yf.docs) == 0 || yf.docs[0] == nil {
+		return rf, nil
+	}
+	root := yf.docs[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: is %s; want a mapping of k3s flags", f.Path, yeKindName(root))
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		e := rancherEntry{key: k.Value}
+		switch {
+		case v.Kind == yaml.SequenceNode:
+			e.list = true
+			for _, it := range v.Content {
+				if it.Kind != yaml.ScalarNode {
+					return nil, fmt.Errorf("%s: %s: holds %s; want strings", f.Path, k.Value, yeKindName(it))
+				}
+				e.values = append(e.values, it.Value)
+			}
+		case v.Kind == yaml.ScalarNode:
+			e.values = []string{v.Value}
+		default:
+			if strings.TrimSuffix(k.Value, "+") == rancherKCMArg {
+				return nil, fmt.Errorf("%s: %s: is %s; want a list of flag=value strings", f.Path, k.Value, yeKindName(v))
+			}
+		}
+		rf.entries = append(rf.entries, e)
+	}
+	return rf, nil
+}
+
+// rancherMerged is the merge of a set of config files.
+type rancherMerged struct {
+	all       map[string][]string // every key (without "+") and its merged values
+	kcmArgs   []string            // kube-controller-manager-arg values in order
+	noCCM     bool                // the cloud controller is disabled
+	cloudSet  bool                // cloud-provider-name/-config set (RKE2 disables its CCM then)
+	lastKCMBy string              // the file that last replaced (not appended to) kube-controller-manager-arg
+}
+
+// mergeRancher merges files as k3s's readConfigFile does, for the keys that matter here.
+func mergeRancher(files []*rancherFile) (rancherMerged, error) {
+	var m rancherMerged
+	vals := map[string][]string{}
+	set := map[string]bool{}
+	for _, f := range files {
+		for _, e := range f.entries {
+			key := strings.TrimSuffix(e.key, "+")
+			appendKey := strings.HasSuffix(e.key, "+")
+			if set[key] && appendKey {
+				vals[key] = append(vals[key], e.values...)
+			} else {
+				vals[key] = append([]string(nil), e.values...)
+				if key == rancherKCMArg {
+					m.lastKCMBy = f.file.Path
+				}
+			}
+			set[key] = true
+		}
+	}
+	m.all = vals
+	m.kcmArgs = vals[rancherKCMArg]
+	if v, ok := vals["disable-cloud-controller"]; ok && len(v) > 0 {
+		b, err := strconv.ParseBool(v[len(v)-1])
+		if err != nil {
+			return m, fmt.Errorf("disable-cloud-controller: %q is not a boolean", v[len(v)-1])
+		}
+		m.noCCM = b
+	}
+	for _, k := range []string{"cloud-provider-name", "cloud-provider-config"} {
+		if v := vals[k]; len(v) > 0 && v[len(v)-1] != "" {
+			m.cloudSet = true
+		}
+	}
+	return m, nil
+}
+
+// rancherControllers applies k3s's GetArgs to the "controllers" entries of kube-controller-manager-arg
+// and returns the --controllers flags kcm gets, in order.
+func rancherControllers(def string, kcmArgs []string) [][]string {
+	var values []string
+	initial, haveInitial := def, true
+	for _, a := range kcmArgs {
+		a = strings.TrimPrefix(a, "--")
+		key, value, found := strings.Cut(a, "=")
+		if !found {
+			value = "true"
+		}
+		if strings.TrimRight(key, "-+") != "controllers" {
+			continue
+		}
+		var next []string
+		switch {
+		case strings.HasSuffix(key, "+"):
+			if haveInitial {
+				next = append(next, initial)
+			}
+			next = append(next, values...)
+			next = append(next, value)
+		case strings.HasSuffix(key, "-"):
+			next = append(next, value)
+			if haveInitial {
+				next = append(next, initial)
+			}
+			next = append(next, values...)
+		default:
+			next = append(next, values...)
+			next = append(next, value)
+		}
+		haveInitial = false
+		values = next
+	}
+	if haveInitial {
+		values = []string{initial}
+	}
+	occ := make([][]string, len(values))
+	for i, v := range values {
+		occ[i] = strings.Split(v, ",")
+	}
+	return occ
+}
+
+func flattenOcc(occ [][]string) []string {
+	var all []string
+	for _, o := range occ {
+		all = append(all, o...)
+	}
+	return all
+}
+
+// defaultControllers is the distro's own --controllers for this merged config.
+func (r rancher) defaultControllers(m rancherMerged) string {
+	if m.noCCM || (r.podManifst != "" && m.cloudSet) {
+		return rancherDefaultControllers
+	}
+	return rancherDefaultControllersCloud
+}
+
+// rancherState is what the config files say.
+type rancherState struct {
+	files     []*rancherFile // every config file, ours included when it exists
+	ours      *nodefs.File   // our drop-in as read (Exists false when absent)
+	oursIdx   int            // index of our drop-in in the load order (where it is or would be)
+	base      rancherMerged  // every file but ours
+	def       string
+	effective []string // with our drop-in as it is now
+	version   patches.Version
+}
+
+func (r rancher) read(o Options) (*rancherState, error) {
+	paths, err := r.listFiles(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	st := &rancherState{oursIdx: -1}
+	var others []*rancherFile
+	for _, p := range paths {
+		f, err := o.Root.ReadFile(p, false)
+		if err != nil {
+			return nil, err
+		}
+		rf, err := parseRancherFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range rf.kcmValues() {
+			if err := rancherCheckArg(a); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", p, rancherKCMArg, err)
+			}
+		}
+		if p == r.dropInPath() {
+			st.ours = f
+			st.oursIdx = len(st.files)
+			if err := rancherCheckOurs(rf); err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+		} else {
+			others = append(others, rf)
+		}
+		st.files = append(st.files, rf)
+	}
+	if st.ours == nil {
+		st.ours = &nodefs.File{Path: r.dropInPath()}
+		// Where it would load: after every file whose name sorts before it.
+		st.oursIdx = len(st.files)
+		for i, f := range st.files {
+			if f.file.Path != r.configPath() && path.Base(f.file.Path) > RancherDropIn {
+				st.oursIdx = i
+				break
+			}
+		}
+	}
+	if st.base, err = mergeRancher(others); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
+	}
+	st.def = r.defaultControllers(st.base)
+	all, err := mergeRancher(st.files)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
+	}
+	eff := flattenOcc(rancherControllers(st.def, all.kcmArgs))
+	if _, err := patches.SplitControllers(strings.Join(eff, ",")); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", r.configPath(), rancherKCMArg, err)
+	}
+	st.effective = eff
+	st.version = patches.Version{}
+	if r.podManifst != "" {
+		if f, err := o.Root.ReadFile(r.podManifst, true); err == nil && f.Exists {
+			if m, err := manifests.Parse(f.Data); err == nil {
+				st.version = m.Version
+			}
+		}
+	}
+	return st, nil
+}
+
+func (rf *rancherFile) kcmValues() []string {
+	var out []string
+	for _, e := range rf.entries {
+		if strings.TrimSuffix(e.key, "+") == rancherKCMArg {
+			out = append(out, e.values...)
+		}
+	}
+	return out
+}
+
+// rancherCheckArg rejects a controllers argument kcm would refuse or misread.
+func rancherCheckArg(a string) error {
+	key, value, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+	if strings.TrimRight(key, "-+") != "controllers" {
+		return nil
+	}
+	_, err := patches.SplitControllers(value)
+	if err == nil && value == "" {
+		err = fmt.Errorf("%q sets an empty --controllers value", a)
+	}
+	return err
+}
+
+// rancherCheckOurs refuses to overwrite a drop-in with our name that holds anything we did not write.
+func rancherCheckOurs(rf *rancherFile) error {
+	for _, e := range rf.entries {
+		if e.key != rancherKCMArg+"+" {
+			return fmt.Errorf("holds %q, which mirrorctl did not write; move the file away or merge it into another drop-in", e.key)
+		}
+		for _, v := range e.values {
+			k, val, _ := strings.Cut(v, "=")
+			if k != "controllers-" || !patches.IsMirroringName(strings.TrimPrefix(val, "-")) {
+				return fmt.Errorf("holds %q, which mirrorctl did not write; move the file away or merge it into another drop-in", v)
+			}
+		}
+	}
+	return nil
+}
+
+// dropInContent is our drop-in for a decisive entry ("" for none).
+func (r rancher) dropInContent(entry, op string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Written by mirrorctl (%s). %s merges config.yaml.d/*.yaml in name order after config.yaml.\n", op, r.name)
+	if entry == "" {
+		fmt.Fprintf(&b, "# Nothing to add: the other %s config files give the wanted state. Safe to delete.\n", r.name)
+		return b.Bytes()
+	}
+	b.WriteString("# \"controllers-=\" puts this entry before every other --controllers value, so it decides for the\n")
+	b.WriteString("# EndpointSlice mirroring controller; all other controllers stay as the other files set them.\n")
+	fmt.Fprintf(&b, "# Undo with `mirrorctl enable` (or delete this file), then `systemctl restart %s`.\n", r.service)
+	fmt.Fprintf(&b, "%s+:\n  - \"controllers-=%s\"\n", rancherKCMArg, entry)
+	return b.Bytes()
+}
+
+func (r rancher) targets(o Options) ([]Target, error) {
+	paths, err := r.listFiles(o.Root)
+	if err != nil {
+		return nil, err
+	}
+	var t []Target
+	if len(paths) == 0 || paths[0] != r.configPath() {
+		t = append(t, Target{Path: r.configPath(), Kind: r.kindConfig()})
+	}
+	for _, p := range paths {
+		if p == r.dropInPath() {
+			continue
+		}
+		k := r.kindDropIn()
+		if p == r.configPath() {
+			k = r.kindConfig()
+		}
+		t = append(t, Target{Path: p, Kind: k})
+	}
+	t = append(t, Target{Path: r.dropInPath(), Kind: "mirrorctl-dropin"})
+	if r.podManifst != "" {
+		t = append(t, Target{Path: r.podManifst, Kind: "rke2-pod-manifest (read only)"})
+	}
+	return t, nil
+}
+
+func (r rancher) plan(o Options) (*Plan, error) {
+	st, err := r.read(o)
+	if err != nil {
+		return nil, err
+	}
+	name, err := patches.NameFor(st.version, o.ControllerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.dropInPath(), err)
+	}
+	want := o.Op == patches.Enable
+	baseEff := flattenOcc(rancherControllers(st.def, st.base.kcmArgs))
+	p := &Plan{Distro: r.name, Op: o.Op}
+
+	// The entry our drop-in must hold: none when the other files already give the wanted state.
+	entry := ""
+	if patches.MirroringEnabled(baseEff) != want {
+		entry = name
+		if !want {
+			entry = "-" + name
+		}
+	}
+	var after []byte
+	switch {
+	case entry == "" && !st.ours.Exists:
+		after = nil // nothing to write, nothing to remove
+	case entry == "" && st.ours.Exists && !bytes.Contains(st.ours.Data, []byte("controllers-=")):
+		after = st.ours.Data
+	default:
+		after = r.dropInContent(entry, string(o.Op))
+		if st.ours.Exists && rancherSameEntry(st.ours.Data, after) {
+			after = st.ours.Data // same entry: leave the file as it is
+		}
+	}
+
+	// Check the result with our drop-in in its load position: a later drop-in that replaces
+	// kube-controller-manager-arg or prepends its own mirroring entry would win.
+	newOurs := &nodefs.File{Path: r.dropInPath(), Data: after, Exists: after != nil}
+	var files []*rancherFile
+	for _, f := range st.files {
+		if f.file.Path != r.dropInPath() {
+			files = append(files, f)
+		}
+	}
+	if after != nil {
+		rf, err := parseRancherFile(newOurs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: internal error: %w", r.dropInPath(), err)
+		}
+		files = append(files[:st.oursIdx:st.oursIdx], append([]*rancherFile{rf}, files[st.oursIdx:]...)...)
+	}
+	merged, err := mergeRancher(files)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
+	}
+	eff := flattenOcc(rancherControllers(r.defaultControllers(merged), merged.kcmArgs))
+	if patches.MirroringEnabled(eff) != want {
+		return nil, fmt.Errorf("%s: loads after %s and overrides its %s; move the mirroring entry there or rename the file", merged.lastKCMBy, r.dropInPath(), rancherKCMArg)
+	}
+
+	p.Files = append(p.Files, FileChange{Path: r.dropInPath(), Kind: "mirrorctl-dropin", Before: st.ours, After: after, Mode: rancherDropInMode})
+	for _, f := range st.files {
+		if f.file.Path == r.dropInPath() {
+			continue
+		}
+		k := r.kindDropIn()
+		if f.file.Path == r.configPath() {
+			k = r.kindConfig()
+		}
+		p.Files = append(p.Files, FileChange{Path: f.file.Path, Kind: k, Before: f.file, After: f.file.Data})
+	}
+	p.Mirroring = StateOf(patches.MirroringEnabled(eff))
+	if !st.version.Known {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using the controller name %q, which every version from 1.19 accepts", name))
+	}
+	p.Notes = append(p.Notes,
+		fmt.Sprintf("takes effect after `systemctl restart %s`", r.service),
+		"kube-controller-manager uses leader election: make the same change on every server node",
+		fmt.Sprintf("flags given on the %s command line (the systemd unit's ExecStart) or in environment variables are not read", r.name))
+	return p, nil
+}
+
+// rancherSameEntry reports whether two drop-ins hold the same entry (comments aside), so re-running
+// with another op wording does not rewrite the file.
+func rancherSameEntry(a, b []byte) bool {
+	pick := func(d []byte) string {
+		for _, l := range strings.Split(string(d), "\n") {
+			if strings.Contains(l, "controllers-=") {
+				return strings.TrimSpace(l)
+			}
+		}
+		return ""
+	}
+	return pick(a) != "" && pick(a) == pick(b)
+}
+
+func (r rancher) status(o Options) (*Status, error) {
+	st, err := r.read(o)
+	if err != nil {
+		return nil, err
+	}
+	s := &Status{Distro: r.name}
+	var from []string
+	for _, f := range st.files {
+		from = append(from, f.file.Path)
+	}
+	note := "merged from " + strings.Join(from, ", ")
+	if len(from) == 0 {
+		note = "no config files: " + r.name + "'s default"
+	}
+	note += "; " + r.name + " default " + st.def
+	s.Files = append(s.Files, FileStatus{
+		Path: r.configPath(), Kind: r.kindConfig() + " (merged)",
+		Mirroring:   StateOf(patches.MirroringEnabled(st.effective)),
+		Controllers: patches.JoinControllers(st.effective), Version: st.version.String(), Note: note,
+	})
+	if r.podManifst != "" {
+		f, err := o.Root.ReadFile(r.podManifst, true)
+		switch {
+		case err != nil:
+			return nil, err
+		case !f.Exists:
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: not there (%s has not started yet?)", r.podManifst, r.service))
+		default:
+			m, err := manifests.Parse(f.Data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.podManifst, err)
+			}
+			eff, err := m.Effective()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.podManifst, err)
+			}
+			s.Files = append(s.Files, FileStatus{
+				Path: r.podManifst, Kind: "rke2-pod-manifest", Mirroring: StateOf(patches.MirroringEnabled(eff)),
+				Controllers: patches.JoinControllers(eff), Version: m.Version.String(),
+				Note: "what runs now; rewritten by rke2 at every start",
+			})
+		}
+	}
+	s.Summarize()
+	if s.Mirroring == Mixed {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the config and the running kube-controller-manager disagree: `systemctl restart %s` applies the config", r.service))
+	}
+	return s, nil
+}
