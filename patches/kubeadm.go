@@ -1,0 +1,1061 @@
+package patches
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// KubeadmState is what a kubeadm config says about kube-controller-manager's --controllers.
+type KubeadmState struct {
+	APIVersion  string   // "kubeadm.k8s.io/v1beta4"
+	Version     Version  // from ClusterConfiguration.kubernetesVersion (Known=false if absent/unparseable)
+	Set         bool     // controllers is set in controllerManager.extraArgs
+	Controllers []string // effective list: the set value, or KubeadmDefaultControllers when not set
+	Mirroring   bool     // MirroringEnabled(Controllers)
+	ConfigMap   bool     // input was an exported kubeadm-config ConfigMap (data.ClusterConfiguration)
+}
+
+// ErrNoClusterConfiguration is returned when the input holds no ClusterConfiguration document and no
+// ConfigMap with a data.ClusterConfiguration key (e.g. a file with only an InitConfiguration).
+var ErrNoClusterConfiguration = errors.New("no ClusterConfiguration document")
+
+const kubeadmGroup = "kubeadm.k8s.io"
+
+// kubeadmAPIVersions maps the supported apiVersions to whether extraArgs is a list of {name, value}
+// (v1beta4, v1) rather than a map (v1beta2, v1beta3).
+var kubeadmAPIVersions = map[string]bool{
+	kubeadmGroup + "/v1beta2": false,
+	kubeadmGroup + "/v1beta3": false,
+	kubeadmGroup + "/v1beta4": true,
+	kubeadmGroup + "/v1":      true,
+}
+
+// ReadKubeadmConfig reads what a kubeadm config file (plain, possibly multi-document) or an exported
+// kubeadm-config ConfigMap says about --controllers.
+func ReadKubeadmConfig(data []byte) (*KubeadmState, error) {
+	f, err := loadText(data)
+	if err != nil {
+		return nil, err
+	}
+	cc, err := f.findClusterConfiguration()
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := cc.state()
+	return st, err
+}
+
+// EditKubeadmConfig returns the new bytes (== data when unchanged) and the state after the edit.
+// nameOverride "" = choose with NameFor(state.Version, "").
+//
+// Only the controllers value changes (or the lines that create it); every other byte of the input stays.
+// A missing entry is created from KubeadmDefaultControllers, because kubeadm replaces its whole default
+// with whatever extraArgs says. In v1beta4/v1 lists, several controllers entries become several
+// --controllers flags, which kube-controller-manager concatenates; they are edited like repeated flags.
+func EditKubeadmConfig(data []byte, op Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
+	if op != Disable && op != Enable {
+		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
+	}
+	f, err := loadText(data)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	cc, err := f.findClusterConfiguration()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	before, args, err := cc.state()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	name, err := NameFor(before.Version, nameOverride)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%s: kubernetesVersion: %w", cc.what(), err)
+	}
+	edits, wantList, changed, err := cc.plan(args, op, name)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if !changed {
+		return data, before, false, nil
+	}
+
+	newDoc := applyEdits(cc.lines, edits)
+	if err := validateClusterConfiguration(cc.apiVersion, strings.Join(cc.lines, ""), strings.Join(newDoc, "")); err != nil {
+		return nil, nil, false, fmt.Errorf("%s: %w", cc.what(), err)
+	}
+
+	fileEdits := make([]lineEdit, len(edits))
+	pad := strings.Repeat(" ", cc.shift)
+	for i, e := range edits {
+		e.line += cc.lineBase
+		if e.insert == nil {
+			e.start += cc.shift
+			e.end += cc.shift
+		} else {
+			ins := make([]string, len(e.insert))
+			for j, l := range e.insert {
+				ins[j] = pad + l
+			}
+			e.insert = ins
+		}
+		fileEdits[i] = e
+	}
+	out = f.bytes(applyEdits(f.lines, fileEdits))
+
+	// Read the result back: the splice must say exactly what was planned, and the file must still parse.
+	after, err = ReadKubeadmConfig(out)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("internal error: the edited file does not read back: %v", err)
+	}
+	if !slices.Equal(after.Controllers, wantList) || after.Mirroring != (op == Enable) {
+		return nil, nil, false, fmt.Errorf("internal error: the edited file reads back as controllers %q, want %q", JoinControllers(after.Controllers), JoinControllers(wantList))
+	}
+	return out, after, true, nil
+}
+
+// fileText is the input split into lines (each keeping its "\n"), with a UTF-8 BOM and CRLF line
+// endings taken off so that YAML line numbers index lines; bytes() puts them back.
+type fileText struct {
+	bom, crlf bool
+	lines     []string
+}
+
+func loadText(data []byte) (*fileText, error) {
+	s := string(data)
+	f := &fileText{}
+	if rest, ok := strings.CutPrefix(s, "\ufeff"); ok {
+		f.bom, s = true, rest
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("file is empty")
+	}
+	if n := strings.Count(s, "\r\n"); n > 0 {
+		if n != strings.Count(s, "\n") {
+			return nil, errors.New("mixed CRLF and LF line endings; convert the file to one style first")
+		}
+		f.crlf, s = true, strings.ReplaceAll(s, "\r\n", "\n")
+	}
+	if strings.Contains(s, "\r") {
+		// YAML reads a lone CR as a line break, which would shift every line number after it.
+		return nil, errors.New("file contains a carriage return that is not part of a CRLF line ending")
+	}
+	f.lines = splitLines(s)
+	return f, nil
+}
+
+func (f *fileText) bytes(lines []string) []byte {
+	s := strings.Join(lines, "")
+	if f.crlf {
+		s = strings.ReplaceAll(s, "\n", "\r\n")
+	}
+	if f.bom {
+		s = "\ufeff" + s
+	}
+	return []byte(s)
+}
+
+// splitLines splits s after each "\n"; the last line has no "\n" when s does not end with one.
+func splitLines(s string) []string {
+	var lines []string
+	for s != "" {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			lines = append(lines, s)
+			break
+		}
+		lines = append(lines, s[:i+1])
+		s = s[i+1:]
+	}
+	return lines
+}
+
+func trimEOL(line string) string { return strings.TrimSuffix(line, "\n") }
+
+// marker reports whether a line is a YAML document marker ("---" or "...") at column 0. Such a line
+// ends the document even inside a block scalar, so splitting on lines is exact.
+func marker(line string) (string, bool) {
+	l := trimEOL(line)
+	for _, m := range []string{"---", "..."} {
+		if l == m || strings.HasPrefix(l, m+" ") || strings.HasPrefix(l, m+"\t") {
+			return strings.TrimSpace(l[3:]), true
+		}
+	}
+	return "", false
+}
+
+// segment is one YAML document: lines [start, end) of the file, markers excluded.
+type segment struct{ start, end int }
+
+func (f *fileText) segments() ([]segment, error) {
+	var segs []segment
+	start := 0
+	for i, line := range f.lines {
+		rest, ok := marker(line)
+		if !ok {
+			continue
+		}
+		if rest != "" && !strings.HasPrefix(rest, "#") {
+			return nil, fmt.Errorf("line %d: content after the document marker is not supported; start the document on the next line", i+1)
+		}
+		segs = append(segs, segment{start, i})
+		start = i + 1
+	}
+	return append(segs, segment{start, len(f.lines)}), nil
+}
+
+// clusterConfig is a located ClusterConfiguration: its text as lines, where those lines sit in the
+// file, and the parsed nodes.
+type clusterConfig struct {
+	lines     []string // the ClusterConfiguration document's own text, line by line
+	lineBase  int      // file line index of lines[0]
+	shift     int      // indentation each line carries in the file (block scalar content), else 0
+	configMap bool
+
+	root       *yaml.Node
+	apiVersion string
+	list       bool // extraArgs is a list of {name, value}
+	version    Version
+	kindKey    *yaml.Node
+	style      indentStyle
+}
+
+func (cc *clusterConfig) what() string {
+	if cc.configMap {
+		return fmt.Sprintf("ConfigMap data.ClusterConfiguration (%s)", cc.apiVersion)
+	}
+	return fmt.Sprintf("ClusterConfiguration (%s)", cc.apiVersion)
+}
+
+// fileLine is the 1-based file line of a node's line (1-based within the document).
+func (cc *clusterConfig) fileLine(docLine int) int { return cc.lineBase + docLine }
+
+func (f *fileText) findClusterConfiguration() (*clusterConfig, error) {
+	segs, err := f.segments()
+	if err != nil {
+		return nil, err
+	}
+	var found []*clusterConfig
+	var roots []*yaml.Node
+	for di, seg := range segs {
+		text := strings.Join(f.lines[seg.start:seg.end], "")
+		rn, err := yaml.Parse(text)
+		if errors.Is(err, io.EOF) {
+			continue // empty or comment-only document
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d (line %d): malformed YAML: %s", di+1, seg.start+1, oneLine(err.Error()))
+		}
+		root := rn.YNode()
+		if root == nil || root.Kind != yaml.MappingNode {
+			continue
+		}
+		roots = append(roots, root)
+		base := &clusterConfig{lines: f.lines[seg.start:seg.end], lineBase: seg.start, root: root}
+		kind, _, err := base.stringField(root, "kind")
+		if err != nil {
+			return nil, err
+		}
+		apiVersion, _, err := base.stringField(root, "apiVersion")
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case kind == "ClusterConfiguration":
+			cc, err := newClusterConfig(base.lines, seg.start, 0, false, root)
+			if err != nil {
+				return nil, err
+			}
+			found = append(found, cc)
+		case kind == "ConfigMap" && apiVersion == "v1":
+			cc, err := base.embedded()
+			if err != nil {
+				return nil, err
+			}
+			if cc != nil {
+				found = append(found, cc)
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, ErrNoClusterConfiguration
+	case 1:
+	default:
+		return nil, fmt.Errorf("%d ClusterConfiguration documents (lines %d and %d); kubeadm reads one", len(found), found[0].lineBase+1, found[1].lineBase+1)
+	}
+	cc := found[0]
+	cc.style = detectIndent(append([]*yaml.Node{cc.root}, roots...)...)
+	return cc, nil
+}
+
+// embedded locates data.ClusterConfiguration in a ConfigMap document; nil when the ConfigMap has none.
+// The value must be a literal block scalar ("|"), as kubectl prints it: its content lines are the
+// ClusterConfiguration's lines, shifted right by the block's indentation.
+func (base *clusterConfig) embedded() (*clusterConfig, error) {
+	dataKey, data, err := base.field(base.root, "data")
+	if err != nil || data == nil {
+		return nil, err
+	}
+	if data.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("ConfigMap: line %d: data is not a map", base.fileLine(dataKey.Line))
+	}
+	key, v, err := base.field(data, "ClusterConfiguration")
+	if err != nil || v == nil {
+		return nil, err
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("ConfigMap data.ClusterConfiguration: line %d: %s", base.fileLine(key.Line), fmt.Sprintf(format, args...))
+	}
+	if v.Kind != yaml.ScalarNode || v.Style&yaml.LiteralStyle == 0 || v.Style&yaml.TaggedStyle != 0 || v.Anchor != "" {
+		return nil, fail("not a literal block scalar (|); mirrorctl edits the form kubectl prints")
+	}
+	hl := v.Line - 1
+	hcol, ok := byteCol(trimEOL(base.lines[hl]), v.Column-1)
+	if !ok {
+		return nil, fail("cannot locate the block scalar header")
+	}
+	header := trimEOL(base.lines[hl])[hcol:]
+	if i := strings.Index(header, " #"); i >= 0 {
+		header = header[:i]
+	}
+	header = strings.TrimRight(header, " \t")
+	var chomp byte
+	switch header {
+	case "|":
+	case "|-", "|+":
+		chomp = header[1]
+	default:
+		return nil, fail("block scalar header %q is not supported (want |, |- or |+)", header)
+	}
+
+	// Content: every following line that is blank or indented at least as deep as the first
+	// non-blank line.
+	indent := -1
+	end := hl + 1
+	for ; end < len(base.lines); end++ {
+		l := trimEOL(base.lines[end])
+		spaces := len(l) - len(strings.TrimLeft(l, " "))
+		if spaces == len(l) {
+			continue // blank
+		}
+		if indent < 0 {
+			indent = spaces
+		}
+		if spaces < indent {
+			break
+		}
+	}
+	keyCol, _ := byteCol(trimEOL(base.lines[key.Line-1]), key.Column-1)
+	if indent <= keyCol {
+		return nil, fail("block scalar is empty")
+	}
+	var inner []string
+	last := -1
+	for i := hl + 1; i < end; i++ {
+		l := trimEOL(base.lines[i])
+		rest := ""
+		if len(l) >= indent {
+			rest = l[indent:]
+		}
+		inner = append(inner, rest+"\n")
+		if rest != "" {
+			last = len(inner) - 1
+		}
+	}
+	content := inner[:last+1]
+	want := strings.Join(content, "")
+	switch chomp {
+	case '-':
+		want = strings.TrimSuffix(want, "\n")
+	case '+':
+		want = strings.Join(inner, "")
+	}
+	if end == len(base.lines) && !strings.HasSuffix(base.lines[end-1], "\n") {
+		want = "" // a last line without "\n" changes chomping; not worth mapping
+	}
+	if want != v.Value {
+		return nil, fail("cannot map the block scalar's content to lines of the file")
+	}
+	for i, l := range content {
+		if _, ok := marker(l); ok {
+			return nil, fmt.Errorf("ConfigMap data.ClusterConfiguration: line %d: more than one YAML document", base.fileLine(hl+1+i+1))
+		}
+	}
+	if strings.TrimSpace(v.Value) == "" {
+		return nil, fail("block scalar is empty")
+	}
+	rn, err := yaml.Parse(v.Value)
+	if err != nil {
+		return nil, fail("malformed YAML: %s", oneLine(err.Error()))
+	}
+	root := rn.YNode()
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil, fail("not a YAML map")
+	}
+	if strings.HasSuffix(v.Value, "\n") {
+		// content lines keep their "\n"; with |- the value lacks only the last one.
+	} else if len(content) > 0 {
+		content = slices.Clone(content)
+		content[len(content)-1] = strings.TrimSuffix(content[len(content)-1], "\n")
+	}
+	return newClusterConfig(content, base.lineBase+hl+1, indent, true, root)
+}
+
+func newClusterConfig(lines []string, lineBase, shift int, configMap bool, root *yaml.Node) (*clusterConfig, error) {
+	cc := &clusterConfig{lines: lines, lineBase: lineBase, shift: shift, configMap: configMap, root: root}
+	kind, kindKey, err := cc.stringField(root, "kind")
+	if err != nil {
+		return nil, err
+	}
+	if kind != "ClusterConfiguration" {
+		return nil, fmt.Errorf("%s: kind is %q, want ClusterConfiguration", cc.what(), kind)
+	}
+	cc.kindKey = kindKey
+	apiVersion, _, err := cc.stringField(root, "apiVersion")
+	if err != nil {
+		return nil, err
+	}
+	list, ok := kubeadmAPIVersions[apiVersion]
+	if !ok {
+		return nil, fmt.Errorf("ClusterConfiguration: unknown apiVersion %q (mirrorctl supports %s/v1beta2, v1beta3, v1beta4 and v1)", apiVersion, kubeadmGroup)
+	}
+	cc.apiVersion, cc.list = apiVersion, list
+	if root.Style&yaml.FlowStyle != 0 {
+		return nil, fmt.Errorf("%s: the document is in flow style (JSON); mirrorctl edits block-style YAML only", cc.what())
+	}
+	v, _, err := cc.stringField(root, "kubernetesVersion")
+	if err != nil {
+		return nil, err
+	}
+	cc.version = ParseVersion(v)
+	return cc, nil
+}
+
+// field looks a key up in a mapping, refusing what would make the lookup ambiguous: duplicate keys,
+// merge keys and aliases. It returns nil nodes when the key is absent.
+func (cc *clusterConfig) field(m *yaml.Node, name string) (key, value *yaml.Node, err error) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0 {
+			return nil, nil, cc.nodeErr(k, "merge keys (<<) are not supported")
+		}
+		if k.Kind != yaml.ScalarNode || k.Value != name {
+			continue
+		}
+		if key != nil {
+			return nil, nil, cc.nodeErr(k, "duplicate key %q", name)
+		}
+		if v.Kind == yaml.AliasNode || v.Anchor != "" {
+			return nil, nil, cc.nodeErr(k, "%s: YAML anchors and aliases are not supported here", name)
+		}
+		key, value = k, v
+	}
+	return key, value, nil
+}
+
+func (cc *clusterConfig) nodeErr(n *yaml.Node, format string, args ...any) error {
+	what := "document"
+	switch {
+	case cc.apiVersion != "":
+		what = cc.what()
+	case cc.configMap:
+		what = "ConfigMap data.ClusterConfiguration"
+	}
+	return fmt.Errorf("%s: line %d: %s", what, cc.fileLine(n.Line), fmt.Sprintf(format, args...))
+}
+
+// stringField reads an optional string-valued key.
+func (cc *clusterConfig) stringField(m *yaml.Node, name string) (string, *yaml.Node, error) {
+	k, v, err := cc.field(m, name)
+	if err != nil || k == nil {
+		return "", nil, err
+	}
+	if v.Kind != yaml.ScalarNode {
+		return "", nil, cc.nodeErr(k, "%s is not a string", name)
+	}
+	return v.Value, k, nil
+}
+
+// scalarLoc is where a single-line scalar's token sits: lines[line][start:end] (byte offsets).
+type scalarLoc struct {
+	line, start, end int
+	style            yaml.Style
+	flow             bool
+}
+
+// locate finds a scalar's token in the text and checks that the token says exactly the node's value,
+// so that replacing those bytes replaces that value and nothing else.
+func (cc *clusterConfig) locate(n *yaml.Node, flow bool) (scalarLoc, error) {
+	if n.Kind != yaml.ScalarNode {
+		return scalarLoc{}, cc.nodeErr(n, "not a scalar")
+	}
+	if n.Style&(yaml.TaggedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 || n.Anchor != "" {
+		return scalarLoc{}, cc.nodeErr(n, "tagged, anchored or block scalars are not supported here; write the value on one line")
+	}
+	li := n.Line - 1
+	if li < 0 || li >= len(cc.lines) {
+		return scalarLoc{}, cc.nodeErr(n, "cannot locate the value")
+	}
+	line := trimEOL(cc.lines[li])
+	start, ok := byteCol(line, n.Column-1)
+	if !ok {
+		return scalarLoc{}, cc.nodeErr(n, "cannot locate the value")
+	}
+	end := -1
+	switch {
+	case n.Style&yaml.DoubleQuotedStyle != 0:
+		for i := start + 1; i < len(line); i++ {
+			if line[i] == '\\' {
+				i++
+			} else if line[i] == '"' {
+				end = i + 1
+				break
+			}
+		}
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		for i := start + 1; i < len(line); i++ {
+			if line[i] == '\'' {
+				if i+1 < len(line) && line[i+1] == '\'' {
+					i++
+					continue
+				}
+				end = i + 1
+				break
+			}
+		}
+	default:
+		end = len(line)
+		for i := start; i < len(line); i++ {
+			// A plain scalar ends at " #", at ": " or a final ":" (a key), and in flow context at , ] }.
+			if (line[i] == '#' && i > start && (line[i-1] == ' ' || line[i-1] == '\t')) ||
+				(line[i] == ':' && (i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\t' || (flow && strings.IndexByte(",]}", line[i+1]) >= 0))) ||
+				(flow && strings.IndexByte(",]}", line[i]) >= 0) {
+				end = i
+				break
+			}
+		}
+		end = start + len(strings.TrimRight(line[start:end], " \t"))
+	}
+	if end < 0 {
+		return scalarLoc{}, cc.nodeErr(n, "value spans several lines; write it on one line")
+	}
+	loc := scalarLoc{line: li, start: start, end: end, style: n.Style, flow: flow}
+	if got, ok := scalarValue(line[start:end]); !ok || got != n.Value {
+		return scalarLoc{}, cc.nodeErr(n, "value spans several lines or cannot be located; write it on one line")
+	}
+	return loc, nil
+}
+
+// scalarValue decodes one scalar token on its own.
+func scalarValue(token string) (string, bool) {
+	rn, err := yaml.Parse(token)
+	if err != nil {
+		return "", false
+	}
+	n := rn.YNode()
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	return n.Value, true
+}
+
+// byteCol converts yaml.v3's column (in characters, 0-based) into a byte offset in line.
+func byteCol(line string, col int) (int, bool) {
+	if col < 0 {
+		return 0, false
+	}
+	i := 0
+	for range col {
+		if i >= len(line) {
+			return 0, false
+		}
+		_, size := utf8.DecodeRuneInString(line[i:])
+		i += size
+	}
+	return i, i <= len(line)
+}
+
+// quoteValue writes a controllers value in the style of the value it replaces (new values: double quotes;
+// the leading "*" would be read as an alias unquoted).
+func quoteValue(value string, old *scalarLoc) string {
+	if old != nil {
+		switch {
+		case old.style&yaml.SingleQuotedStyle != 0:
+			q := "'" + strings.ReplaceAll(value, "'", "''") + "'"
+			if strconv.CanBackquote(value) {
+				if got, ok := scalarValue(q); ok && got == value {
+					return q
+				}
+			}
+		case old.style&yaml.DoubleQuotedStyle != 0:
+		default:
+			if plainOK(value, old.flow) {
+				return value
+			}
+		}
+	}
+	return strconv.Quote(value)
+}
+
+// plainOK reports whether value reads back as the same string when written unquoted.
+func plainOK(value string, flow bool) bool {
+	if value == "" || strings.ContainsAny(value, "\n\r\t#") {
+		return false
+	}
+	doc := "k: " + value
+	if flow {
+		doc = "{k: " + value + "}"
+	}
+	rn, err := yaml.Parse(doc)
+	if err != nil {
+		return false
+	}
+	n := rn.YNode()
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		return false
+	}
+	v := n.Content[1]
+	return v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Style == 0 && v.Value == value
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// indentStyle is how the file indents: the step of nested maps and the offset of a block
+// sequence's dash from its key (0: "key:\n- a", as kubeadm and kubectl print).
+type indentStyle struct{ step, seq int }
+
+// detectIndent takes the first nested block map and block sequence found in the given documents.
+func detectIndent(roots ...*yaml.Node) indentStyle {
+	st := indentStyle{step: -1, seq: -1}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n == nil || (st.step >= 0 && st.seq >= 0) {
+			return
+		}
+		if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle == 0 {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Line > k.Line {
+					switch {
+					case v.Kind == yaml.MappingNode && st.step < 0 && v.Column > k.Column:
+						st.step = v.Column - k.Column
+					case v.Kind == yaml.SequenceNode && st.seq < 0 && v.Column >= k.Column:
+						st.seq = v.Column - k.Column
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	for _, r := range roots {
+		walk(r)
+	}
+	if st.step < 0 {
+		st.step = 2
+	}
+	if st.seq < 0 {
+		st.seq = 0
+	}
+	return st
+}
+
+// lineEdit is one change to a document's lines: replace bytes [start, end) of a line (insert == nil),
+// or insert whole lines after a line.
+type lineEdit struct {
+	line       int
+	start, end int
+	repl       string
+	insert     []string // lines without "\n"
+}
+
+// applyEdits returns a copy of lines with the edits applied. Replacements on one line are applied right
+// to left; inserted lines get "\n", and a last line without "\n" keeps lacking it after an insertion.
+func applyEdits(lines []string, edits []lineEdit) []string {
+	byLine := map[int][]lineEdit{}
+	for _, e := range edits {
+		byLine[e.line] = append(byLine[e.line], e)
+	}
+	out := make([]string, 0, len(lines)+4)
+	for i, l := range lines {
+		es := byLine[i]
+		var inserts []string
+		var repls []lineEdit
+		for _, e := range es {
+			if e.insert != nil {
+				inserts = append(inserts, e.insert...)
+			} else {
+				repls = append(repls, e)
+			}
+		}
+		sort.Slice(repls, func(a, b int) bool { return repls[a].start > repls[b].start })
+		eol := strings.HasSuffix(l, "\n")
+		body := trimEOL(l)
+		for _, r := range repls {
+			body = body[:r.start] + r.repl + body[r.end:]
+		}
+		if len(inserts) == 0 {
+			if eol {
+				body += "\n"
+			}
+			out = append(out, body)
+			continue
+		}
+		out = append(out, body+"\n")
+		for j, ins := range inserts {
+			if j == len(inserts)-1 && !eol {
+				out = append(out, ins)
+			} else {
+				out = append(out, ins+"\n")
+			}
+		}
+	}
+	return out
+}
+
+// controllersEntry is one controllers value in extraArgs.
+type controllersEntry struct {
+	loc     scalarLoc
+	entries []string
+}
+
+// argsLocation is what the ClusterConfiguration says about controllerManager.extraArgs: the existing
+// controllers entries, or how to create one.
+type argsLocation struct {
+	values []controllersEntry
+	create func(quoted string) []lineEdit
+}
+
+func pad(n int) string { return strings.Repeat(" ", n) }
+
+// entryLines writes a new controllers entry at column col: a map key or a list item.
+func (cc *clusterConfig) entryLines(col int, quoted string, itemKeyOffset int) []string {
+	if cc.list {
+		return []string{pad(col) + "- name: controllers", pad(col+itemKeyOffset) + "value: " + quoted}
+	}
+	return []string{pad(col) + "controllers: " + quoted}
+}
+
+// extraArgsLines writes "extraArgs:" at column col with one controllers entry under it.
+func (cc *clusterConfig) extraArgsLines(col int, quoted string) []string {
+	child := col + cc.style.step
+	if cc.list {
+		child = col + cc.style.seq
+	}
+	return append([]string{pad(col) + "extraArgs:"}, cc.entryLines(child, quoted, 2)...)
+}
+
+// keyCol is the byte column of a key node (indentation is spaces, so characters = bytes).
+func keyCol(k *yaml.Node) int { return k.Column - 1 }
+
+// emptyValue recognises a key whose value is empty: nothing, null/~, {} or []. It returns the edit that
+// clears the value from the key's line (so block content can follow), or ok=false for a non-empty value.
+func (cc *clusterConfig) emptyValue(k, v *yaml.Node) (clear *lineEdit, ok bool, err error) {
+	isNull := v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null"
+	isEmptyFlow := (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode) && len(v.Content) == 0
+	if !isNull && !isEmptyFlow {
+		return nil, false, nil
+	}
+	kl, err := cc.locate(k, false)
+	if err != nil {
+		return nil, false, err
+	}
+	line := trimEOL(cc.lines[kl.line])
+	i := kl.end
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	if i >= len(line) || line[i] != ':' {
+		return nil, false, cc.nodeErr(k, "%s: the value must follow the key on the same line", k.Value)
+	}
+	colon := i + 1
+	rest := line[colon:]
+	trimmed := strings.TrimLeft(rest, " \t")
+	if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+		return nil, true, nil // the value is absent: nothing to clear
+	}
+	tokStart := colon + len(rest) - len(trimmed)
+	tokEnd := -1
+	if isEmptyFlow {
+		open, close := byte('{'), byte('}')
+		if v.Kind == yaml.SequenceNode {
+			open, close = '[', ']'
+		}
+		if trimmed[0] == open {
+			j := 1
+			for j < len(trimmed) && (trimmed[j] == ' ' || trimmed[j] == '\t') {
+				j++
+			}
+			if j < len(trimmed) && trimmed[j] == close {
+				tokEnd = tokStart + j + 1
+			}
+		}
+	} else {
+		for _, tok := range []string{"null", "Null", "NULL", "~"} {
+			if strings.HasPrefix(trimmed, tok) && (len(trimmed) == len(tok) || trimmed[len(tok)] == ' ' || trimmed[len(tok)] == '\t') {
+				tokEnd = tokStart + len(tok)
+			}
+		}
+	}
+	if tokEnd < 0 {
+		return nil, false, cc.nodeErr(k, "%s: cannot locate its empty value on the key's line", k.Value)
+	}
+	return &lineEdit{line: kl.line, start: colon, end: tokEnd, repl: ""}, true, nil
+}
+
+// blockChildren checks that a non-empty collection is in block style and starts below its key, so that
+// lines can be inserted right after the key's line.
+func (cc *clusterConfig) blockChildren(k, v *yaml.Node) error {
+	if v.Style&yaml.FlowStyle != 0 || v.Style&yaml.TaggedStyle != 0 || v.Line <= k.Line {
+		return cc.nodeErr(k, "%s is in flow style ({...} or [...]); mirrorctl edits block style only", k.Value)
+	}
+	return nil
+}
+
+// extraArgs finds controllerManager.extraArgs and its controllers entries.
+func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
+	loc := &argsLocation{}
+	insertAfter := func(line int, ls []string, clear *lineEdit) []lineEdit {
+		edits := []lineEdit{{line: line, insert: ls}}
+		if clear != nil {
+			edits = append(edits, *clear)
+		}
+		return edits
+	}
+	cmK, cmV, err := cc.field(cc.root, "controllerManager")
+	if err != nil {
+		return nil, err
+	}
+	if cmK == nil {
+		// Right after "kind: ClusterConfiguration", at the top level's column.
+		if _, err := cc.locate(cc.kindKey, false); err != nil {
+			return nil, err
+		}
+		kv := cc.root.Content[slices.Index(cc.root.Content, cc.kindKey)+1]
+		if _, err := cc.locate(kv, false); err != nil {
+			return nil, err
+		}
+		col := keyCol(cc.kindKey)
+		loc.create = func(q string) []lineEdit {
+			ls := append([]string{pad(col) + "controllerManager:"}, cc.extraArgsLines(col+cc.style.step, q)...)
+			return insertAfter(cc.kindKey.Line-1, ls, nil)
+		}
+		return loc, nil
+	}
+	clear, empty, err := cc.emptyValue(cmK, cmV)
+	if err != nil {
+		return nil, err
+	}
+	if empty {
+		loc.create = func(q string) []lineEdit {
+			return insertAfter(cmK.Line-1, cc.extraArgsLines(keyCol(cmK)+cc.style.step, q), clear)
+		}
+		return loc, nil
+	}
+	if cmV.Kind != yaml.MappingNode {
+		return nil, cc.nodeErr(cmK, "controllerManager is not a map")
+	}
+	eaK, eaV, err := cc.field(cmV, "extraArgs")
+	if err != nil {
+		return nil, err
+	}
+	if eaK == nil {
+		if err := cc.blockChildren(cmK, cmV); err != nil {
+			return nil, err
+		}
+		col := keyCol(cmV.Content[0])
+		loc.create = func(q string) []lineEdit {
+			return insertAfter(cmK.Line-1, cc.extraArgsLines(col, q), nil)
+		}
+		return loc, nil
+	}
+	clear, empty, err = cc.emptyValue(eaK, eaV)
+	if err != nil {
+		return nil, err
+	}
+	if empty {
+		col := keyCol(eaK) + cc.style.step
+		if cc.list {
+			col = keyCol(eaK) + cc.style.seq
+		}
+		loc.create = func(q string) []lineEdit {
+			return insertAfter(eaK.Line-1, cc.entryLines(col, q, 2), clear)
+		}
+		return loc, nil
+	}
+	flow := eaV.Style&yaml.FlowStyle != 0
+	if !cc.list {
+		if eaV.Kind != yaml.MappingNode {
+			return nil, cc.nodeErr(eaK, "controllerManager.extraArgs must be a map in %s", cc.apiVersion)
+		}
+		k, v, err := cc.field(eaV, "controllers")
+		if err != nil {
+			return nil, err
+		}
+		if k == nil {
+			if err := cc.blockChildren(eaK, eaV); err != nil {
+				return nil, err
+			}
+			col := keyCol(eaV.Content[0])
+			loc.create = func(q string) []lineEdit {
+				return insertAfter(eaK.Line-1, cc.entryLines(col, q, 0), nil)
+			}
+			return loc, nil
+		}
+		e, err := cc.controllersValue(k, v, flow)
+		if err != nil {
+			return nil, err
+		}
+		loc.values = append(loc.values, e)
+		return loc, nil
+	}
+
+	if eaV.Kind != yaml.SequenceNode {
+		return nil, cc.nodeErr(eaK, "controllerManager.extraArgs must be a list of {name, value} in %s", cc.apiVersion)
+	}
+	for _, item := range eaV.Content {
+		if item.Kind != yaml.MappingNode {
+			return nil, cc.nodeErr(item, "controllerManager.extraArgs: an entry is not a {name, value} map")
+		}
+		itemFlow := flow || item.Style&yaml.FlowStyle != 0
+		name, _, err := cc.stringField(item, "name")
+		if err != nil {
+			return nil, err
+		}
+		if name != "controllers" {
+			continue
+		}
+		if mk, mv, err := cc.field(item, "mergeMethod"); err != nil {
+			return nil, err
+		} else if mk != nil && mv.Value != "" {
+			return nil, cc.nodeErr(mk, "controllers entry with mergeMethod %q: mirrorctl writes the whole list; remove mergeMethod", mv.Value)
+		}
+		vk, vv, err := cc.field(item, "value")
+		if err != nil {
+			return nil, err
+		}
+		if vk == nil {
+			return nil, cc.nodeErr(item, "controllers entry has no value")
+		}
+		e, err := cc.controllersValue(vk, vv, itemFlow)
+		if err != nil {
+			return nil, err
+		}
+		loc.values = append(loc.values, e)
+	}
+	if len(loc.values) == 0 {
+		if err := cc.blockChildren(eaK, eaV); err != nil {
+			return nil, err
+		}
+		dash := keyCol(eaV)
+		first := eaV.Content[0]
+		off := 2
+		if first.Kind == yaml.MappingNode && first.Style&yaml.FlowStyle == 0 && first.Line == eaV.Line {
+			off = keyCol(first) - dash
+		}
+		loc.create = func(q string) []lineEdit {
+			return insertAfter(eaK.Line-1, cc.entryLines(dash, q, off), nil)
+		}
+	}
+	return loc, nil
+}
+
+func (cc *clusterConfig) controllersValue(k, v *yaml.Node, flow bool) (controllersEntry, error) {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		return controllersEntry{}, cc.nodeErr(k, "controllers value is not a string")
+	}
+	l, err := cc.locate(v, flow)
+	if err != nil {
+		return controllersEntry{}, err
+	}
+	entries, err := SplitControllers(v.Value)
+	if err != nil {
+		return controllersEntry{}, cc.nodeErr(v, "controllerManager.extraArgs: %s", err.Error())
+	}
+	return controllersEntry{loc: l, entries: entries}, nil
+}
+
+// occurrences are the controllers values in the order kubeadm passes them to kube-controller-manager.
+func (a *argsLocation) occurrences() [][]string {
+	occ := make([][]string, len(a.values))
+	for i, v := range a.values {
+		occ[i] = v.entries
+	}
+	return occ
+}
+
+// checkOrder refuses duplicate v1beta4 entries whose meaning depends on the kubeadm release: 1.31 sorts
+// duplicate arguments by value before writing the manifest; later releases keep the list's order.
+func (cc *clusterConfig) checkOrder(a *argsLocation) error {
+	if len(a.values) < 2 {
+		return nil
+	}
+	occ := a.occurrences()
+	sorted := slices.Clone(a.values)
+	sort.SliceStable(sorted, func(i, j int) bool { return JoinControllers(sorted[i].entries) < JoinControllers(sorted[j].entries) })
+	var occSorted [][]string
+	for _, v := range sorted {
+		occSorted = append(occSorted, v.entries)
+	}
+	if MirroringEnabled(flatten(occ)) != MirroringEnabled(flatten(occSorted)) {
+		return fmt.Errorf("%s: line %d: %d controllers entries in controllerManager.extraArgs mean different things to different kubeadm releases (some sort them by value); merge them into one entry",
+			cc.what(), cc.fileLine(a.values[0].loc.line+1), len(a.values))
+	}
+	return nil
+}
+
+func (cc *clusterConfig) state() (*KubeadmState, *argsLocation, error) {
+	a, err := cc.extraArgs()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cc.checkOrder(a); err != nil {
+		return nil, nil, err
+	}
+	st := &KubeadmState{APIVersion: cc.apiVersion, Version: cc.version, ConfigMap: cc.configMap}
+	st.Controllers = slices.Clone(KubeadmDefaultControllers)
+	if len(a.values) > 0 {
+		st.Set = true
+		st.Controllers = append([]string{}, flatten(a.occurrences())...)
+	}
+	st.Mirroring = MirroringEnabled(st.Controllers)
+	return st, a, nil
+}
+
+// plan computes the edits for op: the new effective controllers list and whether anything changes.
+func (cc *clusterConfig) plan(a *argsLocation, op Op, name string) ([]lineEdit, []string, bool, error) {
+	if len(a.values) == 0 {
+		out, changed := Plan(op, [][]string{slices.Clone(KubeadmDefaultControllers)}, name)
+		if !changed {
+			return nil, nil, false, nil
+		}
+		value := JoinControllers(out[0])
+		return a.create(quoteValue(value, nil)), out[0], true, nil
+	}
+	occ := a.occurrences()
+	out, changed := Plan(op, occ, name)
+	if !changed {
+		return nil, nil, false, nil
+	}
+	var edits []lineEdit
+	for i, v := range a.values {
+		if slices.Equal(out[i], occ[i]) {
+			continue
+		}
+		loc := v.loc
+		edits = append(edits, lineEdit{line: loc.line, start: loc.start, end: loc.end, repl: quoteValue(JoinControllers(out[i]), &loc)})
+	}
+	return edits, flatten(out), true, nil
+}

@@ -1,0 +1,91 @@
+package patches
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
+	kubeadmscheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme"
+	kubeadmvalidation "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/validation"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// validateClusterConfiguration checks the edited ClusterConfiguration the way kubeadm reads it.
+//
+// v1beta4 and v1 are decoded with kubeadm's own types (scheme, defaulting, conversion to the internal
+// type) and validated with kubeadm's validation. Unknown or duplicate fields are only a warning in
+// kubeadm (a strict-decoding error is fatal only in `kubeadm config validate`), so a strict error fails
+// here only if the edit introduced it.
+//
+// kubeadm 1.37 no longer has the v1beta2/v1beta3 types, so those are checked structurally: the
+// document must decode the way kubeadm's YAML library (sigs.k8s.io/yaml, YAML 1.1) reads it, without
+// duplicate keys, and controllerManager.extraArgs must be a map of strings.
+func validateClusterConfiguration(apiVersion, before, after string) error {
+	if !kubeadmAPIVersions[apiVersion] {
+		return validateLegacy(after)
+	}
+	if err := decodeStrict([]byte(after)); err != nil && decodeStrict([]byte(before)) == nil {
+		return fmt.Errorf("kubeadm would reject the edited document: %s", oneLine(err.Error()))
+	}
+	errs, err := validateKubeadm([]byte(after))
+	if err != nil {
+		return fmt.Errorf("kubeadm cannot decode the edited document: %s", oneLine(err.Error()))
+	}
+	if len(errs) > 0 {
+		msg := oneLine(errs.ToAggregate().Error())
+		if beforeErrs, err := validateKubeadm([]byte(before)); err != nil || len(beforeErrs) > 0 {
+			msg += " (the file fails kubeadm's validation before the edit too)"
+		}
+		return fmt.Errorf("kubeadm would reject the edited document: %s", msg)
+	}
+	return nil
+}
+
+func decodeStrict(doc []byte) error {
+	s := kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, kubeadmscheme.Scheme, kubeadmscheme.Scheme,
+		kjson.SerializerOptions{Yaml: true, Strict: true})
+	_, _, err := s.Decode(doc, nil, nil)
+	return err
+}
+
+// validateKubeadm decodes like kubeadm (defaulting and conversion to the internal type) and runs
+// ValidateClusterConfiguration's checks. Left out: the certificate validity check (it only logs
+// warnings, to klog) and component configs (those are separate documents, untouched here).
+func validateKubeadm(doc []byte) (field.ErrorList, error) {
+	c := &kubeadmapi.ClusterConfiguration{}
+	if err := runtime.DecodeInto(kubeadmscheme.Codecs.UniversalDecoder(), doc, c); err != nil {
+		return nil, err
+	}
+	var errs field.ErrorList
+	errs = append(errs, kubeadmvalidation.ValidateDNS(&c.DNS, field.NewPath("dns"))...)
+	errs = append(errs, kubeadmvalidation.ValidateNetworking(c, field.NewPath("networking"))...)
+	errs = append(errs, kubeadmvalidation.ValidateAPIServer(&c.APIServer, field.NewPath("apiServer"))...)
+	errs = append(errs, kubeadmvalidation.ValidateControllerManager(&c.ControllerManager, field.NewPath("controllerManager"))...)
+	errs = append(errs, kubeadmvalidation.ValidateScheduler(&c.Scheduler, field.NewPath("scheduler"))...)
+	errs = append(errs, kubeadmvalidation.ValidateAbsolutePath(c.CertificatesDir, field.NewPath("certificatesDir"))...)
+	errs = append(errs, kubeadmvalidation.ValidateFeatureGates(c.FeatureGates, field.NewPath("featureGates"))...)
+	errs = append(errs, kubeadmvalidation.ValidateHostPort(c.ControlPlaneEndpoint, field.NewPath("controlPlaneEndpoint"))...)
+	errs = append(errs, kubeadmvalidation.ValidateImageRepository(c.ImageRepository, field.NewPath("imageRepository"))...)
+	errs = append(errs, kubeadmvalidation.ValidateEtcd(&c.Etcd, field.NewPath("etcd"))...)
+	errs = append(errs, kubeadmvalidation.ValidateEncryptionAlgorithm(c.EncryptionAlgorithm, field.NewPath("encryptionAlgorithm"))...)
+	return errs, nil
+}
+
+func validateLegacy(doc string) error {
+	j, err := sigsyaml.YAMLToJSONStrict([]byte(doc))
+	if err != nil {
+		return fmt.Errorf("kubeadm would reject the edited document: %s", oneLine(err.Error()))
+	}
+	var c struct {
+		ControllerManager *struct {
+			ExtraArgs map[string]string `json:"extraArgs"`
+		} `json:"controllerManager"`
+	}
+	if err := json.Unmarshal(j, &c); err != nil {
+		return fmt.Errorf("kubeadm would reject the edited document: %s", oneLine(err.Error()))
+	}
+	return nil
+}
