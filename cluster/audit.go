@@ -1,0 +1,450 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// Labels and annotations the mirroring controller goes by (k8s.io/api/discovery/v1, client-go
+// resourcelock; checked against kube-controller-manager v1.37.2's endpointslicemirroring controller).
+const (
+	LabelSkipMirror     = discoveryv1.LabelSkipMirror // "endpointslice.kubernetes.io/skip-mirror"
+	LabelManagedBy      = discoveryv1.LabelManagedBy
+	LabelServiceName    = discoveryv1.LabelServiceName
+	MirroringController = "endpointslicemirroring-controller.k8s.io"
+	// Endpoints carrying this annotation are leader-election locks; the controller never mirrors them.
+	leaderAnnotation = "control-plane.alpha.kubernetes.io/leader"
+	// kubeadm labels its static pods component=<name>; the kubelet's mirror pods keep the label.
+	kcmSelector   = "component=kube-controller-manager"
+	kcmContainer  = "kube-controller-manager"
+	mirrorPodAnno = "kubernetes.io/config.mirror"
+)
+
+// DefaultPageSize is the list page size: kubectl's, small enough that a page of big Endpoints stays a
+// few megabytes, big enough that 10,000 objects take 20 requests.
+const DefaultPageSize = 500
+
+// Audit is the answer to "is it safe to switch the mirroring controller off on this cluster?".
+type Audit struct {
+	Server        string `json:"server"`
+	ServerVersion string `json:"server_version"`
+	// Safe is true when nothing depends on mirroring: no mirrored slices, no selector-less Service whose
+	// Endpoints would be mirrored, no APIService behind one.
+	Safe bool `json:"safe"`
+	// Mirroring is what the control plane's kcm pods run: enabled, disabled, mixed or unknown.
+	Mirroring      string             `json:"mirroring"`
+	MirroredSlices []MirroredService  `json:"mirrored_slices"`
+	WouldMirror    []ObjectRef        `json:"would_mirror"`
+	APIServices    []APIServiceDepend `json:"apiservices"`
+	ControlPlane   []KCMPod           `json:"control_plane"`
+	Findings       []string           `json:"findings"` // why it is not safe; empty when Safe
+	Warnings       []string           `json:"warnings"`
+	Notes          []string           `json:"notes"`
+	Counts         Counts             `json:"counts"`
+}
+
+// MirroredService groups the mirrored EndpointSlices of one Service: kube-proxy reads only slices, so
+// with mirroring off these keep whatever addresses they had (stale), and new ones never appear.
+type MirroredService struct {
+	Namespace string   `json:"namespace"`
+	Service   string   `json:"service"`
+	Slices    []string `json:"slices"`
+	Endpoints int      `json:"endpoints"` // addresses across the slices
+}
+
+// ObjectRef names a namespaced object.
+type ObjectRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+func (o ObjectRef) String() string { return o.Namespace + "/" + o.Name }
+
+// APIServiceDepend is an aggregated API served through a selector-less Service: from 1.34 the
+// aggregator reads EndpointSlices for availability and routing.
+type APIServiceDepend struct {
+	Name           string    `json:"name"`
+	Service        ObjectRef `json:"service"`
+	MirroredSlices int       `json:"mirrored_slices"`
+}
+
+// KCMPod is one control-plane node's kube-controller-manager as its mirror pod shows it.
+type KCMPod struct {
+	Node        string `json:"node"`
+	Pod         string `json:"pod"`
+	Version     string `json:"version"`
+	Controllers string `json:"controllers"` // the effective --controllers value ("*" without the flag)
+	Mirroring   string `json:"mirroring"`   // enabled, disabled or unknown (unreadable flags)
+	Leader      bool   `json:"leader"`
+	Note        string `json:"note,omitempty"`
+}
+
+// Counts are what the audit read; Requests shows it stayed paginated (no per-object calls).
+type Counts struct {
+	Services             int `json:"services"`
+	SelectorlessServices int `json:"selectorless_services"`
+	Endpoints            int `json:"endpoints"`
+	MirroredSlices       int `json:"mirrored_slices"`
+	APIServices          int `json:"apiservices"`
+	Requests             int `json:"requests"`
+}
+
+// AuditOptions tunes the audit.
+type AuditOptions struct {
+	PageSize int64 // 0: DefaultPageSize
+}
+
+// list pages through one collection: fetch is called with each page's options; it returns the
+// continue token. Paginated lists are served from one consistent snapshot of etcd (the first page's
+// resourceVersion), so the pages add up to one point in time.
+func list(ctx context.Context, pageSize int64, sel string, requests *int, fetch func(context.Context, metav1.ListOptions) (string, error)) error {
+	opts := metav1.ListOptions{Limit: pageSize, LabelSelector: sel}
+	for {
+		*requests++
+		cont, err := fetch(ctx, opts)
+		if err != nil {
+			return err
+		}
+		if cont == "" {
+			return nil
+		}
+		opts.Continue = cont
+	}
+}
+
+// RunAudit reads the cluster with paginated lists (a constant number of requests per 500 objects,
+// never one per object) and keeps only what it reports, so memory stays flat on big clusters.
+func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
+	ps := o.PageSize
+	if ps <= 0 {
+		ps = DefaultPageSize
+	}
+	a := &Audit{Server: c.Host, MirroredSlices: []MirroredService{}, WouldMirror: []ObjectRef{}, APIServices: []APIServiceDepend{},
+		ControlPlane: []KCMPod{}, Findings: []string{}, Warnings: []string{}, Notes: []string{}}
+	core := c.Kube.CoreV1()
+
+	a.Counts.Requests++
+	sv, err := c.Kube.Discovery().ServerVersion()
+	if err != nil {
+		return nil, fmt.Errorf("%s: server version: %s", c.Source, oneLine(err.Error()))
+	}
+	a.ServerVersion = sv.GitVersion
+	ver := patches.ParseVersion(sv.GitVersion)
+
+	// Selector-less Services: the only ones whose Endpoints the controller mirrors.
+	selectorless := map[ObjectRef]bool{}
+	err = list(ctx, ps, "", &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
+		l, err := core.Services("").List(ctx, lo)
+		if err != nil {
+			return "", fmt.Errorf("list services: %s", oneLine(err.Error()))
+		}
+		for i := range l.Items {
+			s := &l.Items[i]
+			a.Counts.Services++
+			// The controller tests Selector == nil, not empty; ExternalName Services have none either and
+			// are mirrored alike when someone writes their Endpoints.
+			if s.Spec.Selector == nil {
+				selectorless[ObjectRef{s.Namespace, s.Name}] = true
+			}
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Counts.SelectorlessServices = len(selectorless)
+
+	// Endpoints of those Services that the controller would mirror now.
+	err = list(ctx, ps, "", &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
+		l, err := core.Endpoints("").List(ctx, lo)
+		if err != nil {
+			return "", fmt.Errorf("list endpoints: %s", oneLine(err.Error()))
+		}
+		for i := range l.Items {
+			e := &l.Items[i]
+			a.Counts.Endpoints++
+			if WouldBeMirrored(e) && selectorless[ObjectRef{e.Namespace, e.Name}] {
+				a.WouldMirror = append(a.WouldMirror, ObjectRef{e.Namespace, e.Name})
+			}
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Mirrored slices, filtered by the API server.
+	bySvc := map[ObjectRef]*MirroredService{}
+	err = list(ctx, ps, LabelManagedBy+"="+MirroringController, &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
+		l, err := c.Kube.DiscoveryV1().EndpointSlices("").List(ctx, lo)
+		if err != nil {
+			return "", fmt.Errorf("list endpointslices: %s", oneLine(err.Error()))
+		}
+		for i := range l.Items {
+			s := &l.Items[i]
+			a.Counts.MirroredSlices++
+			ref := ObjectRef{s.Namespace, s.Labels[LabelServiceName]}
+			m := bySvc[ref]
+			if m == nil {
+				m = &MirroredService{Namespace: ref.Namespace, Service: ref.Name}
+				bySvc[ref] = m
+			}
+			m.Slices = append(m.Slices, s.Name)
+			m.Endpoints += len(s.Endpoints)
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range bySvc {
+		sort.Strings(m.Slices)
+		a.MirroredSlices = append(a.MirroredSlices, *m)
+	}
+	sort.Slice(a.MirroredSlices, func(i, j int) bool {
+		x, y := a.MirroredSlices[i], a.MirroredSlices[j]
+		return x.Namespace+"/"+x.Service < y.Namespace+"/"+y.Service
+	})
+	sort.Slice(a.WouldMirror, func(i, j int) bool { return a.WouldMirror[i].String() < a.WouldMirror[j].String() })
+
+	if err := c.auditAPIServices(ctx, a, selectorless, bySvc); err != nil {
+		return nil, err
+	}
+	if err := c.auditControlPlane(ctx, ps, a); err != nil {
+		return nil, err
+	}
+	a.conclude(ver)
+	return a, nil
+}
+
+// WouldBeMirrored is the controller's shouldMirror: no skip-mirror="true" label, no leader-election
+// annotation. (It also needs a selector-less Service of the same name.)
+func WouldBeMirrored(e *corev1.Endpoints) bool {
+	if e.Labels[LabelSkipMirror] == "true" {
+		return false
+	}
+	_, leader := e.Annotations[leaderAnnotation]
+	return !leader
+}
+
+// apiService is the part of apiregistration.k8s.io/v1 APIService the audit reads; decoding it by hand
+// keeps the kube-aggregator client out of mirrorctl.
+type apiService struct {
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		Service *struct {
+			Namespace string `json:"namespace"`
+			Name      string `json:"name"`
+		} `json:"service"`
+	} `json:"spec"`
+}
+
+func (c *Client) auditAPIServices(ctx context.Context, a *Audit, selectorless map[ObjectRef]bool, mirrored map[ObjectRef]*MirroredService) error {
+	rc := c.Kube.Discovery().RESTClient()
+	if rc == nil { // the fake clientset has no REST client
+		a.Warnings = append(a.Warnings, "APIServices not checked: no REST client")
+		return nil
+	}
+	cont := ""
+	for {
+		a.Counts.Requests++
+		req := rc.Get().AbsPath("/apis/apiregistration.k8s.io/v1/apiservices").Param("limit", "500").SetHeader("Accept", "application/json")
+		if cont != "" {
+			req = req.Param("continue", cont)
+		}
+		raw, err := req.DoRaw(ctx)
+		if apierrors.IsNotFound(err) {
+			a.Warnings = append(a.Warnings, "APIServices not checked: the API server serves no apiregistration.k8s.io/v1")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list apiservices: %s", oneLine(err.Error()))
+		}
+		var l struct {
+			Metadata struct {
+				Continue string `json:"continue"`
+			} `json:"metadata"`
+			Items []apiService `json:"items"`
+		}
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return fmt.Errorf("list apiservices: %w", err)
+		}
+		for _, s := range l.Items {
+			a.Counts.APIServices++
+			if s.Spec.Service == nil {
+				continue // served by kube-apiserver itself
+			}
+			ref := ObjectRef{s.Spec.Service.Namespace, s.Spec.Service.Name}
+			if !selectorless[ref] {
+				continue
+			}
+			n := 0
+			if m := mirrored[ref]; m != nil {
+				n = len(m.Slices)
+			}
+			a.APIServices = append(a.APIServices, APIServiceDepend{Name: s.Metadata.Name, Service: ref, MirroredSlices: n})
+		}
+		if cont = l.Metadata.Continue; cont == "" {
+			break
+		}
+	}
+	sort.Slice(a.APIServices, func(i, j int) bool { return a.APIServices[i].Name < a.APIServices[j].Name })
+	return nil
+}
+
+// auditControlPlane reads each control-plane node's kcm flags from its mirror pod, so one run from
+// anywhere shows the whole control plane (kcm uses leader election: every node must agree).
+func (c *Client) auditControlPlane(ctx context.Context, ps int64, a *Audit) error {
+	leader := ""
+	a.Counts.Requests++
+	if l, err := c.Kube.CoordinationV1().Leases("kube-system").Get(ctx, "kube-controller-manager", metav1.GetOptions{}); err == nil && l.Spec.HolderIdentity != nil {
+		// kcm's identity is "<hostname>_<uuid>".
+		leader, _, _ = strings.Cut(*l.Spec.HolderIdentity, "_")
+	}
+	err := list(ctx, ps, kcmSelector, &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
+		l, err := c.Kube.CoreV1().Pods("kube-system").List(ctx, lo)
+		if err != nil {
+			return "", fmt.Errorf("list kube-system pods: %s", oneLine(err.Error()))
+		}
+		for i := range l.Items {
+			a.ControlPlane = append(a.ControlPlane, kcmPod(&l.Items[i], leader))
+		}
+		return l.Continue, nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(a.ControlPlane, func(i, j int) bool { return a.ControlPlane[i].Node < a.ControlPlane[j].Node })
+	return nil
+}
+
+func kcmPod(p *corev1.Pod, leader string) KCMPod {
+	k := KCMPod{Node: p.Spec.NodeName, Pod: p.Name, Mirroring: "unknown", Version: "unknown"}
+	k.Leader = leader != "" && (leader == p.Spec.NodeName || strings.HasPrefix(leader, p.Spec.NodeName+"."))
+	if _, ok := p.Annotations[mirrorPodAnno]; !ok {
+		k.Note = "not a static pod's mirror pod"
+	}
+	var ctr *corev1.Container
+	for i := range p.Spec.Containers {
+		if p.Spec.Containers[i].Name == kcmContainer {
+			ctr = &p.Spec.Containers[i]
+		}
+	}
+	if ctr == nil {
+		k.Note = "no container named " + kcmContainer
+		return k
+	}
+	if v := patches.ImageVersion(ctr.Image); v.Known {
+		k.Version = v.String()
+	}
+	entries, err := EffectiveControllers(append(append([]string{}, ctr.Command...), ctr.Args...))
+	if err != nil {
+		k.Note = err.Error()
+		return k
+	}
+	k.Controllers = patches.JoinControllers(entries)
+	if patches.MirroringEnabled(entries) {
+		k.Mirroring = "enabled"
+	} else {
+		k.Mirroring = "disabled"
+	}
+	return k
+}
+
+// EffectiveControllers reads --controllers from a command line the way kcm's pflag StringSlice does:
+// both "--controllers=V" and "--controllers V", repeated occurrences concatenated; "*" without any.
+func EffectiveControllers(argv []string) ([]string, error) {
+	var all []string
+	found := false
+	for i := 0; i < len(argv); i++ {
+		var v string
+		switch {
+		case strings.HasPrefix(argv[i], "--controllers="):
+			v = strings.TrimPrefix(argv[i], "--controllers=")
+		case argv[i] == "--controllers" && i+1 < len(argv):
+			i++
+			v = argv[i]
+		default:
+			continue
+		}
+		e, err := patches.SplitControllers(v)
+		if err != nil {
+			return nil, err
+		}
+		found = true
+		all = append(all, e...)
+	}
+	if !found {
+		return []string{"*"}, nil
+	}
+	return all, nil
+}
+
+// conclude decides Safe and writes the findings, warnings and notes.
+func (a *Audit) conclude(v patches.Version) {
+	states := map[string][]string{}
+	for _, k := range a.ControlPlane {
+		states[k.Mirroring] = append(states[k.Mirroring], k.Node)
+	}
+	switch {
+	case len(a.ControlPlane) == 0:
+		a.Mirroring = "unknown"
+		a.Warnings = append(a.Warnings, "no kube-controller-manager pods (label "+kcmSelector+") in kube-system: the control plane's flags are not visible from the API (not kubeadm, or a managed control plane); check each control-plane node with `mirrorctl status`")
+	case len(states) == 1:
+		for s := range states {
+			a.Mirroring = s
+		}
+	default:
+		a.Mirroring = "mixed"
+		var parts []string
+		for _, s := range []string{"enabled", "disabled", "unknown"} {
+			if n := states[s]; len(n) > 0 {
+				parts = append(parts, s+" on "+strings.Join(n, ", "))
+			}
+		}
+		a.Warnings = append(a.Warnings, "control-plane nodes disagree (mirroring "+strings.Join(parts, "; ")+"): kube-controller-manager uses leader election, so mirroring runs whenever a node that has it takes the lease; change every control-plane node")
+	}
+
+	slices := a.Counts.MirroredSlices
+	if slices > 0 {
+		f := fmt.Sprintf("%d mirrored EndpointSlice(s) for %d Service(s): with mirroring off they go stale (kube-proxy reads only EndpointSlices); label their Endpoints endpointslice.kubernetes.io/skip-mirror=true (`mirrorctl skip`) or replace them with EndpointSlices of your own first", slices, len(a.MirroredSlices))
+		if a.Mirroring == "disabled" {
+			f = fmt.Sprintf("%d mirrored EndpointSlice(s) for %d Service(s) are already stale: mirroring is off, nothing updates or deletes them", slices, len(a.MirroredSlices))
+		}
+		a.Findings = append(a.Findings, f)
+	}
+	if n := len(a.WouldMirror); n > 0 {
+		a.Findings = append(a.Findings, fmt.Sprintf("%d selector-less Service(s) have Endpoints without the skip-mirror label: the controller mirrors them now", n))
+	}
+	if n := len(a.APIServices); n > 0 {
+		names := make([]string, 0, n)
+		for _, s := range a.APIServices {
+			names = append(names, s.Name)
+		}
+		msg := fmt.Sprintf("%d APIService(s) are served by selector-less Services (%s): from 1.34 the aggregator reads EndpointSlices for their availability and routing", n, strings.Join(names, ", "))
+		if v.Known && !v.AtLeast(1, 34) {
+			a.Warnings = append(a.Warnings, msg+"; this server is "+v.String()+", so this matters after an upgrade")
+		} else {
+			a.Findings = append(a.Findings, msg)
+		}
+	}
+	if (!v.Known || v.AtLeast(1, 37)) && (slices > 0 || len(a.WouldMirror) > 0) {
+		a.Notes = append(a.Notes, "from 1.37 the services/proxy subresource reads EndpointSlices too: proxying to the selector-less Services above (kubectl proxy, API server proxy URLs) needs their slices")
+	}
+	a.Notes = append(a.Notes,
+		"v1 Endpoints is deprecated from 1.33 (every call gets an API warning; no removal is scheduled): write EndpointSlices with your own managed-by label for selector-less Services, and mirroring has nothing left to do",
+		"KEP-4974 makes a kube-controller-manager without the mirroring controller a supported, conforming configuration, but the conformance e2e test for EndpointSlice mirroring fails on such a cluster: expect it when you run conformance")
+	a.Safe = len(a.Findings) == 0
+}
