@@ -1,0 +1,229 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Set at build time by the Makefile (-ldflags -X).
+var (
+	version = "dev"
+	commit  = "unknown"
+	date    = "unknown"
+)
+
+// Exit codes are part of the public contract (README "Exit codes").
+const (
+	exitOK       = 0
+	exitError    = 1 // nothing on disk changed
+	exitUsage    = 2
+	exitFindings = 3 // lint findings, audit says something depends on mirroring
+)
+
+// exitCode carries a non-error exit status (findings) or an error with its status.
+type exitCode struct {
+	code int
+	err  error
+}
+
+func (e *exitCode) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitCode) Unwrap() error { return e.err }
+
+func usageErr(format string, a ...any) error {
+	return &exitCode{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+// Main runs mirrorctl with args (args[0] is the program name) and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	app.Metadata = map[string]any{"args": args}
+	err := app.Run(args)
+	if err == nil {
+		if app.Metadata["usage"] == true {
+			return exitUsage
+		}
+		return exitOK
+	}
+	code := exitError
+	var ec *exitCode
+	if errors.As(err, &ec) {
+		code = ec.code
+		if ec.err == nil {
+			return code
+		}
+	}
+	// One line, always: scripts and Ansible show it as is.
+	fmt.Fprintf(stderr, "mirrorctl: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+	return code
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:  "mirrorctl",
+		Usage: "switch kube-controller-manager's EndpointSlice mirroring controller off and on, safely",
+		Description: `mirrorctl edits kube-controller-manager's --controllers flag where the node's Kubernetes
+distribution keeps it (kubeadm: the static pod manifest and the ClusterConfiguration), shows every
+change as a unified diff first, snapshots every file before writing it, writes atomically, and can
+roll back byte for byte. It never uses a feature gate: there is no EndpointSliceMirroring gate, and
+an unknown gate stops the component from starting.`,
+		Version:              fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		Flags:                globalFlags(),
+		Commands: []*cli.Command{
+			mutateCommand("disable"),
+			mutateCommand("enable"),
+			statusCommand(),
+			rollbackCommand(),
+			snapshotsCommand(),
+			distrosCommand(),
+			versionCommand(),
+			completionCommand(),
+			manCommand(),
+		},
+		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
+			return &exitCode{code: exitUsage, err: err}
+		},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(c.App.ErrWriter, "mirrorctl: unknown command %q (see mirrorctl --help)\n", name)
+			c.App.Metadata["usage"] = true
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // Main reports errors, once
+	}
+	addEnvVars(app.Flags, "")
+	for _, c := range app.Commands {
+		setUsageHandler(c)
+	}
+	return app
+}
+
+func setUsageHandler(c *cli.Command) {
+	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return &exitCode{code: exitUsage, err: fmt.Errorf("%s: %w", c.Name, err)}
+	}
+	addEnvVars(c.Flags, "")
+	for _, s := range c.Subcommands {
+		setUsageHandler(s)
+	}
+}
+
+// addEnvVars gives every flag an environment variable MIRRORCTL_<FLAG>, so Ansible, systemd units and
+// CI can set anything without building command lines.
+func addEnvVars(flags []cli.Flag, _ string) {
+	for _, f := range flags {
+		name := "MIRRORCTL_" + strings.ToUpper(strings.ReplaceAll(f.Names()[0], "-", "_"))
+		switch fl := f.(type) {
+		case *cli.StringFlag:
+			if len(fl.EnvVars) == 0 {
+				fl.EnvVars = []string{name}
+			}
+		case *cli.BoolFlag:
+			if len(fl.EnvVars) == 0 {
+				fl.EnvVars = []string{name}
+			}
+		case *cli.StringSliceFlag:
+			if len(fl.EnvVars) == 0 {
+				fl.EnvVars = []string{name}
+			}
+		case *cli.DurationFlag:
+			if len(fl.EnvVars) == 0 {
+				fl.EnvVars = []string{name}
+			}
+		case *cli.IntFlag:
+			if len(fl.EnvVars) == 0 {
+				fl.EnvVars = []string{name}
+			}
+		}
+	}
+}
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "root", Value: "/", Usage: "node file system root: every path read or written resolves under it, like a chroot"},
+		&cli.StringFlag{Name: "state-dir", Value: "/var/lib/mirrorctl", Usage: "where snapshots and the lock live (under --root)"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result format: text or json"},
+		&cli.StringFlag{Name: "color", Value: "auto", Usage: "color diffs: auto (on a terminal, unless NO_COLOR is set), always or never"},
+	}
+}
+
+type globals struct {
+	root     string
+	stateDir string
+	json     bool
+	color    bool
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+func getGlobals(c *cli.Context) (*globals, error) {
+	g := &globals{root: c.String("root"), stateDir: c.String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	switch c.String("output") {
+	case "text", "":
+	case "json":
+		g.json = true
+	default:
+		return nil, usageErr("--output %q: want text or json", c.String("output"))
+	}
+	switch c.String("color") {
+	case "always":
+		g.color = true
+	case "never":
+	case "auto", "":
+		g.color = isTerminal(g.stdout) && os.Getenv("NO_COLOR") == ""
+	default:
+		return nil, usageErr("--color %q: want auto, always or never", c.String("color"))
+	}
+	return g, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// logf writes a "[phase] message" line to stderr; stdout carries only the result.
+func (g *globals) logf(phase, format string, a ...any) {
+	fmt.Fprintf(g.stderr, "[%s] %s\n", phase, fmt.Sprintf(format, a...))
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print mirrorctl's version",
+		Action: func(c *cli.Context) error {
+			g, err := getGlobals(c)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return writeJSON(g.stdout, map[string]string{"version": version, "commit": commit, "date": date})
+			}
+			fmt.Fprintf(g.stdout, "mirrorctl %s (commit %s, built %s)\n", version, commit, date)
+			return nil
+		},
+	}
+}
+
+// commandLine is the command as run, recorded in snapshot metadata.
+func commandLine(c *cli.Context) []string {
+	if a, ok := c.App.Metadata["args"].([]string); ok {
+		return a
+	}
+	return nil
+}

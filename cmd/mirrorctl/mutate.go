@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/snapshot"
+)
+
+// Flags every command that reads a node's targets shares (disable, enable, status).
+func targetFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "distro", Value: "auto", Usage: "distribution: auto or one of " + fmt.Sprint(distros.Names())},
+		&cli.StringSliceFlag{Name: "kubeadm-config", Usage: "kubeadm config file or exported kubeadm-config ConfigMap to edit too (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"},
+		&cli.StringFlag{Name: "k0s-config", Usage: "k0s: config file (default /etc/k0s/k0s.yaml)"},
+		&cli.BoolFlag{Name: "i-understand-k0s-ha-needs-mirroring", Usage: "k0s: disable mirroring even on an HA control plane, whose `kubernetes` Endpoints depend on it"},
+		&cli.StringFlag{Name: "kind-config", Usage: "kind: cluster config file to edit"},
+		&cli.StringFlag{Name: "kind-node-version", Usage: "kind: Kubernetes version of the node image (picks the kubeadm extraArgs shape)"},
+		&cli.StringFlag{Name: "talos-config", Usage: "Talos: machine config file to rewrite"},
+		&cli.StringFlag{Name: "talos-patch-out", Usage: "Talos: write a machine-config patch for `talosctl patch mc --patch @FILE` here"},
+		&cli.BoolFlag{Name: "talos-document", Usage: "Talos: emit the v1.14+ KubeControllerManagerConfig document form"},
+		&cli.StringFlag{Name: "kops-spec", Usage: "kops: cluster spec file to edit"},
+	}
+}
+
+func mutateCommand(name string) *cli.Command {
+	op := patches.Op(name)
+	verb := "off"
+	if op == patches.Enable {
+		verb = "back on"
+	}
+	return &cli.Command{
+		Name:  name,
+		Usage: "switch the EndpointSlice mirroring controller " + verb,
+		Description: fmt.Sprintf(`Plans the change on every target file, shows it as a unified diff, snapshots the files it is
+about to change into the state dir, then writes each one atomically. Idempotent: when mirroring is
+already %s nothing is written and no snapshot is taken (exit 0, "changed": false).
+
+Examples:
+   mirrorctl %s --dry-run
+   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`, map[bool]string{true: "on", false: "off"}[op == patches.Enable], name, name),
+		Flags: append(targetFlags(),
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
+			&cli.StringFlag{Name: "controller-name", Usage: "controller name to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErr("%s takes no arguments (got %q)", name, c.Args().First())
+			}
+			g, err := getGlobals(c)
+			if err != nil {
+				return err
+			}
+			return runMutate(c, g, op)
+		},
+	}
+}
+
+// baseOptions builds the adapter options from the flags.
+func baseOptions(c *cli.Context, g *globals, op patches.Op) (distros.Options, error) {
+	root, err := nodefs.New(g.root)
+	if err != nil {
+		return distros.Options{}, err
+	}
+	return distros.Options{
+		Root:            root,
+		Op:              op,
+		ControllerName:  c.String("controller-name"),
+		KubeadmConfigs:  c.StringSlice("kubeadm-config"),
+		K0sConfig:       c.String("k0s-config"),
+		AllowK0sHA:      c.Bool("i-understand-k0s-ha-needs-mirroring"),
+		KindConfig:      c.String("kind-config"),
+		KindNodeVersion: c.String("kind-node-version"),
+		TalosConfig:     c.String("talos-config"),
+		TalosPatchOut:   c.String("talos-patch-out"),
+		TalosDocument:   c.Bool("talos-document"),
+		KopsSpec:        c.String("kops-spec"),
+		Restart:         c.Bool("restart"),
+	}, nil
+}
+
+// options builds the adapter options and picks the adapter: the one --distro names, or the one detected.
+func options(c *cli.Context, g *globals, op patches.Op) (distros.Adapter, distros.Options, error) {
+	o, err := baseOptions(c, g, op)
+	if err != nil {
+		return nil, o, err
+	}
+	var a distros.Adapter
+	if d := c.String("distro"); d != "auto" && d != "" {
+		a, err = distros.Get(d)
+		if err != nil {
+			return nil, o, usageErr("--distro: %v", err)
+		}
+	} else {
+		a, err = distros.Detect(o.Root)
+		if err != nil {
+			return nil, o, err
+		}
+	}
+	return a, o, nil
+}
+
+// result is the JSON object every changing command prints; its keys are public contract.
+type result struct {
+	Changed   bool                `json:"changed"`
+	Mirroring string              `json:"mirroring"`
+	Snapshot  *string             `json:"snapshot"`
+	Files     []fileResult        `json:"files"`
+	Diff      []distros.DiffEntry `json:"diff"`
+	Warnings  []string            `json:"warnings"`
+	Distro    string              `json:"distro"`
+	DryRun    bool                `json:"dry_run"`
+	Notes     []string            `json:"notes"`
+	changes   []distros.FileChange
+}
+
+type fileResult struct {
+	Path    string `json:"path"`
+	Kind    string `json:"kind"`
+	Changed bool   `json:"changed"`
+}
+
+func newResult(p *distros.Plan, dryRun bool) *result {
+	r := &result{Mirroring: p.Mirroring, Files: []fileResult{}, Diff: []distros.DiffEntry{},
+		Warnings: append([]string{}, p.Warnings...), Notes: append([]string{}, p.Notes...),
+		Distro: p.Distro, DryRun: dryRun, changes: p.Files}
+	for _, f := range p.Files {
+		ch := f.Changed()
+		r.Files = append(r.Files, fileResult{Path: f.Path, Kind: f.Kind, Changed: ch})
+		if ch {
+			r.Changed = true
+			r.Diff = append(r.Diff, f.AnsibleDiff())
+		}
+	}
+	return r
+}
+
+func runMutate(c *cli.Context, g *globals, op patches.Op) error {
+	a, o, err := options(c, g, op)
+	if err != nil {
+		return err
+	}
+	dryRun := c.Bool("dry-run")
+	g.logf("plan", "%s on %s node (root %s)", op, a.Name(), o.Root.Dir)
+	plan, err := a.Plan(o)
+	if err != nil {
+		return err
+	}
+	if dryRun || !plan.Changed() {
+		r := newResult(plan, dryRun)
+		if !plan.Changed() {
+			g.logf("plan", "mirroring is already %s: nothing to change", plan.Mirroring)
+		}
+		return printResult(g, r)
+	}
+
+	store := snapshot.Open(o.Root, g.stateDir)
+	unlock, err := store.Lock(c.Duration("lock-timeout"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Plan again under the lock: another run may have changed the node since the first look.
+	plan, err = a.Plan(o)
+	if err != nil {
+		return err
+	}
+	r := newResult(plan, false)
+	if !plan.Changed() {
+		g.logf("plan", "mirroring is already %s: nothing to change", plan.Mirroring)
+		return printResult(g, r)
+	}
+	id, err := store.Commit(plan.Files, snapshot.Info{
+		Command: commandLine(c), ToolVersion: version, Distro: plan.Distro, Op: string(op),
+	})
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		r.Snapshot = &id
+		g.logf("snapshot", "saved %s in %s", id, g.stateDir)
+	}
+	for _, f := range plan.Files {
+		if f.Changed() {
+			g.logf("write", "wrote %s", f.Path)
+		}
+	}
+	for _, n := range plan.Notes {
+		g.logf("next", "%s", n)
+	}
+	return printResult(g, r)
+}

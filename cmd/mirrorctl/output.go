@@ -1,0 +1,87 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+const (
+	red   = "\x1b[31m"
+	green = "\x1b[32m"
+	cyan  = "\x1b[36m"
+	bold  = "\x1b[1m"
+	reset = "\x1b[0m"
+)
+
+// colorize paints a unified diff the way git does.
+func colorize(d string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(d, "\n") {
+		if l == "" {
+			continue
+		}
+		body := strings.TrimRight(l, "\n")
+		nl := l[len(body):]
+		switch {
+		case strings.HasPrefix(l, "--- ") || strings.HasPrefix(l, "+++ "):
+			b.WriteString(bold + body + reset + nl)
+		case strings.HasPrefix(l, "@@"):
+			b.WriteString(cyan + body + reset + nl)
+		case strings.HasPrefix(l, "-"):
+			b.WriteString(red + body + reset + nl)
+		case strings.HasPrefix(l, "+"):
+			b.WriteString(green + body + reset + nl)
+		default:
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// printResult prints a changing command's result: JSON, or in text mode the diff alone on stdout
+// (so `mirrorctl disable --dry-run > change.patch` is a patch) and the summary on stderr.
+func printResult(g *globals, r *result) error {
+	for _, w := range r.Warnings {
+		g.logf("warning", "%s", w)
+	}
+	if g.json {
+		return writeJSON(g.stdout, r)
+	}
+	for _, f := range r.changes {
+		d := f.UnifiedDiff()
+		if d == "" {
+			continue
+		}
+		if g.color {
+			d = colorize(d)
+		}
+		fmt.Fprint(g.stdout, d)
+	}
+	verb := "changed"
+	if r.DryRun {
+		verb = "would change"
+	}
+	n := 0
+	for _, f := range r.Files {
+		if f.Changed {
+			n++
+		}
+	}
+	if n == 0 {
+		verb = "unchanged"
+	}
+	fmt.Fprintf(g.stderr, "mirroring %s; %d file(s) %s", r.Mirroring, n, verb)
+	if r.Snapshot != nil {
+		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback %s)", *r.Snapshot, *r.Snapshot)
+	}
+	fmt.Fprintln(g.stderr)
+	return nil
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/manifests"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/snapshot"
+)
+
+func rollbackCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rollback",
+		Usage:     "restore the files of a snapshot (default: the latest) byte for byte, with mode and owner",
+		ArgsUsage: "[ID]",
+		Description: `Restores every file a snapshot holds, atomically. Refuses when a file changed since mirrorctl wrote
+it (someone edited it after us) unless --force. The current files are snapshotted first, so a
+rollback can itself be rolled back.
+
+Examples:
+   mirrorctl rollback --dry-run
+   mirrorctl rollback 20261125T093012Z-1a2b3c`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing"},
+			&cli.BoolFlag{Name: "force", Usage: "restore even files that changed since mirrorctl wrote them"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usageErr("rollback takes at most one snapshot id")
+			}
+			g, err := getGlobals(c)
+			if err != nil {
+				return err
+			}
+			root, err := nodefs.New(g.root)
+			if err != nil {
+				return err
+			}
+			store := snapshot.Open(root, g.stateDir)
+			dryRun := c.Bool("dry-run")
+			plan := func() ([]distros.FileChange, *snapshot.Meta, error) {
+				id := c.Args().First()
+				if id == "" {
+					m, err := store.LatestChange()
+					if err != nil {
+						return nil, nil, err
+					}
+					id = m.ID
+				}
+				return store.PlanRollback(id, c.Bool("force"))
+			}
+			if !dryRun {
+				unlock, err := store.Lock(c.Duration("lock-timeout"))
+				if err != nil {
+					return err
+				}
+				defer unlock()
+			}
+			changes, meta, err := plan()
+			if err != nil {
+				return err
+			}
+			p := &distros.Plan{Distro: meta.Distro, Files: changes, Mirroring: distros.Unknown}
+			r := newResult(p, dryRun)
+			if !dryRun && p.Changed() {
+				id, err := store.Restore(meta, changes, snapshot.Info{Command: commandLine(c), ToolVersion: version, Distro: meta.Distro, Op: "rollback"})
+				if err != nil {
+					return err
+				}
+				if id != "" {
+					r.Snapshot = &id
+					g.logf("snapshot", "saved the pre-rollback state as %s", id)
+				}
+				for _, f := range changes {
+					if f.Changed() {
+						g.logf("write", "restored %s", f.Path)
+					}
+				}
+			}
+			r.Mirroring = stateAfter(g, changes, dryRun)
+			g.logf("rollback", "snapshot %s (%s, %s)", meta.ID, meta.Op, meta.Time.Format(time.RFC3339))
+			return printResult(g, r)
+		},
+	}
+}
+
+// stateAfter is the node's mirroring state after a rollback: read with the detected adapter, or for a
+// dry run from the kcm manifest the rollback would restore; "unknown" when neither says.
+func stateAfter(g *globals, changes []distros.FileChange, dryRun bool) string {
+	if dryRun {
+		for _, f := range changes {
+			if f.Kind != distros.KindStaticPod || f.After == nil {
+				continue
+			}
+			if m, err := manifests.Parse(f.After); err == nil {
+				if on, err := m.Mirroring(); err == nil {
+					return distros.StateOf(on)
+				}
+			}
+		}
+		return distros.Unknown
+	}
+	root, err := nodefs.New(g.root)
+	if err != nil {
+		return distros.Unknown
+	}
+	a, err := distros.Detect(root)
+	if err != nil {
+		return distros.Unknown
+	}
+	st, err := a.Status(distros.Options{Root: root})
+	if err != nil {
+		return distros.Unknown
+	}
+	st.Summarize()
+	return st.Mirroring
+}
+
+func snapshotsCommand() *cli.Command {
+	open := func(c *cli.Context) (*globals, *snapshot.Store, error) {
+		g, err := getGlobals(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		root, err := nodefs.New(g.root)
+		if err != nil {
+			return nil, nil, err
+		}
+		return g, snapshot.Open(root, g.stateDir), nil
+	}
+	return &cli.Command{
+		Name:  "snapshots",
+		Usage: "list, show and prune rollback snapshots",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "list",
+				Usage: "list snapshots, newest first",
+				Action: func(c *cli.Context) error {
+					g, s, err := open(c)
+					if err != nil {
+						return err
+					}
+					list, err := s.List()
+					if err != nil {
+						return err
+					}
+					if list == nil {
+						list = []snapshot.Meta{}
+					}
+					if g.json {
+						return writeJSON(g.stdout, list)
+					}
+					tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+					fmt.Fprintln(tw, "ID\tTIME\tOP\tDISTRO\tFILES")
+					for _, m := range list {
+						var paths []string
+						for _, f := range m.Files {
+							paths = append(paths, f.Path)
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, m.Time.Format(time.RFC3339), m.Op, m.Distro, joinOr(paths, "-"))
+					}
+					return tw.Flush()
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "show one snapshot's metadata",
+				ArgsUsage: "ID",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usageErr("snapshots show takes one snapshot id")
+					}
+					g, s, err := open(c)
+					if err != nil {
+						return err
+					}
+					m, err := s.Get(c.Args().First())
+					if err != nil {
+						return err
+					}
+					if g.json {
+						return writeJSON(g.stdout, m)
+					}
+					fmt.Fprintf(g.stdout, "id: %s\ntime: %s\nop: %s\ndistro: %s\ntool version: %s\ncommand: %v\n", m.ID, m.Time, m.Op, m.Distro, m.ToolVersion, m.Command)
+					for _, f := range m.Files {
+						fmt.Fprintf(g.stdout, "file: %s mode %04o uid %d gid %d existed %v\n  sha256 before %s\n  sha256 after  %s\n", f.Path, f.Mode, f.UID, f.GID, f.Existed, f.SHA256Before, f.SHA256After)
+					}
+					return nil
+				},
+			},
+			{
+				Name:  "prune",
+				Usage: "delete all but the newest N snapshots",
+				Flags: []cli.Flag{&cli.IntFlag{Name: "keep", Value: 10, Usage: "snapshots to keep"}},
+				Action: func(c *cli.Context) error {
+					g, s, err := open(c)
+					if err != nil {
+						return err
+					}
+					if c.Int("keep") < 0 {
+						return usageErr("--keep must be >= 0")
+					}
+					unlock, err := s.Lock(30 * time.Second)
+					if err != nil {
+						return err
+					}
+					defer unlock()
+					removed, err := s.Prune(c.Int("keep"))
+					if err != nil {
+						return err
+					}
+					if removed == nil {
+						removed = []string{}
+					}
+					if g.json {
+						return writeJSON(g.stdout, map[string]any{"removed": removed})
+					}
+					for _, id := range removed {
+						fmt.Fprintln(g.stdout, id)
+					}
+					g.logf("prune", "removed %d snapshot(s)", len(removed))
+					return nil
+				},
+			},
+		},
+	}
+}
+

@@ -1,0 +1,208 @@
+package distros
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mirrorctl/mirrorctl/manifests"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// Paths kubeadm uses on every control-plane node.
+const (
+	KubeadmManifest      = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
+	KubeadmManifestsDir  = "/etc/kubernetes/manifests"
+	KubeadmDefaultConfig = "/etc/kubernetes/kubeadm-config.yaml"
+)
+
+// File kinds in output.
+const (
+	KindStaticPod        = "static-pod-manifest"
+	KindKubeadmConfig    = "kubeadm-config"
+	KindKubeadmConfigMap = "kubeadm-config-configmap"
+)
+
+type kubeadm struct{}
+
+var _ = register(kubeadm{})
+
+func (kubeadm) Name() string { return "kubeadm" }
+
+func (kubeadm) Detect(r nodefs.Root) []string {
+	if r.Exists(KubeadmManifest) {
+		return []string{KubeadmManifest}
+	}
+	return nil
+}
+
+// kubeadmConfigs returns the kubeadm config files to edit: the ones given, or the conventional file when
+// present. auto tells the caller the file was found rather than asked for.
+func kubeadmConfigs(o Options) (paths []string, auto bool) {
+	if len(o.KubeadmConfigs) > 0 {
+		for _, p := range o.KubeadmConfigs {
+			paths = append(paths, nodefs.Clean(p))
+		}
+		return paths, false
+	}
+	if o.Root.Exists(KubeadmDefaultConfig) {
+		return []string{KubeadmDefaultConfig}, true
+	}
+	return nil, false
+}
+
+func (kubeadm) Targets(o Options) ([]Target, error) {
+	t := []Target{{Path: KubeadmManifest, Kind: KindStaticPod}}
+	paths, _ := kubeadmConfigs(o)
+	for _, p := range paths {
+		t = append(t, Target{Path: p, Kind: KindKubeadmConfig})
+	}
+	return t, nil
+}
+
+// readManifest reads and parses the kcm manifest, with errors naming the file.
+func readManifest(r nodefs.Root, path string) (*nodefs.File, *manifests.Manifest, error) {
+	f, err := r.ReadFile(path, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := manifests.Parse(f.Data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, m, nil
+}
+
+func configKind(s *patches.KubeadmState) string {
+	if s.ConfigMap {
+		return KindKubeadmConfigMap
+	}
+	return KindKubeadmConfig
+}
+
+func (kubeadm) Plan(o Options) (*Plan, error) {
+	f, m, err := readManifest(o.Root, KubeadmManifest)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Distro: "kubeadm", Op: o.Op}
+	version := m.Version
+	paths, auto := kubeadmConfigs(o)
+
+	// Read the configs first: when the image tag says nothing (digest-pinned), kubernetesVersion does.
+	type cfg struct {
+		file  *nodefs.File
+		state *patches.KubeadmState
+	}
+	var cfgs []cfg
+	for _, path := range paths {
+		cf, err := o.Root.ReadFile(path, false)
+		if err != nil {
+			return nil, err
+		}
+		st, err := patches.ReadKubeadmConfig(cf.Data)
+		if errors.Is(err, patches.ErrNoClusterConfiguration) && auto {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: no ClusterConfiguration document; left alone", path))
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if !version.Known && st.Version.Known {
+			version = st.Version
+		}
+		cfgs = append(cfgs, cfg{cf, st})
+	}
+
+	name, err := patches.NameFor(version, o.ControllerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
+	}
+	out, _, err := m.Edit(o.Op, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
+	}
+	p.Files = append(p.Files, FileChange{Path: KubeadmManifest, Kind: KindStaticPod, Before: f, After: out})
+	after, err := manifests.Parse(out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
+	}
+	on, err := after.Mirroring()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
+	}
+	p.Mirroring = StateOf(on)
+
+	for _, c := range cfgs {
+		out, st, _, err := patches.EditKubeadmConfig(c.file.Data, o.Op, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.file.Path, err)
+		}
+		p.Files = append(p.Files, FileChange{Path: c.file.Path, Kind: configKind(st), Before: c.file, After: out})
+		if st.Mirroring != on {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring would be %s there but %s in %s", c.file.Path, StateOf(st.Mirroring), StateOf(on), KubeadmManifest))
+		}
+	}
+
+	if len(cfgs) == 0 {
+		p.Warnings = append(p.Warnings, "no kubeadm ClusterConfiguration was edited: `kubeadm upgrade` and new control-plane nodes regenerate the manifest from the kubeadm-config ConfigMap and would undo this; pass --kubeadm-config FILE (an exported ConfigMap works) or update kube-system/kubeadm-config")
+	}
+	if on != (o.Op == patches.Enable) {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring stays %s", KubeadmManifest, StateOf(on)))
+	}
+	p.Notes = append(p.Notes,
+		"the kubelet restarts kube-controller-manager from the new manifest within about 20 seconds",
+		"kube-controller-manager uses leader election: make the same change on every control-plane node")
+	return p, nil
+}
+
+func (kubeadm) Status(o Options) (*Status, error) {
+	_, m, err := readManifest(o.Root, KubeadmManifest)
+	if err != nil {
+		return nil, err
+	}
+	s := &Status{Distro: "kubeadm"}
+	eff, err := m.Effective()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
+	}
+	s.Files = append(s.Files, FileStatus{
+		Path: KubeadmManifest, Kind: KindStaticPod, Mirroring: StateOf(patches.MirroringEnabled(eff)),
+		Controllers: manifestValue(m, eff), Version: m.Version.String(),
+	})
+	paths, auto := kubeadmConfigs(o)
+	for _, path := range paths {
+		cf, err := o.Root.ReadFile(path, false)
+		if err != nil {
+			return nil, err
+		}
+		st, err := patches.ReadKubeadmConfig(cf.Data)
+		if errors.Is(err, patches.ErrNoClusterConfiguration) && auto {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: no ClusterConfiguration document", path))
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		fs := FileStatus{Path: path, Kind: configKind(st), Mirroring: StateOf(st.Mirroring),
+			Controllers: patches.JoinControllers(st.Controllers), Version: st.Version.String()}
+		if !st.Set {
+			fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)
+		}
+		s.Files = append(s.Files, fs)
+	}
+	s.Summarize()
+	if s.Mirroring == Mixed {
+		s.Warnings = append(s.Warnings, "the files disagree: `kubeadm upgrade` regenerates "+KubeadmManifest+" from the ClusterConfiguration")
+	}
+	return s, nil
+}
+
+func manifestValue(m *manifests.Manifest, eff []string) string {
+	occ, _ := m.Controllers()
+	if len(occ) == 0 {
+		return "" // flag absent: kcm's default "*"
+	}
+	return strings.Join(eff, ",")
+}
