@@ -231,4 +231,3 @@ func snapshotsCommand() *cli.Command {
 		},
 	}
 }
-
