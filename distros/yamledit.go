@@ -194,6 +194,22 @@ func (f *yeFile) scalarSpan(n *yaml.Node, inFlow bool) (int, int, error) {
 	return start, end, nil
 }
 
+// keyEnd returns the offset just after a mapping key's source text.
+func (f *yeFile) keyEnd(k *yaml.Node) (int, error) {
+	if k.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		_, end, err := f.scalarSpan(k, false)
+		return end, err
+	}
+	start, err := f.offset(k.Line, k.Column)
+	if err != nil {
+		return 0, err
+	}
+	if !bytes.HasPrefix(f.data[start:], []byte(k.Value)) {
+		return 0, fmt.Errorf("the key %q uses an unsupported YAML form", k.Value)
+	}
+	return start + len(k.Value), nil
+}
+
 // yeRender writes text as a scalar in the given style, falling back to double quotes whenever the
 // plain or single-quoted form would not read back as the same string ("*,…" is an alias in plain YAML).
 func yeRender(style yaml.Style, text string) string {
@@ -352,7 +368,7 @@ func (f *yeFile) insertInto(path string, k, v *yaml.Node, lines []string) ([]yeS
 		return []yeSplice{{at, at, text}}, nil
 	case k != nil && (yeIsNull(v) || v.Kind == yaml.MappingNode && v.Style&yaml.FlowStyle != 0 && len(v.Content) == 0):
 		// "key:", "key: null", "key: {}": the value becomes a block below the key.
-		_, kend, err := f.scalarSpan(k, false)
+		kend, err := f.keyEnd(k)
 		if err != nil {
 			return nil, err
 		}
@@ -417,7 +433,7 @@ func (f *yeFile) setPath(root *yaml.Node, prefix string, path []string, value st
 				return nil, nil
 			}
 			if yeIsNull(v) && v.Value == "" {
-				_, kend, err := f.scalarSpan(k, false)
+				kend, err := f.keyEnd(k)
 				if err != nil {
 					return nil, err
 				}
@@ -474,11 +490,19 @@ func (f *yeFile) setStringList(path string, seq *yaml.Node, items []string) ([]y
 		return nil, fmt.Errorf("%s: is %s; want a list of strings", path, yeKindName(seq))
 	}
 	style := map[string]yaml.Style{}
+	var newStyle yaml.Style // new items are quoted like the last existing one
 	for _, it := range seq.Content {
 		if it.Kind != yaml.ScalarNode {
 			return nil, fmt.Errorf("%s: holds %s; want strings", path, yeKindName(it))
 		}
 		style[it.Value] = it.Style
+		newStyle = it.Style
+	}
+	styleOf := func(v string) yaml.Style {
+		if st, ok := style[v]; ok {
+			return st
+		}
+		return newStyle
 	}
 	if seq.Style&yaml.FlowStyle != 0 || len(seq.Content) == 0 {
 		start, err := f.offset(seq.Line, seq.Column)
@@ -491,7 +515,7 @@ func (f *yeFile) setStringList(path string, seq *yaml.Node, items []string) ([]y
 		}
 		var parts []string
 		for _, it := range items {
-			parts = append(parts, yeRender(style[it], it))
+			parts = append(parts, yeRender(styleOf(it), it))
 		}
 		return []yeSplice{{start, end, "[" + strings.Join(parts, ", ") + "]"}}, nil
 	}
@@ -516,17 +540,39 @@ func (f *yeFile) setStringList(path string, seq *yaml.Node, items []string) ([]y
 	if gap < 2 {
 		gap = 2
 	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("%s: the list would be empty", path)
+	}
+	item := func(v string) string { return "-" + strings.Repeat(" ", gap-1) + yeRender(styleOf(v), v) }
+	// Only additions at the end: new lines after the last item, so its comment stays with it.
+	if len(items) > len(seq.Content) {
+		same := true
+		for i, it := range seq.Content {
+			same = same && items[i] == it.Value
+		}
+		if same && lastEnd >= lineStart {
+			at := f.afterEOL(f.lineEnd(lastEnd))
+			var b strings.Builder
+			if at == len(f.data) && !bytes.HasSuffix(f.data, []byte("\n")) {
+				b.WriteString(f.eol)
+			}
+			for i, v := range items[len(seq.Content):] {
+				if i > 0 || at < len(f.data) || bytes.HasSuffix(f.data, []byte("\n")) {
+					b.WriteString(strings.Repeat(" ", indent) + item(v) + f.eol)
+				} else {
+					b.WriteString(strings.Repeat(" ", indent) + item(v))
+				}
+			}
+			return []yeSplice{{at, at, b.String()}}, nil
+		}
+	}
 	var b strings.Builder
 	for i, it := range items {
 		if i > 0 {
 			b.WriteString(f.eol + strings.Repeat(" ", indent))
 		}
-		b.WriteString("-" + strings.Repeat(" ", gap-1) + yeRender(style[it], it))
+		b.WriteString(item(it))
 	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("%s: the list would be empty", path)
-	}
-	// Keep a comment after the last item.
 	return []yeSplice{{start, lastEnd, b.String()}}, nil
 }
 

@@ -1,0 +1,252 @@
+package distros
+
+// k0s takes kube-controller-manager flags from spec.controllerManager in its ClusterConfig: extraArgs (a
+// map that replaces k0s's own values, so a controllers entry replaces the default
+// "*,bootstrapsigner,tokencleaner" whole) and rawArgs (appended to the command line as written). Only
+// extraArgs is edited; rawArgs is read so the effective list is right.
+//
+// In a multi-controller k0s cluster the `kubernetes` Service's EndpointSlice comes from the mirroring
+// controller (k0s maintains the Endpoints itself; kubernetes/kubernetes#104612), so turning mirroring off
+// there breaks in-cluster API access. Plan refuses unless Options.AllowK0sHA.
+
+import (
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// K0sConfig is k0s's default config path.
+const K0sConfig = "/etc/k0s/k0s.yaml"
+
+const (
+	k0sDataDir = "/var/lib/k0s"
+	k0sKind    = "k0s-config"
+)
+
+// k0sDefaultControllers is what k0s passes when extraArgs sets no controllers.
+var k0sDefaultControllers = []string{"*", "bootstrapsigner", "tokencleaner"}
+
+type k0s struct{}
+
+var _ = register(k0s{})
+
+func (k0s) Name() string { return "k0s" }
+
+func (k0s) Detect(r nodefs.Root) []string {
+	var found []string
+	for _, p := range []string{K0sConfig, k0sDataDir} {
+		if r.Exists(p) {
+			found = append(found, p)
+		}
+	}
+	return found
+}
+
+func k0sPath(o Options) string {
+	if o.K0sConfig != "" {
+		return nodefs.Clean(o.K0sConfig)
+	}
+	return K0sConfig
+}
+
+func (k0s) Targets(o Options) ([]Target, error) {
+	return []Target{{Path: k0sPath(o), Kind: k0sKind}}, nil
+}
+
+// k0sState is what a k0s config says.
+type k0sState struct {
+	yf       *yeFile
+	root     *yaml.Node
+	set      bool     // extraArgs.controllers is set
+	first    []string // extraArgs.controllers, or the default
+	raw      [][]string
+	ha       []string // why the cluster looks highly available
+	version  patches.Version
+	extraRaw string // the rawArgs controllers, joined, for status
+}
+
+func k0sRead(data []byte) (*k0sState, error) {
+	yf, err := yeParse(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(yf.docs) > 1 {
+		return nil, fmt.Errorf("holds %d YAML documents; k0s reads one ClusterConfig", len(yf.docs))
+	}
+	st := &k0sState{yf: yf, first: k0sDefaultControllers}
+	if len(yf.docs) == 1 {
+		st.root = yf.docs[0]
+	}
+	if st.root != nil && st.root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("is %s; want a k0s ClusterConfig", yeKindName(st.root))
+	}
+	if _, k := yeGet(st.root, "kind"); k != nil && k.Value != "ClusterConfig" {
+		return nil, fmt.Errorf("kind is %q; want ClusterConfig", k.Value)
+	}
+	_, spec := yeGet(st.root, "spec")
+	_, cm := yeGet(spec, "controllerManager")
+	_, extra := yeGet(cm, "extraArgs")
+	if extra != nil && !yeIsNull(extra) && extra.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("spec.controllerManager.extraArgs: is %s; want a mapping", yeKindName(extra))
+	}
+	if _, c := yeGet(extra, "controllers"); c != nil {
+		if c.Kind != yaml.ScalarNode || yeIsNull(c) {
+			return nil, fmt.Errorf("spec.controllerManager.extraArgs.controllers: is %s; want a string", yeKindName(c))
+		}
+		e, err := patches.SplitControllers(c.Value)
+		if err != nil {
+			return nil, fmt.Errorf("spec.controllerManager.extraArgs.controllers: %w", err)
+		}
+		st.set, st.first = true, e
+	}
+	_, raw := yeGet(cm, "rawArgs")
+	rawArgs, err := yeStrings("spec.controllerManager.rawArgs", raw)
+	if err != nil {
+		return nil, err
+	}
+	var rawVals []string
+	for i := 0; i < len(rawArgs); i++ {
+		a := rawArgs[i]
+		var v string
+		switch {
+		case strings.HasPrefix(a, "--controllers="):
+			v = strings.TrimPrefix(a, "--controllers=")
+		case a == "--controllers" && i+1 < len(rawArgs):
+			i++
+			v = rawArgs[i]
+		default:
+			continue
+		}
+		e, err := patches.SplitControllers(v)
+		if err != nil || v == "" {
+			if err == nil {
+				err = fmt.Errorf("empty --controllers value")
+			}
+			return nil, fmt.Errorf("spec.controllerManager.rawArgs: %w", err)
+		}
+		st.raw = append(st.raw, e)
+		rawVals = append(rawVals, v)
+	}
+	st.extraRaw = strings.Join(rawVals, ",")
+
+	// HA hints (k0s docs "Control plane high availability"): a load-balanced API address, an external
+	// etcd cluster, or an external kine datastore shared by several controllers.
+	_, api := yeGet(spec, "api")
+	if _, ea := yeGet(api, "externalAddress"); ea != nil && ea.Value != "" {
+		st.ha = append(st.ha, "spec.api.externalAddress is set")
+	}
+	_, storage := yeGet(spec, "storage")
+	_, etcd := yeGet(storage, "etcd")
+	if _, ext := yeGet(etcd, "externalCluster"); ext != nil && !yeIsNull(ext) {
+		st.ha = append(st.ha, "spec.storage.etcd.externalCluster is set")
+	}
+	if _, t := yeGet(storage, "type"); t != nil && t.Value == "kine" {
+		_, kine := yeGet(storage, "kine")
+		if _, ds := yeGet(kine, "dataSource"); ds != nil && !strings.HasPrefix(ds.Value, "sqlite:") && ds.Value != "" {
+			st.ha = append(st.ha, "spec.storage.kine.dataSource is an external database")
+		}
+	}
+	return st, nil
+}
+
+// effective is the concatenated --controllers list kcm gets.
+func (st *k0sState) effective() []string {
+	return append(append([]string(nil), st.first...), flattenOcc(st.raw)...)
+}
+
+// k0sNewFirst computes the extraArgs value: the algebra on it alone, then, when rawArgs (which follow it)
+// still decide otherwise, one decisive entry more in extraArgs, which comes first on the command line.
+func k0sNewFirst(op patches.Op, first []string, raw [][]string, name string) []string {
+	want := op == patches.Enable
+	out, _ := patches.Plan(op, [][]string{first}, name)
+	nf := out[0]
+	if patches.MirroringEnabled(append(append([]string(nil), nf...), flattenOcc(raw)...)) != want {
+		e := name
+		if !want {
+			e = "-" + name
+		}
+		nf = append(nf, e)
+	}
+	return nf
+}
+
+func (a k0s) Plan(o Options) (*Plan, error) {
+	path := k0sPath(o)
+	f, err := o.Root.ReadFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	st, err := k0sRead(f.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	name, err := patches.NameFor(st.version, o.ControllerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	want := o.Op == patches.Enable
+	p := &Plan{Distro: "k0s", Op: o.Op, Mirroring: StateOf(patches.MirroringEnabled(st.effective()))}
+	out := f.Data
+	if patches.MirroringEnabled(st.effective()) != want {
+		if !want && len(st.ha) > 0 && !o.AllowK0sHA {
+			return nil, fmt.Errorf("%s: this k0s control plane looks highly available (%s): k0s keeps the `kubernetes` Service's Endpoints itself and relies on EndpointSlice mirroring to publish them (kubernetes/kubernetes#104612), so disabling mirroring breaks in-cluster API access; pass --i-understand-k0s-ha-needs-mirroring to do it anyway", path, strings.Join(st.ha, ", "))
+		}
+		nf := k0sNewFirst(o.Op, st.first, st.raw, name)
+		edits, err := st.yf.setPath(st.root, "", []string{"spec", "controllerManager", "extraArgs", "controllers"}, patches.JoinControllers(nf))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if out, err = yeApply(f.Data, edits); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		after, err := k0sRead(out)
+		if err != nil {
+			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
+		}
+		p.Mirroring = StateOf(patches.MirroringEnabled(after.effective()))
+		if !st.set {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: extraArgs.controllers replaces k0s's default, so the whole list is written (%s)", path, patches.JoinControllers(nf)))
+		}
+	}
+	if !want && len(st.ha) > 0 && o.AllowK0sHA {
+		p.Warnings = append(p.Warnings, "k0s HA ("+strings.Join(st.ha, ", ")+"): the `kubernetes` Service's EndpointSlice is no longer kept up to date (kubernetes/kubernetes#104612)")
+	}
+	p.Files = []FileChange{{Path: path, Kind: k0sKind, Before: f, After: out}}
+	p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version not in %s: using the controller name %q, which every version from 1.19 accepts", path, name))
+	p.Notes = append(p.Notes,
+		"takes effect after restarting k0s on this node: `systemctl restart k0scontroller` (`k0s stop && k0s start` without systemd)",
+		"with --enable-dynamic-config, k0s reads spec.controllerManager from the ClusterConfig object in kube-system instead: edit it with kubectl",
+		"kube-controller-manager uses leader election: make the same change on every controller node")
+	return p, nil
+}
+
+func (k0s) Status(o Options) (*Status, error) {
+	path := k0sPath(o)
+	f, err := o.Root.ReadFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	st, err := k0sRead(f.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	eff := st.effective()
+	fs := FileStatus{Path: path, Kind: k0sKind, Mirroring: StateOf(patches.MirroringEnabled(eff)),
+		Controllers: patches.JoinControllers(eff), Version: st.version.String()}
+	if !st.set {
+		fs.Note = "extraArgs.controllers not set: k0s's default " + patches.JoinControllers(k0sDefaultControllers)
+	}
+	if st.extraRaw != "" {
+		fs.Note = strings.TrimPrefix(fs.Note+"; rawArgs add --controllers="+st.extraRaw, "; ")
+	}
+	s := &Status{Distro: "k0s", Files: []FileStatus{fs}}
+	if len(st.ha) > 0 {
+		s.Warnings = append(s.Warnings, "k0s HA ("+strings.Join(st.ha, ", ")+"): the `kubernetes` Service needs the mirroring controller (kubernetes/kubernetes#104612)")
+	}
+	s.Summarize()
+	return s, nil
+}

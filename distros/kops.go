@@ -1,0 +1,214 @@
+package distros
+
+// kops renders kube-controller-manager's flags from the cluster spec: spec.kubeControllerManager.controllers
+// (a list). When it is empty kops fills it (kubernetes/kops pkg/model/components/kubecontrollermanager.go):
+// nothing (kcm's "*") normally, "*","-nodeipam" when kops-controller does IPAM, i.e. on IPv6-only
+// clusters (nonMasqueradeCIDR is IPv6). Writing the list replaces that default, so the default is
+// written too. kops runs nowhere on the node: the spec file is given with --kops-spec.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+const kopsKind = "kops-cluster-spec"
+
+type kops struct{}
+
+var _ = register(kops{})
+
+func (kops) Name() string { return "kops" }
+
+// Detect finds nothing: a kops cluster spec lives with the operator, not on a node.
+func (kops) Detect(nodefs.Root) []string { return nil }
+
+var errKopsSpec = errors.New("kops: pass the cluster spec with --kops-spec FILE (`kops get cluster NAME -o yaml > FILE`)")
+
+func (kops) Targets(o Options) ([]Target, error) {
+	if o.KopsSpec == "" {
+		return nil, errKopsSpec
+	}
+	return []Target{{Path: nodefs.Clean(o.KopsSpec), Kind: kopsKind}}, nil
+}
+
+type kopsState struct {
+	yf       *yeFile
+	doc      *yaml.Node // the Cluster document
+	kcmKey   *yaml.Node
+	kcm      *yaml.Node
+	ctrlKey  *yaml.Node
+	ctrl     *yaml.Node // the controllers list (nil when unset)
+	list     []string   // effective
+	set      bool
+	ipv6Only bool
+	version  patches.Version
+}
+
+func kopsRead(data []byte) (*kopsState, error) {
+	yf, err := yeParse(data)
+	if err != nil {
+		return nil, err
+	}
+	st := &kopsState{yf: yf}
+	// `kops get cluster -o yaml` may print InstanceGroups too: pick the Cluster document.
+	for _, d := range yf.docs {
+		if d == nil || d.Kind != yaml.MappingNode {
+			continue
+		}
+		_, k := yeGet(d, "kind")
+		if k != nil && k.Value == "Cluster" {
+			st.doc = d
+			break
+		}
+		if k == nil && st.doc == nil {
+			if _, spec := yeGet(d, "spec"); spec != nil {
+				st.doc = d // a bare spec, as in the kops docs
+			}
+		}
+	}
+	if st.doc == nil {
+		return nil, errors.New("no kops Cluster document (kind: Cluster with a spec)")
+	}
+	_, spec := yeGet(st.doc, "spec")
+	if spec == nil || spec.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("spec: is %s; want a mapping", yeKindName(spec))
+	}
+	st.kcmKey, st.kcm = yeGet(spec, "kubeControllerManager")
+	if st.kcm != nil && !yeIsNull(st.kcm) && st.kcm.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("spec.kubeControllerManager: is %s; want a mapping", yeKindName(st.kcm))
+	}
+	st.ctrlKey, st.ctrl = yeGet(st.kcm, "controllers")
+	if st.ctrl != nil && !yeIsNull(st.ctrl) {
+		if st.ctrl.Kind != yaml.SequenceNode {
+			return nil, fmt.Errorf("spec.kubeControllerManager.controllers: is %s; want a list", yeKindName(st.ctrl))
+		}
+		items, err := yeStrings("spec.kubeControllerManager.controllers", st.ctrl)
+		if err != nil {
+			return nil, err
+		}
+		// kops joins the list with "," into one --controllers flag.
+		entries, err := patches.SplitControllers(strings.Join(items, ","))
+		if err != nil {
+			return nil, fmt.Errorf("spec.kubeControllerManager.controllers: %w", err)
+		}
+		st.list, st.set = entries, len(entries) > 0
+	}
+	for _, p := range [][]string{{"networking", "nonMasqueradeCIDR"}, {"nonMasqueradeCIDR"}} {
+		_, n := yeGet(spec, p[0])
+		if len(p) == 2 {
+			_, n = yeGet(n, p[1])
+		}
+		if n != nil && strings.Contains(n.Value, ":") {
+			st.ipv6Only = true
+		}
+	}
+	if !st.set {
+		st.list = []string{"*"}
+		if st.ipv6Only {
+			st.list = append(st.list, "-nodeipam")
+		}
+	}
+	if _, v := yeGet(spec, "kubernetesVersion"); v != nil {
+		st.version = patches.ParseVersion(v.Value)
+	}
+	return st, nil
+}
+
+func (a kops) Plan(o Options) (*Plan, error) {
+	if o.KopsSpec == "" {
+		return nil, errKopsSpec
+	}
+	path := nodefs.Clean(o.KopsSpec)
+	f, err := o.Root.ReadFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	st, err := kopsRead(f.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	name, err := patches.NameFor(st.version, o.ControllerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	p := &Plan{Distro: "kops", Op: o.Op}
+	outOcc, changed := patches.Plan(o.Op, [][]string{st.list}, name)
+	out := f.Data
+	if changed {
+		items := outOcc[0]
+		var edits []yeSplice
+		switch {
+		case st.ctrl != nil && !yeIsNull(st.ctrl):
+			edits, err = st.yf.setStringList("spec.kubeControllerManager.controllers", st.ctrl, items)
+		default:
+			lines := []string{"controllers:"}
+			for _, it := range items {
+				lines = append(lines, "- "+yeRender(yaml.DoubleQuotedStyle, it))
+			}
+			edits, err = kopsInsert(st, lines)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if out, err = yeApply(f.Data, edits); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if !st.set {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: spec.kubeControllerManager.controllers replaces kops's default, so the whole list is written (%s)", path, strings.Join(items, ",")))
+		}
+	}
+	after, err := kopsRead(out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
+	}
+	p.Mirroring = StateOf(patches.MirroringEnabled(after.list))
+	p.Files = []FileChange{{Path: path, Kind: kopsKind, Before: f, After: out}}
+	if !st.version.Known {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("spec.kubernetesVersion not readable: using the controller name %q, which every version from 1.19 accepts", name))
+	}
+	p.Notes = append(p.Notes,
+		"apply the spec with `kops replace -f "+path+"`, then `kops update cluster --yes` and `kops rolling-update cluster --yes` (control-plane nodes are replaced)")
+	return p, nil
+}
+
+// kopsInsert adds lines to spec.kubeControllerManager, creating it when absent.
+func kopsInsert(st *kopsState, lines []string) ([]yeSplice, error) {
+	if st.kcmKey != nil {
+		return st.yf.insertInto("spec.kubeControllerManager", st.kcmKey, st.kcm, lines)
+	}
+	specKey, spec := yeGet(st.doc, "spec")
+	nested := []string{"kubeControllerManager:"}
+	for _, l := range lines {
+		nested = append(nested, "  "+l)
+	}
+	return st.yf.insertInto("spec", specKey, spec, nested)
+}
+
+func (kops) Status(o Options) (*Status, error) {
+	if o.KopsSpec == "" {
+		return nil, errKopsSpec
+	}
+	path := nodefs.Clean(o.KopsSpec)
+	f, err := o.Root.ReadFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	st, err := kopsRead(f.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	fs := FileStatus{Path: path, Kind: kopsKind, Mirroring: StateOf(patches.MirroringEnabled(st.list)),
+		Controllers: strings.Join(st.list, ","), Version: st.version.String()}
+	if !st.set {
+		fs.Note = "controllers not set: kops's default " + strings.Join(st.list, ",")
+	}
+	s := &Status{Distro: "kops", Files: []FileStatus{fs}}
+	s.Summarize()
+	return s, nil
+}

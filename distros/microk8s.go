@@ -1,0 +1,204 @@
+package distros
+
+// MicroK8s runs kube-controller-manager inside kubelite, which reads its flags from an args file: one
+// flag per line, "#" comments (canonical/microk8s microk8s-resources/default-args/kube-controller-manager
+// and default-args/kubelite's --controller-manager-args-file). MicroK8s sets no --controllers, so kcm's
+// own default "*" applies.
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// Paths on a MicroK8s node.
+const (
+	MicroK8sArgs     = "/var/snap/microk8s/current/args/kube-controller-manager"
+	microk8sSnapDir  = "/var/snap/microk8s"
+	microk8sSnapMeta = "/snap/microk8s/current/meta/snap.yaml"
+	microk8sKind     = "microk8s-args"
+)
+
+type microk8s struct{}
+
+var _ = register(microk8s{})
+
+func (microk8s) Name() string { return "microk8s" }
+
+func (microk8s) Detect(r nodefs.Root) []string {
+	if r.Exists(microk8sSnapDir) {
+		return []string{microk8sSnapDir}
+	}
+	return nil
+}
+
+func (microk8s) Targets(Options) ([]Target, error) {
+	return []Target{{Path: MicroK8sArgs, Kind: microk8sKind}}, nil
+}
+
+// mk8sFlag is one --controllers occurrence in the args file.
+type mk8sFlag struct {
+	line   int    // index in lines
+	prefix string // everything before the value ("--controllers=" or "--controllers ")
+	quote  string // `"`, `'` or ""
+	value  string
+	suffix string // after the value (a carriage return)
+}
+
+// mk8sParse splits the args file into lines and finds the --controllers flags.
+func mk8sParse(data []byte) (lines []string, flags []mk8sFlag, err error) {
+	lines = strings.Split(string(data), "\n")
+	for i, l := range lines {
+		body := strings.TrimRight(l, "\r")
+		cr := l[len(body):]
+		t := strings.TrimSpace(body)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		lead := body[:len(body)-len(strings.TrimLeft(body, " \t"))]
+		var prefix, rest string
+		switch {
+		case strings.HasPrefix(t, "--controllers="):
+			prefix, rest = "--controllers=", strings.TrimPrefix(t, "--controllers=")
+		case strings.HasPrefix(t, "--controllers ") || strings.HasPrefix(t, "--controllers\t"):
+			rest = strings.TrimLeft(strings.TrimPrefix(t, "--controllers"), " \t")
+			prefix = t[:len(t)-len(rest)]
+		case t == "--controllers":
+			return nil, nil, fmt.Errorf("line %d: --controllers without a value", i+1)
+		default:
+			continue
+		}
+		trailing := body[len(lead)+len(t):]
+		f := mk8sFlag{line: i, prefix: lead + prefix, value: rest, suffix: trailing + cr}
+		if n := len(rest); n >= 2 && (rest[0] == '"' || rest[0] == '\'') && rest[n-1] == rest[0] {
+			f.quote, f.value = rest[:1], rest[1:n-1]
+		}
+		if _, err := patches.SplitControllers(f.value); err != nil {
+			return nil, nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+		if f.value == "" {
+			return nil, nil, fmt.Errorf("line %d: --controllers with an empty value", i+1)
+		}
+		flags = append(flags, f)
+	}
+	return lines, flags, nil
+}
+
+func mk8sOccurrences(flags []mk8sFlag) [][]string {
+	var occ [][]string
+	for _, f := range flags {
+		e, _ := patches.SplitControllers(f.value)
+		occ = append(occ, e)
+	}
+	return occ
+}
+
+func mk8sVersion(r nodefs.Root) patches.Version {
+	f, err := r.ReadFile(microk8sSnapMeta, true)
+	if err != nil || !f.Exists {
+		return patches.Version{}
+	}
+	for _, l := range strings.Split(string(f.Data), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "version:"); ok {
+			return patches.ParseVersion(strings.Trim(strings.TrimSpace(v), `"'`))
+		}
+	}
+	return patches.Version{}
+}
+
+// mk8sEdit computes the args file after op.
+func mk8sEdit(data []byte, op patches.Op, name string) ([]byte, bool, error) {
+	lines, flags, err := mk8sParse(data)
+	if err != nil {
+		return nil, false, err
+	}
+	occ := mk8sOccurrences(flags)
+	out, changed := patches.Plan(op, occ, name)
+	if !changed {
+		return data, false, nil
+	}
+	if len(flags) == 0 {
+		eol := "\n"
+		if strings.Contains(string(data), "\r\n") {
+			eol = "\r\n"
+		}
+		text := string(data)
+		if text != "" && !strings.HasSuffix(text, "\n") {
+			text += eol
+		}
+		return []byte(text + "--controllers=" + patches.JoinControllers(out[0]) + eol), true, nil
+	}
+	drop := map[int]bool{}
+	for i, f := range flags {
+		if len(out[i]) == 0 {
+			drop[f.line] = true
+			continue
+		}
+		prefix, v := f.prefix, patches.JoinControllers(out[i])
+		if f.quote == "" && strings.HasPrefix(v, "-") && !strings.HasSuffix(prefix, "=") {
+			// "--controllers -x" would read as two flags to some parsers: use the "=" form.
+			prefix = strings.TrimRight(prefix, " \t") + "="
+		}
+		lines[f.line] = prefix + f.quote + v + f.quote + f.suffix
+	}
+	var kept []string
+	for i, l := range lines {
+		if !drop[i] {
+			kept = append(kept, l)
+		}
+	}
+	return []byte(strings.Join(kept, "\n")), true, nil
+}
+
+func (microk8s) Plan(o Options) (*Plan, error) {
+	f, err := o.Root.ReadFile(MicroK8sArgs, false)
+	if err != nil {
+		return nil, err
+	}
+	v := mk8sVersion(o.Root)
+	name, err := patches.NameFor(v, o.ControllerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", MicroK8sArgs, err)
+	}
+	out, _, err := mk8sEdit(f.Data, o.Op, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", MicroK8sArgs, err)
+	}
+	_, flags, err := mk8sParse(out)
+	if err != nil {
+		return nil, fmt.Errorf("%s: internal error: %w", MicroK8sArgs, err)
+	}
+	on := len(flags) == 0 || patches.MirroringEnabled(flattenOcc(mk8sOccurrences(flags)))
+	p := &Plan{Distro: "microk8s", Op: o.Op, Mirroring: StateOf(on),
+		Files: []FileChange{{Path: MicroK8sArgs, Kind: microk8sKind, Before: f, After: out}}}
+	if !v.Known {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("MicroK8s version unknown (%s not readable): using the controller name %q, which every version from 1.19 accepts", microk8sSnapMeta, name))
+	}
+	p.Notes = append(p.Notes,
+		"takes effect after `snap restart microk8s.daemon-kubelite`",
+		"in a MicroK8s HA cluster kube-controller-manager uses leader election: make the same change on every control-plane node")
+	return p, nil
+}
+
+func (microk8s) Status(o Options) (*Status, error) {
+	f, err := o.Root.ReadFile(MicroK8sArgs, false)
+	if err != nil {
+		return nil, err
+	}
+	_, flags, err := mk8sParse(f.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", MicroK8sArgs, err)
+	}
+	fs := FileStatus{Path: MicroK8sArgs, Kind: microk8sKind, Version: mk8sVersion(o.Root).String()}
+	if len(flags) == 0 {
+		fs.Mirroring, fs.Controllers, fs.Note = Enabled, "*", "no --controllers: kube-controller-manager's default"
+	} else {
+		eff := flattenOcc(mk8sOccurrences(flags))
+		fs.Mirroring, fs.Controllers = StateOf(patches.MirroringEnabled(eff)), patches.JoinControllers(eff)
+	}
+	s := &Status{Distro: "microk8s", Files: []FileStatus{fs}}
+	s.Summarize()
+	return s, nil
+}

@@ -1,0 +1,337 @@
+package distros
+
+// Talos has no shell: its machine config is changed with `talosctl patch mc`. The adapter emits that
+// patch (Options.TalosPatchOut) or rewrites a machine config file (Options.TalosConfig).
+//
+// Talos builds kcm's flags itself (siderolabs/talos internal/app/machined/pkg/controllers/k8s/
+// control_plane_static_pod.go): default controllers "*,tokencleaner", and extraArgs.controllers is merged
+// with the MergeAdditive policy (pkg/argsbuilder): entries not already in the default are appended, so
+// the default entries cannot be removed. The value written is the whole effective list, which merges to
+// itself. Since Talos v1.14 the same settings can come from a KubeControllerManagerConfig document.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// TalosStateConfig is where a Talos node keeps its machine config (readable from a mounted disk image).
+const TalosStateConfig = "/system/state/config.yaml"
+
+const (
+	talosKindConfig = "talos-machine-config"
+	talosKindPatch  = "talos-patch"
+	talosDocKind    = "KubeControllerManagerConfig"
+)
+
+var talosDefaultControllers = []string{"*", "tokencleaner"}
+
+type talos struct{}
+
+var _ = register(talos{})
+
+func (talos) Name() string { return "talos" }
+
+func (talos) Detect(r nodefs.Root) []string {
+	if r.Exists(TalosStateConfig) {
+		return []string{TalosStateConfig}
+	}
+	return nil
+}
+
+// talosConfigPath is the machine config to read: the one given, or the node's own.
+func talosConfigPath(o Options) string {
+	if o.TalosConfig != "" {
+		return nodefs.Clean(o.TalosConfig)
+	}
+	if o.Root.Exists(TalosStateConfig) {
+		return TalosStateConfig
+	}
+	return ""
+}
+
+func (talos) Targets(o Options) ([]Target, error) {
+	var t []Target
+	if p := talosConfigPath(o); p != "" {
+		kind := talosKindConfig
+		if o.TalosPatchOut != "" {
+			kind += " (read only)"
+		}
+		t = append(t, Target{Path: p, Kind: kind})
+	}
+	if o.TalosPatchOut != "" {
+		t = append(t, Target{Path: nodefs.Clean(o.TalosPatchOut), Kind: talosKindPatch})
+	}
+	return t, nil
+}
+
+// talosMerge is argsbuilder's MergeAdditive: the default, then each new entry (trimmed) not seen yet.
+func talosMerge(user []string) []string {
+	out := append([]string(nil), talosDefaultControllers...)
+	seen := map[string]bool{}
+	for _, e := range out {
+		seen[e] = true
+	}
+	for _, e := range user {
+		e = strings.TrimSpace(e)
+		if e == "" || seen[e] {
+			continue
+		}
+		seen[e] = true
+		out = append(out, e)
+	}
+	return out
+}
+
+type talosState struct {
+	yf       *yeFile
+	v1       *yaml.Node // the v1alpha1 document (machine/cluster), nil when absent
+	kcmDoc   *yaml.Node // a KubeControllerManagerConfig document, nil when absent
+	user     []string   // controllers as written (nil when unset)
+	set      bool
+	where    string // "cluster.controllerManager.extraArgs" or the document
+	version  patches.Version
+	isWorker bool
+}
+
+func talosRead(data []byte) (*talosState, error) {
+	yf, err := yeParse(data)
+	if err != nil {
+		return nil, err
+	}
+	st := &talosState{yf: yf}
+	for _, d := range yf.docs {
+		if d == nil || d.Kind != yaml.MappingNode {
+			continue
+		}
+		_, kind := yeGet(d, "kind")
+		switch {
+		case kind != nil && kind.Value == talosDocKind:
+			st.kcmDoc = d
+		case kind == nil:
+			if _, c := yeGet(d, "cluster"); c != nil {
+				st.v1 = d
+			} else if _, m := yeGet(d, "machine"); m != nil {
+				st.v1 = d
+			} else if _, v := yeGet(d, "version"); v != nil {
+				st.v1 = d
+			}
+		}
+	}
+	if st.v1 == nil && st.kcmDoc == nil {
+		return nil, errors.New("not a Talos machine config (no v1alpha1 document with machine/cluster, no KubeControllerManagerConfig)")
+	}
+	_, machine := yeGet(st.v1, "machine")
+	if _, t := yeGet(machine, "type"); t != nil && t.Value == "worker" {
+		st.isWorker = true
+	}
+	_, cluster := yeGet(st.v1, "cluster")
+	_, cm := yeGet(cluster, "controllerManager")
+	read := func(where string, m *yaml.Node) error {
+		_, image := yeGet(m, "image")
+		if image != nil && image.Value != "" {
+			st.version = patches.ImageVersion(image.Value)
+		}
+		_, extra := yeGet(m, "extraArgs")
+		if extra != nil && !yeIsNull(extra) && extra.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s: is %s; want a mapping", where, yeKindName(extra))
+		}
+		_, c := yeGet(extra, "controllers")
+		if c == nil {
+			return nil
+		}
+		vals, err := yeStrings(where+".controllers", c) // newer Talos also takes a list of strings
+		if err != nil {
+			return err
+		}
+		joined := strings.Join(vals, ",")
+		if _, err := patches.SplitControllers(joined); err != nil {
+			return fmt.Errorf("%s.controllers: %w", where, err)
+		}
+		st.user, st.set, st.where = strings.Split(joined, ","), true, where
+		return nil
+	}
+	if err := read("cluster.controllerManager.extraArgs", cm); err != nil {
+		return nil, err
+	}
+	if st.kcmDoc != nil {
+		// The document form is the newer source of truth; when both set controllers, it wins.
+		if err := read(talosDocKind+".extraArgs", st.kcmDoc); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func (st *talosState) effective() []string { return talosMerge(st.user) }
+
+// talosValue is the whole controllers value to write for op.
+func talosValue(op patches.Op, eff []string, name string) (string, error) {
+	out, _ := patches.Plan(op, [][]string{eff}, name)
+	v := patches.JoinControllers(out[0])
+	if patches.MirroringEnabled(talosMerge(out[0])) != (op == patches.Enable) {
+		return "", fmt.Errorf("internal error: %q does not give the wanted state after Talos's merge", v)
+	}
+	return v, nil
+}
+
+func (talos) patchText(o Options, value string, fromConfig string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Machine-config patch written by mirrorctl (%s the EndpointSlice mirroring controller).\n", o.Op)
+	if fromConfig != "" {
+		fmt.Fprintf(&b, "# Computed from %s. ", fromConfig)
+	} else {
+		b.WriteString("# Computed from Talos's default controllers (no machine config was read). ")
+	}
+	b.WriteString("Apply to every control-plane node:\n")
+	b.WriteString("#   talosctl patch mc --nodes <control-plane nodes> --patch @" + nodefs.Clean(o.TalosPatchOut) + "\n")
+	if o.TalosDocument {
+		b.WriteString("apiVersion: v1alpha1\nkind: " + talosDocKind + "\nextraArgs:\n")
+		b.WriteString("  controllers: " + yeRender(yaml.DoubleQuotedStyle, value) + "\n")
+		return b.Bytes()
+	}
+	b.WriteString("cluster:\n  controllerManager:\n    extraArgs:\n")
+	b.WriteString("      controllers: " + yeRender(yaml.DoubleQuotedStyle, value) + "\n")
+	return b.Bytes()
+}
+
+func (a talos) Plan(o Options) (*Plan, error) {
+	cfgPath := talosConfigPath(o)
+	if cfgPath == "" && o.TalosPatchOut == "" {
+		return nil, errors.New("talos: pass --talos-patch-out FILE to get a patch for `talosctl patch mc`, or --talos-config FILE to rewrite a machine config")
+	}
+	p := &Plan{Distro: "talos", Op: o.Op}
+	var st *talosState
+	var cfg *nodefs.File
+	if cfgPath != "" {
+		f, err := o.Root.ReadFile(cfgPath, false)
+		if err != nil {
+			return nil, err
+		}
+		if st, err = talosRead(f.Data); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfgPath, err)
+		}
+		if st.isWorker {
+			return nil, fmt.Errorf("%s: machine.type is worker: kube-controller-manager runs on control-plane nodes; use a controlplane config", cfgPath)
+		}
+		cfg = f
+	}
+	version := patches.Version{}
+	eff := talosDefaultControllers
+	if st != nil {
+		version, eff = st.version, st.effective()
+	}
+	name, err := patches.NameFor(version, o.ControllerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
+	}
+	value, err := talosValue(o.Op, eff, name)
+	if err != nil {
+		return nil, err
+	}
+	want := o.Op == patches.Enable
+	p.Mirroring = StateOf(want)
+
+	if o.TalosPatchOut != "" {
+		out := nodefs.Clean(o.TalosPatchOut)
+		before, err := o.Root.ReadFile(out, true)
+		if err != nil {
+			return nil, err
+		}
+		text := a.patchText(o, value, cfgPath)
+		p.Files = append(p.Files, FileChange{Path: out, Kind: talosKindPatch, Before: before, After: text, Mode: 0o600})
+		if cfg != nil {
+			p.Files = append(p.Files, FileChange{Path: cfgPath, Kind: talosKindConfig, Before: cfg, After: cfg.Data})
+		} else {
+			p.Warnings = append(p.Warnings, "no machine config read: the patch replaces any cluster.controllerManager.extraArgs.controllers the nodes have; pass --talos-config (e.g. from `talosctl get mc -o yaml`) to keep it")
+		}
+		p.Notes = append(p.Notes, "apply with `talosctl patch mc --nodes <control-plane nodes> --patch @"+out+"`; Talos restarts kube-controller-manager itself")
+	} else {
+		out := cfg.Data
+		if patches.MirroringEnabled(eff) != want {
+			edits, err := a.configEdits(st, o, value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", cfgPath, err)
+			}
+			if out, err = yeApply(cfg.Data, edits); err != nil {
+				return nil, fmt.Errorf("%s: %w", cfgPath, err)
+			}
+			after, err := talosRead(out)
+			if err != nil {
+				return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", cfgPath, err)
+			}
+			if patches.MirroringEnabled(after.effective()) != want {
+				return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", cfgPath)
+			}
+		}
+		p.Files = append(p.Files, FileChange{Path: cfgPath, Kind: talosKindConfig, Before: cfg, After: out})
+		p.Notes = append(p.Notes, "apply the machine config with `talosctl apply-config --nodes <node> --file "+cfgPath+"` (or build a patch with --talos-patch-out for `talosctl patch mc`)")
+	}
+	if !version.Known {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using the controller name %q, which every version from 1.19 accepts", name))
+	}
+	p.Notes = append(p.Notes, "kube-controller-manager uses leader election: change every control-plane node")
+	return p, nil
+}
+
+// configEdits puts value where the controllers live: the KubeControllerManagerConfig document when it
+// exists (or is asked for and there is no v1alpha1 one), else cluster.controllerManager.extraArgs.
+func (talos) configEdits(st *talosState, o Options, value string) ([]yeSplice, error) {
+	if st.kcmDoc != nil && (st.where == talosDocKind+".extraArgs" || o.TalosDocument || st.v1 == nil) {
+		return st.yf.setPath(st.kcmDoc, talosDocKind, []string{"extraArgs", "controllers"}, value)
+	}
+	if st.v1 == nil {
+		return nil, errors.New("no v1alpha1 document to edit")
+	}
+	return st.yf.setPath(st.v1, "", []string{"cluster", "controllerManager", "extraArgs", "controllers"}, value)
+}
+
+func (talos) Status(o Options) (*Status, error) {
+	s := &Status{Distro: "talos"}
+	if cfgPath := talosConfigPath(o); cfgPath != "" {
+		f, err := o.Root.ReadFile(cfgPath, false)
+		if err != nil {
+			return nil, err
+		}
+		st, err := talosRead(f.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cfgPath, err)
+		}
+		eff := st.effective()
+		fs := FileStatus{Path: cfgPath, Kind: talosKindConfig, Mirroring: StateOf(patches.MirroringEnabled(eff)),
+			Controllers: patches.JoinControllers(eff), Version: st.version.String()}
+		if !st.set {
+			fs.Note = "controllers not set: Talos's default " + patches.JoinControllers(talosDefaultControllers)
+		}
+		s.Files = append(s.Files, fs)
+	}
+	if o.TalosPatchOut != "" {
+		out := nodefs.Clean(o.TalosPatchOut)
+		f, err := o.Root.ReadFile(out, true)
+		if err != nil {
+			return nil, err
+		}
+		fs := FileStatus{Path: out, Kind: talosKindPatch, Mirroring: Unknown, Version: "unknown", Note: "not written yet"}
+		if f.Exists {
+			st, err := talosRead(f.Data)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", out, err)
+			}
+			eff := st.effective()
+			fs.Mirroring, fs.Controllers = StateOf(patches.MirroringEnabled(eff)), patches.JoinControllers(eff)
+			fs.Note = "what the nodes get once the patch is applied"
+		}
+		s.Files = append(s.Files, fs)
+	}
+	if len(s.Files) == 0 {
+		return nil, errors.New("talos: pass --talos-config FILE or --talos-patch-out FILE")
+	}
+	s.Summarize()
+	return s, nil
+}
