@@ -120,3 +120,18 @@ func TestOnlyTheFlagLineChanges(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseEdit measures the whole in-memory plan for a real kubeadm manifest: parse, locate,
+// splice, and the re-parse check.
+func BenchmarkParseEdit(b *testing.B) {
+	data, err := os.ReadFile("../testdata/manifests/kubeadm-v1.29-sample/input.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := edit(data, patches.Disable); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
