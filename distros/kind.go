@@ -1,0 +1,432 @@
+package distros
+
+// kind: a kind node is a plain kubeadm node (detected by /kind/), so inside one the kubeadm adapter is
+// the right one. This adapter edits a kind cluster config (Options.KindConfig) so new clusters start with
+// the change: a kubeadmConfigPatches entry for ClusterConfiguration setting controllerManager.extraArgs
+// controllers to the whole list (kubeadm's default "*,bootstrapsigner,tokencleaner" is replaced by it).
+//
+// kind picks the kubeadm API by node version (kubernetes-sigs/kind pkg/cluster/internal/kubeadm/config.go):
+// v1beta2 below 1.23, v1beta3 below 1.36, v1beta4 from 1.36, and applies a patch to a document when the
+// kind matches and the patch's apiVersion is empty or equal (pkg/internal/patch/resource.go). v1beta4's
+// extraArgs is a list of {name, value}; the older ones a map. The node version comes from
+// Options.KindNodeVersion or the nodes' image tags; when neither says, kind's current default node image
+// (v1.37, so v1beta4) is assumed and a warning says so.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+const (
+	kindKind         = "kind-config"
+	kindDefaultImage = "kindest/node:v1.37.0" // kind's default node image series at the time of writing
+)
+
+type kindAdapter struct{}
+
+var _ = register(kindAdapter{})
+
+func (kindAdapter) Name() string { return "kind" }
+
+// Detect finds nothing on purpose: a kind node (/kind/version) is a kubeadm node and auto-detection
+// must pick the kubeadm adapter there; a kind cluster config lives with the user, given by flag.
+func (kindAdapter) Detect(nodefs.Root) []string { return nil }
+
+var errKindConfig = errors.New("kind: pass the cluster config with --kind-config FILE (inside a kind node, use --distro kubeadm)")
+
+func (kindAdapter) Targets(o Options) ([]Target, error) {
+	if o.KindConfig == "" {
+		return nil, errKindConfig
+	}
+	return []Target{{Path: nodefs.Clean(o.KindConfig), Kind: kindKind}}, nil
+}
+
+// kindPatchDoc is a ClusterConfiguration document inside one kubeadmConfigPatches entry.
+type kindPatchDoc struct {
+	item   *yaml.Node // the entry (a block scalar)
+	inner  *yeFile    // the entry's text
+	doc    *yaml.Node
+	api    string
+	ctrl   *yaml.Node // the controllers value node (nil when unset)
+	values []string
+}
+
+type kindState struct {
+	yf       *yeFile
+	root     *yaml.Node
+	version  patches.Version
+	guessed  bool
+	api      string
+	docs     []*kindPatchDoc // applicable ClusterConfiguration patches, in order
+	setter   *kindPatchDoc   // the last one that sets controllers
+	eff      []string
+	patchSeq *yaml.Node
+	patchKey *yaml.Node
+	skipped  []string
+}
+
+func kindAPIFor(v patches.Version) string {
+	switch {
+	case v.Known && !v.AtLeast(1, 23):
+		return "kubeadm.k8s.io/v1beta2"
+	case v.Known && !v.AtLeast(1, 36):
+		return "kubeadm.k8s.io/v1beta3"
+	}
+	return "kubeadm.k8s.io/v1beta4"
+}
+
+func kindRead(data []byte, nodeVersion string) (*kindState, error) {
+	yf, err := yeParse(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(yf.docs) != 1 || yf.docs[0] == nil || yf.docs[0].Kind != yaml.MappingNode {
+		return nil, errors.New("want one kind Cluster document")
+	}
+	st := &kindState{yf: yf, root: yf.docs[0]}
+	if _, k := yeGet(st.root, "kind"); k == nil || k.Value != "Cluster" {
+		return nil, errors.New("kind: want Cluster (a kind cluster config)")
+	}
+	// The node version: given, or the control-plane nodes' image tags.
+	if nodeVersion != "" {
+		st.version = patches.ParseVersion(nodeVersion)
+		if !st.version.Known {
+			return nil, fmt.Errorf("kind node version %q is not a Kubernetes version", nodeVersion)
+		}
+	} else {
+		_, nodes := yeGet(st.root, "nodes")
+		var seen []string
+		if nodes != nil && nodes.Kind == yaml.SequenceNode {
+			for _, n := range nodes.Content {
+				_, role := yeGet(n, "role")
+				_, img := yeGet(n, "image")
+				if img == nil || (role != nil && role.Value != "control-plane") {
+					continue
+				}
+				v := patches.ImageVersion(img.Value)
+				if v.Known {
+					if st.version.Known && v != st.version {
+						return nil, fmt.Errorf("nodes: control-plane images differ in version (%s and %s); pass --kind-node-version", st.version, v)
+					}
+					st.version = v
+					seen = append(seen, img.Value)
+				}
+			}
+		}
+		if !st.version.Known {
+			st.version, st.guessed = patches.ImageVersion(kindDefaultImage), true
+		}
+	}
+	st.api = kindAPIFor(st.version)
+
+	st.patchKey, st.patchSeq = yeGet(st.root, "kubeadmConfigPatches")
+	if st.patchSeq != nil && !yeIsNull(st.patchSeq) && st.patchSeq.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("kubeadmConfigPatches: is %s; want a list of YAML strings", yeKindName(st.patchSeq))
+	}
+	if st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode {
+		for i, it := range st.patchSeq.Content {
+			if it.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("kubeadmConfigPatches[%d]: is %s; want a YAML string", i, yeKindName(it))
+			}
+			inner, err := yeParse([]byte(it.Value))
+			if err != nil {
+				return nil, fmt.Errorf("kubeadmConfigPatches[%d]: %w", i, err)
+			}
+			for _, d := range inner.docs {
+				_, k := yeGet(d, "kind")
+				if k == nil || k.Value != "ClusterConfiguration" {
+					continue
+				}
+				pd := &kindPatchDoc{item: it, inner: inner, doc: d}
+				if _, a := yeGet(d, "apiVersion"); a != nil {
+					pd.api = a.Value
+				}
+				if pd.api != "" && pd.api != st.api {
+					st.skipped = append(st.skipped, fmt.Sprintf("kubeadmConfigPatches[%d] (%s)", i, pd.api))
+					continue
+				}
+				where := fmt.Sprintf("kubeadmConfigPatches[%d]: controllerManager.extraArgs", i)
+				_, cm := yeGet(d, "controllerManager")
+				_, extra := yeGet(cm, "extraArgs")
+				switch {
+				case extra == nil || yeIsNull(extra):
+				case extra.Kind == yaml.MappingNode:
+					_, pd.ctrl = yeGet(extra, "controllers")
+				case extra.Kind == yaml.SequenceNode:
+					for _, a := range extra.Content {
+						_, n := yeGet(a, "name")
+						_, v := yeGet(a, "value")
+						if n != nil && n.Value == "controllers" && v != nil {
+							pd.ctrl = v
+						}
+					}
+				default:
+					return nil, fmt.Errorf("%s: is %s", where, yeKindName(extra))
+				}
+				if pd.ctrl != nil {
+					if pd.ctrl.Kind != yaml.ScalarNode {
+						return nil, fmt.Errorf("%s: controllers is %s; want a string", where, yeKindName(pd.ctrl))
+					}
+					if pd.values, err = patches.SplitControllers(pd.ctrl.Value); err != nil {
+						return nil, fmt.Errorf("%s: %w", where, err)
+					}
+					st.setter = pd
+				}
+				st.docs = append(st.docs, pd)
+			}
+		}
+	}
+	st.eff = patches.KubeadmDefaultControllers
+	if st.setter != nil {
+		st.eff = st.setter.values
+	}
+	return st, nil
+}
+
+// listShape says whether a patch document's extraArgs is a v1beta4 list.
+func (st *kindState) listShape(pd *kindPatchDoc) bool {
+	_, cm := yeGet(pd.doc, "controllerManager")
+	_, extra := yeGet(cm, "extraArgs")
+	switch {
+	case extra != nil && extra.Kind == yaml.SequenceNode:
+		return true
+	case extra != nil && extra.Kind == yaml.MappingNode:
+		return false
+	case pd.api != "":
+		return pd.api == "kubeadm.k8s.io/v1beta4" || pd.api == "kubeadm.k8s.io/v1"
+	}
+	return st.api == "kubeadm.k8s.io/v1beta4"
+}
+
+// kindArgLines renders controllers in a shape, relative to extraArgs' children.
+func kindArgLines(list bool, value string) []string {
+	if list {
+		return []string{"- name: controllers", "  value: " + yeRender(yaml.DoubleQuotedStyle, value)}
+	}
+	return []string{"controllers: " + yeRender(yaml.DoubleQuotedStyle, value)}
+}
+
+// innerEdits computes the edits of one patch document's text.
+func (st *kindState) innerEdits(pd *kindPatchDoc, value string) ([]yeSplice, error) {
+	in := pd.inner
+	if pd.ctrl != nil {
+		s, err := in.setScalar(pd.ctrl, value, false)
+		if err != nil {
+			return nil, err
+		}
+		return []yeSplice{s}, nil
+	}
+	list := st.listShape(pd)
+	cmKey, cm := yeGet(pd.doc, "controllerManager")
+	if cmKey == nil {
+		lines := []string{"controllerManager:", "  extraArgs:"}
+		for _, l := range kindArgLines(list, value) {
+			lines = append(lines, "    "+l)
+		}
+		return in.insertInto("controllerManager", nil, pd.doc, lines)
+	}
+	exKey, extra := yeGet(cm, "extraArgs")
+	if exKey == nil {
+		lines := []string{"extraArgs:"}
+		for _, l := range kindArgLines(list, value) {
+			lines = append(lines, "  "+l)
+		}
+		return in.insertInto("controllerManager", cmKey, cm, lines)
+	}
+	if extra.Kind == yaml.SequenceNode && len(extra.Content) > 0 {
+		indent := extra.Content[0].Column - 1 - 2 // the "- " before the first item's key
+		at, err := in.blockEnd(indent, extra.Content[len(extra.Content)-1].Line)
+		if err != nil {
+			return nil, err
+		}
+		return []yeSplice{{at, at, in.indentLines(indent, kindArgLines(true, value))}}, nil
+	}
+	if list {
+		return nil, errors.New("controllerManager.extraArgs: an empty list; write the controllers item yourself")
+	}
+	return in.insertInto("controllerManager.extraArgs", exKey, extra, kindArgLines(false, value))
+}
+
+// spliceBlock maps an edit of a block scalar's text back onto the file: the changed lines are replaced,
+// indented like the block.
+func (st *kindState) spliceBlock(item *yaml.Node, oldText, newText string) (yeSplice, error) {
+	if item.Style&yaml.LiteralStyle == 0 {
+		return yeSplice{}, errors.New("the ClusterConfiguration patch is not a literal block (|); write it as one")
+	}
+	oldLines := strings.Split(oldText, "\n")
+	newLines := strings.Split(newText, "\n")
+	pre := 0
+	for pre < len(oldLines) && pre < len(newLines) && oldLines[pre] == newLines[pre] {
+		pre++
+	}
+	suf := 0
+	for suf < len(oldLines)-pre && suf < len(newLines)-pre && oldLines[len(oldLines)-1-suf] == newLines[len(newLines)-1-suf] {
+		suf++
+	}
+	// The block's indentation, from its first non-empty line.
+	f := st.yf
+	indent := -1
+	for k, l := range oldLines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		off, err := f.offset(item.Line+1+k, 1)
+		if err != nil {
+			return yeSplice{}, err
+		}
+		fileLine := strings.TrimSuffix(string(f.data[off:f.lineEnd(off)]), "\r")
+		if !strings.HasSuffix(fileLine, l) {
+			return yeSplice{}, errors.New("cannot map the patch text to the file; write it as a plain literal block")
+		}
+		indent = len(fileLine) - len(l)
+		break
+	}
+	if indent < 0 {
+		return yeSplice{}, errors.New("the patch is empty")
+	}
+	pad := strings.Repeat(" ", indent)
+	var b strings.Builder
+	for _, l := range newLines[pre : len(newLines)-suf] {
+		if l == "" {
+			b.WriteString(f.eol)
+		} else {
+			b.WriteString(pad + l + f.eol)
+		}
+	}
+	start, err := f.offset(item.Line+1+pre, 1)
+	if err != nil {
+		return yeSplice{}, err
+	}
+	end := start
+	for k := pre; k < len(oldLines)-suf; k++ {
+		end = f.afterEOL(f.lineEnd(end))
+	}
+	return yeSplice{start, end, b.String()}, nil
+}
+
+func (a kindAdapter) Plan(o Options) (*Plan, error) {
+	if o.KindConfig == "" {
+		return nil, errKindConfig
+	}
+	path := nodefs.Clean(o.KindConfig)
+	f, err := o.Root.ReadFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	st, err := kindRead(f.Data, o.KindNodeVersion)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	name, err := patches.NameFor(st.version, o.ControllerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	p := &Plan{Distro: "kind", Op: o.Op}
+	out := f.Data
+	occ, changed := patches.Plan(o.Op, [][]string{st.eff}, name)
+	if changed {
+		value := patches.JoinControllers(occ[0])
+		var edits []yeSplice
+		target := st.setter
+		if target == nil && len(st.docs) > 0 {
+			target = st.docs[len(st.docs)-1]
+		}
+		if target != nil {
+			inner, err := st.innerEdits(target, value)
+			if err != nil {
+				return nil, fmt.Errorf("%s: kubeadmConfigPatches: %w", path, err)
+			}
+			newText, err := yeApply(target.inner.data, inner)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			s, err := st.spliceBlock(target.item, string(target.inner.data), string(newText))
+			if err != nil {
+				return nil, fmt.Errorf("%s: kubeadmConfigPatches: %w", path, err)
+			}
+			edits = []yeSplice{s}
+		} else {
+			lines := []string{"- |", "  kind: ClusterConfiguration", "  controllerManager:", "    extraArgs:"}
+			for _, l := range kindArgLines(st.api == "kubeadm.k8s.io/v1beta4", value) {
+				lines = append(lines, "      "+l)
+			}
+			if st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode && len(st.patchSeq.Content) > 0 {
+				indent := st.patchSeq.Column - 1
+				at, err := st.yf.blockEnd(indent, kindLastLine(st.patchSeq))
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", path, err)
+				}
+				edits = []yeSplice{{at, at, st.yf.indentLines(indent, lines)}}
+			} else if st.patchKey != nil {
+				edits, err = st.yf.insertInto("kubeadmConfigPatches", st.patchKey, nil, lines)
+			} else {
+				edits, err = st.yf.insertInto("", nil, st.root, append([]string{"kubeadmConfigPatches:"}, lines...))
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		if out, err = yeApply(f.Data, edits); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		after, err := kindRead(out, o.KindNodeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
+		}
+		if patches.MirroringEnabled(after.eff) != (o.Op == patches.Enable) {
+			return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", path)
+		}
+		if st.setter == nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: controllers replaces kubeadm's default, so the whole list is written (%s)", path, value))
+		}
+	}
+	p.Mirroring = StateOf(patches.MirroringEnabled(occ[0]))
+	p.Files = []FileChange{{Path: path, Kind: kindKind, Before: f, After: out}}
+	if st.guessed {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("no node image in %s and no --kind-node-version: assuming kind's default node image (%s, kubeadm %s); pass --kind-node-version when `kind create cluster --image` picks another", path, kindDefaultImage, st.api))
+	}
+	if len(st.skipped) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s not used for Kubernetes %s (kind uses %s there) and left alone", path, strings.Join(st.skipped, ", "), st.version, st.api))
+	}
+	p.Notes = append(p.Notes,
+		"takes effect for clusters created from this config: `kind create cluster --config "+path+"`",
+		"for a running kind cluster, run mirrorctl with --distro kubeadm inside each control-plane node container")
+	return p, nil
+}
+
+func kindLastLine(seq *yaml.Node) int {
+	last := seq.Content[len(seq.Content)-1]
+	return last.Line
+}
+
+func (kindAdapter) Status(o Options) (*Status, error) {
+	if o.KindConfig == "" {
+		return nil, errKindConfig
+	}
+	path := nodefs.Clean(o.KindConfig)
+	f, err := o.Root.ReadFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	st, err := kindRead(f.Data, o.KindNodeVersion)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	fs := FileStatus{Path: path, Kind: kindKind, Mirroring: StateOf(patches.MirroringEnabled(st.eff)),
+		Controllers: patches.JoinControllers(st.eff), Version: st.version.String()}
+	if st.setter == nil {
+		fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)
+	}
+	if st.guessed {
+		fs.Version = "unknown"
+	}
+	s := &Status{Distro: "kind", Files: []FileStatus{fs}}
+	s.Summarize()
+	return s, nil
+}
