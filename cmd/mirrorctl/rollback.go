@@ -24,7 +24,7 @@ rollback can itself be rolled back.
 
 Examples:
    mirrorctl rollback --dry-run
-   mirrorctl rollback 20261125T093012Z-1a2b3c`,
+   mirrorctl rollback ID`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "restore even files that changed since mirrorctl wrote them"},
