@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestKubeadmOracle: kubeadm regenerates the kcm manifest from the ClusterConfiguration at every
+// `kubeadm upgrade` and control-plane join. So whatever mirrorctl writes into the config must make real
+// kubeadm generate the same kcm command as the manifest mirrorctl edited in place, or the change
+// silently reverts (or changes meaning) at the next upgrade. Every config mirrorctl writes must also
+// pass `kubeadm config validate`.
+func TestKubeadmOracle(t *testing.T) {
+	cases := []struct {
+		name    string
+		fixture string
+		set     string // the kubeadm that reads this API version
+	}{
+		{"v1beta4", v1beta4Defaults, set137},
+		{"v1beta3", v1beta3Defaults, set136}, // kubeadm 1.37 rejects v1beta3; 1.36 is the last reader
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			kubeadm := bin(t, tc.set, "kubeadm")
+			mirrorctlBin(t)
+			root := t.TempDir()
+			manifest, config := kubeadmNode(t, root, kubeadm, tc.fixture, k8sVersion(t, tc.set))
+			validate(t, kubeadm, config)
+			for _, step := range []struct{ op, mirroring string }{{"disable", "disabled"}, {"enable", "enabled"}} {
+				expectResult(t, mirrorctl(t, root, step.op), true, step.mirroring)
+				validate(t, kubeadm, config)
+				compareWithKubeadm(t, kubeadm, config, manifest, step.mirroring == "enabled")
+			}
+		})
+	}
+}
+
+// TestKubeadmValidatesV1: kubeadm 1.37's experimental v1 API (same ClusterConfiguration shape as v1beta4).
+// init phases refuse v1, so there is no manifest oracle for it, only validation.
+func TestKubeadmValidatesV1(t *testing.T) {
+	kubeadm := bin(t, set137, "kubeadm")
+	mirrorctlBin(t)
+	root := t.TempDir()
+	// The node's manifest comes from the v1beta4 original; the config file is the same text as v1.
+	_, config := kubeadmNode(t, root, kubeadm, v1beta4Defaults, k8sVersion(t, set137))
+	text := readFile(t, config)
+	if strings.Count(text, "apiVersion: kubeadm.k8s.io/v1beta4") != 2 {
+		t.Fatalf("%s: expected InitConfiguration and ClusterConfiguration in v1beta4", config)
+	}
+	writeFile(t, config, []byte(strings.ReplaceAll(text, "apiVersion: kubeadm.k8s.io/v1beta4", "apiVersion: kubeadm.k8s.io/v1")), 0o600)
+	validate(t, kubeadm, config, "--allow-experimental-api")
+	for _, step := range []struct{ op, mirroring string }{{"disable", "disabled"}, {"enable", "enabled"}} {
+		expectResult(t, mirrorctl(t, root, step.op), true, step.mirroring)
+		if !strings.Contains(readFile(t, config), "apiVersion: kubeadm.k8s.io/v1\n") {
+			t.Fatalf("%s: mirrorctl changed the apiVersion", config)
+		}
+		validate(t, kubeadm, config, "--allow-experimental-api")
+	}
+}
+
+func validate(t testing.TB, kubeadm, config string, extra ...string) {
+	t.Helper()
+	out, err := runErr(nil, kubeadm, append([]string{"config", "validate", "--config", config}, extra...)...)
+	if err != nil {
+		t.Fatalf("kubeadm config validate %s: %v\n%s\n--- config:\n%s", config, err, out, readFile(t, config))
+	}
+}
+
+// compareWithKubeadm regenerates the kcm manifest from the config and compares its command with the
+// manifest on the node: same flags (order aside: kubeadm puts extraArgs last) and so the same
+// effective controllers.
+func compareWithKubeadm(t testing.TB, kubeadm, config, manifest string, mirroring bool) {
+	t.Helper()
+	regen := podCommand(t, kubeadmManifest(t, kubeadm, config, "controller-manager"), "kube-controller-manager")
+	edited := podCommand(t, manifest, "kube-controller-manager")
+	if a, b := controllerState(regen), controllerState(edited); a != b {
+		t.Fatalf("kubeadm would generate %s, the edited manifest has %s\nkubeadm: %q\nmanifest: %q",
+			a, b, flagValues(regen, "controllers"), flagValues(edited, "controllers"))
+	}
+	if controllerEnabled(edited, []string{"endpointslicemirroring", "endpointslice-mirroring-controller"}, false) != mirroring {
+		t.Fatalf("edited manifest: %s, want mirroring=%t", controllerState(edited), mirroring)
+	}
+	if a, b := sortedFlags(regen), sortedFlags(edited); !slices.Equal(a, b) {
+		t.Fatalf("kubeadm's regenerated command differs from the edited manifest (%s):\nkubeadm:  %q\nmanifest: %q",
+			filepath.Base(manifest), a, b)
+	}
+}
