@@ -61,8 +61,8 @@ var (
 
 // Identity says which node a plan was made on. Empty fields mean the file was absent.
 type Identity struct {
-	Hostname  string `yaml:"hostname"`
-	MachineID string `yaml:"machine_id"`
+	Hostname  string `yaml:"hostname" json:"hostname"`
+	MachineID string `yaml:"machine_id" json:"machine_id"`
 }
 
 // ReadIdentity reads the node's hostname (/etc/hostname: the first line that is not a comment) and

@@ -1,0 +1,705 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+const (
+	plManifest = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
+	plConfig   = "/etc/kubernetes/kubeadm-config.yaml"
+	plMachine  = "4c4c4544004d3510804ab4c04f4e4d32"
+)
+
+// plNode lays out a kubeadm control-plane node under a temp dir: the repository's sample node, with
+// the real kubeadm-generated manifest from the shared samples when present, a hostname and a
+// machine id.
+func plNode(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	plCopyTree(t, filepath.Join("..", "..", "testdata", "nodes", "kubeadm"), root)
+	if b, err := os.ReadFile("/work/shared/samples/kubeadm/kube-controller-manager.yaml"); err == nil {
+		plWrite(t, root, plManifest, string(b))
+	}
+	plWrite(t, root, "/etc/hostname", "cp-1\n")
+	plWrite(t, root, "/etc/machine-id", plMachine+"\n")
+	return root
+}
+
+func plCopyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, fi.Mode().Perm()|0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func plWrite(t *testing.T, root, nodePath, data string) {
+	t.Helper()
+	host := filepath.Join(root, filepath.FromSlash(nodePath))
+	if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(host, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func plRead(t *testing.T, root, nodePath string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(nodePath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// plEdit replaces old, which must occur exactly once, in a node file.
+func plEdit(t *testing.T, root, nodePath, old, new string) {
+	t.Helper()
+	s := plRead(t, root, nodePath)
+	if strings.Count(s, old) != 1 {
+		t.Fatalf("%s: %q is not in it exactly once", nodePath, old)
+	}
+	plWrite(t, root, nodePath, strings.Replace(s, old, new, 1))
+}
+
+type plRun struct {
+	code           int
+	stdout, stderr string
+}
+
+// plMain runs the CLI in-process as Main does, with show-plan and apply-plan registered even before
+// app.go lists them.
+func plMain(t *testing.T, args ...string) plRun {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args = append([]string{"mirrorctl"}, args...)
+	app := newApp(&out, &errb)
+	for _, c := range []*cli.Command{showPlanCommand(), applyPlanCommand()} {
+		if app.Command(c.Name) == nil {
+			setUsageHandler(c)
+			app.Commands = append(app.Commands, c)
+		}
+	}
+	app.Metadata = map[string]any{"args": args}
+	code := exitOK
+	if err := app.Run(args); err != nil {
+		code = exitError
+		var ec *exitCode
+		if errors.As(err, &ec) {
+			code = ec.code
+		}
+		if ec == nil || ec.err != nil {
+			fmt.Fprintf(&errb, "mirrorctl: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		}
+	}
+	return plRun{code, out.String(), errb.String()}
+}
+
+func plJSON(t *testing.T, args ...string) (map[string]any, plRun) {
+	t.Helper()
+	r := plMain(t, args...)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
+		t.Fatalf("%v: exit %d, stdout is not one JSON object: %v\n%s\nstderr: %s", args, r.code, err, r.stdout, r.stderr)
+	}
+	return m, r
+}
+
+// saveWired reports whether `disable` has the --save-plan flag yet (the lead wires it in mutate.go).
+func saveWired() bool {
+	for _, f := range mutateCommand("disable").Flags {
+		if f.Names()[0] == "save-plan" {
+			return true
+		}
+	}
+	return false
+}
+
+// plSave makes a plan on the node under root: `disable --dry-run --save-plan FILE` when wired, else
+// the same steps runMutate takes (the adapter's plan, then savePlan). It returns the plan file's path
+// and the stderr of the run.
+func plSave(t *testing.T, root string, op patches.Op) (string, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), string(op)+".plan")
+	if saveWired() {
+		r := plMain(t, "--root", root, string(op), "--dry-run", "--save-plan", path)
+		if r.code != 0 {
+			t.Fatalf("save plan: exit %d: %s", r.code, r.stderr)
+		}
+		return path, r.stderr
+	}
+	var out, errb bytes.Buffer
+	g := &globals{root: root, stateDir: "/var/lib/mirrorctl", stdout: &out, stderr: &errb}
+	nr, err := nodefs.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := distros.Get("kubeadm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.Plan(distros.Options{Root: nr, Op: op})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := savePlan(g, p, op, path); err != nil {
+		t.Fatal(err)
+	}
+	return path, errb.String()
+}
+
+// plTree is every file under a root: bytes, mode and mtime (directories by existence).
+func plTree(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if fi.IsDir() {
+			m[rel] = "dir " + fi.Mode().String()
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		m[rel] = fmt.Sprintf("%s %s %x", fi.Mode(), fi.ModTime().Format(time.RFC3339Nano), sha256.Sum256(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// plUntouched fails unless the tree under root is as before: nothing written, no state dir.
+func plUntouched(t *testing.T, root string, before map[string]string) {
+	t.Helper()
+	if after := plTree(t, root); !reflect.DeepEqual(before, after) {
+		for k, v := range after {
+			if before[k] != v {
+				t.Errorf("%s: changed or created", k)
+			}
+		}
+		for k := range before {
+			if _, ok := after[k]; !ok {
+				t.Errorf("%s: removed", k)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "var/lib/mirrorctl")); err == nil {
+		t.Error("the state dir was created")
+	}
+}
+
+func plSnapshots(t *testing.T, root string) int {
+	t.Helper()
+	r := plMain(t, "--root", root, "-o", "json", "snapshots", "list")
+	var list []any
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatalf("snapshots list: %v: %s %s", err, r.stdout, r.stderr)
+	}
+	return len(list)
+}
+
+// plWithout drops the keys that legitimately differ between two results.
+func plWithout(m map[string]any, keys ...string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}
+
+// TestSavePlan: the file is 0600, holds the node's identity, and the sha256 on stderr is the file's.
+func TestSavePlan(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	before := plTree(t, root)
+	path, stderr := plSave(t, root, patches.Disable)
+	plUntouched(t, root, before)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("plan mode %v, want 0600", fi.Mode().Perm())
+	}
+	data, _ := os.ReadFile(path)
+	sum := sha256.Sum256(data)
+	want := fmt.Sprintf("[plan] saved %s sha256 %s\n", path, hex.EncodeToString(sum[:]))
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	for _, s := range []string{"operation: disable\n", "hostname: cp-1\n", "machine_id: " + plMachine + "\n", "diff: |\n  --- a/etc/kubernetes/manifests/kube-controller-manager.yaml\n"} {
+		if !strings.Contains(string(data), s) {
+			t.Errorf("plan lacks %q", s)
+		}
+	}
+	// Saving again overwrites atomically and keeps 0600 even over a looser file.
+	os.Chmod(path, 0o644)
+	var out, errb bytes.Buffer
+	nr, _ := nodefs.New(root)
+	a, _ := distros.Get("kubeadm")
+	p, err := a.Plan(distros.Options{Root: nr, Op: patches.Disable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, patches.Disable, path); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("re-saved plan mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestSavePlanRefusesBadPlaces(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	nr, _ := nodefs.New(root)
+	a, _ := distros.Get("kubeadm")
+	p, err := a.Plan(distros.Options{Root: nr, Op: patches.Disable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, path, want string }{
+		{"static pod folder under the root", filepath.Join(root, "etc/kubernetes/manifests/disable.plan"), "whose files the kubelet runs"},
+		{"a directory", t.TempDir(), "is a directory"},
+		{"missing folder", filepath.Join(t.TempDir(), "no/such/dir/x.plan"), "no such file or directory"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			_, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, patches.Disable, tc.path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/kubernetes/manifests/disable.plan")); err == nil {
+		t.Error("a plan was written into the static pod folder")
+	}
+}
+
+// TestApplyPlanEqualsDisable: a plan applied on one node gives the bytes, modes and JSON result a
+// direct `disable` gives on an identical node.
+func TestApplyPlanEqualsDisable(t *testing.T) {
+	t.Parallel()
+	for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+		t.Run(string(op), func(t *testing.T) {
+			planned, direct := plNode(t), plNode(t)
+			if op == patches.Enable {
+				for _, root := range []string{planned, direct} {
+					plEdit(t, root, plManifest, "--controllers=*,bootstrapsigner,tokencleaner", "--controllers=*,bootstrapsigner,tokencleaner,-endpointslicemirroring")
+				}
+			}
+			path, _ := plSave(t, planned, op)
+			got, r := plJSON(t, "--root", planned, "-o", "json", "apply-plan", path)
+			if r.code != 0 {
+				t.Fatalf("apply-plan: exit %d: %s", r.code, r.stderr)
+			}
+			want, r2 := plJSON(t, "--root", direct, "-o", "json", string(op))
+			if r2.code != 0 {
+				t.Fatalf("%s: exit %d: %s", op, r2.code, r2.stderr)
+			}
+			for _, p := range []string{plManifest, plConfig} {
+				if plRead(t, planned, p) != plRead(t, direct, p) {
+					t.Errorf("%s: apply-plan wrote other bytes than %s", p, op)
+				}
+				a, _ := os.Stat(filepath.Join(planned, p))
+				b, _ := os.Stat(filepath.Join(direct, p))
+				if a.Mode() != b.Mode() {
+					t.Errorf("%s: mode %v, %s gives %v", p, a.Mode(), op, b.Mode())
+				}
+			}
+			if plRead(t, planned, plManifest) == plRead(t, plNode(t), plManifest) && op == patches.Disable {
+				t.Error("apply-plan changed nothing")
+			}
+			if got["changed"] != true || got["snapshot"] == nil || got["dry_run"] != false {
+				t.Errorf("apply-plan result: changed=%v snapshot=%v dry_run=%v", got["changed"], got["snapshot"], got["dry_run"])
+			}
+			if !reflect.DeepEqual(plWithout(got, "snapshot", "plan"), plWithout(want, "snapshot")) {
+				t.Errorf("apply-plan JSON differs from %s's:\n%s\nvs\n%s", op, r.stdout, r2.stdout)
+			}
+			plan, _ := got["plan"].(map[string]any)
+			data, _ := os.ReadFile(path)
+			sum := sha256.Sum256(data)
+			if plan["sha256"] != hex.EncodeToString(sum[:]) || plan["operation"] != string(op) || plan["file"] != path {
+				t.Errorf("plan key = %v", plan)
+			}
+			if n := plSnapshots(t, planned); n != 1 {
+				t.Errorf("%d snapshots, want 1", n)
+			}
+			// The snapshot restores the node as it was before the plan.
+			if r := plMain(t, "--root", planned, "rollback"); r.code != 0 {
+				t.Fatalf("rollback: exit %d: %s", r.code, r.stderr)
+			}
+			orig := plNode(t)
+			if op == patches.Enable {
+				plEdit(t, orig, plManifest, "--controllers=*,bootstrapsigner,tokencleaner", "--controllers=*,bootstrapsigner,tokencleaner,-endpointslicemirroring")
+			}
+			if plRead(t, planned, plManifest) != plRead(t, orig, plManifest) || plRead(t, planned, plConfig) != plRead(t, orig, plConfig) {
+				t.Error("rollback after apply-plan did not restore the original bytes")
+			}
+		})
+	}
+}
+
+// TestApplyPlanRefusesDrift: one byte changed in any target between plan and apply → exit 1, one line
+// naming the file, nothing written, no snapshot, no state dir.
+func TestApplyPlanRefusesDrift(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		file   string
+		old    string
+		new    string
+		dryRun bool
+	}{
+		{"manifest", plManifest, "--bind-address=127.0.0.1", "--bind-address=127.0.0.2", false},
+		{"kubeadm config", plConfig, "podSubnet: 192.168.0.0/16", "podSubnet: 192.168.0.0/17", false},
+		{"manifest, dry run", plManifest, "--leader-elect=true", "--leader-elect=True", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root := plNode(t)
+			path, _ := plSave(t, root, patches.Disable)
+			plEdit(t, root, tc.file, tc.old, tc.new)
+			before := plTree(t, root)
+			args := []string{"--root", root, "apply-plan", path}
+			if tc.dryRun {
+				args = []string{"--root", root, "apply-plan", "--dry-run", path}
+			}
+			r := plMain(t, args...)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+			}
+			last := plLastLine(r.stderr)
+			if !strings.Contains(last, tc.file+" (sha256 ") || !strings.Contains(last, "changed since the plan was made") || !strings.Contains(last, "nothing written") {
+				t.Errorf("error does not name %s and the drift: %q", tc.file, last)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout not empty: %q", r.stdout)
+			}
+			plUntouched(t, root, before)
+		})
+	}
+}
+
+func plLastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestApplyPlanOtherNode: a plan made on one root and applied to a copy with another machine-id (or
+// hostname) is refused, naming what differs; --force applies it, still checking every file.
+func TestApplyPlanOtherNode(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, file, data, want string
+	}{
+		{"machine-id", "/etc/machine-id", "0123456789abcdef0123456789abcdef\n", "/etc/machine-id is 0123456789abcdef0123456789abcdef here, " + plMachine + " in the plan"},
+		{"hostname", "/etc/hostname", "cp-2\n", "/etc/hostname is cp-2 here, cp-1 in the plan"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := plNode(t)
+			path, _ := plSave(t, a, patches.Disable)
+			b := t.TempDir()
+			plCopyTree(t, a, b)
+			plWrite(t, b, tc.file, tc.data)
+			before := plTree(t, b)
+			r := plMain(t, "--root", b, "apply-plan", path)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+			}
+			if last := plLastLine(r.stderr); !strings.Contains(last, "another node") || !strings.Contains(last, tc.want) || !strings.Contains(last, "--force") {
+				t.Errorf("error = %q, want it to say %q", last, tc.want)
+			}
+			plUntouched(t, b, before)
+
+			m, r := plJSON(t, "--root", b, "-o", "json", "apply-plan", "--force", path)
+			if r.code != 0 || m["changed"] != true {
+				t.Fatalf("--force: exit %d changed %v: %s", r.code, m["changed"], r.stderr)
+			}
+			if !strings.Contains(fmt.Sprint(m["warnings"]), "--force: the plan was made on another node") {
+				t.Errorf("warnings do not record the forced identity: %v", m["warnings"])
+			}
+			if plRead(t, b, plManifest) == plRead(t, a, plManifest) {
+				t.Error("--force wrote nothing")
+			}
+		})
+	}
+	t.Run("force does not skip the files", func(t *testing.T) {
+		a := plNode(t)
+		path, _ := plSave(t, a, patches.Disable)
+		plWrite(t, a, "/etc/machine-id", "0123456789abcdef0123456789abcdef\n")
+		plEdit(t, a, plConfig, "clusterName: kubernetes", "clusterName: kubernetez")
+		before := plTree(t, a)
+		r := plMain(t, "--root", a, "apply-plan", "--force", path)
+		if r.code != 1 || !strings.Contains(r.stderr, plConfig+" (sha256") {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		plUntouched(t, a, before)
+	})
+}
+
+// TestApplyPlanRefusesBadPlanFiles: tampered, truncated, other format, not a plan, missing → exit 1,
+// one line naming the plan file, nothing written.
+func TestApplyPlanRefusesBadPlanFiles(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	path, _ := plSave(t, root, patches.Disable)
+	good, _ := os.ReadFile(path)
+	// One byte of the new manifest bytes: what a hand edit of the reviewed change looks like.
+	i := bytes.Index(good, []byte("      - --controllers=*,bootstrapsigner,tokencleaner,-endpointslice"))
+	if i < 0 {
+		t.Fatalf("plan lacks the new manifest line:\n%s", good)
+	}
+	tampered := bytes.Clone(good)
+	tampered[i+len("      - --controllers=*,")] = 'B'
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"tampered", tampered, "edited after mirrorctl wrote it"},
+		{"truncated", good[:len(good)/2], "truncated"},
+		{"last byte cut", good[:len(good)-1], "truncated"},
+		{"other format", bytes.Replace(good, []byte("format: mirrorctl-plan/v1"), []byte("format: mirrorctl-plan/v9"), 1), `unsupported plan format "mirrorctl-plan/v9"`},
+		{"not a plan", []byte(plRead(t, root, plManifest)), "not a mirrorctl plan file"},
+		{"empty", nil, "not a mirrorctl plan file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "bad.plan")
+			os.WriteFile(p, tc.data, 0o600)
+			before := plTree(t, root)
+			for _, cmd := range [][]string{{"apply-plan", p}, {"apply-plan", "--force", p}, {"show-plan", p}} {
+				r := plMain(t, append([]string{"--root", root}, cmd...)...)
+				if r.code != 1 {
+					t.Fatalf("%v: exit %d, want 1: %s", cmd, r.code, r.stderr)
+				}
+				if want := "mirrorctl: " + p + ": "; !strings.HasPrefix(r.stderr, want) || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
+					t.Errorf("%v: stderr = %q, want one line starting %q saying %q", cmd, r.stderr, want, tc.want)
+				}
+			}
+			plUntouched(t, root, before)
+		})
+	}
+	t.Run("missing", func(t *testing.T) {
+		r := plMain(t, "--root", root, "apply-plan", filepath.Join(t.TempDir(), "none.plan"))
+		if r.code != 1 || !strings.Contains(r.stderr, "none.plan: no such file or directory") {
+			t.Errorf("exit %d: %s", r.code, r.stderr)
+		}
+	})
+}
+
+// TestApplyPlanTwice: the second run changes nothing and takes no snapshot; after someone edits a
+// file, the same plan is refused.
+func TestApplyPlanTwice(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	path, _ := plSave(t, root, patches.Disable)
+	if r := plMain(t, "--root", root, "apply-plan", path); r.code != 0 {
+		t.Fatalf("first: exit %d: %s", r.code, r.stderr)
+	}
+	applied := plTree(t, root)
+	m, r := plJSON(t, "--root", root, "-o", "json", "apply-plan", path)
+	if r.code != 0 || m["changed"] != false || m["snapshot"] != nil || m["mirroring"] != "disabled" || len(m["diff"].([]any)) != 0 {
+		t.Fatalf("second: exit %d, %s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "already hold the planned bytes") {
+		t.Errorf("stderr does not say why nothing changed: %s", r.stderr)
+	}
+	if !reflect.DeepEqual(applied, plTree(t, root)) {
+		t.Error("the second apply touched the node")
+	}
+	if n := plSnapshots(t, root); n != 1 {
+		t.Errorf("%d snapshots, want 1", n)
+	}
+	// Rolled back, the files hold the plan's old bytes again: the plan applies again.
+	if r := plMain(t, "--root", root, "rollback"); r.code != 0 {
+		t.Fatalf("rollback: %s", r.stderr)
+	}
+	if m, r := plJSON(t, "--root", root, "-o", "json", "apply-plan", path); r.code != 0 || m["changed"] != true {
+		t.Fatalf("after rollback: exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	if !reflect.DeepEqual(fileBytes(t, applied), fileBytes(t, plTree(t, root))) {
+		t.Error("re-applying after rollback gave other bytes")
+	}
+	// Someone edits the file after the plan was applied: neither old nor planned bytes, refused.
+	plEdit(t, root, plManifest, "--leader-elect=true", "--leader-elect=false")
+	edited := plTree(t, root)
+	if r := plMain(t, "--root", root, "apply-plan", path); r.code != 1 || !strings.Contains(r.stderr, plManifest+" (sha256") {
+		t.Errorf("after an edit: exit %d: %s", r.code, r.stderr)
+	}
+	if !reflect.DeepEqual(edited, plTree(t, root)) {
+		t.Error("a refused apply touched the node")
+	}
+}
+
+// fileBytes keeps only the digests of the node's config files from a plTree.
+func fileBytes(t *testing.T, tree map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for k, v := range tree {
+		if strings.HasPrefix(k, "etc/") && !strings.HasPrefix(v, "dir") {
+			f := strings.Fields(v)
+			out[k] = f[len(f)-1]
+		}
+	}
+	return out
+}
+
+// TestShowPlanEqualsDryRun: show-plan prints the dry-run's diff on stdout and, with -o json, the
+// dry-run's JSON object plus a "plan" key; it needs no node.
+func TestShowPlanEqualsDryRun(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	path, _ := plSave(t, root, patches.Disable)
+	dry := plMain(t, "--root", root, "disable", "--dry-run")
+	if dry.code != 0 {
+		t.Fatalf("dry run: %s", dry.stderr)
+	}
+	// --root points nowhere useful: show-plan reads only the plan.
+	show := plMain(t, "--root", t.TempDir(), "show-plan", path)
+	if show.code != 0 {
+		t.Fatalf("show-plan: exit %d: %s", show.code, show.stderr)
+	}
+	if show.stdout != dry.stdout || show.stdout == "" {
+		t.Errorf("show-plan diff differs from the dry run's:\n%s\nvs\n%s", show.stdout, dry.stdout)
+	}
+	data, _ := os.ReadFile(path)
+	sum := sha256.Sum256(data)
+	for _, s := range []string{hex.EncodeToString(sum[:]), "disable on kubeadm node cp-1 machine-id " + plMachine, "2 file(s) would change"} {
+		if !strings.Contains(show.stderr, s) {
+			t.Errorf("show-plan summary lacks %q:\n%s", s, show.stderr)
+		}
+	}
+
+	dj, _ := plJSON(t, "--root", root, "-o", "json", "disable", "--dry-run")
+	sj, _ := plJSON(t, "-o", "json", "show-plan", path)
+	if !reflect.DeepEqual(plWithout(sj, "plan"), dj) {
+		t.Errorf("show-plan JSON differs from the dry run's")
+	}
+	if sj["snapshot"] != nil || sj["dry_run"] != true || sj["changed"] != true || sj["mirroring"] != "disabled" {
+		t.Errorf("show-plan JSON: %v", sj)
+	}
+	plan := sj["plan"].(map[string]any)
+	node := plan["node"].(map[string]any)
+	if node["hostname"] != "cp-1" || node["machine_id"] != plMachine || plan["mirrorctl_version"] != version {
+		t.Errorf("plan key: %v", plan)
+	}
+	if _, err := time.Parse(time.RFC3339, plan["created"].(string)); err != nil {
+		t.Errorf("created: %v", err)
+	}
+	// The text diff applies with patch -p1 like the dry run's: it is the same text, checked above.
+}
+
+func TestApplyPlanDryRun(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	path, _ := plSave(t, root, patches.Disable)
+	before := plTree(t, root)
+	m, r := plJSON(t, "--root", root, "-o", "json", "apply-plan", "--dry-run", path)
+	if r.code != 0 || m["changed"] != true || m["dry_run"] != true || m["snapshot"] != nil {
+		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	plUntouched(t, root, before)
+	show, _ := plJSON(t, "-o", "json", "show-plan", path)
+	if !reflect.DeepEqual(m, show) {
+		t.Errorf("apply-plan --dry-run on an unchanged node differs from show-plan:\n%s", r.stdout)
+	}
+}
+
+func TestApplyPlanExpectSHA256(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	path, _ := plSave(t, root, patches.Disable)
+	data, _ := os.ReadFile(path)
+	sum := sha256.Sum256(data)
+	hexSum := hex.EncodeToString(sum[:])
+	before := plTree(t, root)
+	r := plMain(t, "--root", root, "apply-plan", "--expect-sha256", strings.Repeat("0", 64), path)
+	if r.code != 1 || !strings.Contains(r.stderr, "sha256 "+hexSum+", not "+strings.Repeat("0", 64)) {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	plUntouched(t, root, before)
+	if r := plMain(t, "--root", root, "apply-plan", "--expect-sha256", strings.ToUpper(hexSum), path); r.code != 0 {
+		t.Fatalf("matching digest: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+func TestPlanCommandsUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"apply-plan"}, {"show-plan"}, {"apply-plan", "a", "b"}, {"apply-plan", "--no-such-flag", "a"}} {
+		if r := plMain(t, args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2: %s", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestPlanFileIsReadable: the saved plan shows the diff and the new manifest as plain text, the way a
+// reviewer reads it in a ticket.
+func TestPlanFileIsReadable(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	path, _ := plSave(t, root, patches.Disable)
+	data, _ := os.ReadFile(path)
+	re := regexp.MustCompile(`(?m)^  \+    - --controllers=\*,bootstrapsigner,tokencleaner,-endpointslice\S*$`)
+	if !re.Match(data) {
+		t.Errorf("the diff is not readable text in the plan:\n%s", data)
+	}
+	if !strings.Contains(string(data), "\n      apiVersion: v1\n      kind: Pod\n") {
+		t.Errorf("the new manifest is not a readable block in the plan")
+	}
+	if st, _ := os.Stat(path); st.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
+		t.Error("plan not owned by the user running mirrorctl")
+	}
+}
