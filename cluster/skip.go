@@ -125,7 +125,8 @@ func (c *Client) PlanSkip(ctx context.Context, o SkipOptions) ([]LabelChange, []
 	if n != 1 {
 		return nil, nil, errors.New("select Endpoints with exactly one of: --selector, names, --all")
 	}
-	want := map[string]bool{}
+	want := map[string]bool{}  // the names asked for
+	found := map[string]bool{} // those seen
 	for _, name := range o.Names {
 		if protected(o.Namespace, name) {
 			return nil, nil, fmt.Errorf("endpoints %s/%s %w", o.Namespace, name, ErrProtected)
@@ -149,7 +150,7 @@ func (c *Client) PlanSkip(ctx context.Context, o SkipOptions) ([]LabelChange, []
 				warnings = append(warnings, "left out default/kubernetes: the API server manages it")
 				continue
 			}
-			delete(want, e.Name)
+			found[e.Name] = true
 			out = append(out, planLabel(e, o.Undo))
 		}
 		return l.Continue, nil
@@ -157,11 +158,13 @@ func (c *Client) PlanSkip(ctx context.Context, o SkipOptions) ([]LabelChange, []
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(want) > 0 {
-		var missing []string
-		for n := range want {
+	var missing []string
+	for n := range want {
+		if !found[n] {
 			missing = append(missing, n)
 		}
+	}
+	if len(missing) > 0 {
 		sort.Strings(missing)
 		return nil, nil, fmt.Errorf("endpoints %s in namespace %s: not found", strings.Join(missing, ", "), o.Namespace)
 	}
@@ -186,8 +189,9 @@ func planLabel(e *corev1.Endpoints, undo bool) LabelChange {
 // ApplyLabels writes every changed label with a merge patch conditional on the resourceVersion read.
 // On a conflict it re-reads that object and patches again only if the label still needs it (a
 // concurrent writer's other changes are kept); the change's Before is updated to what was replaced.
-// Each object is one request: the API has no bulk label call.
-func (c *Client) ApplyLabels(ctx context.Context, changes []LabelChange) error {
+// Each object is one request: the API has no bulk label call. It returns how many changes (from the
+// start) are done, so a caller can undo them when a later one fails.
+func (c *Client) ApplyLabels(ctx context.Context, changes []LabelChange) (done int, err error) {
 	for i := range changes {
 		ch := &changes[i]
 		for attempt := 1; ch.Changed(); attempt++ {
@@ -196,18 +200,35 @@ func (c *Client) ApplyLabels(ctx context.Context, changes []LabelChange) error {
 				break
 			}
 			if !apierrors.IsConflict(err) || attempt > MaxConflictRetries {
-				return fmt.Errorf("endpoints %s/%s: %s", ch.Namespace, ch.Name, oneLine(err.Error()))
+				return i, fmt.Errorf("endpoints %s/%s: %s", ch.Namespace, ch.Name, oneLine(err.Error()))
 			}
 			e, err := c.Kube.CoreV1().Endpoints(ch.Namespace).Get(ctx, ch.Name, metav1.GetOptions{})
 			if err != nil {
-				return fmt.Errorf("endpoints %s/%s: %s", ch.Namespace, ch.Name, oneLine(err.Error()))
+				return i, fmt.Errorf("endpoints %s/%s: %s", ch.Namespace, ch.Name, oneLine(err.Error()))
 			}
 			after := ch.After
 			*ch = planLabel(e, after == nil)
 			ch.After = after
 		}
 	}
-	return nil
+	return len(changes), nil
+}
+
+// RevertLabels puts back the labels of changes already applied (a run that failed midway), refusing
+// objects someone changed since, like a rollback.
+func (c *Client) RevertLabels(ctx context.Context, applied []LabelChange) error {
+	var recs []LabelRecord
+	for _, ch := range applied {
+		if ch.Changed() {
+			recs = append(recs, ch.Record())
+		}
+	}
+	back, err := c.PlanLabelRollback(ctx, recs, false)
+	if err != nil {
+		return err
+	}
+	_, err = c.ApplyLabels(ctx, back)
+	return err
 }
 
 func (c *Client) patchLabel(ctx context.Context, ch *LabelChange) error {
