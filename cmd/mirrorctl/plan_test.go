@@ -22,6 +22,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 const (
@@ -701,5 +702,53 @@ func TestPlanFileIsReadable(t *testing.T) {
 	}
 	if st, _ := os.Stat(path); st.Sys().(*syscall.Stat_t).Uid != uint32(os.Geteuid()) {
 		t.Error("plan not owned by the user running mirrorctl")
+	}
+}
+
+// TestApplyPlanNothingToChange: a plan made where mirroring is already off changes nothing and
+// creates no state dir when applied.
+func TestApplyPlanNothingToChange(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	if r := plMain(t, "--root", root, "disable"); r.code != 0 {
+		t.Fatalf("disable: %s", r.stderr)
+	}
+	os.RemoveAll(filepath.Join(root, "var"))
+	path, _ := plSave(t, root, patches.Disable)
+	data, _ := os.ReadFile(path)
+	if !strings.Contains(string(data), "\nchanged: false\n") || !strings.Contains(string(data), "\ndiff: \"\"\n") {
+		t.Errorf("a plan with nothing to do does not say so:\n%s", data)
+	}
+	before := plTree(t, root)
+	m, r := plJSON(t, "--root", root, "-o", "json", "apply-plan", path)
+	if r.code != 0 || m["changed"] != false || m["snapshot"] != nil {
+		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	plUntouched(t, root, before)
+}
+
+// TestApplyPlanWaitsForTheLock: apply-plan takes the state dir's lock like disable, and writes
+// nothing when it cannot get it.
+func TestApplyPlanWaitsForTheLock(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	path, _ := plSave(t, root, patches.Disable)
+	nr, _ := nodefs.New(root)
+	unlock, err := snapshot.Open(nr, "/var/lib/mirrorctl").Lock(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	manifest := plRead(t, root, plManifest)
+	r := plMain(t, "--root", root, "apply-plan", "--lock-timeout", "100ms", path)
+	if r.code != 1 || !strings.Contains(r.stderr, "another mirrorctl run holds the lock") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if plRead(t, root, plManifest) != manifest {
+		t.Error("apply-plan wrote without the lock")
+	}
+	unlock()
+	if r := plMain(t, "--root", root, "apply-plan", path); r.code != 0 {
+		t.Fatalf("after unlock: exit %d: %s", r.code, r.stderr)
 	}
 }
