@@ -1,0 +1,588 @@
+// Package lint finds what will hurt a control-plane node around the EndpointSlice mirroring switch,
+// before (and independently of) any change: an EndpointSliceMirroring feature gate (no such gate
+// exists; the component will not start), files in the static pod folder the kubelet would run,
+// manifest and kubeadm ClusterConfiguration disagreeing, broken or unknown --controllers entries, and
+// what stops working when mirroring is off on 1.34+/1.37+. Findings carry the node path and line.
+//
+// Lint only reads. Fix returns the feature-gate removals as FileChanges; the caller writes them through
+// the snapshot store like any other change.
+package lint
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/manifests"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// Severities. Error: a component will not start or the kubelet runs something it should not. Warning:
+// a change will be lost or behave unexpectedly. Note: worth knowing, nothing to fix. Notes do not
+// count as findings for the exit status (a node where mirroring is off on purpose lints clean).
+const (
+	Error   = "error"
+	Warning = "warning"
+	Note    = "note"
+)
+
+// Check names, stable for scripts (JSON "check").
+const (
+	CheckFeatureGate        = "feature-gate"
+	CheckKubeadmFeatureGate = "kubeadm-feature-gate"
+	CheckStrayFile          = "stray-file"
+	CheckDuplicatePod       = "duplicate-pod"
+	CheckUnreadableManifest = "unreadable-manifest"
+	CheckDisagreement       = "config-disagreement"
+	CheckControllersEntry   = "controllers-entry"
+	CheckUnknownController  = "unknown-controller"
+	CheckMirroringConsumers = "mirroring-consumers"
+)
+
+// Finding is one problem, at a node path and (when it is in a file's text) a 1-based line.
+type Finding struct {
+	Check    string `json:"check"`
+	Severity string `json:"severity"`
+	Path     string `json:"path"`
+	Line     int    `json:"line,omitempty"`
+	Message  string `json:"message"`
+	Fixable  bool   `json:"fixable,omitempty"` // lint --fix repairs it
+}
+
+func (f Finding) String() string {
+	loc := f.Path
+	if f.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", f.Path, f.Line)
+	}
+	return fmt.Sprintf("%s: %s: %s [%s]", loc, f.Severity, f.Message, f.Check)
+}
+
+// Counts reports whether f makes `mirrorctl lint` exit 3.
+func (f Finding) Counts() bool { return f.Severity != Note }
+
+// Options select what Run reads.
+type Options struct {
+	// ManifestsDir is the static pod folder (node path); default /etc/kubernetes/manifests.
+	ManifestsDir string
+	// KubeadmConfigs are kubeadm config files or exported ConfigMaps (node paths), as --kubeadm-config;
+	// empty means /etc/kubernetes/kubeadm-config.yaml when present.
+	KubeadmConfigs []string
+}
+
+const featureGate = "EndpointSliceMirroring"
+
+// Run lints the node under root. It returns an error only when it cannot read what it must (the
+// static pod folder, the kcm manifest as a file); everything else it can say is a finding.
+func Run(root nodefs.Root, o Options) ([]Finding, error) {
+	dir := o.ManifestsDir
+	if dir == "" {
+		dir = distros.KubeadmManifestsDir
+	}
+	dir = nodefs.Clean(dir)
+	var out []Finding
+	pods, fs, err := readPodDir(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, fs...)
+	for _, p := range pods {
+		for _, g := range gateItems(p) {
+			out = append(out, Finding{Check: CheckFeatureGate, Severity: Error, Path: p.path, Line: g.line, Fixable: true,
+				Message: fmt.Sprintf("container %s: %s: Kubernetes has no %s feature gate; %s will not start (\"unrecognized feature gate\"); run `mirrorctl lint --fix`, then `mirrorctl disable` to switch mirroring off", g.container, g.item, featureGate, g.container)})
+		}
+	}
+	kcmPath := path.Join(dir, path.Base(distros.KubeadmManifest))
+	var kcm *podFile
+	for _, p := range pods {
+		if p.path == kcmPath {
+			kcm = p
+		}
+	}
+	if kcm == nil {
+		// Not a kubeadm node (or no kcm here): nothing else to check.
+		if _, err := root.ReadFile(kcmPath, true); err != nil {
+			return nil, err
+		}
+		return sortFindings(out), nil
+	}
+	m, err := manifests.Parse(kcm.data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", kcmPath, err)
+	}
+	version := m.Version
+	cfgs := configPaths(root, o.KubeadmConfigs)
+	for _, c := range cfgs {
+		f, err := root.ReadFile(c, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, kubeadmGates(f)...)
+		if !version.Known {
+			if st, err := patches.ReadKubeadmConfig(f.Data); err == nil && st.Version.Known {
+				version = st.Version
+			}
+		}
+	}
+	cf, brokenCtl := controllerFindings(kcm, version)
+	out = append(out, cf...)
+	if !brokenCtl {
+		st, err := kubeadmStatus(root, o.KubeadmConfigs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, disagreements(st)...)
+		if on, err := m.Mirroring(); err == nil && !on {
+			out = append(out, consumerNotes(kcmPath, version)...)
+		}
+	}
+	return sortFindings(out), nil
+}
+
+func configPaths(root nodefs.Root, given []string) []string {
+	if len(given) > 0 {
+		var out []string
+		for _, p := range given {
+			out = append(out, nodefs.Clean(p))
+		}
+		return out
+	}
+	if root.Exists(distros.KubeadmDefaultConfig) {
+		return []string{distros.KubeadmDefaultConfig}
+	}
+	return nil
+}
+
+func kubeadmStatus(root nodefs.Root, configs []string) (*distros.Status, error) {
+	a, err := distros.Get("kubeadm")
+	if err != nil {
+		return nil, err
+	}
+	return a.Status(distros.Options{Root: root, KubeadmConfigs: configs})
+}
+
+func sortFindings(f []Finding) []Finding {
+	sort.SliceStable(f, func(i, j int) bool {
+		if f[i].Path != f[j].Path {
+			return f[i].Path < f[j].Path
+		}
+		return f[i].Line < f[j].Line
+	})
+	if f == nil {
+		f = []Finding{}
+	}
+	return f
+}
+
+// podFile is a file of the static pod folder the kubelet would read.
+type podFile struct {
+	path string // node path
+	data []byte
+	doc  *yaml.Node // the Pod mapping; nil when it does not parse as one
+	name string     // metadata.name
+}
+
+// backupRE matches names editors, package managers, patch and Ansible (`backup: yes`:
+// name.<pid>.<YYYY-MM-DD@HH:MM:SS>~) leave beside a file.
+var backupRE = regexp.MustCompile(`(?i)(~|\.(bak|backup|orig|old|save|swp|swo|rej|tmp|dpkg-[a-z]+|rpmnew|rpmsave|ucf-[a-z]+)|\.[0-9]+\.[0-9]{4}-[0-9]{2}-[0-9]{2}@[0-9:]+~)$`)
+
+var manifestExt = regexp.MustCompile(`(?i)\.(ya?ml|json)$`)
+
+// readPodDir reads every file of the static pod folder the kubelet would run: every non-dot regular
+// file (and symlink to one), whatever its name. Subfolders are not read by the kubelet.
+func readPodDir(root nodefs.Root, dir string) ([]*podFile, []Finding, error) {
+	host, err := root.Resolve(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, err := os.ReadDir(host)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, nil
+		}
+		return nil, nil, fmt.Errorf("%s: %w", dir, unwrap(err))
+	}
+	var pods []*podFile
+	var out []Finding
+	stray := map[string]bool{}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		np := path.Join(dir, name)
+		fi, err := os.Stat(path.Join(host, name))
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		if backupRE.MatchString(name) || !manifestExt.MatchString(name) {
+			stray[np] = true
+			why := "is not a manifest"
+			if backupRE.MatchString(name) {
+				why = "looks like a backup"
+			}
+			out = append(out, Finding{Check: CheckStrayFile, Severity: Error, Path: np,
+				Message: fmt.Sprintf("%s but sits in the static pod folder %s: the kubelet runs every non-dot file there as a pod (a copy of a manifest takes the same pod slot and can win); move it out of the folder (e.g. to /etc/kubernetes/tmp)", why, dir)})
+		}
+		if !fi.Mode().IsRegular() {
+			out = append(out, Finding{Check: CheckUnreadableManifest, Severity: Warning, Path: np, Message: "not a regular file"})
+			continue
+		}
+		f, err := root.ReadFile(np, false)
+		if err != nil {
+			out = append(out, Finding{Check: CheckUnreadableManifest, Severity: Warning, Path: np, Message: strings.TrimPrefix(err.Error(), np+": ")})
+			continue
+		}
+		p := &podFile{path: np, data: f.Data}
+		doc, perr := parsePod(f.Data)
+		if perr != nil {
+			if np == path.Join(dir, path.Base(distros.KubeadmManifest)) {
+				return nil, nil, fmt.Errorf("%s: %w", np, perr)
+			}
+			if !stray[np] {
+				out = append(out, Finding{Check: CheckUnreadableManifest, Severity: Warning, Path: np, Message: "the kubelet cannot run it: " + perr.Error()})
+			}
+			continue
+		}
+		p.doc = doc
+		p.name = scalar(field(field(doc, "metadata"), "name"))
+		pods = append(pods, p)
+	}
+	// Pods with the same name: the file named after the pod (kubeadm's layout) is the real one, else the
+	// first by name; every other one is reported, unless it is already reported as a stray file.
+	byName := map[string][]*podFile{}
+	for _, p := range pods {
+		if p.name != "" {
+			byName[p.name] = append(byName[p.name], p)
+		}
+	}
+	for name, ps := range byName {
+		if len(ps) < 2 {
+			continue
+		}
+		real := ps[0]
+		for _, p := range ps {
+			if path.Base(p.path) == name+".yaml" {
+				real = p
+			}
+		}
+		for _, p := range ps {
+			if p == real {
+				continue
+			}
+			msg := fmt.Sprintf("defines pod %q like %s: the kubelet runs only one of them, and which one is not up to you", name, real.path)
+			if stray[p.path] {
+				for i := range out {
+					if out[i].Path == p.path && out[i].Check == CheckStrayFile {
+						out[i].Message += fmt.Sprintf("; it defines pod %q like %s", name, real.path)
+					}
+				}
+				continue
+			}
+			out = append(out, Finding{Check: CheckDuplicatePod, Severity: Error, Path: p.path, Message: msg})
+		}
+	}
+	return pods, out, nil
+}
+
+func unwrap(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// parsePod decodes one YAML (or JSON) document and checks it is a Pod mapping.
+func parsePod(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var n yaml.Node
+	if err := dec.Decode(&n); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("file is empty")
+		}
+		return nil, fmt.Errorf("malformed YAML: %s", strings.Join(strings.Fields(err.Error()), " "))
+	}
+	if len(n.Content) != 1 || n.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("not a Kubernetes object")
+	}
+	doc := n.Content[0]
+	if k := scalar(field(doc, "kind")); k != "Pod" {
+		return nil, fmt.Errorf("kind is %q, not Pod", k)
+	}
+	return doc, nil
+}
+
+func field(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+// flagItem is one occurrence of a flag in a container's command or args.
+type flagItem struct {
+	container string
+	seq       *yaml.Node // the command/args sequence
+	flag      *yaml.Node // "--flag=V" or "--flag"
+	value     *yaml.Node // V in the two-item form; nil otherwise
+	text      string     // V
+	line      int
+	item      string // as written, for messages
+}
+
+func containersOf(doc *yaml.Node) []*yaml.Node {
+	spec := field(doc, "spec")
+	var out []*yaml.Node
+	for _, key := range []string{"initContainers", "containers"} {
+		seq := field(spec, key)
+		if seq == nil || seq.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, c := range seq.Content {
+			if c.Kind == yaml.MappingNode {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// flagItems returns every occurrence of flag ("--feature-gates") in a container's command and args.
+func flagItems(c *yaml.Node, flag string) []flagItem {
+	name := scalar(field(c, "name"))
+	var out []flagItem
+	for _, f := range []string{"command", "args"} {
+		seq := field(c, f)
+		if seq == nil || seq.Kind != yaml.SequenceNode {
+			continue
+		}
+		items := seq.Content
+		for i := 0; i < len(items); i++ {
+			it := items[i]
+			if it.Kind != yaml.ScalarNode {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(it.Value, flag+"="):
+				out = append(out, flagItem{container: name, seq: seq, flag: it, text: strings.TrimPrefix(it.Value, flag+"="), line: it.Line, item: it.Value})
+			case it.Value == flag && i+1 < len(items) && items[i+1].Kind == yaml.ScalarNode:
+				v := items[i+1]
+				out = append(out, flagItem{container: name, seq: seq, flag: it, value: v, text: v.Value, line: v.Line, item: flag + " " + v.Value})
+				i++
+			}
+		}
+	}
+	return out
+}
+
+// gateEntries splits a --feature-gates value the way component-base's MapStringBool does (comma
+// separated, each entry and key trimmed) and reports which entries name the non-existent gate.
+func gateEntries(value string) (entries []string, bad []bool, any bool) {
+	entries = strings.Split(value, ",")
+	for _, e := range entries {
+		k, _, _ := strings.Cut(strings.TrimSpace(e), "=")
+		isBad := strings.TrimSpace(k) == featureGate
+		bad = append(bad, isBad)
+		any = any || isBad
+	}
+	return entries, bad, any
+}
+
+func gateItems(p *podFile) []flagItem {
+	var out []flagItem
+	for _, c := range containersOf(p.doc) {
+		for _, it := range flagItems(c, "--feature-gates") {
+			if _, _, bad := gateEntries(it.text); bad {
+				out = append(out, it)
+			}
+		}
+	}
+	return out
+}
+
+var kubeadmGateRE = regexp.MustCompile(`\b` + featureGate + `\s*[=:]`)
+
+// kubeadmGates finds the gate in a kubeadm config by text: in extraArgs (any component) kubeadm writes
+// it into the manifest again at the next upgrade or join, so it must go there too.
+func kubeadmGates(f *nodefs.File) []Finding {
+	var out []Finding
+	for i, line := range strings.Split(string(f.Data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") || !strings.Contains(line, featureGate) {
+			continue
+		}
+		if !kubeadmGateRE.MatchString(line) {
+			continue
+		}
+		out = append(out, Finding{Check: CheckKubeadmFeatureGate, Severity: Error, Path: f.Path, Line: i + 1,
+			Message: fmt.Sprintf("sets the %s feature gate, which does not exist: kubeadm writes it into the component's manifest at the next upgrade or control-plane join and the component will not start; remove it by hand (and from kube-system/kubeadm-config)", featureGate)})
+	}
+	return out
+}
+
+// controllerFindings checks every --controllers entry of the kcm container. broken reports an entry
+// that makes the manifest unusable for the other checks (they need a parseable list).
+func controllerFindings(p *podFile, v patches.Version) (out []Finding, broken bool) {
+	known, tableNote := knownFor(v)
+	for _, c := range containersOf(p.doc) {
+		if scalar(field(c, "name")) != manifests.ContainerName {
+			continue
+		}
+		for _, it := range flagItems(c, "--controllers") {
+			for _, e := range strings.Split(it.text, ",") {
+				var why string
+				switch {
+				case it.text == "":
+					why = "is empty: kube-controller-manager then runs no controller at all"
+				case e == "":
+					why = "has an empty entry"
+				case strings.ContainsAny(e, " \t\r\n\"'"):
+					why = fmt.Sprintf("has the entry %q with whitespace or quotes: kube-controller-manager does not trim entries and will not start (unknown controller)", e)
+				case e == "-" || e == "-*" || strings.HasPrefix(e, "--"):
+					why = fmt.Sprintf("has the entry %q, which is not a controller name", e)
+				}
+				if why != "" {
+					out = append(out, Finding{Check: CheckControllersEntry, Severity: Error, Path: p.path, Line: it.line,
+						Message: fmt.Sprintf("container %s: --controllers=%s %s", manifests.ContainerName, it.text, why)})
+					broken = true
+					if it.text == "" {
+						break
+					}
+					continue
+				}
+				name := strings.TrimPrefix(e, "-")
+				if name == "*" || known == nil || known[name] {
+					continue
+				}
+				msg := fmt.Sprintf("container %s: --controllers entry %q: no controller %q in Kubernetes %s; kube-controller-manager will not start: %q is not in the list of known controllers", manifests.ContainerName, e, name, v, name)
+				if name == patches.NameCanonical && v.Known && !v.AtLeast(1, 28) {
+					msg += fmt.Sprintf("; before 1.28 the mirroring controller is called %q", patches.NameAlias)
+				}
+				out = append(out, Finding{Check: CheckUnknownController, Severity: Error, Path: p.path, Line: it.line, Message: msg + tableNote})
+			}
+		}
+	}
+	return out, broken
+}
+
+// knownFor returns the names kcm v accepts. For a minor without its own table it is the union of the
+// nearest tables below and above (a name both lack is unknown for certain; one either has is let
+// through), and a note saying so; for an unknown version the union of all tables.
+func knownFor(v patches.Version) (map[string]bool, string) {
+	if !v.Known {
+		return unionAll(), " (image version unknown: checked against every release mirrorctl knows)"
+	}
+	if t, ok := knownControllers[v.String()]; ok {
+		return t, ""
+	}
+	var below, above string
+	var bm, am int = -1, 1 << 30
+	for k := range knownControllers {
+		kv := patches.ParseVersion(k)
+		if kv.Major != v.Major {
+			continue
+		}
+		if kv.Minor < v.Minor && kv.Minor > bm {
+			below, bm = k, kv.Minor
+		}
+		if kv.Minor > v.Minor && kv.Minor < am {
+			above, am = k, kv.Minor
+		}
+	}
+	u := map[string]bool{}
+	var from []string
+	for _, k := range []string{below, above} {
+		if k == "" {
+			continue
+		}
+		from = append(from, k)
+		for n := range knownControllers[k] {
+			u[n] = true
+		}
+	}
+	if len(from) == 0 {
+		return unionAll(), ""
+	}
+	return u, fmt.Sprintf(" (checked against the %s controller lists)", strings.Join(from, " and "))
+}
+
+func unionAll() map[string]bool {
+	u := map[string]bool{}
+	for _, t := range knownControllers {
+		for n := range t {
+			u[n] = true
+		}
+	}
+	return u
+}
+
+// disagreements reports a ClusterConfiguration that would regenerate a different kcm command line.
+func disagreements(st *distros.Status) []Finding {
+	if len(st.Files) < 2 {
+		return nil
+	}
+	man := st.Files[0]
+	manCtl := man.Controllers
+	if manCtl == "" {
+		manCtl = "*"
+	}
+	var out []Finding
+	for _, f := range st.Files[1:] {
+		ctl := f.Controllers
+		if f.Note != "" || ctl == "" {
+			ctl = patches.JoinControllers(patches.KubeadmDefaultControllers)
+		}
+		switch {
+		case f.Mirroring != man.Mirroring && f.Mirroring != distros.Unknown:
+			out = append(out, Finding{Check: CheckDisagreement, Severity: Warning, Path: f.Path,
+				Message: fmt.Sprintf("mirroring is %s here but %s in %s: `kubeadm upgrade` and control-plane joins regenerate the manifest from the ClusterConfiguration (--controllers=%s); run `mirrorctl %s --kubeadm-config %s` to make them agree", f.Mirroring, man.Mirroring, man.Path, ctl, opFor(man.Mirroring), f.Path)})
+		case ctl != manCtl:
+			out = append(out, Finding{Check: CheckDisagreement, Severity: Warning, Path: f.Path,
+				Message: fmt.Sprintf("kubeadm would write --controllers=%s but %s has --controllers=%s: the next `kubeadm upgrade` changes which controllers run", ctl, man.Path, manCtl)})
+		}
+	}
+	return out
+}
+
+func opFor(state string) string {
+	if state == distros.Disabled {
+		return "disable"
+	}
+	return "enable"
+}
+
+// consumerNotes says what reads EndpointSlices where Endpoints used to do, for a node with mirroring off.
+func consumerNotes(path string, v patches.Version) []Finding {
+	var out []Finding
+	if !v.Known || v.AtLeast(1, 34) {
+		out = append(out, Finding{Check: CheckMirroringConsumers, Severity: Note, Path: path,
+			Message: "mirroring is off: from 1.34 APIService availability and aggregator routing read EndpointSlices, so an APIService backed by a selector-less Service with hand-written Endpoints (no mirrored slice) becomes unavailable; label such Endpoints endpointslice.kubernetes.io/skip-mirror=true only after creating their EndpointSlices by hand"})
+	}
+	if !v.Known || v.AtLeast(1, 37) {
+		out = append(out, Finding{Check: CheckMirroringConsumers, Severity: Note, Path: path,
+			Message: "mirroring is off: from 1.37 the services/proxy subresource reads EndpointSlices, so `kubectl proxy`-style access to a selector-less Service with hand-written Endpoints fails"})
+	}
+	return out
+}
