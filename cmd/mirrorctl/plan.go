@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -103,6 +104,8 @@ func unwrapPath(err error) error {
 	return err
 }
 
+var planVersionRE = regexp.MustCompile(`(?m)^mirrorctl_version: "?([^"\n]*)"?\n`)
+
 // readPlan reads and checks a plan file (a host path) and returns it with the sha256 of its bytes.
 func readPlan(path string) (*planfile.File, string, error) {
 	fi, err := os.Stat(path)
@@ -121,6 +124,11 @@ func readPlan(path string) (*planfile.File, string, error) {
 	}
 	f, err := planfile.Parse(data)
 	if err != nil {
+		if m := planVersionRE.FindSubmatch(data); m != nil && string(m[1]) != version && errors.Is(err, planfile.ErrMalformed) {
+			// A later mirrorctl may render diffs or the file differently; say so rather than let
+			// "malformed" suggest tampering.
+			return nil, "", fmt.Errorf("%s: %w (the plan was made by mirrorctl %s, this is %s)", path, err, m[1], version)
+		}
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return f, planfile.Sum(data), nil

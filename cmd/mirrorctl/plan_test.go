@@ -752,3 +752,24 @@ func TestApplyPlanWaitsForTheLock(t *testing.T) {
 		t.Fatalf("after unlock: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestPlanFromOtherVersion: a plan another mirrorctl wrote that this one reads differently is refused
+// with both versions named, so the operator does not suspect tampering.
+func TestPlanFromOtherVersion(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	path, _ := plSave(t, root, patches.Disable)
+	data, _ := os.ReadFile(path)
+	// As if an older mirrorctl had rendered the diff with other context: consistent checksum,
+	// a diff this version does not produce.
+	body := string(data[:bytes.LastIndex(data[:len(data)-1], []byte("\n"))+1])
+	body = strings.Replace(body, "mirrorctl_version: "+version+"\n", "mirrorctl_version: v0.0.1\n", 1)
+	body = strings.Replace(body, "diff: |\n  --- a/", "diff: |\n  diff --git\n  --- a/", 1)
+	sum := sha256.Sum256([]byte(body))
+	other := filepath.Join(t.TempDir(), "old.plan")
+	os.WriteFile(other, []byte(body+"checksum: sha256:"+hex.EncodeToString(sum[:])+"\n"), 0o600)
+	r := plMain(t, "--root", root, "apply-plan", other)
+	if r.code != 1 || !strings.Contains(r.stderr, "malformed plan") || !strings.Contains(r.stderr, "made by mirrorctl v0.0.1, this is "+version) {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
