@@ -63,6 +63,11 @@ func savePlan(g *globals, p *distros.Plan, op patches.Op, path string) (sum stri
 	}
 	sum = planfile.Sum(data)
 	g.logf("plan", "saved %s sha256 %s", path, sum)
+	for _, t := range f.Files {
+		if m := credentialRE.FindStringSubmatch(t.After); t.Changed && m != nil {
+			g.logf("warning", "%s holds the complete contents of %s, which has a %s: keep the plan as private as that file, and cite its sha256 rather than paste it", path, t.Path, m[1])
+		}
+	}
 	return sum, nil
 }
 
@@ -103,6 +108,10 @@ func unwrapPath(err error) error {
 	}
 	return err
 }
+
+// credentialRE finds the secrets a kubeadm config or a kubeconfig-like file may hold (bootstrap
+// tokens, the certificate key that decrypts the uploaded control-plane certificates, client keys).
+var credentialRE = regexp.MustCompile(`(?m)^[ \t-]*(token|certificateKey|client-key-data|client-certificate-data|password):[ \t]*\S`)
 
 var planVersionRE = regexp.MustCompile(`(?m)^mirrorctl_version: "?([^"\n]*)"?\n`)
 

@@ -773,3 +773,19 @@ func TestPlanFromOtherVersion(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// TestSavePlanWarnsAboutCredentials: a kubeadm config with a bootstrap token ends up whole in the plan;
+// saving it says so.
+func TestSavePlanWarnsAboutCredentials(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	plEdit(t, root, plConfig, "kind: InitConfiguration\n", "kind: InitConfiguration\nbootstrapTokens:\n- token: abcdef.0123456789abcdef\n  ttl: 24h0m0s\n")
+	path, stderr := plSave(t, root, patches.Disable)
+	if !strings.Contains(stderr, "[warning] "+path+" holds the complete contents of "+plConfig+", which has a token:") {
+		t.Errorf("no credential warning:\n%s", stderr)
+	}
+	clean := plNode(t)
+	if _, stderr := plSave(t, clean, patches.Disable); strings.Contains(stderr, "complete contents") {
+		t.Errorf("credential warning without credentials:\n%s", stderr)
+	}
+}
