@@ -8,6 +8,11 @@
 // or new, and the state dir usable: a snapshot dir without meta.json is incomplete, ignored by List
 // and removed by Prune, and no target was touched while it was being written.
 //
+// Rollback (PlanRollback, then Restore under the lock) puts back each file's bytes, mode, owner and
+// mtime, and removes files the change created. It is a transaction like Commit: it snapshots the
+// state it replaces first (Meta.RollbackOf names the snapshot restored), so a rollback can be rolled
+// back by its id; without an id, Rollback uses LatestChange, so repeating it changes nothing.
+//
 // Layout (node paths, resolved under --root):
 //
 //	<state>/            0700, never a symlink, never writable by group or others
