@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/lint"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/snapshot"
+)
+
+func lintCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "lint",
+		Usage: "find what would break kube-controller-manager or undo a change on this node",
+		Description: `Reads the static pod folder and the kubeadm configuration and reports, with file and line:
+   - an EndpointSliceMirroring feature gate on any component (there is no such gate: the component
+     will not start; --fix removes it, with a diff and a snapshot like any change)
+   - files in /etc/kubernetes/manifests the kubelet would run that are not real manifests
+     (*.bak, *.orig, *~, Ansible backups, …) or that define the same pod twice
+   - a kubeadm ClusterConfiguration that would regenerate different --controllers at the next upgrade
+   - broken --controllers entries (spaces, empty entries) and names unknown to the node's version
+   - notes on what reads EndpointSlices when mirroring is off (1.34+ APIServices, 1.37+ services/proxy)
+
+Exit status: 0 nothing found (notes do not count), 3 findings, 1 error. With --fix the status is
+that of the findings left after the fix.
+
+Examples:
+   mirrorctl lint
+   mirrorctl lint --fix --dry-run
+   mirrorctl -o json lint --fix`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "kubeadm-config", Usage: "kubeadm config file or exported kubeadm-config ConfigMap to check (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"},
+			&cli.StringFlag{Name: "manifests-dir", Value: distros.KubeadmManifestsDir, Usage: "static pod folder (node path)"},
+			&cli.BoolFlag{Name: "fix", Usage: "remove EndpointSliceMirroring feature gates (snapshot first, atomic writes)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "with --fix: print the diff and write nothing (no snapshot, no lock, no state dir)"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErr("lint takes no arguments (got %q)", c.Args().First())
+			}
+			if c.Bool("dry-run") && !c.Bool("fix") {
+				return usageErr("lint: --dry-run goes with --fix")
+			}
+			g, err := getGlobals(c)
+			if err != nil {
+				return err
+			}
+			return runLint(c, g)
+		},
+	}
+}
+
+// lintResult is lint's JSON object: the changing-command keys (changed, snapshot, files, diff, warnings,
+// dry_run) as disable prints them, plus the findings.
+type lintResult struct {
+	Changed  bool                `json:"changed"`
+	Snapshot *string             `json:"snapshot"`
+	Files    []fileResult        `json:"files"`
+	Diff     []distros.DiffEntry `json:"diff"`
+	Warnings []string            `json:"warnings"`
+	DryRun   bool                `json:"dry_run"`
+	Findings []lint.Finding      `json:"findings"` // what is left (after --fix: after the fix; with --dry-run: what the fix would leave)
+	Fixed    []lint.Finding      `json:"fixed"`    // what --fix repaired (or would repair)
+	changes  []distros.FileChange
+}
+
+func runLint(c *cli.Context, g *globals) error {
+	root, err := nodefs.New(g.root)
+	if err != nil {
+		return err
+	}
+	o := lint.Options{ManifestsDir: c.String("manifests-dir"), KubeadmConfigs: c.StringSlice("kubeadm-config")}
+	findings, err := lint.Run(root, o)
+	if err != nil {
+		return err
+	}
+	r := &lintResult{Files: []fileResult{}, Diff: []distros.DiffEntry{}, Warnings: []string{}, Findings: findings, Fixed: []lint.Finding{}, DryRun: c.Bool("dry-run")}
+	if c.Bool("fix") {
+		if err := lintFix(c, g, root, o, r); err != nil {
+			return err
+		}
+	}
+	if err := printLint(g, r); err != nil {
+		return err
+	}
+	for _, f := range r.Findings {
+		if f.Counts() {
+			return &exitCode{code: exitFindings}
+		}
+	}
+	return nil
+}
+
+// lintFix plans the fix, and unless --dry-run writes it under the lock through the snapshot store, then
+// lints again. r.Findings becomes what is left.
+func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *lintResult) error {
+	changes, err := lint.Fix(root, o)
+	if err != nil {
+		return err
+	}
+	if len(changes) > 0 && !r.DryRun {
+		store := snapshot.Open(root, g.stateDir)
+		unlock, err := store.Lock(c.Duration("lock-timeout"))
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		// Plan again under the lock: another run may have changed the node since the first look.
+		if changes, err = lint.Fix(root, o); err != nil {
+			return err
+		}
+		id, err := store.Commit(changes, snapshot.Info{Command: commandLine(c), ToolVersion: version, Distro: "kubeadm", Op: "lint-fix"})
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			r.Snapshot = &id
+			g.logf("snapshot", "saved %s in %s", id, g.stateDir)
+		}
+		for _, f := range changes {
+			if f.Changed() {
+				g.logf("write", "wrote %s", f.Path)
+			}
+		}
+	}
+	fixedFiles := map[string]bool{}
+	for _, f := range changes {
+		r.Files = append(r.Files, fileResult{Path: f.Path, Kind: f.Kind, Changed: f.Changed()})
+		if f.Changed() {
+			r.Changed = true
+			fixedFiles[f.Path] = true
+			r.Diff = append(r.Diff, f.AnsibleDiff())
+		}
+	}
+	r.changes = changes
+	var left []lint.Finding
+	for _, f := range r.Findings {
+		if f.Fixable && fixedFiles[f.Path] {
+			r.Fixed = append(r.Fixed, f)
+		} else {
+			left = append(left, f)
+		}
+	}
+	if !r.DryRun && r.Changed {
+		// What is really left: lint the node as it is now.
+		after, err := lint.Run(root, o)
+		if err != nil {
+			return err
+		}
+		left = after
+	}
+	if left == nil {
+		left = []lint.Finding{}
+	}
+	r.Findings = left
+	return nil
+}
+
+// printLint prints findings on stdout (they are lint's result), and with --fix the diff first; the
+// summary goes to stderr, like disable's.
+func printLint(g *globals, r *lintResult) error {
+	if g.json {
+		return writeJSON(g.stdout, r)
+	}
+	for _, f := range r.changes {
+		d := f.UnifiedDiff()
+		if d == "" {
+			continue
+		}
+		if g.color {
+			d = colorize(d)
+		}
+		fmt.Fprint(g.stdout, d)
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintln(g.stdout, f.String())
+	}
+	n := 0
+	for _, f := range r.Findings {
+		if f.Counts() {
+			n++
+		}
+	}
+	switch {
+	case len(r.Fixed) > 0 && r.DryRun:
+		fmt.Fprintf(g.stderr, "lint: --fix would repair %d finding(s); %d left\n", len(r.Fixed), n)
+	case len(r.Fixed) > 0:
+		fmt.Fprintf(g.stderr, "lint: repaired %d finding(s)", len(r.Fixed))
+		if r.Snapshot != nil {
+			fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback %s)", *r.Snapshot, *r.Snapshot)
+		}
+		fmt.Fprintf(g.stderr, "; %d left\n", n)
+	case n == 0:
+		fmt.Fprintln(g.stderr, "lint: no findings")
+	default:
+		fmt.Fprintf(g.stderr, "lint: %d finding(s)\n", n)
+	}
+	return nil
+}
+
+// lintWarnings lints the node for disable and enable, which print the findings as warnings before any
+// change. It never fails the command: a node lint cannot read is one the command itself will report on.
+func lintWarnings(o distros.Options) []string {
+	findings, err := lint.Run(o.Root, lint.Options{KubeadmConfigs: o.KubeadmConfigs})
+	if err != nil {
+		return nil
+	}
+	var w []string
+	for _, f := range findings {
+		w = append(w, "lint: "+f.String())
+	}
+	return w
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/health"
+	"github.com/mirrorctl/mirrorctl/snapshot"
+)
+
+// waitFlags are the health-gate flags of disable and enable.
+func waitFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "wait", Usage: "after writing, wait up to this long (e.g. 3m) for kube-controller-manager to restart healthy with the new flags; if it does not, roll back automatically and exit 1 (0: do not wait)"},
+		&cli.StringFlag{Name: "wait-url", Value: health.DefaultURL, Usage: "kube-controller-manager healthz URL for --wait (TLS verification is skipped for loopback addresses only: kcm's serving cert is self-signed)"},
+		&cli.BoolFlag{Name: "wait-accept-standby", Usage: "with --wait: accept a healthy kcm that is not the leader (a standby lists no controllers, so the new flags cannot be observed there)"},
+	}
+}
+
+// waitOrRollback runs the health gate after a change that wrote snapshot id: it waits up to d for kcm
+// to be healthy with mirroring in state want. If kcm is not there by the deadline it restores the
+// snapshot (store must hold the lock), waits up to d again for kcm to be healthy in the old state, and
+// returns an error saying what happened: the command exits 1 and the node is as before. d <= 0 skips
+// the gate.
+func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, id string, want bool, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	o := health.Options{
+		URL:           c.String("wait-url"),
+		Want:          want,
+		Progress:      g.stderr,
+		TTY:           isTerminal(g.stderr),
+		AcceptStandby: c.Bool("wait-accept-standby"),
+	}
+	err := waitFor(ctx, o, d)
+	if err == nil {
+		return nil
+	}
+	var te *health.TimeoutError
+	if !errors.As(err, &te) {
+		// Interrupted or misconfigured: the change stays; say how to undo it.
+		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: mirrorctl rollback %s)", err, id)
+	}
+	if id == "" {
+		return fmt.Errorf("%v; nothing was written, so there is nothing to roll back", te)
+	}
+	g.logf("rollback", "%v: restoring snapshot %s", te, id)
+	plan, m, err := store.PlanRollback(id, false)
+	if err != nil {
+		return fmt.Errorf("%v; automatic rollback of snapshot %s failed: %v", te, id, err)
+	}
+	newID, err := store.Restore(m, plan, snapshot.Info{Command: commandLine(c), ToolVersion: version, Distro: m.Distro, Op: "auto-rollback"})
+	if err != nil {
+		return fmt.Errorf("%v; automatic rollback of snapshot %s failed: %v", te, id, err)
+	}
+	for _, f := range plan {
+		if f.Changed() {
+			g.logf("rollback", "restored %s", f.Path)
+		}
+	}
+	saved := ""
+	if newID != "" {
+		saved = fmt.Sprintf(" (the failed state is kept as snapshot %s)", newID)
+	}
+	o.Want = !want
+	if err := waitFor(ctx, o, d); err != nil {
+		return fmt.Errorf("%v; rolled back to snapshot %s%s, but kube-controller-manager is still not healthy: %v; check `crictl ps -a` and the kubelet log", te, id, saved, err)
+	}
+	return fmt.Errorf("%v; rolled back to snapshot %s automatically%s and kube-controller-manager is healthy again with mirroring %s", te, id, saved, distros.StateOf(!want))
+}
+
+func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return health.Wait(ctx, o)
+}

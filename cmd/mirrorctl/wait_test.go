@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/manifests"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/snapshot"
+)
+
+// fakeKubelet is an HTTPS kcm healthz endpoint that behaves like the kubelet restarting kcm from the
+// manifest on disk: it reads the manifest at each request (after a restart delay once it changed) and
+// answers the way kcm with those flags would: healthz with one [+] line per running controller, or no
+// answer at all when startFails says kcm would not start with that manifest.
+type fakeKubelet struct {
+	root       string
+	startFails func(manifest []byte) bool
+	srv        *httptest.Server
+	hits       atomic.Int64
+}
+
+func newFakeKubelet(t *testing.T, root string, startFails func([]byte) bool) *fakeKubelet {
+	f := &fakeKubelet{root: root, startFails: startFails}
+	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.hits.Add(1)
+		data, err := os.ReadFile(filepath.Join(root, kcmPath))
+		if err != nil || f.startFails(data) {
+			hj, _ := w.(http.Hijacker)
+			c, _, _ := hj.Hijack()
+			c.Close() // not listening: kcm exited
+			return
+		}
+		m, err := manifests.Parse(data)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		on, _ := m.Mirroring()
+		var b strings.Builder
+		b.WriteString("[+]leaderElection ok\n[+]endpoints-controller ok\n[+]endpointslice-controller ok\n")
+		if on {
+			b.WriteString("[+]endpointslice-mirroring-controller ok\n")
+		}
+		b.WriteString("[+]garbage-collector-controller ok\n[+]informer-sync ok\nhealthz check passed\n")
+		fmt.Fprint(w, b.String())
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeKubelet) url() string { return f.srv.URL + "/healthz?verbose" }
+
+// runDisableWithWait runs a disable through the snapshot store under the lock, then waitOrRollback,
+// inside a cli app carrying waitFlags, the way runMutate does once --wait is wired.
+func runDisableWithWait(t *testing.T, root string, args []string, d time.Duration) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	var id string
+	app := &cli.App{
+		Flags:          waitFlags(),
+		Writer:         &out,
+		ErrWriter:      &errb,
+		ExitErrHandler: func(*cli.Context, error) {},
+		Action: func(c *cli.Context) error {
+			g := &globals{root: root, stateDir: "/var/lib/mirrorctl", stdout: &out, stderr: &errb}
+			r, err := nodefs.New(root)
+			if err != nil {
+				return err
+			}
+			a, _ := distros.Get("kubeadm")
+			o := distros.Options{Root: r, Op: patches.Disable}
+			store := snapshot.Open(r, g.stateDir)
+			unlock, err := store.Lock(time.Second)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			plan, err := a.Plan(o)
+			if err != nil {
+				return err
+			}
+			id, err = store.Commit(plan.Files, snapshot.Info{Op: "disable"})
+			if err != nil {
+				return err
+			}
+			return waitOrRollback(c, g, store, id, false, d)
+		},
+	}
+	err := app.Run(append([]string{"mirrorctl"}, args...))
+	return id, errb.String(), err
+}
+
+func TestWaitHealthyKeepsChange(t *testing.T) {
+	root := newNode(t)
+	kl := newFakeKubelet(t, root, func([]byte) bool { return false })
+	orig, _ := os.ReadFile(filepath.Join(root, kcmPath))
+	id, log, err := runDisableWithWait(t, root, []string{"--wait-url", kl.url()}, 10*time.Second)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	now, _ := os.ReadFile(filepath.Join(root, kcmPath))
+	if bytes.Equal(now, orig) || id == "" {
+		t.Fatal("the change was not kept")
+	}
+	if !strings.Contains(log, "[wait] kube-controller-manager is healthy, mirroring controller not running") {
+		t.Errorf("log:\n%s", log)
+	}
+}
+
+func TestWaitTimeoutRollsBack(t *testing.T) {
+	root := newNode(t)
+	orig, _ := os.ReadFile(filepath.Join(root, kcmPath))
+	origCfg, _ := os.ReadFile(filepath.Join(root, "etc/kubernetes/kubeadm-config.yaml"))
+	// kcm does not start with any manifest but the original (e.g. an unknown controller name).
+	kl := newFakeKubelet(t, root, func(m []byte) bool { return !bytes.Equal(m, orig) })
+	start := time.Now()
+	id, log, err := runDisableWithWait(t, root, []string{"--wait-url", kl.url()}, 1500*time.Millisecond)
+	if err == nil {
+		t.Fatalf("no error\n%s", log)
+	}
+	msg := err.Error()
+	for _, want := range []string{"did not become healthy without the mirroring controller", "rolled back to snapshot " + id + " automatically", "healthy again with mirroring enabled"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q: %s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error is not one line: %q", msg)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("took %s: the rollback wait should end as soon as kcm is healthy", el)
+	}
+	now, _ := os.ReadFile(filepath.Join(root, kcmPath))
+	nowCfg, _ := os.ReadFile(filepath.Join(root, "etc/kubernetes/kubeadm-config.yaml"))
+	if !bytes.Equal(now, orig) || !bytes.Equal(nowCfg, origCfg) {
+		t.Error("files not restored byte for byte")
+	}
+	if !strings.Contains(log, "[rollback] restored /etc/kubernetes/manifests/kube-controller-manager.yaml") {
+		t.Errorf("log:\n%s", log)
+	}
+	// The auto-rollback is itself a snapshot the operator can see.
+	r, _ := nodefs.New(root)
+	list, err := snapshot.Open(r, "/var/lib/mirrorctl").List()
+	if err != nil || len(list) != 2 || list[len(list)-1].Op != "auto-rollback" && list[0].Op != "auto-rollback" {
+		t.Errorf("snapshots after auto-rollback: %v %+v", err, list)
+	}
+}
+
+func TestWaitTimeoutStillUnhealthy(t *testing.T) {
+	root := newNode(t)
+	kl := newFakeKubelet(t, root, func([]byte) bool { return true }) // kcm down whatever the flags
+	_, _, err := runDisableWithWait(t, root, []string{"--wait-url", kl.url()}, 300*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "but kube-controller-manager is still not healthy") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWaitZeroSkips(t *testing.T) {
+	root := newNode(t)
+	kl := newFakeKubelet(t, root, func([]byte) bool { return true })
+	if _, _, err := runDisableWithWait(t, root, []string{"--wait-url", kl.url()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if kl.hits.Load() != 0 {
+		t.Error("polled with --wait 0")
+	}
+}
