@@ -690,3 +690,16 @@ func runSkipRollback(c *cli.Context, g *globals, id string) error {
 	r.Snapshot = &back.ID
 	return printSkip(g, r, "restored")
 }
+
+// clusterOnlySnapshot stands in for the file snapshot of a run that changed only cluster objects
+// (the files were already right, the live ConfigMap was not): `rollback ID` then restores just those.
+func clusterOnlySnapshot(store *snapshot.Store, id string) (*snapshot.Meta, bool) {
+	if id == "" || snapshot.ValidID(id) != nil {
+		return nil, false
+	}
+	rec, err := cluster.OpenRecords(store).Get(id)
+	if err != nil {
+		return nil, false
+	}
+	return &snapshot.Meta{ID: rec.ID, Time: rec.Time, Op: rec.Op, Command: rec.Command, ToolVersion: rec.ToolVersion, RollbackOf: rec.RollbackOf}, true
+}
