@@ -269,6 +269,10 @@ func (c *Client) auditAPIServices(ctx context.Context, a *Audit, selectorless ma
 			a.Warnings = append(a.Warnings, "APIServices not checked: the API server serves no apiregistration.k8s.io/v1")
 			return nil
 		}
+		if apierrors.IsForbidden(err) {
+			a.Warnings = append(a.Warnings, "APIServices not checked: "+oneLine(err.Error()))
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("list apiservices: %s", oneLine(err.Error()))
 		}
@@ -315,6 +319,10 @@ func (c *Client) auditControlPlane(ctx context.Context, ps int64, a *Audit) erro
 	}
 	err := list(ctx, ps, kcmSelector, &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
 		l, err := c.Kube.CoreV1().Pods("kube-system").List(ctx, lo)
+		if apierrors.IsForbidden(err) {
+			a.Warnings = append(a.Warnings, "control plane not checked: "+oneLine(err.Error()))
+			return "", nil
+		}
 		if err != nil {
 			return "", fmt.Errorf("list kube-system pods: %s", oneLine(err.Error()))
 		}
