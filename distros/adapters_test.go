@@ -1,9 +1,132 @@
 package distros
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/mirrorctl/mirrorctl/patches"
+)
 
 func TestMicroK8sGolden(t *testing.T) { kitRunGolden(t, mustGet(t, "microk8s")) }
 func TestK0sGolden(t *testing.T)      { kitRunGolden(t, mustGet(t, "k0s")) }
 func TestKopsGolden(t *testing.T)     { kitRunGolden(t, mustGet(t, "kops")) }
 func TestTalosGolden(t *testing.T)    { kitRunGolden(t, mustGet(t, "talos")) }
 func TestKindGolden(t *testing.T)     { kitRunGolden(t, mustGet(t, "kind")) }
+
+// Auto-detection over every registered adapter, on roots laid out like real nodes.
+func TestDetectNodes(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files []string
+		want  string // adapter name, or "" for an error
+	}{
+		{"empty root", nil, ""},
+		{"k3s server", []string{"/etc/rancher/k3s/config.yaml", "/var/lib/rancher/k3s/server/token"}, "k3s"},
+		{"rke2 server", []string{"/etc/rancher/rke2/config.yaml", RKE2PodManifest}, "rke2"},
+		{"k0s controller", []string{"/etc/k0s/k0s.yaml", "/var/lib/k0s/bin/kube-apiserver"}, "k0s"},
+		{"microk8s", []string{MicroK8sArgs}, "microk8s"},
+		{"talos disk image", []string{TalosStateConfig}, "talos"},
+		{"eks node", []string{"/etc/eks/bootstrap.sh"}, "managed"},
+		{"aks node", []string{"/etc/kubernetes/azure.json"}, "managed"},
+		{"k3s and rke2 both", []string{"/etc/rancher/k3s/config.yaml", "/etc/rancher/rke2/config.yaml"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := kitRoot(t, "")
+			for _, f := range c.files {
+				kitWrite(t, r, f, "")
+			}
+			a, err := Detect(r)
+			switch {
+			case c.want == "" && err == nil:
+				t.Errorf("detected %s, want an error", a.Name())
+			case c.want == "" && strings.Contains(err.Error(), "\n"):
+				t.Errorf("error is not one line: %q", err)
+			case c.want != "" && err != nil:
+				t.Errorf("error %v, want %s", err, c.want)
+			case c.want != "" && a.Name() != c.want:
+				t.Errorf("detected %s, want %s", a.Name(), c.want)
+			}
+		})
+	}
+}
+
+func TestManagedRefuses(t *testing.T) {
+	a := mustGet(t, "managed")
+	r := kitRoot(t, "")
+	if _, err := a.Plan(Options{Root: r, Op: patches.Disable}); err == nil || !strings.Contains(err.Error(), "skip-mirror=true") {
+		t.Errorf("plan: %v, want the skip-mirror explanation", err)
+	}
+	if _, err := a.Status(Options{Root: r}); err == nil {
+		t.Error("status: no error")
+	}
+}
+
+// kitFuzzOne plans both ops on one file and checks: no panic; an accepted input gives output that
+// parses again, and planning again on it changes nothing.
+func kitFuzzOne(t *testing.T, a Adapter, nodePath, data string, o Options) {
+	r := kitRoot(t, "")
+	kitWrite(t, r, nodePath, data)
+	o.Root = r
+	for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+		o.Op = op
+		p, err := a.Plan(o)
+		if err != nil {
+			continue
+		}
+		kitApply(t, r, p)
+		again, err := a.Plan(o)
+		if err != nil {
+			t.Fatalf("%s: the planned output does not plan again: %v", op, err)
+		}
+		if again.Changed() {
+			t.Fatalf("%s: planning again changes the file again", op)
+		}
+	}
+}
+
+func FuzzMicroK8sArgs(f *testing.F) {
+	for _, s := range []string{"--controllers=*,-foo\n", "--controllers \"*\"\n# c\n", "", "--v=2"} {
+		f.Add(s)
+	}
+	a := mustGet(f, "microk8s")
+	f.Fuzz(func(t *testing.T, s string) { kitFuzzOne(t, a, MicroK8sArgs, s, Options{}) })
+}
+
+func FuzzK0sConfig(f *testing.F) {
+	for _, s := range []string{"spec:\n  controllerManager:\n    extraArgs:\n      controllers: \"*\"\n", "spec: {}\n", "", "spec:\n  controllerManager:\n    extraArgs: {}\n"} {
+		f.Add(s)
+	}
+	a := mustGet(f, "k0s")
+	f.Fuzz(func(t *testing.T, s string) { kitFuzzOne(t, a, K0sConfig, s, Options{}) })
+}
+
+func FuzzKopsSpec(f *testing.F) {
+	for _, s := range []string{"kind: Cluster\nspec:\n  kubeControllerManager:\n    controllers:\n    - '*'\n", "spec:\n  x: 1\n", "kind: Cluster\nspec:\n  kubeControllerManager: {controllers: [a]}\n"} {
+		f.Add(s)
+	}
+	a := mustGet(f, "kops")
+	f.Fuzz(func(t *testing.T, s string) { kitFuzzOne(t, a, "/spec.yaml", s, Options{KopsSpec: "/spec.yaml"}) })
+}
+
+func FuzzTalosConfig(f *testing.F) {
+	for _, s := range []string{"version: v1alpha1\ncluster:\n  controllerManager:\n    extraArgs:\n      controllers: -foo\n", "cluster: {}\n", "apiVersion: v1alpha1\nkind: KubeControllerManagerConfig\n"} {
+		f.Add(s)
+	}
+	a := mustGet(f, "talos")
+	f.Fuzz(func(t *testing.T, s string) { kitFuzzOne(t, a, "/mc.yaml", s, Options{TalosConfig: "/mc.yaml"}) })
+}
+
+func FuzzKindConfig(f *testing.F) {
+	for _, s := range []string{
+		"kind: Cluster\nkubeadmConfigPatches:\n- |\n  kind: ClusterConfiguration\n  controllerManager:\n    extraArgs:\n      v: \"2\"\n",
+		"kind: Cluster\n",
+		"kind: Cluster\nkubeadmConfigPatches:\n- |\n  kind: ClusterConfiguration\n  controllerManager:\n    extraArgs:\n    - name: v\n      value: \"2\"\n",
+	} {
+		f.Add(s, "")
+		f.Add(s, "1.30")
+	}
+	a := mustGet(f, "kind")
+	f.Fuzz(func(t *testing.T, s, v string) {
+		kitFuzzOne(t, a, "/kind.yaml", s, Options{KindConfig: "/kind.yaml", KindNodeVersion: v})
+	})
+}
