@@ -11,11 +11,16 @@ cache=${MIRRORCTL_E2E_CACHE:-$HOME/.cache/mirrorctl-e2e}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+missing=0
+have() { # have VERSION: is that kubeadm built? (a missing one skips its files and fails the run at the end)
+  [ -x "$cache/$1/kubeadm" ] && return 0
+  echo "generate.sh: SKIPPED: $cache/$1/kubeadm missing: run e2e/build.sh first" >&2
+  missing=1
+  return 1
+}
 kubeadm() { # kubeadm VERSION args...
   local v=$1; shift
-  local bin="$cache/$v/kubeadm"
-  [ -x "$bin" ] || { echo "generate.sh: $bin missing: run e2e/build.sh first" >&2; exit 1; }
-  "$bin" "$@"
+  "$cache/$v/kubeadm" "$@"
 }
 
 # control-plane COMPONENT KUBEADM_VERSION K8S_VERSION API_VERSION OUT [extra ClusterConfiguration YAML]
@@ -24,6 +29,7 @@ kubeadm() { # kubeadm VERSION args...
 # kubeadm refuses a loopback advertise address, hence the documentation address 192.0.2.10.
 control_plane() {
   local comp=$1 kv=$2 k8s=$3 api=$4 out=$5 extra=${6:-}
+  have "$kv" || return 0
   local d="$work/$comp-$k8s"
   mkdir -p "$d/dry"
   cat >"$d/config.yaml" <<CFG
@@ -70,7 +76,11 @@ control_plane apiserver v1.37.2 v1.37.2 v1beta4 "$repo/e2e/testdata/kube-apiserv
 # so the v1beta3 file comes from kubeadm 1.29, the newest kubeadm built here whose default is v1beta3;
 # kubeadm 1.36 (the last that reads v1beta3) validates it in e2e.
 mkdir -p "$here/configs"
-kubeadm v1.37.2 config print init-defaults --component-configs KubeletConfiguration >"$here/configs/v1beta4-init-defaults.yaml"
-echo "generate.sh: kubeadm v1.37.2 config print init-defaults -> testdata/kubeadm/configs/v1beta4-init-defaults.yaml"
-kubeadm v1.29.15 config print init-defaults --component-configs KubeletConfiguration >"$here/configs/v1beta3-init-defaults.yaml"
-echo "generate.sh: kubeadm v1.29.15 config print init-defaults -> testdata/kubeadm/configs/v1beta3-init-defaults.yaml"
+defaults() { # defaults KUBEADM_VERSION OUT
+  have "$1" || return 0
+  kubeadm "$1" config print init-defaults --component-configs KubeletConfiguration >"$2"
+  echo "generate.sh: kubeadm $1 config print init-defaults --component-configs KubeletConfiguration -> ${2#"$repo"/}"
+}
+defaults v1.37.2 "$here/configs/v1beta4-init-defaults.yaml"
+defaults v1.29.15 "$here/configs/v1beta3-init-defaults.yaml"
+exit $missing
