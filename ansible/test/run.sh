@@ -312,19 +312,19 @@ check "fail: recap bad2 failed=1" eq "$(recap "$log" bad2 failed)" 1
 # --- 7. module argument checks ----------------------------------------------
 f0=$failed
 log=$work/args.log
-(cd "$work" && ansible localhost -c local -e ansible_python_interpreter=$py \
+(cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py \
 	-m mirrorctl -a "state=disabled plan=/nonexistent binary=$bin") >"$log" 2>&1
 check "args: state and plan together are refused" has "$log" "mutually exclusive: state|plan"
-(cd "$work" && ansible localhost -c local -e ansible_python_interpreter=$py \
+(cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py \
 	-m mirrorctl -a "binary=$bin") >"$log" 2>&1
 check "args: one of state or plan is required" has "$log" "one of the following is required: state, plan"
-(cd "$work" && ansible localhost -c local -e ansible_python_interpreter=$py \
+(cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py \
 	-m mirrorctl -a "state=disabled binary=$bin root=$work/roots/cp1 kubeadm_config=/$kubeadm_cfg_rel") >"$log" 2>&1
 check "args: ad-hoc run on a disabled node is ok/unchanged" grep -q '^localhost | SUCCESS' "$log"
 # No kubeadm config given (and none at the default path): mirrorctl warns that
 # the manifest alone does not survive `kubeadm upgrade`; Ansible must show it.
 node w1
-(cd "$work" && ansible localhost -c local -e ansible_python_interpreter=$py --check \
+(cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py --check \
 	-m mirrorctl -a "state=disabled binary=$bin root=$work/roots/w1") >"$log" 2>&1
 check "args: ad-hoc check run reports would-change" grep -q '^localhost | CHANGED' "$log"
 check "args: mirrorctl's warnings are Ansible warnings" grep -q '^\[WARNING\]: .*kubeadm' "$log"
