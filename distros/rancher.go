@@ -284,6 +284,9 @@ type rancherState struct {
 	def       string
 	effective []string // with our drop-in as it is now
 	version   patches.Version
+	unit      string   // the systemd unit read for command-line flags ("" when none)
+	cli       []string // kube-controller-manager-arg values from the unit's ExecStart
+	warnings  []string
 }
 
 func (r rancher) read(o Options) (*rancherState, error) {
@@ -332,11 +335,19 @@ func (r rancher) read(o Options) (*rancherState, error) {
 	if st.base, err = mergeRancher(others); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
 	}
+	st.unit, st.cli, st.warnings = r.unitArgs(o.Root)
+	st.base.kcmArgs = append(st.base.kcmArgs, st.cli...)
+	for _, a := range st.cli {
+		if err := rancherCheckArg(a); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", st.unit, rancherKCMArg, err)
+		}
+	}
 	st.def = r.defaultControllers(st.base)
 	all, err := mergeRancher(st.files)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
 	}
+	all.kcmArgs = append(all.kcmArgs, st.cli...)
 	eff := flattenOcc(rancherControllers(st.def, all.kcmArgs))
 	if _, err := patches.SplitControllers(strings.Join(eff, ",")); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", r.configPath(), rancherKCMArg, err)
@@ -487,10 +498,15 @@ func (r rancher) plan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
 	}
+	merged.kcmArgs = append(merged.kcmArgs, st.cli...)
 	eff := flattenOcc(rancherControllers(r.defaultControllers(merged), merged.kcmArgs))
 	if patches.MirroringEnabled(eff) != want {
-		return nil, fmt.Errorf("%s: loads after %s and overrides its %s; move the mirroring entry there or rename the file", merged.lastKCMBy, r.dropInPath(), rancherKCMArg)
+		if merged.lastKCMBy != "" && merged.lastKCMBy != r.dropInPath() {
+			return nil, fmt.Errorf("%s: loads after %s and overrides its %s; move the mirroring entry there or rename the file", merged.lastKCMBy, r.dropInPath(), rancherKCMArg)
+		}
+		return nil, fmt.Errorf("%s: ExecStart passes --%s with a controllers entry that overrides %s; remove it from the unit", st.unit, rancherKCMArg, r.dropInPath())
 	}
+	p.Warnings = append(p.Warnings, st.warnings...)
 
 	p.Files = append(p.Files, FileChange{Path: r.dropInPath(), Kind: "mirrorctl-dropin", Before: st.ours, After: after, Mode: rancherDropInMode})
 	for _, f := range st.files {
@@ -510,7 +526,7 @@ func (r rancher) plan(o Options) (*Plan, error) {
 	p.Notes = append(p.Notes,
 		fmt.Sprintf("takes effect after `systemctl restart %s`", r.service),
 		"kube-controller-manager uses leader election: make the same change on every server node",
-		fmt.Sprintf("flags given on the %s command line (the systemd unit's ExecStart) or in environment variables are not read", r.name))
+		fmt.Sprintf("read: %s, its drop-ins and the %s unit's ExecStart; flags from environment files or another --config are not", r.configPath(), r.service))
 	return p, nil
 }
 
@@ -533,10 +549,13 @@ func (r rancher) status(o Options) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Status{Distro: r.name}
+	s := &Status{Distro: r.name, Warnings: st.warnings}
 	var from []string
 	for _, f := range st.files {
 		from = append(from, f.file.Path)
+	}
+	if len(st.cli) > 0 {
+		from = append(from, st.unit+" (ExecStart)")
 	}
 	note := "merged from " + strings.Join(from, ", ")
 	if len(from) == 0 {
@@ -576,4 +595,93 @@ func (r rancher) status(o Options) (*Status, error) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("the config and the running kube-controller-manager disagree: `systemctl restart %s` applies the config", r.service))
 	}
 	return s, nil
+}
+
+// unitPaths are where the k3s install script and the RKE2 packages put the service unit.
+func (r rancher) unitPaths() []string {
+	var out []string
+	for _, d := range []string{"/etc/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
+		out = append(out, d+"/"+r.service+".service")
+	}
+	return out
+}
+
+// unitArgs reads kube-controller-manager-arg values from the service's ExecStart (INSTALL_K3S_EXEC puts
+// flags there). k3s inserts the config file's flags right after "server", so command-line values come
+// after every config value. It also warns when the unit points k3s at another config file.
+func (r rancher) unitArgs(root nodefs.Root) (unit string, args []string, warnings []string) {
+	for _, p := range r.unitPaths() {
+		f, err := root.ReadFile(p, true)
+		if err != nil || !f.Exists {
+			continue
+		}
+		words := systemdExecStart(string(f.Data))
+		for i := 0; i < len(words); i++ {
+			w := words[i]
+			name, value, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
+			if !strings.HasPrefix(w, "-") {
+				continue
+			}
+			switch name {
+			case rancherKCMArg:
+				if !hasValue && i+1 < len(words) {
+					i++
+					value = words[i]
+				}
+				args = append(args, value)
+			case "config", "c":
+				warnings = append(warnings, fmt.Sprintf("%s: ExecStart passes --config; mirrorctl reads %s and its drop-ins only", p, r.configPath()))
+			}
+		}
+		return p, args, warnings
+	}
+	return "", nil, nil
+}
+
+// systemdExecStart splits the first ExecStart= of a unit into words, joining continuation lines and
+// honouring systemd's single and double quotes.
+func systemdExecStart(unit string) []string {
+	var cmd string
+	lines := strings.Split(strings.ReplaceAll(unit, "\r\n", "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		v, ok := strings.CutPrefix(l, "ExecStart=")
+		if !ok || v == "" {
+			continue
+		}
+		for strings.HasSuffix(v, "\\") && i+1 < len(lines) {
+			i++
+			v = strings.TrimSuffix(v, "\\") + " " + strings.TrimSpace(lines[i])
+		}
+		cmd = v
+		break
+	}
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	quote := byte(0)
+	for i := 0; i < len(cmd); i++ {
+		c := cmd[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteByte(c)
+		case c == '\'' || c == '"':
+			quote, inWord = c, true
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
 }
