@@ -130,3 +130,58 @@ func FuzzKindConfig(f *testing.F) {
 		kitFuzzOne(t, a, "/kind.yaml", s, Options{KindConfig: "/kind.yaml", KindNodeVersion: v})
 	})
 }
+
+// Bad input in each format: the plan fails with one line naming the file, and nothing is written.
+func TestBadInputNamesTheFile(t *testing.T) {
+	type bad struct{ name, content string }
+	yamlBad := []bad{
+		{"malformed YAML", "a: [\n  b: c\n"},
+		{"tab indentation", "spec:\n\tx: 1\n"},
+		{"anchors", "spec: &a\n  x: 1\nother: *a\n"},
+		{"invalid UTF-8", "spec: \xff\xfe\n"},
+		{"directory", ""},
+	}
+	for _, c := range []struct {
+		distro, path string
+		o            Options
+		extra        []bad
+	}{
+		{"k3s", "/etc/rancher/k3s/config.yaml", Options{}, []bad{{"broken controllers", "kube-controller-manager-arg: ['controllers=*,']\n"}}},
+		{"rke2", "/etc/rancher/rke2/config.yaml", Options{}, []bad{{"list of maps", "kube-controller-manager-arg:\n- a: b\n"}}},
+		{"k0s", K0sConfig, Options{}, []bad{{"extraArgs list", "spec:\n  controllerManager:\n    extraArgs: [a]\n"}}},
+		{"kops", "/spec.yaml", Options{KopsSpec: "/spec.yaml"}, []bad{{"empty", ""}, {"controllers string", "kind: Cluster\nspec:\n  kubeControllerManager:\n    controllers: '*'\n"}}},
+		{"talos", "/mc.yaml", Options{TalosConfig: "/mc.yaml"}, []bad{{"empty", ""}, {"space entry", "cluster:\n  controllerManager:\n    extraArgs:\n      controllers: '*, -foo'\n"}}},
+		{"kind", "/kind.yaml", Options{KindConfig: "/kind.yaml"}, []bad{{"empty", ""}, {"patch not a string", "kind: Cluster\nkubeadmConfigPatches:\n- kind: ClusterConfiguration\n"}, {"patch invalid", "kind: Cluster\nkubeadmConfigPatches:\n- \"a: [\"\n"}}},
+		{"microk8s", MicroK8sArgs, Options{}, []bad{{"directory", ""}, {"space entry", "--controllers=*, -foo\n"}, {"no value", "--controllers\n"}}},
+	} {
+		cases := c.extra
+		if c.distro != "microk8s" {
+			cases = append(append([]bad(nil), yamlBad...), c.extra...)
+		}
+		for _, b := range cases {
+			t.Run(c.distro+"/"+b.name, func(t *testing.T) {
+				r := kitRoot(t, "")
+				if b.name == "directory" {
+					kitWrite(t, r, c.path+"/x", "")
+				} else {
+					kitWrite(t, r, c.path, b.content)
+				}
+				before := kitTree(t, r)
+				o := c.o
+				o.Root = r
+				for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+					o.Op = op
+					_, err := mustGet(t, c.distro).Plan(o)
+					if err == nil {
+						t.Fatalf("%s: no error", op)
+					}
+					msg := err.Error()
+					if !strings.HasPrefix(msg, c.path+": ") || strings.Contains(msg, "\n") {
+						t.Errorf("%s: error %q does not start with %q or is not one line", op, msg, c.path)
+					}
+				}
+				kitSameTree(t, before, kitTree(t, r))
+			})
+		}
+	}
+}
