@@ -237,17 +237,18 @@ Idempotent: when the files already hold the planned bytes (the plan was applied 
 written ("changed": false). A file that holds anything else is refused.
 
 FILE is a host path (not under --root). --force overrides only the node identity check, never a
-changed file. --expect-sha256 refuses any plan file but the one a change ticket cites.
+changed file. --expect-sha256 refuses any plan file but the one a change ticket cites. --wait
+gates the change on kube-controller-manager's health exactly as for disable (automatic rollback).
 
 Examples:
    mirrorctl apply-plan --dry-run disable.plan
    mirrorctl apply-plan --expect-sha256 3f2a… disable.plan`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "check the plan against the node and print what it would change; write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "apply a plan made on a node with another hostname or machine-id (the files must still match)"},
 			&cli.StringFlag{Name: "expect-sha256", Usage: "refuse the plan unless the file's sha256 is this (the digest a ticket cites)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
-		},
+		}, waitFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("apply-plan takes one plan file")
@@ -276,6 +277,10 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	describePlan(g, path, sum, f)
 	info := newPlanInfo(path, sum, f)
 	dryRun, force := c.Bool("dry-run"), c.Bool("force")
+	wantOn, known := map[string]bool{distros.Enabled: true, distros.Disabled: false}[f.MirroringAfter]
+	if c.Duration("wait") > 0 && !known {
+		return usageErr("--wait: the plan leaves mirroring %q, so there is no state to wait for", f.MirroringAfter)
+	}
 
 	// check reads the node and builds the result; it runs once to refuse early (no lock, no state
 	// dir for a plan that cannot apply) and again under the lock, right before the write.
@@ -333,6 +338,11 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 		if fc.Changed() {
 			g.logf("write", "wrote %s", fc.Path)
 		}
+	}
+	// The same health gate as disable and enable: on timeout the snapshot is restored and the
+	// command fails.
+	if err := waitOrRollback(c, g, store, id, wantOn, c.Duration("wait")); err != nil {
+		return err
 	}
 	for _, n := range p.Notes {
 		g.logf("next", "%s", n)

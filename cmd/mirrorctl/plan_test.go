@@ -789,3 +789,36 @@ func TestSavePlanWarnsAboutCredentials(t *testing.T) {
 		t.Errorf("credential warning without credentials:\n%s", stderr)
 	}
 }
+
+// TestApplyPlanWait: apply-plan has disable's health gate: kept when kcm comes back healthy in the
+// planned state, rolled back automatically when it does not.
+func TestApplyPlanWait(t *testing.T) {
+	t.Parallel()
+	t.Run("healthy", func(t *testing.T) {
+		root := plNode(t)
+		path, _ := plSave(t, root, patches.Disable)
+		kl := newFakeKubelet(t, root, func([]byte) bool { return false })
+		r := plMain(t, "--root", root, "apply-plan", "--wait", "10s", "--wait-url", kl.url(), path)
+		if r.code != 0 || !strings.Contains(r.stderr, "[wait] kube-controller-manager is healthy, mirroring controller not running") {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+	})
+	t.Run("rolled back", func(t *testing.T) {
+		root := plNode(t)
+		path, _ := plSave(t, root, patches.Disable)
+		orig := plTree(t, root)
+		origKCM := []byte(plRead(t, root, plManifest))
+		kl := newFakeKubelet(t, root, func(m []byte) bool { return !bytes.Equal(m, origKCM) })
+		r := plMain(t, "--root", root, "apply-plan", "--wait", "1500ms", "--wait-url", kl.url(), path)
+		if r.code != 1 || !strings.Contains(r.stderr, "automatically") {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		if !reflect.DeepEqual(fileBytes(t, orig), fileBytes(t, plTree(t, root))) {
+			t.Error("files not restored after the failed health gate")
+		}
+		// Restored to the plan's old bytes: the same plan applies again.
+		if r := plMain(t, "--root", root, "apply-plan", "--dry-run", path); r.code != 0 {
+			t.Errorf("plan no longer applies after the automatic rollback: %s", r.stderr)
+		}
+	})
+}
