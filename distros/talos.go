@@ -7,7 +7,9 @@ package distros
 // control_plane_static_pod.go): default controllers "*,tokencleaner", and extraArgs.controllers is merged
 // with the MergeAdditive policy (pkg/argsbuilder): entries not already in the default are appended, so
 // the default entries cannot be removed. The value written is the whole effective list, which merges to
-// itself. Since Talos v1.14 the same settings can come from a KubeControllerManagerConfig document.
+// itself. Since Talos v1.14 the same settings can come from a KubeControllerManagerConfig document
+// (pkg/machinery/config/types/k8s/controller_manager.go); Talos refuses it next to a v1alpha1
+// .cluster.controllerManager section and requires its image field.
 
 import (
 	"bytes"
@@ -98,6 +100,7 @@ type talosState struct {
 	where    string // "cluster.controllerManager.extraArgs" or the document
 	version  patches.Version
 	isWorker bool
+	v1HasCM  bool // the v1alpha1 document has a cluster.controllerManager section
 }
 
 func talosRead(data []byte) (*talosState, error) {
@@ -157,6 +160,10 @@ func talosRead(data []byte) (*talosState, error) {
 		st.user, st.set, st.where = strings.Split(joined, ","), true, where
 		return nil
 	}
+	st.v1HasCM = cm != nil
+	if st.v1HasCM && st.kcmDoc != nil {
+		return nil, errors.New("both cluster.controllerManager and a KubeControllerManagerConfig document: Talos refuses this config")
+	}
 	if err := read("cluster.controllerManager.extraArgs", cm); err != nil {
 		return nil, err
 	}
@@ -181,7 +188,7 @@ func talosValue(op patches.Op, eff []string, name string) (string, error) {
 	return v, nil
 }
 
-func (talos) patchText(o Options, value string, fromConfig string) []byte {
+func (talos) patchText(o Options, value, fromConfig string, document bool) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Machine-config patch written by mirrorctl (%s the EndpointSlice mirroring controller).\n", o.Op)
 	if fromConfig != "" {
@@ -191,7 +198,7 @@ func (talos) patchText(o Options, value string, fromConfig string) []byte {
 	}
 	b.WriteString("Apply to every control-plane node:\n")
 	b.WriteString("#   talosctl patch mc --nodes <control-plane nodes> --patch @" + nodefs.Clean(o.TalosPatchOut) + "\n")
-	if o.TalosDocument {
+	if document {
 		b.WriteString("apiVersion: v1alpha1\nkind: " + talosDocKind + "\nextraArgs:\n")
 		b.WriteString("  controllers: " + yeRender(yaml.DoubleQuotedStyle, value) + "\n")
 		return b.Bytes()
@@ -244,7 +251,15 @@ func (a talos) Plan(o Options) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		text := a.patchText(o, value, cfgPath)
+		document := o.TalosDocument || (st != nil && st.kcmDoc != nil)
+		if document && st != nil && st.v1HasCM {
+			return nil, fmt.Errorf("%s: sets cluster.controllerManager, which Talos refuses next to a %s document; drop --talos-document (or move the section to the document first)", cfgPath, talosDocKind)
+		}
+		if document && (st == nil || st.kcmDoc == nil) {
+			// Talos requires the document's image; a patch must not pin one from a possibly stale file.
+			p.Warnings = append(p.Warnings, "the "+talosDocKind+" patch sets only extraArgs: it applies to nodes whose config already has that document (Talos requires its image field)")
+		}
+		text := a.patchText(o, value, cfgPath, document)
 		p.Files = append(p.Files, FileChange{Path: out, Kind: talosKindPatch, Before: before, After: text, Mode: 0o600})
 		if cfg != nil {
 			p.Files = append(p.Files, FileChange{Path: cfgPath, Kind: talosKindConfig, Before: cfg, After: cfg.Data})
@@ -283,8 +298,11 @@ func (a talos) Plan(o Options) (*Plan, error) {
 // configEdits puts value where the controllers live: the KubeControllerManagerConfig document when it
 // exists (or is asked for and there is no v1alpha1 one), else cluster.controllerManager.extraArgs.
 func (talos) configEdits(st *talosState, o Options, value string) ([]yeSplice, error) {
-	if st.kcmDoc != nil && (st.where == talosDocKind+".extraArgs" || o.TalosDocument || st.v1 == nil) {
+	if st.kcmDoc != nil {
 		return st.yf.setPath(st.kcmDoc, talosDocKind, []string{"extraArgs", "controllers"}, value)
+	}
+	if o.TalosDocument {
+		return nil, fmt.Errorf("--talos-document: the config has no %s document to edit; rewrite it yourself or drop the flag", talosDocKind)
 	}
 	if st.v1 == nil {
 		return nil, errors.New("no v1alpha1 document to edit")
