@@ -134,23 +134,52 @@ var (
 )
 
 // checkOnlyControllerLines diffs the files line by line and checks that only controllers lines changed.
+// A line that is both removed and added counts as an in-place value change when the two differ only
+// inside a controllers value (flow style: `{name: controllers, value: "..."}`).
 func checkOnlyControllerLines(t *testing.T, before, after string) {
 	t.Helper()
-	a, b := strings.SplitAfter(before, "\n"), strings.SplitAfter(after, "\n")
-	removed, added := lineDiff(a, b)
-	for _, l := range removed {
-		if l = strings.TrimRight(l, "\r\n"); !allowedRemoved.MatchString(l) {
-			t.Errorf("edit changed an unrelated line %q", l)
+	split := func(s string) []string { return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") }
+	removed, added := lineDiff(split(before), split(after))
+	used := make([]bool, len(added))
+	for _, r := range removed {
+		if allowedRemoved.MatchString(r) {
+			continue
+		}
+		ok := false
+		for i, a := range added {
+			if !used[i] && valueChangeOnly(r, a) {
+				used[i], ok = true, true
+				break
+			}
+		}
+		if !ok {
+			t.Errorf("edit changed an unrelated line %q", r)
 		}
 	}
-	for _, l := range added {
-		if l = strings.TrimRight(l, "\r\n"); !allowedAdded.MatchString(l) {
-			t.Errorf("edit added an unexpected line %q", l)
+	for i, a := range added {
+		if !used[i] && !allowedAdded.MatchString(a) {
+			t.Errorf("edit added an unexpected line %q", a)
 		}
 	}
 	if len(removed) > 2 || len(added) > 6 {
 		t.Errorf("edit touched too much: -%d +%d lines", len(removed), len(added))
 	}
+}
+
+var controllersValueRe = regexp.MustCompile(`^[*a-z0-9,-]*$`)
+
+// valueChangeOnly reports whether a and b differ only in a controllers value inside the line.
+func valueChangeOnly(a, b string) bool {
+	p := 0
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	s := 0
+	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
+		s++
+	}
+	return strings.Contains(a[:p], "controllers") &&
+		controllersValueRe.MatchString(a[p:len(a)-s]) && controllersValueRe.MatchString(b[p:len(b)-s])
 }
 
 // lineDiff returns the lines of a not in b and of b not in a, by longest common subsequence.
@@ -184,4 +213,116 @@ func lineDiff(a, b []string) (removed, added []string) {
 		}
 	}
 	return append(removed, a[i:]...), append(added, b[j:]...)
+}
+
+func TestLineDiff(t *testing.T) {
+	t.Parallel()
+	a := []string{"a", "b", "c", "d"}
+	b := []string{"a", "x", "c", "d", "e"}
+	removed, added := lineDiff(a, b)
+	if !slices.Equal(removed, []string{"b"}) || !slices.Equal(added, []string{"x", "e"}) {
+		t.Fatalf("lineDiff = -%q +%q", removed, added)
+	}
+	if valueChangeOnly(`  - {name: bind-address, value: "1"}`, `  - {name: bind-address, value: "2"}`) {
+		t.Error("a change outside a controllers value passed")
+	}
+	if !valueChangeOnly(`  extraArgs: {controllers: "*", x: y}`, `  extraArgs: {controllers: "*,-foo", x: y}`) {
+		t.Error("a controllers value change failed")
+	}
+}
+
+func TestEditKubeadmConfigArguments(t *testing.T) {
+	t.Parallel()
+	in := []byte("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.31.0\n")
+	if _, _, _, err := EditKubeadmConfig(in, Op("toggle"), ""); err == nil {
+		t.Error("unknown op accepted")
+	}
+	// Unchanged input comes back as the same bytes.
+	out, after, changed, err := EditKubeadmConfig(in, Enable, "")
+	if err != nil || changed || &out[0] != &in[0] || !after.Mirroring || after.Set {
+		t.Errorf("enable on a default config: changed=%v err=%v state=%+v", changed, err, after)
+	}
+}
+
+func TestReadKubeadmConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		dir  string
+		want KubeadmState
+	}{
+		{"v1beta3-init-defaults", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta3", Version: Version{1, 29, true},
+			Controllers: KubeadmDefaultControllers, Mirroring: true}},
+		{"configmap-v1beta4-enable", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta4", Version: Version{1, 33, true}, Set: true,
+			Controllers: []string{"*", "bootstrapsigner", "tokencleaner", "-" + NameCanonical}, ConfigMap: true}},
+		{"v1beta4-duplicates", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta4", Version: Version{1, 36, true}, Set: true,
+			Controllers: []string{"*", "bootstrapsigner", "tokencleaner", NameAlias}, Mirroring: true}},
+		{"unknown-version", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta4", Controllers: KubeadmDefaultControllers, Mirroring: true}},
+		{"v1beta3-map-plain-no-star", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta3", Version: Version{1, 26, true}, Set: true,
+			Controllers: []string{"tokencleaner", NameAlias, "bootstrapsigner"}, Mirroring: true}},
+	}
+	for _, tt := range tests {
+		in, err := os.ReadFile(filepath.Join("testdata/kubeadm", tt.dir, "input.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadKubeadmConfig(in)
+		if err != nil || got.APIVersion != tt.want.APIVersion || got.Version != tt.want.Version || got.Set != tt.want.Set ||
+			!slices.Equal(got.Controllers, tt.want.Controllers) || got.Mirroring != tt.want.Mirroring || got.ConfigMap != tt.want.ConfigMap {
+			t.Errorf("%s: ReadKubeadmConfig = %+v, %v; want %+v", tt.dir, got, err, tt.want)
+		}
+	}
+	if _, err := ReadKubeadmConfig([]byte("apiVersion: v1\nkind: ConfigMap\ndata:\n  other: x\n")); !errors.Is(err, ErrNoClusterConfiguration) {
+		t.Errorf("ConfigMap without ClusterConfiguration: %v", err)
+	}
+	// The state must not alias the package default.
+	st, _ := ReadKubeadmConfig([]byte("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"))
+	st.Controllers[0] = "mutated"
+	if KubeadmDefaultControllers[0] != "*" {
+		t.Fatal("ReadKubeadmConfig returned KubeadmDefaultControllers itself")
+	}
+}
+
+func FuzzEditKubeadmConfig(f *testing.F) {
+	inputs, _ := filepath.Glob("testdata/kubeadm/*/input.yaml")
+	for _, in := range inputs {
+		b, err := os.ReadFile(in)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, false, false)
+		f.Add(b, true, true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, enable, canonical bool) {
+		op, override := Disable, ""
+		if enable {
+			op = Enable
+		}
+		if canonical {
+			override = NameCanonical
+		}
+		out, after, changed, err := EditKubeadmConfig(data, op, override)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			return
+		}
+		if !changed && string(out) != string(data) {
+			t.Fatalf("changed=false but the output differs")
+		}
+		if after.Mirroring != (op == Enable) {
+			t.Fatalf("mirroring after %s = %v", op, after.Mirroring)
+		}
+		st, err := ReadKubeadmConfig(out)
+		if err != nil {
+			t.Fatalf("output does not read back: %v\n%s", err, out)
+		}
+		if !slices.Equal(st.Controllers, after.Controllers) {
+			t.Fatalf("read back %q, edit said %q", st.Controllers, after.Controllers)
+		}
+		again, _, changed2, err := EditKubeadmConfig(out, op, override)
+		if err != nil || changed2 || string(again) != string(out) {
+			t.Fatalf("second %s: changed=%v err=%v", op, changed2, err)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package patches
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,7 +26,7 @@ import (
 // duplicate keys, and controllerManager.extraArgs must be a map of strings.
 func validateClusterConfiguration(apiVersion, before, after string) error {
 	if !kubeadmAPIVersions[apiVersion] {
-		return validateLegacy(after)
+		return validateLegacy(before, after)
 	}
 	if err := decodeStrict([]byte(after)); err != nil && decodeStrict([]byte(before)) == nil {
 		return fmt.Errorf("kubeadm would reject the edited document: %s", oneLine(err.Error()))
@@ -74,10 +75,21 @@ func validateKubeadm(doc []byte) (field.ErrorList, error) {
 	return errs, nil
 }
 
-func validateLegacy(doc string) error {
+func validateLegacy(before, after string) error {
+	if err := decodeLegacy(after); err != nil {
+		msg := "kubeadm would reject the edited document: " + err.Error()
+		if decodeLegacy(before) != nil {
+			msg += " (the file fails this check before the edit too)"
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+func decodeLegacy(doc string) error {
 	j, err := sigsyaml.YAMLToJSONStrict([]byte(doc))
 	if err != nil {
-		return fmt.Errorf("kubeadm would reject the edited document: %s", oneLine(err.Error()))
+		return errors.New(oneLine(err.Error()))
 	}
 	var c struct {
 		ControllerManager *struct {
@@ -85,7 +97,7 @@ func validateLegacy(doc string) error {
 		} `json:"controllerManager"`
 	}
 	if err := json.Unmarshal(j, &c); err != nil {
-		return fmt.Errorf("kubeadm would reject the edited document: %s", oneLine(err.Error()))
+		return errors.New(oneLine(err.Error()))
 	}
 	return nil
 }
