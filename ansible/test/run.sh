@@ -332,37 +332,49 @@ check "args: ad-hoc check run wrote nothing" same_tree "$work/roots/w1" "$work/p
 [ "$failed" -eq "$f0" ] || show_log "$log"
 
 # --- 8. plan: apply a reviewed plan (issue 8) --------------------------------
-if "$bin" apply-plan --help >/dev/null 2>&1; then
+if "$bin" apply-plan --help >/dev/null 2>&1 && "$bin" disable --help 2>&1 | grep -q -- --save-plan; then
 	f0=$failed
 	node pl1
 	inventory "$work/inv-plan.yml" pl1
-	plan=$work/pl1.plan
+	# Saved on the "controller", copied to the node by the role (mirrorctl_plan_src).
+	plan=$work/plans/pl1.plan
+	mkdir -p "$work/plans" "$work/nodeplans/pl1"
 	if "$bin" --root "$work/roots/pl1" disable --dry-run --kubeadm-config "/$kubeadm_cfg_rel" \
 		--save-plan "$plan" >/dev/null 2>"$work/plan.err"; then
+		sum=$(sha256sum "$plan" | cut -d' ' -f1)
+		planvars=(-e mirrorctl_plan_src="$plan" -e mirrorctl_plan="$work/nodeplans/pl1/disable.plan")
 		# The same change made directly, on a copy, is what the plan must write.
 		cp -a "$work/pristine/pl1" "$work/direct"
 		"$bin" --root "$work/direct" disable --kubeadm-config "/$kubeadm_cfg_rel" >/dev/null 2>&1
 		log=$work/plan-check.log
-		rc=$(play "$log" "$work/inv-plan.yml" --check --diff -e mirrorctl_plan="$plan")
+		rc=$(play "$log" "$work/inv-plan.yml" --check --diff "${planvars[@]}")
 		check "plan: check mode exits 0 and would change" eq "$rc/$(status "$log" pl1)" 0/changed
+		check "plan: check mode shows the planned diff" \
+			grep -qE -- '^\+    - --controllers=\*,bootstrapsigner,tokencleaner,-endpointslice' "$log"
 		check "plan: check mode wrote nothing" same_tree "$work/roots/pl1" "$work/pristine/pl1"
+		log=$work/plan-badsum.log
+		rc=$(play "$log" "$work/inv-plan.yml" "${planvars[@]}" -e mirrorctl_plan_sha256=0000000000000000000000000000000000000000000000000000000000000000)
+		check "plan: a sha256 other than the plan's fails the task" eq "$(status "$log" pl1)" fatal
+		check "plan: ...and writes nothing" same_tree "$work/roots/pl1" "$work/pristine/pl1"
 		log=$work/plan.log
-		rc=$(play "$log" "$work/inv-plan.yml" -e mirrorctl_plan="$plan")
-		check "plan: apply exits 0 and changed" eq "$rc/$(status "$log" pl1)" 0/changed
+		rc=$(play "$log" "$work/inv-plan.yml" "${planvars[@]}" -e mirrorctl_plan_sha256="$sum")
+		check "plan: apply (with the cited sha256) exits 0 and changed" eq "$rc/$(status "$log" pl1)" 0/changed
 		check "plan: manifest equals a direct disable byte for byte" \
 			cmp -s "$work/roots/pl1/$manifest_rel" "$work/direct/$manifest_rel"
+		check "plan: kubeadm config equals a direct disable byte for byte" \
+			cmp -s "$work/roots/pl1/$kubeadm_cfg_rel" "$work/direct/$kubeadm_cfg_rel"
 		log=$work/plan-again.log
-		rc=$(play "$log" "$work/inv-plan.yml" -e mirrorctl_plan="$plan")
+		rc=$(play "$log" "$work/inv-plan.yml" "${planvars[@]}")
 		check "plan: applying the same plan again is ok/unchanged" eq "$rc/$(status "$log" pl1)" 0/ok
 		# Drift after review: the plan must be refused and nothing written.
 		node pl2
 		inventory "$work/inv-plan2.yml" pl2
 		"$bin" --root "$work/roots/pl2" disable --dry-run --kubeadm-config "/$kubeadm_cfg_rel" \
-			--save-plan "$work/pl2.plan" >/dev/null 2>&1
+			--save-plan "$work/plans/pl2.plan" >/dev/null 2>&1
 		echo "# edited after review" >>"$work/roots/pl2/$manifest_rel"
 		cp -a "$work/roots/pl2" "$work/pl2-drifted"
 		log=$work/plan-drift.log
-		rc=$(play "$log" "$work/inv-plan2.yml" -e mirrorctl_plan="$work/pl2.plan")
+		rc=$(play "$log" "$work/inv-plan2.yml" -e mirrorctl_plan="$work/plans/pl2.plan")
 		check "plan: drifted node fails the task" eq "$(status "$log" pl2)" fatal
 		check "plan: drift refusal names the manifest" grep -qF -- "/$manifest_rel" "$log"
 		check "plan: drifted node untouched" same_tree "$work/roots/pl2" "$work/pl2-drifted"
@@ -371,7 +383,7 @@ if "$bin" apply-plan --help >/dev/null 2>&1; then
 	fi
 	[ "$failed" -eq "$f0" ] || show_log "$log"
 else
-	skip "plan: this mirrorctl has no apply-plan command yet"
+	skip "plan: this mirrorctl has no apply-plan command or --save-plan flag yet"
 fi
 
 finish

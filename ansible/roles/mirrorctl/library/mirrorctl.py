@@ -36,6 +36,11 @@ options:
       - mirrorctl refuses the plan when any target file changed since the plan was made.
       - Mutually exclusive with I(state).
     type: path
+  plan_sha256:
+    description:
+      - With I(plan), passed as C(--expect-sha256) - mirrorctl refuses any plan file but the one
+        with this sha256 (the digest the change ticket cites).
+    type: str
   binary:
     description:
       - Path of the mirrorctl binary on the managed node. Default is C(mirrorctl) found on C(PATH).
@@ -62,6 +67,7 @@ options:
     description:
       - Passed as C(--wait), for example C(2m). How long mirrorctl waits for the new
         kube-controller-manager to come up. Not passed in check mode (nothing restarts).
+      - Not with I(plan) (C(mirrorctl apply-plan) has no C(--wait)).
     type: str
   distro:
     description:
@@ -97,6 +103,7 @@ EXAMPLES = r"""
 - name: Apply a reviewed plan made with `mirrorctl disable --dry-run --save-plan`
   mirrorctl:
     plan: /var/tmp/mirrorctl-disable.plan
+    plan_sha256: 3f2a0c...  # the digest cited in the change ticket
     binary: /usr/local/bin/mirrorctl
 """
 
@@ -175,9 +182,12 @@ def build_command(binary, params, check_mode):
         if params["distro"]:
             cmd += ["--distro", params["distro"]]
     # Waiting for a restart that a dry run never causes would only add time.
+    # (wait and plan are mutually exclusive.)
     if params["wait"] and not check_mode:
         cmd += ["--wait", params["wait"]]
     if params["plan"]:
+        if params["plan_sha256"]:
+            cmd += ["--expect-sha256", params["plan_sha256"]]
         cmd.append(params["plan"])
     return cmd
 
@@ -199,6 +209,7 @@ def main():
         argument_spec=dict(
             state=dict(type="str", choices=["disabled", "enabled"]),
             plan=dict(type="path"),
+            plan_sha256=dict(type="str"),
             binary=dict(type="path"),
             root=dict(type="path"),
             state_dir=dict(type="path"),
@@ -206,8 +217,9 @@ def main():
             wait=dict(type="str"),
             distro=dict(type="str"),
         ),
-        mutually_exclusive=[("state", "plan")],
+        mutually_exclusive=[("state", "plan"), ("plan", "wait")],
         required_one_of=[("state", "plan")],
+        required_by={"plan_sha256": "plan"},
         supports_check_mode=True,
     )
     params = module.params
