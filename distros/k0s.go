@@ -93,7 +93,8 @@ func k0sRead(data []byte) (*k0sState, error) {
 	if extra != nil && !yeIsNull(extra) && extra.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("spec.controllerManager.extraArgs: is %s; want a mapping", yeKindName(extra))
 	}
-	if _, c := yeGet(extra, "controllers"); c != nil {
+	// k0s fills in its default when the value is empty (pkg/component/controller/controllermanager.go).
+	if _, c := yeGet(extra, "controllers"); c != nil && !(c.Kind == yaml.ScalarNode && c.Value == "") {
 		if c.Kind != yaml.ScalarNode || yeIsNull(c) {
 			return nil, fmt.Errorf("spec.controllerManager.extraArgs.controllers: is %s; want a string", yeKindName(c))
 		}
@@ -216,6 +217,11 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 		p.Warnings = append(p.Warnings, "k0s HA ("+strings.Join(st.ha, ", ")+"): the `kubernetes` Service's EndpointSlice is no longer kept up to date (kubernetes/kubernetes#104612)")
 	}
 	p.Files = []FileChange{{Path: path, Kind: k0sKind, Before: f, After: out}}
+	for _, u := range []string{"/etc/systemd/system/k0scontroller.service", "/etc/init.d/k0scontroller"} {
+		if uf, err := o.Root.ReadFile(u, true); err == nil && uf.Exists && strings.Contains(string(uf.Data), "kube-controller-manager-extra-args") {
+			p.Warnings = append(p.Warnings, u+": passes --kube-controller-manager-extra-args, which mirrorctl does not read; check it sets no --controllers")
+		}
+	}
 	p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version not in %s: using the controller name %q, which every version from 1.19 accepts", path, name))
 	p.Notes = append(p.Notes,
 		"takes effect after restarting k0s on this node: `systemctl restart k0scontroller` (`k0s stop && k0s start` without systemd)",
