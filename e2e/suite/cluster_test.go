@@ -197,8 +197,11 @@ func (c *cluster) launchKCM(kcmBin, manifest string) *proc {
 		"--cert-dir="+filepath.Join(c.dir, fmt.Sprintf("kcm-certs-%d", c.kcmCount)),
 		"--leader-elect=false",
 	)
-	c.t.Logf("kube-controller-manager #%d: %s", c.kcmCount, strings.Join(cmd, " "))
-	return startProc(c.t, "kube-controller-manager", filepath.Join(c.dir, "logs", fmt.Sprintf("kcm-%d.log", c.kcmCount)), cmd[0], cmd[1:]...)
+	// The full command goes next to the log; the test log shows what is under test.
+	logPath := filepath.Join(c.dir, "logs", fmt.Sprintf("kcm-%d.log", c.kcmCount))
+	writeFile(c.t, strings.TrimSuffix(logPath, ".log")+".cmd", []byte(strings.Join(cmd, "\n")+"\n"), 0o600)
+	c.t.Logf("kube-controller-manager #%d (%s) from %s: --controllers=%q", c.kcmCount, filepath.Base(filepath.Dir(kcmBin)), manifest, flagValues(cmd, "controllers"))
+	return startProc(c.t, "kube-controller-manager", logPath, cmd[0], cmd[1:]...)
 }
 
 func (c *cluster) stopKCM() {
