@@ -1,9 +1,9 @@
 package distros
 
-// MicroK8s runs kube-controller-manager inside kubelite, which reads its flags from an args file: one
-// flag per line, "#" comments (canonical/microk8s microk8s-resources/default-args/kube-controller-manager
-// and default-args/kubelite's --controller-manager-args-file). MicroK8s sets no --controllers, so kcm's
-// own default "*" applies.
+// MicroK8s runs kube-controller-manager inside kubelite, which reads its flags from an args file
+// (canonical/microk8s microk8s-resources/default-args/kube-controller-manager; kubelite's
+// options.ReadArgsFromFile): each line trimmed, lines starting with "#" skipped, every ' and " removed,
+// then split on spaces into arguments. MicroK8s sets no --controllers, so kcm's own default "*" applies.
 
 import (
 	"fmt"
@@ -69,6 +69,9 @@ func mk8sParse(data []byte) (lines []string, flags []mk8sFlag, err error) {
 			return nil, nil, fmt.Errorf("line %d: --controllers without a value", i+1)
 		default:
 			continue
+		}
+		if strings.Contains(strings.TrimSpace(rest), " ") {
+			return nil, nil, fmt.Errorf("line %d: more than one argument on the --controllers line (kubelite splits lines on spaces); put it on a line of its own", i+1)
 		}
 		trailing := body[len(lead)+len(t):]
 		f := mk8sFlag{line: i, prefix: lead + prefix, value: rest, suffix: trailing + cr}
