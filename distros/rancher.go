@@ -685,3 +685,20 @@ func systemdExecStart(unit string) []string {
 	}
 	return words
 }
+
+// RestartCommand is the command that makes a written plan take effect for the distributions whose
+// service must restart (k3s, RKE2, k0s, MicroK8s); nil for the others. Adapters never run it: the CLI
+// runs it after writing when --restart is given (and only with --root /, since it acts on this host).
+func RestartCommand(distro string) []string {
+	switch distro {
+	case "k3s":
+		return []string{"systemctl", "restart", "k3s"}
+	case "rke2":
+		return []string{"systemctl", "restart", "rke2-server"}
+	case "k0s":
+		return []string{"systemctl", "restart", "k0scontroller"}
+	case "microk8s":
+		return []string{"snap", "restart", "microk8s.daemon-kubelite"}
+	}
+	return nil
+}
