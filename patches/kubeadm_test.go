@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -325,4 +326,65 @@ func FuzzEditKubeadmConfig(f *testing.F) {
 			t.Fatalf("second %s: changed=%v err=%v", op, changed2, err)
 		}
 	})
+}
+
+// kubeadmBinary finds a real kubeadm built by e2e/build.sh (or named by MIRRORCTL_KUBEADM_<minor>, e.g.
+// MIRRORCTL_KUBEADM_37) for a minor version; "" when there is none.
+func kubeadmBinary(minor string) string {
+	if p := os.Getenv("MIRRORCTL_KUBEADM_" + minor); p != "" {
+		return p
+	}
+	cache := os.Getenv("MIRRORCTL_E2E_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "mirrorctl-e2e")
+	}
+	m, _ := filepath.Glob(filepath.Join(cache, "v1."+minor+".*", "kubeadm"))
+	if len(m) == 0 {
+		return ""
+	}
+	return m[len(m)-1]
+}
+
+var kubernetesVersionRe = regexp.MustCompile(`(?m)^(\s*)kubernetesVersion: .*$`)
+
+// TestKubeadmGoldenAcceptedByKubeadm runs `kubeadm config validate` (strict: unknown fields are errors)
+// on every edited v1beta4/v1 golden output. kubeadm checks kubernetesVersion against its own
+// supported range, so the test pins it to the binary's version; everything else is the file as edited.
+// ConfigMap outputs are validated through their embedded ClusterConfiguration.
+func TestKubeadmGoldenAcceptedByKubeadm(t *testing.T) {
+	bin := kubeadmBinary("37")
+	if bin == "" {
+		t.Skip("no kubeadm 1.37 binary (run e2e/build.sh v1.37 or set MIRRORCTL_KUBEADM_37)")
+	}
+	outs, _ := filepath.Glob("testdata/kubeadm/*/expected.yaml")
+	for _, path := range outs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := ReadKubeadmConfig(data)
+		if err != nil || !kubeadmAPIVersions[st.APIVersion] {
+			continue
+		}
+		doc := string(data)
+		if st.ConfigMap {
+			f, _ := loadText(data)
+			cc, err := f.findClusterConfiguration()
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc = strings.Join(cc.lines, "")
+		}
+		doc = strings.TrimPrefix(strings.ReplaceAll(doc, "\r\n", "\n"), "\ufeff")
+		doc = kubernetesVersionRe.ReplaceAllString(doc, "${1}kubernetesVersion: v1.37.2")
+		tmp := filepath.Join(t.TempDir(), "config.yaml")
+		if err := os.WriteFile(tmp, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, "config", "validate", "--allow-experimental-api", "--config", tmp).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: kubeadm config validate: %v\n%s", path, err, out)
+		}
+	}
 }
