@@ -58,17 +58,18 @@ type kindPatchDoc struct {
 }
 
 type kindState struct {
-	yf       *yeFile
-	root     *yaml.Node
-	version  patches.Version
-	guessed  bool
-	api      string
-	docs     []*kindPatchDoc // applicable ClusterConfiguration patches, in order
-	setter   *kindPatchDoc   // the last one that sets controllers
-	eff      []string
-	patchSeq *yaml.Node
-	patchKey *yaml.Node
-	skipped  []string
+	yf        *yeFile
+	root      *yaml.Node
+	version   patches.Version
+	guessed   bool
+	api       string
+	docs      []*kindPatchDoc // applicable ClusterConfiguration patches, in order
+	setter    *kindPatchDoc   // the last one that sets controllers
+	eff       []string
+	patchSeq  *yaml.Node
+	patchKey  *yaml.Node
+	skipped   []string
+	overrides []string // later patches that mention controllers
 }
 
 func kindAPIFor(v patches.Version) string {
@@ -179,6 +180,30 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 					st.setter = pd
 				}
 				st.docs = append(st.docs, pd)
+			}
+		}
+	}
+	// Patches kind applies after these (per node, or JSON 6902) may set controllers too: not edited,
+	// but said, since they would win on the nodes they target.
+	if _, nodes := yeGet(st.root, "nodes"); nodes != nil && nodes.Kind == yaml.SequenceNode {
+		for i, n := range nodes.Content {
+			_, np := yeGet(n, "kubeadmConfigPatches")
+			if np == nil || np.Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, it := range np.Content {
+				if it.Kind == yaml.ScalarNode && strings.Contains(it.Value, "ClusterConfiguration") && strings.Contains(it.Value, "controllers") {
+					st.overrides = append(st.overrides, fmt.Sprintf("nodes[%d].kubeadmConfigPatches", i))
+				}
+			}
+		}
+	}
+	if _, j := yeGet(st.root, "kubeadmConfigPatchesJSON6902"); j != nil && j.Kind == yaml.SequenceNode {
+		for i, it := range j.Content {
+			_, k := yeGet(it, "kind")
+			_, patch := yeGet(it, "patch")
+			if k != nil && k.Value == "ClusterConfiguration" && patch != nil && strings.Contains(patch.Value, "controllers") {
+				st.overrides = append(st.overrides, fmt.Sprintf("kubeadmConfigPatchesJSON6902[%d]", i))
 			}
 		}
 	}
@@ -390,6 +415,9 @@ func (a kindAdapter) Plan(o Options) (*Plan, error) {
 	p.Files = []FileChange{{Path: path, Kind: kindKind, Before: f, After: out}}
 	if st.guessed {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no node image in %s and no --kind-node-version: assuming kind's default node image (%s, kubeadm %s); pass --kind-node-version when `kind create cluster --image` picks another", path, kindDefaultImage, st.api))
+	}
+	if len(st.overrides) > 0 {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s also set controllers and are applied later; they were not changed: check them", path, strings.Join(st.overrides, ", ")))
 	}
 	if len(st.skipped) > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s not used for Kubernetes %s (kind uses %s there) and left alone", path, strings.Join(st.skipped, ", "), st.version, st.api))
