@@ -486,6 +486,7 @@ func TestAuditAndSkip(t *testing.T) {
 	// The table says the same, with the same exit status.
 	cmd := exec.Command(mirrorctlBin(t), "--root", root, "audit", "--kubeconfig", adminConf)
 	text, _ := cmd.Output()
+	t.Logf("mirrorctl audit (text):\n%s", text)
 	if cmd.ProcessState.ExitCode() != exitFindings || !bytes.Contains(text, []byte("NOT SAFE")) || !bytes.Contains(text, []byte("v1alpha1.legacy.mirrorctl.example")) {
 		t.Errorf("text audit: exit %d\n%s", cmd.ProcessState.ExitCode(), text)
 	}

@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // TestKubeadmOracle: kubeadm regenerates the kcm manifest from the ClusterConfiguration at every
@@ -82,8 +86,71 @@ func compareWithKubeadm(t testing.TB, kubeadm, config, manifest string, mirrorin
 	if controllerEnabled(edited, []string{"endpointslicemirroring", "endpointslice-mirroring-controller"}, false) != mirroring {
 		t.Fatalf("edited manifest: %s, want mirroring=%t", controllerState(edited), mirroring)
 	}
+	t.Logf("kubeadm regenerates --controllers=%q from %s: %s, same as the edited manifest", flagValues(regen, "controllers"), filepath.Base(config), controllerState(regen))
 	if a, b := sortedFlags(regen), sortedFlags(edited); !slices.Equal(a, b) {
 		t.Fatalf("kubeadm's regenerated command differs from the edited manifest (%s):\nkubeadm:  %q\nmanifest: %q",
 			filepath.Base(manifest), a, b)
 	}
+}
+
+// TestKubeadmOracleConfigMap: the same oracle for the live form of the config, the kube-system/kubeadm-config
+// ConfigMap exported to a file (data.ClusterConfiguration is a YAML document inside a string), which is
+// what `kubeadm upgrade` actually reads. The ConfigMap is made by real kubectl from kubeadm's own
+// ClusterConfiguration document.
+func TestKubeadmOracleConfigMap(t *testing.T) {
+	kubeadm := bin(t, set137, "kubeadm")
+	kubectl := bin(t, set137, "kubectl")
+	mirrorctlBin(t)
+	root := t.TempDir()
+	manifest, config := kubeadmNode(t, root, kubeadm, v1beta4Defaults, k8sVersion(t, set137))
+	initDoc, clusterDoc := kubeadmDocs(t, readFile(t, config))
+	// Only the ConfigMap is the config on this node.
+	if err := os.Remove(config); err != nil {
+		t.Fatal(err)
+	}
+	clusterFile := filepath.Join(t.TempDir(), "ClusterConfiguration")
+	writeFile(t, clusterFile, []byte(clusterDoc), 0o600)
+	cm := run(t, nil, kubectl, "create", "configmap", "kubeadm-config", "--namespace=kube-system",
+		"--from-file=ClusterConfiguration="+clusterFile, "--dry-run=client", "-o", "yaml")
+	const cmPath = "/root/kubeadm-config-configmap.yaml"
+	writeFile(t, filepath.Join(root, cmPath), []byte(cm), 0o600)
+
+	for _, step := range []struct{ op, mirroring string }{{"disable", "disabled"}, {"enable", "enabled"}} {
+		r := mirrorctl(t, root, step.op, "--kubeadm-config", cmPath)
+		expectResult(t, r, true, step.mirroring)
+		expectFilesChanged(t, r, cmPath, "/"+nodeManifest)
+		if st := mirrorctl(t, root, "status", "--kubeadm-config", cmPath); st.Mirroring != step.mirroring {
+			t.Fatalf("status after %s: mirroring=%q", step.op, st.Mirroring)
+		}
+		var got corev1.ConfigMap
+		if err := yaml.UnmarshalStrict([]byte(readFile(t, filepath.Join(root, cmPath))), &got); err != nil {
+			t.Fatalf("%s after %s: %v", cmPath, step.op, err)
+		}
+		cc, ok := got.Data["ClusterConfiguration"]
+		if !ok {
+			t.Fatalf("%s after %s: no data.ClusterConfiguration", cmPath, step.op)
+		}
+		// kubeadm reads the ConfigMap's ClusterConfiguration together with the node's InitConfiguration.
+		joined := filepath.Join(t.TempDir(), "kubeadm.yaml")
+		writeFile(t, joined, []byte(initDoc+"\n---\n"+cc), 0o600)
+		validate(t, kubeadm, joined)
+		compareWithKubeadm(t, kubeadm, joined, manifest, step.mirroring == "enabled")
+	}
+}
+
+// kubeadmDocs returns the InitConfiguration and ClusterConfiguration documents of a multi-document file.
+func kubeadmDocs(t testing.TB, text string) (initDoc, clusterDoc string) {
+	t.Helper()
+	for _, d := range strings.Split(text, "\n---\n") {
+		switch {
+		case strings.Contains(d, "\nkind: InitConfiguration\n"):
+			initDoc = d
+		case strings.Contains(d, "\nkind: ClusterConfiguration\n"):
+			clusterDoc = d
+		}
+	}
+	if initDoc == "" || clusterDoc == "" {
+		t.Fatalf("no InitConfiguration and ClusterConfiguration documents in:\n%s", text)
+	}
+	return initDoc, clusterDoc
 }
