@@ -46,6 +46,9 @@ func savePlan(g *globals, p *distros.Plan, op patches.Op, path string) (sum stri
 	if err != nil {
 		return "", err
 	}
+	if err := notATarget(root, p, host, path); err != nil {
+		return "", err
+	}
 	f, err := planfile.Build(p, string(op), planfile.ReadIdentity(root), version, time.Now())
 	if err != nil {
 		return "", err
@@ -99,6 +102,26 @@ func planHostPath(root nodefs.Root, path string) (string, error) {
 		}
 	}
 	return filepath.Join(dir, filepath.Base(abs)), nil
+}
+
+// notATarget refuses a plan path that names one of the plan's own files (under --root), which
+// saving would overwrite with the plan.
+func notATarget(root nodefs.Root, p *distros.Plan, host, path string) error {
+	fi, err := os.Stat(host)
+	for _, c := range p.Files {
+		th, rerr := root.Resolve(c.Path)
+		if rerr != nil {
+			continue
+		}
+		same := th == host
+		if tfi, terr := os.Stat(th); !same && err == nil && terr == nil {
+			same = os.SameFile(fi, tfi)
+		}
+		if same {
+			return fmt.Errorf("--save-plan %s: is %s, a file the plan changes", path, c.Path)
+		}
+	}
+	return nil
 }
 
 func unwrapPath(err error) error {

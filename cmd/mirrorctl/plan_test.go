@@ -299,6 +299,16 @@ func TestSavePlan(t *testing.T) {
 	}
 }
 
+// plLink returns a symlink in a temp dir that points at target.
+func plLink(t *testing.T, target string) string {
+	t.Helper()
+	l := filepath.Join(t.TempDir(), "link.plan")
+	if err := os.Symlink(target, l); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func TestSavePlanRefusesBadPlaces(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
@@ -311,6 +321,8 @@ func TestSavePlanRefusesBadPlaces(t *testing.T) {
 	cases := []struct{ name, path, want string }{
 		{"static pod folder under the root", filepath.Join(root, "etc/kubernetes/manifests/disable.plan"), "whose files the kubelet runs"},
 		{"a directory", t.TempDir(), "is a directory"},
+		{"a target file", filepath.Join(root, "etc/kubernetes/kubeadm-config.yaml"), "is /etc/kubernetes/kubeadm-config.yaml, a file the plan changes"},
+		{"a target through a link", plLink(t, filepath.Join(root, "etc/kubernetes/kubeadm-config.yaml")), "a file the plan changes"},
 		{"missing folder", filepath.Join(t.TempDir(), "no/such/dir/x.plan"), "no such file or directory"},
 	}
 	for _, tc := range cases {
@@ -324,6 +336,9 @@ func TestSavePlanRefusesBadPlaces(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "etc/kubernetes/manifests/disable.plan")); err == nil {
 		t.Error("a plan was written into the static pod folder")
+	}
+	if !strings.HasPrefix(plRead(t, root, plConfig), "# kubeadm configuration") {
+		t.Error("the kubeadm config was overwritten")
 	}
 }
 
