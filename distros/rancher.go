@@ -439,7 +439,7 @@ func (r rancher) targets(o Options) ([]Target, error) {
 	}
 	t = append(t, Target{Path: r.dropInPath(), Kind: "mirrorctl-dropin"})
 	if r.podManifst != "" {
-		t = append(t, Target{Path: r.podManifst, Kind: "rke2-pod-manifest (read only)"})
+		t = append(t, Target{Path: r.podManifst, Kind: "rke2-pod-manifest-readonly"})
 	}
 	return t, nil
 }
@@ -563,7 +563,7 @@ func (r rancher) status(o Options) (*Status, error) {
 	}
 	note += "; " + r.name + " default " + st.def
 	s.Files = append(s.Files, FileStatus{
-		Path: r.configPath(), Kind: r.kindConfig() + " (merged)",
+		Path: r.configPath(), Kind: r.kindConfig() + "-merged",
 		Mirroring:   StateOf(patches.MirroringEnabled(st.effective)),
 		Controllers: patches.JoinControllers(st.effective), Version: st.version.String(), Note: note,
 	})

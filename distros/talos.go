@@ -63,7 +63,7 @@ func (talos) Targets(o Options) ([]Target, error) {
 	if p := talosConfigPath(o); p != "" {
 		kind := talosKindConfig
 		if o.TalosPatchOut != "" {
-			kind += " (read only)"
+			kind += "-readonly"
 		}
 		t = append(t, Target{Path: p, Kind: kind})
 	}
