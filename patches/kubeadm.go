@@ -743,7 +743,9 @@ func pad(n int) string { return strings.Repeat(" ", n) }
 // entryLines writes a new controllers entry at column col: a map key or a list item.
 func (cc *clusterConfig) entryLines(col int, quoted string, itemKeyOffset int) []string {
 	if cc.list {
-		return []string{pad(col) + "- name: controllers", pad(col+itemKeyOffset) + "value: " + quoted}
+		// The item's keys line up with the existing items' keys ("-   name:" style included).
+		itemKeyOffset = max(itemKeyOffset, 2)
+		return []string{pad(col) + "-" + pad(itemKeyOffset-1) + "name: controllers", pad(col+itemKeyOffset) + "value: " + quoted}
 	}
 	return []string{pad(col) + "controllers: " + quoted}
 }

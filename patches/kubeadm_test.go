@@ -130,7 +130,7 @@ func golden(t *testing.T, path string, got []byte) {
 // The lines an edit may add or remove: controllers values and entries, their new parents, and keys
 // whose empty value ({}, [], null) was opened up for them. Anything else is damage.
 var (
-	allowedAdded   = regexp.MustCompile(`^\s*(controllerManager:|extraArgs:|- name: controllers|value: \S+|controllers: \S+)(\s+#.*)?$`)
+	allowedAdded   = regexp.MustCompile(`^\s*(controllerManager:|extraArgs:|-\s+name: controllers|value: \S+|controllers: \S+)(\s+#.*)?$`)
 	allowedRemoved = regexp.MustCompile(`^\s*(value: \S+|controllers: \S+|controllerManager:\s*(\{\s*\}|null|~)|extraArgs:\s*(\{\s*\}|\[\s*\]|null|~))(\s+#.*)?$`)
 )
 
