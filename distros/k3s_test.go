@@ -199,3 +199,28 @@ func FuzzRancherConfig(f *testing.F) {
 		}
 	})
 }
+
+// When the other files change between runs, the drop-in's entry flips and the file is rewritten.
+func TestRancherDropInFlips(t *testing.T) {
+	a := mustGet(t, "k3s")
+	r := kitRoot(t, "")
+	kitWrite(t, r, "/etc/rancher/k3s/config.yaml", "token: x\n")
+	p, err := a.Plan(Options{Root: r, Op: patches.Disable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kitApply(t, r, p)
+	// The operator now disables mirroring in config.yaml too, then asks for enable.
+	kitWrite(t, r, "/etc/rancher/k3s/config.yaml", "kube-controller-manager-arg: [controllers=*,-endpointslicemirroring]\n")
+	p, err = a.Plan(Options{Root: r, Op: patches.Enable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mirroring != Enabled || !p.Changed() {
+		t.Fatalf("enable: mirroring %s, changed %v", p.Mirroring, p.Changed())
+	}
+	kitApply(t, r, p)
+	if s := kitState(t, a, Options{Root: r}); !strings.HasPrefix(s, Enabled) {
+		t.Errorf("after enable: %s", s)
+	}
+}

@@ -535,7 +535,7 @@ func (r rancher) plan(o Options) (*Plan, error) {
 func rancherSameEntry(a, b []byte) bool {
 	pick := func(d []byte) string {
 		for _, l := range strings.Split(string(d), "\n") {
-			if strings.Contains(l, "controllers-=") {
+			if strings.Contains(l, "controllers-=") && !strings.HasPrefix(strings.TrimSpace(l), "#") {
 				return strings.TrimSpace(l)
 			}
 		}
