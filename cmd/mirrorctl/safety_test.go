@@ -599,3 +599,257 @@ func diffTrees(t *testing.T, before, after map[string]fileSig) {
 		}
 	}
 }
+
+// badCase is testdata/bad/<class>/case.txt: "key: value" lines, "#" comments.
+type badCase struct {
+	name, desc      string
+	base            string   // kubeadm, k3s, microk8s, k0s or empty
+	args            []string // after --root ROOT
+	file, errSubstr string
+	setup           string   // generated condition: huge, fifo, unreadable, immutable, immutable-dir
+	ops             []string // variants to run: disable (args as given), enable (args[0] replaced), dry-run (--dry-run added)
+	stateCreated    bool     // the failure comes from the write: the state dir may be created (no snapshot may remain)
+	bug             string   // a known bug makes this class fail: the test skips it, saying so
+	dir             string
+}
+
+// Base nodes a class overlays its root/ onto.
+var badBases = map[string]string{
+	"kubeadm":  "../../testdata/nodes/kubeadm",
+	"k3s":      "../../testdata/distros/k3s/cis-sample/root",
+	"microk8s": "../../testdata/distros/microk8s/default-args/root",
+	"k0s":      "../../testdata/distros/k0s/dualstack-doc/root",
+	"empty":    "",
+}
+
+func loadBadCases(t *testing.T) []badCase {
+	t.Helper()
+	dirs, err := filepath.Glob("../../testdata/bad/*/case.txt")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no bad-input classes: %v", err)
+	}
+	var cases []badCase
+	for _, p := range dirs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := badCase{name: filepath.Base(filepath.Dir(p)), dir: filepath.Dir(p), base: "kubeadm", args: []string{"disable"}, ops: []string{"disable", "enable", "dry-run"}}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "# ") && c.desc == "" {
+				c.desc = strings.TrimPrefix(line, "# ")
+				continue
+			}
+			k, v, ok := strings.Cut(line, ": ")
+			if !ok {
+				continue
+			}
+			switch k {
+			case "base":
+				c.base = v
+			case "args":
+				c.args = strings.Fields(v)
+			case "file":
+				c.file = v
+			case "error":
+				c.errSubstr = v
+			case "setup":
+				c.setup = v
+			case "ops":
+				c.ops = strings.Fields(v)
+			case "state":
+				c.stateCreated = v == "created"
+			case "bug":
+				c.bug = v
+			default:
+				t.Fatalf("%s: unknown key %q", p, k)
+			}
+		}
+		if _, ok := badBases[c.base]; !ok || c.file == "" {
+			t.Fatalf("%s: bad base %q or no file", p, c.base)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// overlay copies src over dst: regular files (0600), directories, and symlinks as links; an entry of
+// another type at the destination is replaced.
+func overlay(t *testing.T, src, dst string) {
+	t.Helper()
+	if src == "" {
+		return
+	}
+	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if cur, err := os.Lstat(target); err == nil && !(cur.IsDir() && fi.IsDir()) {
+			if err := os.RemoveAll(target); err != nil {
+				return err
+			}
+		}
+		switch {
+		case fi.IsDir():
+			return os.MkdirAll(target, 0o700)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			dest, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(dest, target)
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+				return err
+			}
+			return os.WriteFile(target, b, 0o600)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// applySetup makes the generated conditions that cannot live in git. It returns a cleanup to run
+// before the temp dir is removed, or skips the test with the reason.
+func applySetup(t *testing.T, c badCase, root string) {
+	t.Helper()
+	host := filepath.Join(root, c.file)
+	switch c.setup {
+	case "":
+	case "huge":
+		// The real file followed by a 100 MB YAML comment: valid YAML, absurd size.
+		f, err := os.OpenFile(host, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := "# " + strings.Repeat("x", 1021) + "\n"
+		chunk := []byte(strings.Repeat(line, 1024))
+		for i := 0; i < 100; i++ {
+			if _, err := f.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+	case "fifo":
+		os.Remove(host)
+		if err := syscall.Mkfifo(host, 0o600); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+	case "unreadable":
+		if os.Geteuid() == 0 {
+			t.Skip("running as root, which reads a mode 0000 file anyway; the FIFO and directory classes cover unreadable targets")
+		}
+		os.Chmod(host, 0)
+		t.Cleanup(func() { os.Chmod(host, 0o600) })
+	case "immutable", "immutable-dir":
+		target := host
+		if c.setup == "immutable-dir" {
+			target = filepath.Join(root, "etc/kubernetes/manifests")
+		}
+		if out, err := exec.Command("chattr", "+i", target).CombinedOutput(); err != nil {
+			t.Skipf("chattr +i not supported here (%v: %s): no way to simulate a read-only file system without mounts", err, strings.TrimSpace(string(out)))
+		}
+		t.Cleanup(func() { exec.Command("chattr", "-i", target).Run() })
+	default:
+		t.Fatalf("unknown setup %q", c.setup)
+	}
+}
+
+// TestBadInputCorpus runs every class of testdata/bad with disable, enable and disable --dry-run:
+// each must exit 1 with one line on stderr naming the file, and leave every file under the root as
+// it was (contents, mode, owner, mtime, symlink targets).
+func TestBadInputCorpus(t *testing.T) {
+	cases := loadBadCases(t)
+	if len(cases) < 40 {
+		t.Errorf("%d bad-input classes, want at least 40", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if c.bug != "" && os.Getenv("MIRRORCTL_KNOWN_BUGS") != "1" {
+				t.Skipf("KNOWN BUG (run with MIRRORCTL_KNOWN_BUGS=1 to see it fail): %s", c.bug)
+			}
+			for _, op := range c.ops {
+				root := t.TempDir()
+				if b := badBases[c.base]; b != "" {
+					overlay(t, b, root)
+				}
+				overlay(t, filepath.Join(c.dir, "root"), root)
+				applySetup(t, c, root)
+				args := append([]string{}, c.args...)
+				switch op {
+				case "enable":
+					args[0] = "enable"
+				case "dry-run":
+					args = append(args, "--dry-run")
+				}
+				before := hashTree(t, root)
+				r := runBounded(t, 20*time.Second, append([]string{"--root", root}, args...)...)
+				if r.code != 1 {
+					t.Fatalf("%v: exit %d, want 1 (%s)\nstdout: %.300s\nstderr: %s", args, r.code, c.desc, r.stdout, r.stderr)
+				}
+				lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+				last := lines[len(lines)-1]
+				for _, l := range lines[:len(lines)-1] {
+					if !strings.HasPrefix(l, "[") {
+						t.Errorf("%v: stderr line %q is neither a [phase] log nor the error", args, l)
+					}
+				}
+				if !strings.HasPrefix(last, "mirrorctl: ") || !strings.Contains(last, c.file) || !strings.Contains(last, c.errSubstr) {
+					t.Errorf("%v: error line %q; want one line naming %s and containing %q", args, last, c.file, c.errSubstr)
+				}
+				t.Logf("%v: %s", args, last)
+				if len(last) > 600 {
+					t.Errorf("%v: error line is %d bytes long", args, len(last))
+				}
+				after := hashTree(t, root)
+				if c.stateCreated {
+					// A failed write leaves the state dir (and its lock) but no snapshot: Commit removes it.
+					snaps, _ := os.ReadDir(filepath.Join(root, stateRel, "snapshots"))
+					if len(snaps) > 0 {
+						t.Errorf("%v: a snapshot remains after the failed write: %v", args, snaps)
+					}
+					for _, p := range []string{"var", "var/lib", stateRel, filepath.Join(stateRel, "snapshots")} {
+						if _, ok := before[p]; !ok {
+							delete(after, p)
+						}
+					}
+				}
+				diffTrees(t, before, after)
+			}
+		})
+	}
+}
+
+// runBounded runs Main in-process but fails the test instead of hanging when a bad input makes it
+// block (a FIFO opened for reading, a parser that never returns).
+func runBounded(t *testing.T, d time.Duration, args ...string) runResult {
+	t.Helper()
+	done := make(chan runResult, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		code := Main(append([]string{"mirrorctl"}, args...), &out, &errb)
+		done <- runResult{code, out.String(), errb.String()}
+	}()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(d):
+		t.Fatalf("%v: still running after %s", args, d)
+		return runResult{}
+	}
+}
