@@ -130,8 +130,8 @@ func golden(t *testing.T, path string, got []byte) {
 // The lines an edit may add or remove: controllers values and entries, their new parents, and keys
 // whose empty value ({}, [], null) was opened up for them. Anything else is damage.
 var (
-	allowedAdded   = regexp.MustCompile(`^\s*(controllerManager:|extraArgs:|-\s+name: controllers|value: \S+|controllers: \S+)(\s+#.*)?$`)
-	allowedRemoved = regexp.MustCompile(`^\s*(value: \S+|controllers: \S+|controllerManager:\s*(\{\s*\}|null|~)|extraArgs:\s*(\{\s*\}|\[\s*\]|null|~))(\s+#.*)?$`)
+	allowedAdded   = regexp.MustCompile(`^\s*("?controllerManager"?:|extraArgs:|-\s+name: controllers|value: \S+|controllers: \S+)(\s+#.*)?$`)
+	allowedRemoved = regexp.MustCompile(`^\s*(value: \S+|controllers: \S+|"?controllerManager"?:\s*(\{\s*\}|null|~)|extraArgs:\s*(\{\s*\}|\[\s*\]|null|~))(\s+#.*)?$`)
 )
 
 // checkOnlyControllerLines diffs the files line by line and checks that only controllers lines changed.
@@ -386,5 +386,88 @@ func TestKubeadmGoldenAcceptedByKubeadm(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: kubeadm config validate: %v\n%s", path, err, out)
 		}
+	}
+}
+
+// TestKubeadmEdgeCases covers YAML spellings that the golden cases do not: each input either is
+// refused with a one-line error containing wantErr, or edits cleanly (checked like a golden case).
+func TestKubeadmEdgeCases(t *testing.T) {
+	t.Parallel()
+	const head = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.33.1\n"
+	const head3 = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.29.1\n"
+	const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kubeadm-config\ndata:\n  ClusterConfiguration: "
+	tests := []struct {
+		name, in, wantErr string
+		want             []string // lines that must be in the output
+		unchanged        bool
+	}{
+		{name: "quoted keys", in: head + "\"controllerManager\": {}\n", want: []string{`"controllerManager":`, "  extraArgs:"}},
+		{name: "comment after empty extraArgs", in: head + "controllerManager:\n  extraArgs: # none yet\n", want: []string{"  extraArgs: # none yet", "  - name: controllers"}},
+		{name: "empty extraArgs with spaces", in: head + "controllerManager:\n  extraArgs: [ ]\n", want: []string{"  extraArgs:"}},
+		{name: "v1beta3 empty map", in: head3 + "controllerManager:\n  extraArgs: {}\n", want: []string{`    controllers: "*,bootstrapsigner,tokencleaner,-endpointslice-mirroring-controller"`}},
+		{name: "v1beta3 null extraArgs", in: head3 + "controllerManager:\n  extraArgs: null\n", want: []string{"  extraArgs:", `    controllers: "*,bootstrapsigner,tokencleaner,-endpointslice-mirroring-controller"`}},
+		{name: "indent 4", in: head3 + "controllerManager:\n    extraVolumes: []\n", want: []string{"    extraArgs:", `        controllers: "*,bootstrapsigner,tokencleaner,-endpointslice-mirroring-controller"`}},
+		{name: "value with comment", in: head + "controllerManager:\n  extraArgs:\n  - name: controllers # the list\n    value: '*' # all\n", want: []string{"    value: '*,-endpointslice-mirroring-controller' # all"}},
+		// An empty --controllers= runs no controller at all: mirroring is already off.
+		{name: "value empty string", in: head + "controllerManager:\n  extraArgs:\n  - name: controllers\n    value: \"\"\n", unchanged: true},
+		{name: "keep chomping", in: cm + "|+\n    apiVersion: kubeadm.k8s.io/v1beta4\n    kind: ClusterConfiguration\n\n", want: []string{"    controllerManager:", "    kind: ClusterConfiguration"}},
+		{name: "configmap then more documents", in: cm + "|\n    apiVersion: kubeadm.k8s.io/v1beta4\n    kind: ClusterConfiguration\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n", want: []string{"      - name: controllers", "  name: other"}},
+		{name: "configmap crlf", in: strings.ReplaceAll(cm+"|\n    apiVersion: kubeadm.k8s.io/v1beta3\n    kind: ClusterConfiguration\n", "\n", "\r\n"), want: []string{"    controllerManager:\r", "        controllers: \"*,bootstrapsigner,tokencleaner,-endpointslicemirroring\"\r"}},
+		{name: "leading document marker and comment-only document", in: "# header\n---\n# nothing\n---\n" + head, want: []string{"# nothing", "controllerManager:"}},
+
+		{name: "indentation indicator", in: cm + "|2\n    apiVersion: kubeadm.k8s.io/v1beta4\n    kind: ClusterConfiguration\n", wantErr: "block scalar header"},
+		{name: "folded ConfigMap value", in: cm + ">\n    apiVersion: kubeadm.k8s.io/v1beta4\n    kind: ClusterConfiguration\n", wantErr: "not a literal block scalar"},
+		{name: "anchor", in: head + "controllerManager: &cm\n  extraArgs: []\n", wantErr: "anchors and aliases"},
+		{name: "alias", in: "x: &a {}\n" + head + "controllerManager: *a\n", wantErr: "anchors and aliases"},
+		{name: "merge key", in: head + "controllerManager:\n  <<: {extraArgs: []}\n", wantErr: "merge keys"},
+		{name: "duplicate key", in: head + "controllerManager: {}\ncontrollerManager: {}\n", wantErr: `duplicate key "controllerManager"`},
+		{name: "duplicate map controllers", in: head3 + "controllerManager:\n  extraArgs:\n    controllers: '*'\n    controllers: '*'\n", wantErr: `duplicate key "controllers"`},
+		{name: "multi-line value", in: head3 + "controllerManager:\n  extraArgs:\n    controllers: \"*,\n      tokencleaner\"\n", wantErr: "spans several lines"},
+		{name: "block value", in: head3 + "controllerManager:\n  extraArgs:\n    controllers: |\n      *\n", wantErr: "block scalars"},
+		{name: "tagged value", in: head3 + "controllerManager:\n  extraArgs:\n    controllers: !!str '*'\n", wantErr: "tagged"},
+		{name: "non-string value", in: head + "controllerManager:\n  extraArgs:\n  - name: controllers\n    value: [a]\n", wantErr: "not a string"},
+		{name: "entry without value", in: head + "controllerManager:\n  extraArgs:\n  - name: controllers\n", wantErr: "has no value"},
+		{name: "entry not a map", in: head + "controllerManager:\n  extraArgs:\n  - controllers=*\n", wantErr: "not a {name, value} map"},
+		{name: "v1beta4 map", in: head + "controllerManager:\n  extraArgs:\n    controllers: '*'\n", wantErr: "must be a list"},
+		{name: "controllerManager a string", in: head + "controllerManager: yes\n", wantErr: "not a map"},
+		{name: "flow extraArgs without controllers", in: head + "controllerManager:\n  extraArgs: [{name: a, value: b}]\n", wantErr: "flow style"},
+		{name: "mixed line endings", in: "apiVersion: kubeadm.k8s.io/v1beta4\r\nkind: ClusterConfiguration\n", wantErr: "mixed CRLF and LF"},
+		{name: "lone carriage return", in: "apiVersion: kubeadm.k8s.io/v1beta4\rkind: ClusterConfiguration\n", wantErr: "carriage return"},
+		{name: "content on marker line", in: "--- {a: 1}\n" + head, wantErr: "content after the document marker"},
+		{name: "not kubeadm's group", in: "apiVersion: example.com/v1\nkind: ClusterConfiguration\n", wantErr: "unknown apiVersion"},
+		{name: "only comments", in: "# nothing here\n---\n# nor here\n", wantErr: "no ClusterConfiguration document"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, after, changed, err := EditKubeadmConfig([]byte(tt.in), Disable, "")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("err = %v; want one line containing %q\n%s", err, tt.wantErr, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("EditKubeadmConfig: %v", err)
+			}
+			if tt.unchanged {
+				if changed || string(out) != tt.in {
+					t.Fatalf("changed=%v; want no change", changed)
+				}
+				return
+			}
+			if !changed || after.Mirroring {
+				t.Fatalf("changed=%v mirroring=%v", changed, after.Mirroring)
+			}
+			lines := strings.Split(string(out), "\n")
+			for _, w := range tt.want {
+				if !slices.Contains(lines, w) {
+					t.Errorf("output lacks line %q:\n%s", w, out)
+				}
+			}
+			checkOnlyControllerLines(t, tt.in, string(out))
+			if again, _, changed, err := EditKubeadmConfig(out, Disable, ""); err != nil || changed || string(again) != string(out) {
+				t.Errorf("second run: changed=%v err=%v", changed, err)
+			}
+		})
 	}
 }
