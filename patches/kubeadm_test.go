@@ -398,8 +398,8 @@ func TestKubeadmEdgeCases(t *testing.T) {
 	const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kubeadm-config\ndata:\n  ClusterConfiguration: "
 	tests := []struct {
 		name, in, wantErr string
-		want             []string // lines that must be in the output
-		unchanged        bool
+		want              []string // lines that must be in the output
+		unchanged         bool
 	}{
 		{name: "quoted keys", in: head + "\"controllerManager\": {}\n", want: []string{`"controllerManager":`, "  extraArgs:"}},
 		{name: "comment after empty extraArgs", in: head + "controllerManager:\n  extraArgs: # none yet\n", want: []string{"  extraArgs: # none yet", "  - name: controllers"}},
