@@ -145,6 +145,13 @@ func k0sRead(data []byte) (*k0sState, error) {
 	if _, ext := yeGet(etcd, "externalCluster"); ext != nil && !yeIsNull(ext) {
 		st.ha = append(st.ha, "spec.storage.etcd.externalCluster is set")
 	}
+	_, network := yeGet(spec, "network")
+	for _, lb := range []string{"nodeLocalLoadBalancing", "controlPlaneLoadBalancing"} {
+		_, n := yeGet(network, lb)
+		if _, en := yeGet(n, "enabled"); en != nil && en.Value == "true" {
+			st.ha = append(st.ha, "spec.network."+lb+" is enabled")
+		}
+	}
 	if _, t := yeGet(storage, "type"); t != nil && t.Value == "kine" {
 		_, kine := yeGet(storage, "kine")
 		if _, ds := yeGet(kine, "dataSource"); ds != nil && !strings.HasPrefix(ds.Value, "sqlite:") && ds.Value != "" {
@@ -185,6 +192,7 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	st.ha = append(st.ha, k0sJoinedHint(o.Root)...)
 	name, err := patches.NameFor(st.version, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -240,6 +248,7 @@ func (k0s) Status(o Options) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	st.ha = append(st.ha, k0sJoinedHint(o.Root)...)
 	eff := st.effective()
 	fs := FileStatus{Path: path, Kind: k0sKind, Mirroring: StateOf(patches.MirroringEnabled(eff)),
 		Controllers: patches.JoinControllers(eff), Version: st.version.String()}
@@ -255,4 +264,16 @@ func (k0s) Status(o Options) (*Status, error) {
 	}
 	s.Summarize()
 	return s, nil
+}
+
+// k0sJoinedHint finds a controller that joined another one: `k0s install controller --token-file` puts
+// the join token in the service's command line, so this node is one of several controllers.
+func k0sJoinedHint(r nodefs.Root) []string {
+	for _, u := range []string{"/etc/systemd/system/k0scontroller.service", "/etc/init.d/k0scontroller"} {
+		f, err := r.ReadFile(u, true)
+		if err == nil && f.Exists && strings.Contains(string(f.Data), "--token-file") {
+			return []string{u + " joins with --token-file"}
+		}
+	}
+	return nil
 }
