@@ -229,10 +229,14 @@ type clusterConfig struct {
 }
 
 func (cc *clusterConfig) what() string {
+	what := "ClusterConfiguration"
 	if cc.configMap {
-		return fmt.Sprintf("ConfigMap data.ClusterConfiguration (%s)", cc.apiVersion)
+		what = "ConfigMap data.ClusterConfiguration"
 	}
-	return fmt.Sprintf("ClusterConfiguration (%s)", cc.apiVersion)
+	if cc.apiVersion != "" {
+		what += " (" + cc.apiVersion + ")"
+	}
+	return what
 }
 
 // fileLine is the 1-based file line of a node's line (1-based within the document).
@@ -464,11 +468,8 @@ func (cc *clusterConfig) field(m *yaml.Node, name string) (key, value *yaml.Node
 
 func (cc *clusterConfig) nodeErr(n *yaml.Node, format string, args ...any) error {
 	what := "document"
-	switch {
-	case cc.apiVersion != "":
+	if cc.kindKey != nil || cc.configMap {
 		what = cc.what()
-	case cc.configMap:
-		what = "ConfigMap data.ClusterConfiguration"
 	}
 	return fmt.Errorf("%s: line %d: %s", what, cc.fileLine(n.Line), fmt.Sprintf(format, args...))
 }
