@@ -185,3 +185,42 @@ func TestBadInputNamesTheFile(t *testing.T) {
 		}
 	}
 }
+
+// Targets lists the files each adapter reads and may write, with the options it needs.
+func TestTargets(t *testing.T) {
+	r := kitRoot(t, "")
+	kitWrite(t, r, "/etc/rancher/k3s/config.yaml.d/10-a.yaml", "")
+	for _, c := range []struct {
+		distro string
+		o      Options
+		want   []string
+	}{
+		{"k3s", Options{}, []string{"/etc/rancher/k3s/config.yaml", "/etc/rancher/k3s/config.yaml.d/10-a.yaml", "/etc/rancher/k3s/config.yaml.d/99-mirrorctl.yaml"}},
+		{"rke2", Options{}, []string{"/etc/rancher/rke2/config.yaml", "/etc/rancher/rke2/config.yaml.d/99-mirrorctl.yaml", RKE2PodManifest}},
+		{"k0s", Options{K0sConfig: "etc/k0s/other.yaml"}, []string{"/etc/k0s/other.yaml"}},
+		{"microk8s", Options{}, []string{MicroK8sArgs}},
+		{"kind", Options{KindConfig: "/k.yaml"}, []string{"/k.yaml"}},
+		{"talos", Options{TalosConfig: "/mc.yaml", TalosPatchOut: "/p.yaml"}, []string{"/mc.yaml", "/p.yaml"}},
+		{"kops", Options{KopsSpec: "/s.yaml"}, []string{"/s.yaml"}},
+		{"managed", Options{}, nil},
+	} {
+		c.o.Root = r
+		ts, err := mustGet(t, c.distro).Targets(c.o)
+		if err != nil {
+			t.Errorf("%s: %v", c.distro, err)
+			continue
+		}
+		var got []string
+		for _, tg := range ts {
+			got = append(got, tg.Path)
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("%s: targets %q, want %q", c.distro, got, c.want)
+		}
+	}
+	for _, d := range []string{"kind", "kops"} {
+		if _, err := mustGet(t, d).Targets(Options{Root: r}); err == nil {
+			t.Errorf("%s: no error without its file flag", d)
+		}
+	}
+}
