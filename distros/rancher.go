@@ -507,6 +507,14 @@ func (r rancher) plan(o Options) (*Plan, error) {
 		return nil, fmt.Errorf("%s: ExecStart passes --%s with a controllers entry that overrides %s; remove it from the unit", st.unit, rancherKCMArg, r.dropInPath())
 	}
 	p.Warnings = append(p.Warnings, st.warnings...)
+	if st.unit == "" {
+		for _, d := range []string{"/etc/systemd/system", "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
+			if agent := d + "/" + r.name + "-agent.service"; o.Root.Exists(agent) {
+				p.Warnings = append(p.Warnings, fmt.Sprintf("%s exists and %s.service does not: on an agent node kube-controller-manager does not run and %s ignores %s", agent, r.service, r.name, rancherKCMArg))
+				break
+			}
+		}
+	}
 
 	p.Files = append(p.Files, FileChange{Path: r.dropInPath(), Kind: "mirrorctl-dropin", Before: st.ours, After: after, Mode: rancherDropInMode})
 	for _, f := range st.files {
