@@ -46,9 +46,34 @@ func (k0s) Detect(r nodefs.Root) []string {
 	return found
 }
 
+// k0sUnits are where `k0s install controller` puts the service.
+var k0sUnits = []string{"/etc/systemd/system/k0scontroller.service", "/etc/init.d/k0scontroller"}
+
+// k0sUnit returns the controller service's path and text ("" when none).
+func k0sUnit(r nodefs.Root) (string, string) {
+	for _, u := range k0sUnits {
+		if f, err := r.ReadFile(u, true); err == nil && f.Exists {
+			return u, string(f.Data)
+		}
+	}
+	return "", ""
+}
+
+// k0sPath is the config k0s reads: the one given, the service's --config, or k0s's default.
 func k0sPath(o Options) string {
 	if o.K0sConfig != "" {
 		return nodefs.Clean(o.K0sConfig)
+	}
+	if _, unit := k0sUnit(o.Root); unit != "" {
+		words := systemdExecStart(unit)
+		for i, w := range words {
+			switch {
+			case strings.HasPrefix(w, "--config="):
+				return nodefs.Clean(strings.TrimPrefix(w, "--config="))
+			case (w == "--config" || w == "-c") && i+1 < len(words):
+				return nodefs.Clean(words[i+1])
+			}
+		}
 	}
 	return K0sConfig
 }
@@ -182,11 +207,20 @@ func k0sNewFirst(op patches.Op, first []string, raw [][]string, name string) []s
 	return nf
 }
 
+// k0sNewFileHeader starts a config file mirrorctl creates: k0s runs on built-in defaults when its
+// config file is missing, and a partial file keeps those defaults for everything it does not set.
+const k0sNewFileHeader = "# Created by mirrorctl: k0s reads this file at start (k0s controller --config); everything not set\n" +
+	"# here keeps k0s's defaults.\napiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n"
+
 func (a k0s) Plan(o Options) (*Plan, error) {
 	path := k0sPath(o)
-	f, err := o.Root.ReadFile(path, false)
+	f, err := o.Root.ReadFile(path, o.K0sConfig == "")
 	if err != nil {
 		return nil, err
+	}
+	if !f.Exists {
+		// No config: k0s runs on its defaults. A new file starts with the header.
+		f.Data = nil
 	}
 	st, err := k0sRead(f.Data)
 	if err != nil {
@@ -212,6 +246,9 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 		if out, err = yeApply(f.Data, edits); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		if !f.Exists {
+			out = append([]byte(k0sNewFileHeader), out...)
+		}
 		after, err := k0sRead(out)
 		if err != nil {
 			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
@@ -224,10 +261,16 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 	if !want && len(st.ha) > 0 && o.AllowK0sHA {
 		p.Warnings = append(p.Warnings, "k0s HA ("+strings.Join(st.ha, ", ")+"): the `kubernetes` Service's EndpointSlice is no longer kept up to date (kubernetes/kubernetes#104612)")
 	}
-	p.Files = []FileChange{{Path: path, Kind: k0sKind, Before: f, After: out}}
-	for _, u := range []string{"/etc/systemd/system/k0scontroller.service", "/etc/init.d/k0scontroller"} {
-		if uf, err := o.Root.ReadFile(u, true); err == nil && uf.Exists && strings.Contains(string(uf.Data), "kube-controller-manager-extra-args") {
+	p.Files = []FileChange{{Path: path, Kind: k0sKind, Before: f, After: out, Mode: 0o600}}
+	if !f.Exists && out == nil {
+		p.Files[0].After = nil // nothing to create
+	}
+	if u, unit := k0sUnit(o.Root); unit != "" {
+		if strings.Contains(unit, "kube-controller-manager-extra-args") {
 			p.Warnings = append(p.Warnings, u+": passes --kube-controller-manager-extra-args, which mirrorctl does not read; check it sets no --controllers")
+		}
+		if strings.Contains(unit, "--enable-dynamic-config") {
+			p.Warnings = append(p.Warnings, u+": k0s runs with --enable-dynamic-config, so it takes spec.controllerManager from the ClusterConfig object in kube-system, not from "+path+": edit that object with kubectl")
 		}
 	}
 	p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version not in %s: using the controller name %q, which every version from 1.19 accepts", path, name))
@@ -240,7 +283,7 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 
 func (k0s) Status(o Options) (*Status, error) {
 	path := k0sPath(o)
-	f, err := o.Root.ReadFile(path, false)
+	f, err := o.Root.ReadFile(path, o.K0sConfig == "")
 	if err != nil {
 		return nil, err
 	}
@@ -254,6 +297,9 @@ func (k0s) Status(o Options) (*Status, error) {
 		Controllers: patches.JoinControllers(eff), Version: st.version.String()}
 	if !st.set {
 		fs.Note = "extraArgs.controllers not set: k0s's default " + patches.JoinControllers(k0sDefaultControllers)
+	}
+	if !f.Exists {
+		fs.Note = "no config file: k0s's defaults (" + patches.JoinControllers(k0sDefaultControllers) + ")"
 	}
 	if st.extraRaw != "" {
 		fs.Note = strings.TrimPrefix(fs.Note+"; rawArgs add --controllers="+st.extraRaw, "; ")
@@ -269,11 +315,8 @@ func (k0s) Status(o Options) (*Status, error) {
 // k0sJoinedHint finds a controller that joined another one: `k0s install controller --token-file` puts
 // the join token in the service's command line, so this node is one of several controllers.
 func k0sJoinedHint(r nodefs.Root) []string {
-	for _, u := range []string{"/etc/systemd/system/k0scontroller.service", "/etc/init.d/k0scontroller"} {
-		f, err := r.ReadFile(u, true)
-		if err == nil && f.Exists && strings.Contains(string(f.Data), "--token-file") {
-			return []string{u + " joins with --token-file"}
-		}
+	if u, unit := k0sUnit(r); strings.Contains(unit, "--token-file") {
+		return []string{u + " joins with --token-file"}
 	}
 	return nil
 }
