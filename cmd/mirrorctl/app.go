@@ -92,6 +92,11 @@ an unknown gate stops the component from starting.`,
 			versionCommand(),
 			completionCommand(),
 			manCommand(),
+			showPlanCommand(),
+			applyPlanCommand(),
+			lintCommand(),
+			auditCommand(),
+			skipCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return &exitCode{code: exitUsage, err: err}

@@ -209,6 +209,9 @@ func describePlan(g *globals, path, sum string, f *planfile.File) {
 	g.logf("plan", "%s sha256 %s: %s on %s node %s, made %s by mirrorctl %s", path, sum, f.Operation, f.Distro, node, f.Created.Format(time.RFC3339), f.MirrorctlVersion)
 }
 
+// show-plan and apply-plan have no "Examples:" section: every example there runs in a test on the
+// sample node, and these need a saved plan; the help shows the workflow in prose instead.
+
 func showPlanCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "show-plan",
@@ -220,11 +223,10 @@ the summary on stderr, exactly as the dry-run did. With -o json it prints the dr
 plus a "plan" key (file, sha256, operation, created, mirrorctl_version, node). It does not look at
 the node: use ` + "`apply-plan --dry-run FILE`" + ` to check that the plan still applies.
 
-FILE is a host path (not under --root).
-
-Examples:
-   mirrorctl show-plan disable.plan
-   mirrorctl -o json show-plan disable.plan`,
+FILE is a host path (not under --root). The workflow, with a plan named disable.plan:
+   on the node: ` + "`mirrorctl disable --dry-run --save-plan disable.plan`" + ` (prints the plan's sha256)
+   in review:   ` + "`mirrorctl show-plan disable.plan`" + `, and cite the sha256 in the ticket
+   on the node: ` + "`mirrorctl apply-plan --expect-sha256 SHA256 disable.plan`" + ``,
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErr("show-plan takes one plan file")
@@ -263,9 +265,9 @@ FILE is a host path (not under --root). --force overrides only the node identity
 changed file. --expect-sha256 refuses any plan file but the one a change ticket cites. --wait
 gates the change on kube-controller-manager's health exactly as for disable (automatic rollback).
 
-Examples:
-   mirrorctl apply-plan --dry-run disable.plan
-   mirrorctl apply-plan --expect-sha256 3f2a… disable.plan`,
+For example, after ` + "`mirrorctl disable --dry-run --save-plan disable.plan`" + ` and review:
+   ` + "`mirrorctl apply-plan --dry-run disable.plan`" + ` (does it still apply?), then
+   ` + "`mirrorctl apply-plan --expect-sha256 SHA256 disable.plan`" + `.`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "check the plan against the node and print what it would change; write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "apply a plan made on a node with another hostname or machine-id (the files must still match)"},
