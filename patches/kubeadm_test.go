@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -470,4 +472,60 @@ func TestKubeadmEdgeCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzKubeadmControllersValue puts arbitrary controllers values into both extraArgs shapes, in each
+// quoting style, and checks that every value kube-controller-manager would accept is edited, with the
+// algebra's guarantees, and that the rest are refused.
+func FuzzKubeadmControllersValue(f *testing.F) {
+	for _, v := range []string{"*", "*,bootstrapsigner,tokencleaner", "endpointslicemirroring", "-endpointslice-mirroring-controller,*", "", "a'b", `a\b`, "*, -x", "ü,*"} {
+		f.Add(v, false, uint8(0), false)
+		f.Add(v, true, uint8(1), true)
+		f.Add(v, true, uint8(2), false)
+	}
+	f.Fuzz(func(t *testing.T, value string, list bool, style uint8, enable bool) {
+		if !utf8.ValidString(value) {
+			return
+		}
+		var tok string
+		switch style % 3 {
+		case 0:
+			tok = strconv.Quote(value)
+		case 1:
+			tok = "'" + strings.ReplaceAll(value, "'", "''") + "'"
+		default:
+			if !plainOK(value, false) {
+				return
+			}
+			tok = value
+		}
+		if v, ok := scalarValue(tok); !ok || v != value || strings.ContainsAny(tok, "\n\r") {
+			return // not a single-line YAML spelling of value
+		}
+		in := "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.0\ncontrollerManager:\n  extraArgs:\n    controllers: " + tok + "\n"
+		if list {
+			in = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.0\ncontrollerManager:\n  extraArgs:\n  - name: controllers\n    value: " + tok + "\n"
+		}
+		op := Disable
+		if enable {
+			op = Enable
+		}
+		entries, splitErr := SplitControllers(value)
+		out, after, changed, err := EditKubeadmConfig([]byte(in), op, "")
+		if splitErr != nil {
+			if err == nil {
+				t.Fatalf("broken value %q accepted", value)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("valid value %q refused: %v\n%s", value, err, in)
+		}
+		wantOcc, wantChanged := Plan(op, [][]string{entries}, NameCanonical)
+		if changed != wantChanged || !slices.Equal(after.Controllers, flatten(wantOcc)) {
+			t.Fatalf("%q: edit gave %q (changed %v), Plan gives %q (changed %v)", value, after.Controllers, changed, wantOcc, wantChanged)
+		}
+		checkPlanInvariants(t, op, [][]string{entries}, [][]string{after.Controllers}, changed, NameCanonical)
+		checkOnlyControllerLines(t, in, string(out))
+	})
 }
