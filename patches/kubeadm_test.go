@@ -330,12 +330,10 @@ func FuzzEditKubeadmConfig(f *testing.F) {
 	})
 }
 
-// kubeadmBinary finds a real kubeadm built by e2e/build.sh (or named by MIRRORCTL_KUBEADM_<minor>, e.g.
-// MIRRORCTL_KUBEADM_37) for a minor version; "" when there is none.
-func kubeadmBinary(minor string) string {
-	if p := os.Getenv("MIRRORCTL_KUBEADM_" + minor); p != "" {
-		return p
-	}
+// kubeadmBinary finds a real kubeadm of one minor version built by e2e/build.sh (in
+// $MIRRORCTL_E2E_CACHE or ~/.cache/mirrorctl-e2e/v1.<minor>.<patch>/kubeadm) and returns it with its
+// version; "" when there is none.
+func kubeadmBinary(minor string) (bin, version string) {
 	cache := os.Getenv("MIRRORCTL_E2E_CACHE")
 	if cache == "" {
 		home, _ := os.UserHomeDir()
@@ -343,30 +341,43 @@ func kubeadmBinary(minor string) string {
 	}
 	m, _ := filepath.Glob(filepath.Join(cache, "v1."+minor+".*", "kubeadm"))
 	if len(m) == 0 {
-		return ""
+		return "", ""
 	}
-	return m[len(m)-1]
+	bin = m[len(m)-1]
+	return bin, filepath.Base(filepath.Dir(bin))
 }
 
 var kubernetesVersionRe = regexp.MustCompile(`(?m)^(\s*)kubernetesVersion: .*$`)
 
-// TestKubeadmGoldenAcceptedByKubeadm runs `kubeadm config validate` (strict: unknown fields are errors)
-// on every edited v1beta4/v1 golden output. kubeadm checks kubernetesVersion against its own
-// supported range, so the test pins it to the binary's version; everything else is the file as edited.
-// ConfigMap outputs are validated through their embedded ClusterConfiguration.
+// TestKubeadmGoldenAcceptedByKubeadm runs a real `kubeadm config validate` (strict: unknown fields
+// are errors) on every edited golden output: v1beta4/v1 with kubeadm 1.37, v1beta3 with the newest of
+// 1.36/1.31/1.29 that is built. kubeadm checks kubernetesVersion against its own supported range, so the
+// test pins it to the binary's version; everything else is the file as edited. ConfigMap outputs are
+// validated through their embedded ClusterConfiguration. Cases without a matching binary are skipped.
 func TestKubeadmGoldenAcceptedByKubeadm(t *testing.T) {
-	bin := kubeadmBinary("37")
-	if bin == "" {
-		t.Skip("no kubeadm 1.37 binary (run e2e/build.sh v1.37 or set MIRRORCTL_KUBEADM_37)")
+	candidates := map[string][]string{
+		"kubeadm.k8s.io/v1beta4": {"37"},
+		"kubeadm.k8s.io/v1":      {"37"},
+		"kubeadm.k8s.io/v1beta3": {"36", "31", "29"},
 	}
 	outs, _ := filepath.Glob("testdata/kubeadm/*/expected.yaml")
+	ran := 0
 	for _, path := range outs {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		st, err := ReadKubeadmConfig(data)
-		if err != nil || !kubeadmAPIVersions[st.APIVersion] {
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		var bin, version string
+		for _, minor := range candidates[st.APIVersion] {
+			if bin, version = kubeadmBinary(minor); bin != "" {
+				break
+			}
+		}
+		if bin == "" {
 			continue
 		}
 		doc := string(data)
@@ -379,16 +390,25 @@ func TestKubeadmGoldenAcceptedByKubeadm(t *testing.T) {
 			doc = strings.Join(cc.lines, "")
 		}
 		doc = strings.TrimPrefix(strings.ReplaceAll(doc, "\r\n", "\n"), "\ufeff")
-		doc = kubernetesVersionRe.ReplaceAllString(doc, "${1}kubernetesVersion: v1.37.2")
+		doc = kubernetesVersionRe.ReplaceAllString(doc, "${1}kubernetesVersion: "+version)
 		tmp := filepath.Join(t.TempDir(), "config.yaml")
 		if err := os.WriteFile(tmp, []byte(doc), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(bin, "config", "validate", "--allow-experimental-api", "--config", tmp).CombinedOutput()
-		if err != nil {
-			t.Errorf("%s: kubeadm config validate: %v\n%s", path, err, out)
+		args := []string{"config", "validate", "--config", tmp}
+		if st.APIVersion == "kubeadm.k8s.io/v1" {
+			args = append(args, "--allow-experimental-api")
 		}
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: kubeadm %s config validate: %v\n%s", path, version, err, out)
+		}
+		ran++
 	}
+	if ran == 0 {
+		t.Skip("no real kubeadm binaries (run e2e/build.sh v1.37 v1.29)")
+	}
+	t.Logf("%d outputs validated by real kubeadm", ran)
 }
 
 // TestKubeadmEdgeCases covers YAML spellings that the golden cases do not: each input either is
