@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -44,11 +46,14 @@ already %s nothing is written and no snapshot is taken (exit 0, "changed": false
 Examples:
    mirrorctl %s --dry-run
    mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`, map[bool]string{true: "on", false: "off"}[op == patches.Enable], name, name),
-		Flags: append(targetFlags(),
+		Flags: append(append(targetFlags(), waitFlags()...),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.StringFlag{Name: "controller-name", Usage: "controller name to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
-			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing"},
+			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing (only with --root /)"},
+			&cli.StringFlag{Name: "save-plan", Usage: "with --dry-run: save the plan to FILE (a path on this machine, not under --root) for `mirrorctl apply-plan FILE`"},
+			kubeconfigFlag("also edit the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig (under --root)"),
+			timeoutFlag(2*time.Minute),
 		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -148,15 +153,38 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 		return err
 	}
 	dryRun := c.Bool("dry-run")
+	savePath := c.String("save-plan")
+	if savePath != "" && !dryRun {
+		return usageErr("--save-plan needs --dry-run: a saved plan is reviewed first, then applied with `mirrorctl apply-plan FILE`")
+	}
+	if savePath != "" && c.String("kubeconfig") != "" {
+		return usageErr("--save-plan covers node files only; run the --kubeconfig change separately")
+	}
+	if c.Bool("restart") && o.Root.Dir != "/" {
+		return usageErr("--restart restarts this machine's service: it cannot be combined with --root %s", o.Root.Dir)
+	}
 	g.logf("plan", "%s on %s node (root %s)", op, a.Name(), o.Root.Dir)
 	plan, err := a.Plan(o)
 	if err != nil {
 		return err
 	}
-	if dryRun || !plan.Changed() {
+	// Lint findings (an EndpointSliceMirroring feature gate, backup files the kubelet would run, …)
+	// are printed before every change: they are how nodes break after a "successful" edit.
+	plan.Warnings = append(lintWarnings(o), plan.Warnings...)
+	live, err := livePlan(c, g, op)
+	if err != nil {
+		return err
+	}
+	if dryRun || (!plan.Changed() && !live.Changed()) {
 		r := newResult(plan, dryRun)
-		if !plan.Changed() {
+		live.addTo(r)
+		if !r.Changed {
 			g.logf("plan", "mirroring is already %s: nothing to change", plan.Mirroring)
+		}
+		if savePath != "" {
+			if _, err := savePlan(g, plan, op, savePath); err != nil {
+				return err
+			}
 		}
 		return printResult(g, r)
 	}
@@ -168,32 +196,66 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 	}
 	defer unlock()
 	// Plan again under the lock: another run may have changed the node since the first look.
-	plan, err = a.Plan(o)
-	if err != nil {
+	if plan, err = a.Plan(o); err != nil {
 		return err
 	}
+	plan.Warnings = append(lintWarnings(o), plan.Warnings...)
+	if live != nil {
+		if live, err = livePlan(c, g, op); err != nil {
+			return err
+		}
+	}
 	r := newResult(plan, false)
-	if !plan.Changed() {
+	live.addTo(r)
+	if !r.Changed {
 		g.logf("plan", "mirroring is already %s: nothing to change", plan.Mirroring)
 		return printResult(g, r)
 	}
-	id, err := store.Commit(plan.Files, snapshot.Info{
-		Command: commandLine(c), ToolVersion: version, Distro: plan.Distro, Op: string(op),
-	})
-	if err != nil {
-		return err
-	}
-	if id != "" {
+	var id string
+	if plan.Changed() {
+		id, err = store.Commit(plan.Files, snapshot.Info{
+			Command: commandLine(c), ToolVersion: version, Distro: plan.Distro, Op: string(op),
+		})
+		if err != nil {
+			return err
+		}
 		r.Snapshot = &id
 		g.logf("snapshot", "saved %s in %s", id, g.stateDir)
-	}
-	for _, f := range plan.Files {
-		if f.Changed() {
-			g.logf("write", "wrote %s", f.Path)
+		for _, f := range plan.Files {
+			if f.Changed() {
+				g.logf("write", "wrote %s", f.Path)
+			}
 		}
+	}
+	if err := liveApply(c, g, live, store, id, r); err != nil {
+		return err
+	}
+	if c.Bool("restart") && plan.Changed() {
+		if err := restart(g, plan.Distro); err != nil {
+			return fmt.Errorf("%w; the files are written (undo: mirrorctl rollback %s)", err, id)
+		}
+	}
+	if err := waitOrRollback(c, g, store, id, plan.Mirroring == distros.Enabled, c.Duration("wait")); err != nil {
+		return err
 	}
 	for _, n := range plan.Notes {
 		g.logf("next", "%s", n)
 	}
 	return printResult(g, r)
+}
+
+// restart runs the distribution's restart command (k3s, RKE2, k0s, MicroK8s) so the change takes effect.
+func restart(g *globals, distro string) error {
+	argv := distros.RestartCommand(distro)
+	if len(argv) == 0 {
+		g.logf("restart", "%s needs no restart: the kubelet picks up the manifest", distro)
+		return nil
+	}
+	g.logf("restart", "%s", strings.Join(argv, " "))
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = g.stderr, g.stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("--restart: %s: %v", strings.Join(argv, " "), err)
+	}
+	return nil
 }

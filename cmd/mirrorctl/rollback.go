@@ -29,6 +29,8 @@ Examples:
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "restore even files that changed since mirrorctl wrote them"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			kubeconfigFlag("also restore the cluster objects the snapshot's run changed (live kubeadm-config, skip-mirror labels)"),
+			timeoutFlag(2 * time.Minute),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -68,19 +70,30 @@ Examples:
 			}
 			p := &distros.Plan{Distro: meta.Distro, Files: changes, Mirroring: distros.Unknown}
 			r := newResult(p, dryRun)
-			if !dryRun && p.Changed() {
-				id, err := store.Restore(meta, changes, snapshot.Info{Command: commandLine(c), ToolVersion: version, Distro: meta.Distro, Op: "rollback"})
-				if err != nil {
-					return err
-				}
-				if id != "" {
-					r.Snapshot = &id
-					g.logf("snapshot", "saved the pre-rollback state as %s", id)
-				}
-				for _, f := range changes {
-					if f.Changed() {
-						g.logf("write", "restored %s", f.Path)
+			// Cluster objects the snapshot's run changed (live kubeadm-config, skip-mirror labels).
+			live, err := liveRollbackPlan(c, g, store, meta.ID, r)
+			if err != nil {
+				return err
+			}
+			if !dryRun && r.Changed {
+				var id string
+				if p.Changed() {
+					id, err = store.Restore(meta, changes, snapshot.Info{Command: commandLine(c), ToolVersion: version, Distro: meta.Distro, Op: "rollback"})
+					if err != nil {
+						return err
 					}
+					if id != "" {
+						r.Snapshot = &id
+						g.logf("snapshot", "saved the pre-rollback state as %s", id)
+					}
+					for _, f := range changes {
+						if f.Changed() {
+							g.logf("write", "restored %s", f.Path)
+						}
+					}
+				}
+				if err := liveRollbackApply(c, g, live, store, id, r); err != nil {
+					return err
 				}
 			}
 			r.Mirroring = stateAfter(g, changes, dryRun)
