@@ -405,9 +405,8 @@ func (base *clusterConfig) embedded() (*clusterConfig, error) {
 	if root == nil || root.Kind != yaml.MappingNode {
 		return nil, fail("not a YAML map")
 	}
-	if strings.HasSuffix(v.Value, "\n") {
-		// content lines keep their "\n"; with |- the value lacks only the last one.
-	} else if len(content) > 0 {
+	// With |- the value lacks the last line's "\n": the lines must read exactly as the value.
+	if !strings.HasSuffix(v.Value, "\n") && len(content) > 0 {
 		content = slices.Clone(content)
 		content[len(content)-1] = strings.TrimSuffix(content[len(content)-1], "\n")
 	}
