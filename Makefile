@@ -17,7 +17,7 @@ build:
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mirrorctl
-	install -D -m 0644 docs/mirrorctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/mirrorctl.1
+	install -D -m 0644 docs/mirrorctl.1 $(DESTDIR)$(PREFIX)/share/man/man8/mirrorctl.8
 
 # The main job on a bundled sample kubeadm node: what `disable` would change, as a diff. Writes nothing.
 demo: build

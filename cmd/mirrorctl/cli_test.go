@@ -366,3 +366,17 @@ func TestCompletionAndMan(t *testing.T) {
 		t.Errorf("man: %d %q", r.code, r.stdout[:min(len(r.stdout), 200)])
 	}
 }
+
+// TestManPageIsCurrent keeps docs/mirrorctl.1 (installed by `make install`) generated from the
+// command definitions: regenerate with `make man`.
+func TestManPageIsCurrent(t *testing.T) {
+	t.Parallel()
+	want, err := os.ReadFile("../../docs/mirrorctl.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "man")
+	if r.code != 0 || r.stdout != string(want) {
+		t.Errorf("docs/mirrorctl.1 is stale: run `make man` (exit %d)", r.code)
+	}
+}
