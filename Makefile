@@ -50,3 +50,7 @@ stress:
 
 clean:
 	rm -rf bin
+
+# Every fuzz target for FUZZTIME each (default 20s).
+fuzz:
+	bash hack/fuzz.sh
