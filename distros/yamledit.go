@@ -19,9 +19,10 @@ import (
 
 // yeFile is a YAML stream and its documents' root nodes (nil for an empty document).
 type yeFile struct {
-	data []byte
-	docs []*yaml.Node
-	eol  string // the file's line ending
+	data  []byte
+	docs  []*yaml.Node
+	eol   string // the file's line ending
+	lines []int  // byte offset where each line starts (index 0: line 1)
 }
 
 func yeOneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -32,9 +33,17 @@ func yeParse(data []byte) (*yeFile, error) {
 	if !utf8.Valid(data) {
 		return nil, errors.New("not a YAML file (invalid UTF-8)")
 	}
-	f := &yeFile{data: data, eol: "\n"}
+	f := &yeFile{data: data, eol: "\n", lines: []int{0}}
 	if bytes.Contains(data, []byte("\r\n")) {
 		f.eol = "\r\n"
+	}
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		f.lines[0] = 3 // the parser skips a byte order mark without counting it
+	}
+	for i, b := range data {
+		if b == '\n' {
+			f.lines = append(f.lines, i+1)
+		}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
@@ -52,6 +61,9 @@ func yeParse(data []byte) (*yeFile, error) {
 		}
 		if yeHasAlias(root, 0) {
 			return nil, errors.New("YAML anchors and aliases are not supported; expand them first")
+		}
+		if err := f.checkKeys(root); err != nil {
+			return nil, err
 		}
 		f.docs = append(f.docs, root)
 	}
@@ -95,20 +107,40 @@ func yeApply(data []byte, edits []yeSplice) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// checkKeys refuses mapping keys the splice edits cannot locate: non-string keys, empty keys and the
+// explicit "? key" form. Every key must be its own text at its position.
+func (f *yeFile) checkKeys(n *yaml.Node) error {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || k.Value == "" {
+				return fmt.Errorf("line %d: mapping keys must be plain strings", k.Line)
+			}
+			if n.Style&yaml.FlowStyle == 0 {
+				if _, err := f.keyEnd(k); err != nil {
+					return fmt.Errorf("line %d: %w", k.Line, err)
+				}
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if err := f.checkKeys(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // offset converts a yaml.v3 position (1-based line, 1-based column in characters) to a byte offset.
 func (f *yeFile) offset(line, col int) (int, error) {
 	data := f.data
-	start := 0
-	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
-		start = 3
+	if line < 1 || line > len(f.lines) {
+		return 0, fmt.Errorf("internal error: line %d past end of file", line)
 	}
-	for l := 1; l < line; l++ {
-		i := bytes.IndexByte(data[start:], '\n')
-		if i < 0 {
-			return 0, fmt.Errorf("internal error: line %d past end of file", line)
-		}
-		start += i + 1
-	}
+	start := f.lines[line-1]
 	off := start
 	for c := 1; c < col; c++ {
 		if off >= len(data) || data[off] == '\n' {
@@ -207,7 +239,13 @@ func (f *yeFile) keyEnd(k *yaml.Node) (int, error) {
 	if !bytes.HasPrefix(f.data[start:], []byte(k.Value)) {
 		return 0, fmt.Errorf("the key %q uses an unsupported YAML form", k.Value)
 	}
-	return start + len(k.Value), nil
+	end := start + len(k.Value)
+	// A block key is followed by ":" (after optional spaces) on its line; "? key" is not.
+	rest := strings.TrimLeft(string(f.data[end:f.lineEnd(end)]), " \t")
+	if !strings.HasPrefix(rest, ":") {
+		return 0, fmt.Errorf("the key %q uses an unsupported YAML form (write key: value)", k.Value)
+	}
+	return end, nil
 }
 
 // yeRender writes text as a scalar in the given style, falling back to double quotes whenever the
