@@ -93,6 +93,35 @@ func (l *liveStep) addTo(r *result) {
 	addChange(r, l.plan.FileChange())
 }
 
+// replaceChange puts f in place of an earlier entry for the same path (a plan shown before the write),
+// or adds it.
+func replaceChange(r *result, f distros.FileChange) {
+	for i := range r.Files {
+		if r.Files[i].Path != f.Path {
+			continue
+		}
+		r.Files = append(r.Files[:i:i], r.Files[i+1:]...)
+		for j := range r.changes {
+			if r.changes[j].Path == f.Path {
+				r.changes = append(r.changes[:j:j], r.changes[j+1:]...)
+				break
+			}
+		}
+		for j := range r.Diff {
+			if r.Diff[j].AfterHeader == f.Path {
+				r.Diff = append(r.Diff[:j:j], r.Diff[j+1:]...)
+				break
+			}
+		}
+		break
+	}
+	r.Changed = false
+	for _, fr := range r.Files {
+		r.Changed = r.Changed || fr.Changed
+	}
+	addChange(r, f)
+}
+
 func addChange(r *result, f distros.FileChange) {
 	ch := f.Changed()
 	r.Files = append(r.Files, fileResult{Path: f.Path, Kind: f.Kind, Changed: ch})
@@ -145,13 +174,7 @@ func liveApply(c *cli.Context, g *globals, l *liveStep, store *snapshot.Store, i
 		return errors.New(msg)
 	}
 	// Show what was actually written (a conflict may have re-planned it on a newer ConfigMap).
-	for i := range r.Files {
-		if r.Files[i].Kind == cluster.KindLive {
-			r.Files = append(r.Files[:i], r.Files[i+1:]...)
-			break
-		}
-	}
-	addChange(r, lc.FileChange())
+	replaceChange(r, lc.FileChange())
 	if lc.Changed() {
 		if r.Snapshot == nil {
 			r.Snapshot = &recID
