@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -107,31 +104,11 @@ type plRun struct {
 	stdout, stderr string
 }
 
-// plMain runs the CLI in-process as Main does, with show-plan and apply-plan registered even before
-// app.go lists them.
+// plMain runs the CLI in-process through Main.
 func plMain(t *testing.T, args ...string) plRun {
 	t.Helper()
 	var out, errb bytes.Buffer
-	args = append([]string{"mirrorctl"}, args...)
-	app := newApp(&out, &errb)
-	for _, c := range []*cli.Command{showPlanCommand(), applyPlanCommand()} {
-		if app.Command(c.Name) == nil {
-			setUsageHandler(c)
-			app.Commands = append(app.Commands, c)
-		}
-	}
-	app.Metadata = map[string]any{"args": args}
-	code := exitOK
-	if err := app.Run(args); err != nil {
-		code = exitError
-		var ec *exitCode
-		if errors.As(err, &ec) {
-			code = ec.code
-		}
-		if ec == nil || ec.err != nil {
-			fmt.Fprintf(&errb, "mirrorctl: %s\n", strings.Join(strings.Fields(err.Error()), " "))
-		}
-	}
+	code := Main(append([]string{"mirrorctl"}, args...), &out, &errb)
 	return plRun{code, out.String(), errb.String()}
 }
 
@@ -145,47 +122,16 @@ func plJSON(t *testing.T, args ...string) (map[string]any, plRun) {
 	return m, r
 }
 
-// saveWired reports whether `disable` has the --save-plan flag yet (the lead wires it in mutate.go).
-func saveWired() bool {
-	for _, f := range mutateCommand("disable").Flags {
-		if f.Names()[0] == "save-plan" {
-			return true
-		}
-	}
-	return false
-}
-
-// plSave makes a plan on the node under root: `disable --dry-run --save-plan FILE` when wired, else
-// the same steps runMutate takes (the adapter's plan, then savePlan). It returns the plan file's path
-// and the stderr of the run.
+// plSave makes a plan on the node under root with `<op> --dry-run --save-plan FILE` and returns the
+// plan file's path and the run's stderr.
 func plSave(t *testing.T, root string, op patches.Op) (string, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), string(op)+".plan")
-	if saveWired() {
-		r := plMain(t, "--root", root, string(op), "--dry-run", "--save-plan", path)
-		if r.code != 0 {
-			t.Fatalf("save plan: exit %d: %s", r.code, r.stderr)
-		}
-		return path, r.stderr
+	r := plMain(t, "--root", root, string(op), "--dry-run", "--save-plan", path)
+	if r.code != 0 {
+		t.Fatalf("save plan: exit %d: %s", r.code, r.stderr)
 	}
-	var out, errb bytes.Buffer
-	g := &globals{root: root, stateDir: "/var/lib/mirrorctl", stdout: &out, stderr: &errb}
-	nr, err := nodefs.New(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := distros.Get("kubeadm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := a.Plan(distros.Options{Root: nr, Op: op})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := savePlan(g, p, op, path); err != nil {
-		t.Fatal(err)
-	}
-	return path, errb.String()
+	return path, r.stderr
 }
 
 // plTree is every file under a root: bytes, mode and mtime (directories by existence).
@@ -694,10 +640,16 @@ func TestApplyPlanExpectSHA256(t *testing.T) {
 
 func TestPlanCommandsUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{"apply-plan"}, {"show-plan"}, {"apply-plan", "a", "b"}, {"apply-plan", "--no-such-flag", "a"}} {
+	root := plNode(t)
+	plan := filepath.Join(t.TempDir(), "x.plan")
+	for _, args := range [][]string{{"apply-plan"}, {"show-plan"}, {"apply-plan", "a", "b"}, {"apply-plan", "--no-such-flag", "a"},
+		{"--root", root, "disable", "--save-plan", plan}, {"--root", root, "enable", "--save-plan", plan}} {
 		if r := plMain(t, args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2: %s", args, r.code, r.stderr)
 		}
+	}
+	if _, err := os.Stat(plan); err == nil {
+		t.Error("--save-plan without --dry-run wrote a plan")
 	}
 }
 
