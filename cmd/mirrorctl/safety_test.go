@@ -148,30 +148,51 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("crash test: %d runs, seed %d (replay: MIRRORCTL_CRASH_SEED=%d)", runs, seed, seed)
 	orig, want := referenceDisable(t)
 
-	// Calibrate: how long an uninterrupted child takes, start to exit. Kills are spread over that span.
-	var full time.Duration
+	// Calibrate: how long an uninterrupted child takes, start to exit, and when it starts to work (its
+	// first log line, "[plan] …", comes after process start-up and before any write). Half the kills are
+	// spread over the whole run, half over the working part, where the snapshot and the writes happen.
+	var full, work time.Duration
 	for i := 0; i < 3; i++ {
 		root := newNode(t)
 		cmd := helperCmd(t, "--root", root, "disable")
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("uninterrupted child: %v\n%s", err, out)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
 		}
-		full = max(full, time.Since(start))
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		n, _ := stderr.Read(buf)
+		first := time.Since(start)
+		rest := new(bytes.Buffer)
+		rest.ReadFrom(stderr)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("uninterrupted child: %v\n%s%s", err, buf[:n], rest)
+		}
+		el := time.Since(start)
+		full = max(full, el)
+		if i == 0 || first < work {
+			work = first
+		}
 	}
 	span := full + full/10
-	t.Logf("an uninterrupted disable takes up to %s; kills are uniform over [0, %s]", full, span)
+	t.Logf("an uninterrupted disable takes up to %s, working from %s; kills: half uniform over [0, %s], half over [%s, %s]", full, work, span, work, span)
 
 	// Delays are drawn up front from the seed, so a run is reproducible whatever the scheduling.
 	rng := rand.New(rand.NewSource(seed))
 	delays := make([]time.Duration, runs)
 	for i := range delays {
-		delays[i] = time.Duration(rng.Int63n(int64(span)))
+		if i%2 == 0 {
+			delays[i] = time.Duration(rng.Int63n(int64(span)))
+		} else {
+			delays[i] = work + time.Duration(rng.Int63n(int64(span-work)))
+		}
 	}
 
-	type outcome struct{ old, new, exited, rolledBack int }
 	var mu sync.Mutex
-	var total outcome
+	var total crashOutcome
 	workers := 4
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -190,6 +211,7 @@ func TestCrashSafety(t *testing.T) {
 				total.new += o.new
 				total.exited += o.exited
 				total.rolledBack += o.rolledBack
+				total.mixed += o.mixed
 				mu.Unlock()
 			}
 		}()
@@ -202,13 +224,13 @@ func TestCrashSafety(t *testing.T) {
 	}
 	close(jobs)
 	wg.Wait()
-	t.Logf("outcomes over %d runs: %d targets found old, %d new; %d children finished before the kill; %d rollbacks restored files", runs, total.old, total.new, total.exited, total.rolledBack)
+	t.Logf("outcomes over %d runs: %d targets found old, %d new; %d runs killed between the two writes (manifest and kubeadm config disagreeing until rollback); %d children finished before the kill; %d rollbacks restored files", runs, total.old, total.new, total.mixed, total.exited, total.rolledBack)
 	if !t.Failed() && runs >= 50 && (total.old == 0 || total.new == 0) {
 		t.Errorf("every kill landed on the same side of the write (old %d, new %d): the kill window misses the change", total.old, total.new)
 	}
 }
 
-type crashOutcome struct{ old, new, exited, rolledBack int }
+type crashOutcome struct{ old, new, mixed, exited, rolledBack int }
 
 func crashOnce(t *testing.T, delay time.Duration, orig, want map[string][]byte) (crashOutcome, error) {
 	var o crashOutcome
@@ -233,6 +255,7 @@ func crashOnce(t *testing.T, delay time.Duration, orig, want map[string][]byte) 
 	}
 
 	// 1. Every target is exactly old or new.
+	oldBefore := o.old
 	for _, p := range []string{kcmPath, kubeadmCfgRel} {
 		b, err := os.ReadFile(filepath.Join(root, p))
 		if err != nil {
@@ -250,6 +273,9 @@ func crashOnce(t *testing.T, delay time.Duration, orig, want map[string][]byte) 
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			return o, fmt.Errorf("%s: mode after kill %v (%v)", p, fi.Mode(), err)
 		}
+	}
+	if o.old-oldBefore == 1 {
+		o.mixed++
 	}
 	// 2. Nothing the kubelet would run was left in the static pod folder.
 	if s := strayInManifests(t, root); len(s) > 0 {
@@ -298,7 +324,11 @@ func TestConcurrentDisable(t *testing.T) {
 		t.Skip("spawns processes")
 	}
 	_, want := referenceDisable(t)
-	for round := 0; round < envInt("MIRRORCTL_CONCURRENCY_ROUNDS", 3); round++ {
+	rounds := 3
+	if os.Getenv("MIRRORCTL_STRESS") == "1" {
+		rounds = 30
+	}
+	for round := 0; round < envInt("MIRRORCTL_CONCURRENCY_ROUNDS", rounds); round++ {
 		root := newNode(t)
 		const n = 16
 		type res struct {
