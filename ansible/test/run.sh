@@ -228,7 +228,7 @@ check "check+diff: diff covers the kubeadm config given in kubeadm_config" \
 # --- 3. check mode, the module's result -------------------------------------
 f0=$failed
 log=$work/check-v.log
-rc=$(play "$log" "$work/inv-main.yml" --check -v)
+rc=$(play "$log" "$work/inv-main.yml" --check -v -e mirrorctl_wait=2m)
 check "check result: playbook exits 0" eq "$rc" 0
 check "check result: changed, mirroring disabled, no snapshot" \
 	result_is "$log" cp1 'r["changed"] is True and r["mirroring"] == "disabled" and r["snapshot"] is None'
