@@ -142,6 +142,7 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 			return nil, err
 		}
 		out = append(out, disagreements(st)...)
+		out = append(out, configControllerFindings(root, st, version)...)
 		if on, err := m.Mirroring(); err == nil && !on {
 			out = append(out, consumerNotes(kcmPath, version)...)
 		}
@@ -538,6 +539,45 @@ func unionAll() map[string]bool {
 	return u
 }
 
+var controllersLineRE = regexp.MustCompile(`^\s*(-\s*name:\s*["']?controllers["']?\s*$|["']?controllers["']?\s*:)`)
+
+// configControllerFindings checks the names in each kubeadm config's controllers value: kubeadm writes
+// them into the manifest, and an unknown one stops kcm at the next upgrade or control-plane join.
+func configControllerFindings(root nodefs.Root, st *distros.Status, v patches.Version) []Finding {
+	var out []Finding
+	for _, f := range st.Files[1:] {
+		if f.Note != "" || f.Controllers == "" {
+			continue // kubeadm's default list
+		}
+		cv := v
+		if fv := patches.ParseVersion(f.Version); fv.Known {
+			cv = fv
+		}
+		known, tableNote := knownFor(cv)
+		line := 0
+		if file, err := root.ReadFile(f.Path, false); err == nil {
+			for i, l := range strings.Split(string(file.Data), "\n") {
+				if controllersLineRE.MatchString(l) {
+					line = i + 1
+					break
+				}
+			}
+		}
+		for _, e := range strings.Split(f.Controllers, ",") {
+			name := strings.TrimPrefix(e, "-")
+			if e == "" || name == "*" || known[name] {
+				continue
+			}
+			msg := fmt.Sprintf("controllerManager.extraArgs controllers entry %q: no controller %q in Kubernetes %s; kubeadm writes it into the kcm manifest at the next upgrade or control-plane join, and kube-controller-manager will not start", e, name, cv)
+			if name == patches.NameCanonical && cv.Known && !cv.AtLeast(1, 28) {
+				msg += fmt.Sprintf("; before 1.28 the mirroring controller is called %q", patches.NameAlias)
+			}
+			out = append(out, Finding{Check: CheckUnknownController, Severity: Error, Path: f.Path, Line: line, Message: msg + tableNote})
+		}
+	}
+	return out
+}
+
 // disagreements reports a ClusterConfiguration that would regenerate a different kcm command line.
 func disagreements(st *distros.Status) []Finding {
 	if len(st.Files) < 2 {
@@ -558,12 +598,28 @@ func disagreements(st *distros.Status) []Finding {
 		case f.Mirroring != man.Mirroring && f.Mirroring != distros.Unknown:
 			out = append(out, Finding{Check: CheckDisagreement, Severity: Warning, Path: f.Path,
 				Message: fmt.Sprintf("mirroring is %s here but %s in %s: `kubeadm upgrade` and control-plane joins regenerate the manifest from the ClusterConfiguration (--controllers=%s); run `mirrorctl %s --kubeadm-config %s` to make them agree", f.Mirroring, man.Mirroring, man.Path, ctl, opFor(man.Mirroring), f.Path)})
-		case ctl != manCtl:
+		case normalize(ctl) != normalize(manCtl):
 			out = append(out, Finding{Check: CheckDisagreement, Severity: Warning, Path: f.Path,
 				Message: fmt.Sprintf("kubeadm would write --controllers=%s but %s has --controllers=%s: the next `kubeadm upgrade` changes which controllers run", ctl, man.Path, manCtl)})
 		}
 	}
 	return out
+}
+
+// normalize writes both names of the mirroring controller the same way, so a list naming it by its
+// alias and one naming it canonically compare equal (kcm resolves aliases first).
+func normalize(list string) string {
+	e := strings.Split(list, ",")
+	for i, x := range e {
+		sign := ""
+		if strings.HasPrefix(x, "-") {
+			sign, x = "-", x[1:]
+		}
+		if patches.IsMirroringName(x) {
+			e[i] = sign + patches.NameCanonical
+		}
+	}
+	return strings.Join(e, ",")
 }
 
 func opFor(state string) string {

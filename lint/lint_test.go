@@ -196,6 +196,13 @@ func TestRun(t *testing.T) {
 			replace(t, root, cfg, "    allocate-node-cidrs: \"true\"\n", "    allocate-node-cidrs: \"true\"\n    controllers: \"*,bootstrapsigner,tokencleaner,-selinux-warning-controller,-csrsigning,-endpointslice-controller\"\n")
 			return nil
 		}},
+		{"unknown controller in the kubeadm config", func(t *testing.T, root string) []want {
+			replace(t, root, kcm, "kube-controller-manager:v1.29.0", "kube-controller-manager:v1.27.16")
+			replace(t, root, cfg, "kubernetesVersion: v1.29.0", "kubernetesVersion: v1.27.16")
+			replace(t, root, kcm, defaultCtl, defaultCtl+",-endpointslicemirroring")
+			replace(t, root, cfg, "    allocate-node-cidrs: \"true\"\n", "    allocate-node-cidrs: \"true\"\n    controllers: \"*,bootstrapsigner,tokencleaner,-endpointslice-mirroring-controller\"\n")
+			return []want{{CheckUnknownController, Error, cfgNode, lineOf(t, root, cfg, "controllers:"), `before 1.28 the mirroring controller is called "endpointslicemirroring"`}}
+		}},
 		{"cloud loops gone in 1.37", func(t *testing.T, root string) []want {
 			os.Remove(filepath.Join(root, cfg)) // only the manifest matters here
 			replace(t, root, kcm, "kube-controller-manager:v1.29.0", "kube-controller-manager:v1.37.2")
