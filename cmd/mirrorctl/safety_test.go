@@ -883,3 +883,78 @@ func runBounded(t *testing.T, d time.Duration, args ...string) runResult {
 		return runResult{}
 	}
 }
+
+// TestCrashDuringRollback kills `rollback` itself at random instants after a disable: every target is
+// old or new, the state dir is usable, and running `rollback` again finishes the job.
+func TestCrashDuringRollback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	runs := 40
+	if os.Getenv("MIRRORCTL_STRESS") == "1" {
+		runs = 400
+	}
+	seed := time.Now().UnixNano()
+	if s, err := strconv.ParseInt(os.Getenv("MIRRORCTL_CRASH_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	t.Logf("rollback crash test: %d runs, seed %d", runs, seed)
+	orig, want := referenceDisable(t)
+	rng := rand.New(rand.NewSource(seed))
+	var full time.Duration
+	for i := 0; i < 2; i++ {
+		root := newNode(t)
+		if r := run(t, "--root", root, "disable"); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		start := time.Now()
+		if out, err := helperCmd(t, "--root", root, "rollback").CombinedOutput(); err != nil {
+			t.Fatalf("uninterrupted rollback: %v\n%s", err, out)
+		}
+		full = max(full, time.Since(start))
+	}
+	restored := 0
+	for i := 0; i < runs && !t.Failed(); i++ {
+		delay := time.Duration(rng.Int63n(int64(full + full/10)))
+		root := newNode(t)
+		if r := run(t, "--root", root, "disable"); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+		cmd := helperCmd(t, "--root", root, "rollback")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(delay):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+		}
+		for _, p := range []string{kcmPath, kubeadmCfgRel} {
+			b := readRel(t, root, p)
+			if !bytes.Equal(b, orig[p]) && !bytes.Equal(b, want[p]) {
+				t.Fatalf("run %d (delay %s, seed %d): %s torn by a killed rollback", i, delay, seed, p)
+			}
+			if bytes.Equal(b, orig[p]) {
+				restored++
+			}
+		}
+		if s := strayInManifests(t, root); len(s) > 0 {
+			t.Fatalf("run %d: stray files %v", i, s)
+		}
+		if r := run(t, "--root", root, "snapshots", "list"); r.code != 0 {
+			t.Fatalf("run %d: snapshots list: %s", i, r.stderr)
+		}
+		if r := run(t, "--root", root, "rollback"); r.code != 0 {
+			t.Fatalf("run %d (delay %s, seed %d): rollback after a killed rollback: %s", i, delay, seed, r.stderr)
+		}
+		for _, p := range []string{kcmPath, kubeadmCfgRel} {
+			if !bytes.Equal(readRel(t, root, p), orig[p]) {
+				t.Fatalf("run %d (delay %s, seed %d): %s not restored", i, delay, seed, p)
+			}
+		}
+	}
+	t.Logf("%d of %d targets were already restored when the rollback was killed", restored, 2*runs)
+}
