@@ -94,6 +94,9 @@ an unknown gate stops the component from starting.`,
 			manCommand(),
 			showPlanCommand(),
 			applyPlanCommand(),
+			lintCommand(),
+			auditCommand(),
+			skipCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return &exitCode{code: exitUsage, err: err}
