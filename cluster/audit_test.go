@@ -186,3 +186,16 @@ func head(r []ObjectRef) []ObjectRef {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// With every kcm already off, mirrored slices are not a risk to come but a fact: stale now.
+func TestConcludeStaleWhenMirroringIsOff(t *testing.T) {
+	a := &Audit{ControlPlane: []KCMPod{{Node: "cp-1", Mirroring: "disabled"}, {Node: "cp-2", Mirroring: "disabled"}},
+		MirroredSlices: []MirroredService{{Namespace: "a", Service: "db", Slices: []string{"db-1"}}}, Counts: Counts{MirroredSlices: 1}}
+	a.conclude(patches.ParseVersion("v1.37.2"))
+	if a.Safe || a.Mirroring != "disabled" || len(a.Findings) != 1 || !strings.Contains(a.Findings[0], "already stale") {
+		t.Errorf("safe=%v mirroring=%s findings=%q", a.Safe, a.Mirroring, a.Findings)
+	}
+	if len(a.Warnings) != 0 {
+		t.Errorf("warnings %q, want none (the nodes agree)", a.Warnings)
+	}
+}

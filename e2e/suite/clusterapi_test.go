@@ -554,6 +554,16 @@ func TestAuditAndSkip(t *testing.T) {
 	if s := runSkip(t, root, "--rollback", first); s.Changed {
 		t.Fatalf("second rollback changed something: %+v", s)
 	}
+
+	// A second control-plane node whose manifest mirrorctl disabled: the audit shows both nodes and
+	// warns that they disagree (leader election would flip mirroring on and off).
+	expectResult(t, mirrorctl(t, root, "disable"), true, "disabled")
+	c.createMirrorPod(manifest, "e2e-node-2")
+	a = runAudit(t, root, exitFindings)
+	if a.Mirroring != "mixed" || len(a.ControlPlane) != 2 || a.ControlPlane[1].Node != "e2e-node-2" || a.ControlPlane[1].Mirroring != "disabled" ||
+		!strings.Contains(a.ControlPlane[1].Controllers, "-endpointslice-mirroring-controller") || !strings.Contains(strings.Join(a.Warnings, "\n"), "disagree") {
+		t.Fatalf("audit of a mixed control plane: mirroring %s, nodes %+v, warnings %q", a.Mirroring, a.ControlPlane, a.Warnings)
+	}
 }
 
 // TestAuditBenchmark: 10,000 selector-less Services with hand-written Endpoints on the real API
@@ -605,6 +615,32 @@ func TestAuditBenchmark(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("seeded %d Services + %d Endpoints in %s", n, n, time.Since(t0).Round(time.Millisecond))
+	if os.Getenv("MIRRORCTL_E2E_BENCH_MIRROR") == "1" {
+		// A real kcm mirrors them all: the audit then also pages through n mirrored slices.
+		kubeadm := bin(t, set137, "kubeadm")
+		manifest, _ := kubeadmNode(t, c.root, kubeadm, v1beta4Defaults, k8sVersion(t, set137))
+		c.startKCM(bin(t, set137, "kube-controller-manager"), manifest)
+		t1 := time.Now()
+		waitFor(t, fmt.Sprintf("%d mirrored slices", n), 10*time.Minute, c.procs(), func() (bool, error) {
+			got := 0
+			opts := metav1.ListOptions{Limit: 500, LabelSelector: "endpointslice.kubernetes.io/managed-by=" + mirrorManagedBy}
+			for {
+				l, err := kube.DiscoveryV1().EndpointSlices("bench").List(context.Background(), opts)
+				if err != nil {
+					return false, err
+				}
+				got += len(l.Items)
+				if opts.Continue = l.Continue; opts.Continue == "" {
+					break
+				}
+			}
+			if got < n {
+				time.Sleep(3 * time.Second)
+			}
+			return got >= n, fmt.Errorf("%d of %d mirrored", got, n)
+		})
+		t.Logf("kcm mirrored %d Endpoints in %s", n, time.Since(t1).Round(time.Millisecond))
+	}
 
 	var walls []time.Duration
 	var peaks []int64
@@ -619,12 +655,12 @@ func TestAuditBenchmark(t *testing.T) {
 			t.Fatalf("audit: exit %d\n%s", cmd.ProcessState.ExitCode(), errOut.String())
 		}
 		a := decode[audit](t, "audit", out.String())
-		if a.Counts.Services < n || len(a.WouldMirror) != n {
+		if a.Counts.Services < n || len(a.WouldMirror) != n || (os.Getenv("MIRRORCTL_E2E_BENCH_MIRROR") == "1" && a.Counts.MirroredSlices < n) {
 			t.Fatalf("audit saw %d services, %d would-mirror; want ≥%d and %d", a.Counts.Services, len(a.WouldMirror), n, n)
 		}
 		peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
 		walls, peaks = append(walls, wall), append(peaks, peak)
-		t.Logf("audit run %d: %s wall, %.1f MiB peak RSS, %d requests, %d bytes of JSON", i+1, wall.Round(time.Millisecond), float64(peak)/1024, a.Counts.Requests, out.Len())
+		t.Logf("audit run %d: %s wall, %.1f MiB peak RSS, %d requests, %d mirrored slices, %d bytes of JSON", i+1, wall.Round(time.Millisecond), float64(peak)/1024, a.Counts.Requests, a.Counts.MirroredSlices, out.Len())
 	}
 	slices.Sort(walls)
 	slices.Sort(peaks)
