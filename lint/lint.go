@@ -48,6 +48,7 @@ const (
 	CheckControllersEntry   = "controllers-entry"
 	CheckUnknownController  = "unknown-controller"
 	CheckMirroringConsumers = "mirroring-consumers"
+	CheckDuplicateKey       = "duplicate-key"
 )
 
 // Finding is one problem, at a node path and (when it is in a file's text) a 1-based line.
@@ -97,6 +98,7 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 	}
 	out = append(out, fs...)
 	for _, p := range pods {
+		out = append(out, duplicateKeys(p.path, p.doc, "")...)
 		for _, g := range gateItems(p) {
 			out = append(out, Finding{Check: CheckFeatureGate, Severity: Error, Path: p.path, Line: g.line, Fixable: true,
 				Message: fmt.Sprintf("container %s: %s: Kubernetes has no %s feature gate; %s will not start (\"unrecognized feature gate\"); run `mirrorctl lint --fix`, then `mirrorctl disable` to switch mirroring off", g.container, g.item, featureGate, g.container)})
@@ -148,6 +150,33 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 		}
 	}
 	return sortFindings(out), nil
+}
+
+// duplicateKeys reports mapping keys that appear twice. YAML forbids them, yet the kubelet accepts them:
+// it decodes static pods with sigs.k8s.io/yaml (non-strict), where the last one wins, while most
+// editors and tools (mirrorctl's own manifest editor included) read the first.
+func duplicateKeys(path string, n *yaml.Node, at string) []Finding {
+	var out []Finding
+	switch n.Kind {
+	case yaml.MappingNode:
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			key := at + "." + k.Value
+			if first, ok := seen[k.Value]; ok {
+				out = append(out, Finding{Check: CheckDuplicateKey, Severity: Error, Path: path, Line: k.Line,
+					Message: fmt.Sprintf("%s is set twice (first on line %d): the kubelet uses this one, most tools the first; remove one", strings.TrimPrefix(key, "."), first)})
+			} else {
+				seen[k.Value] = k.Line
+			}
+			out = append(out, duplicateKeys(path, n.Content[i+1], key)...)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			out = append(out, duplicateKeys(path, c, fmt.Sprintf("%s[%d]", at, i))...)
+		}
+	}
+	return out
 }
 
 func configPaths(root nodefs.Root, given []string) []string {

@@ -156,6 +156,11 @@ func TestRun(t *testing.T) {
 				{CheckStrayFile, Error, "/" + d + "kube-scheduler.yaml.swp", 0, "backup"},
 			}
 		}},
+		{"duplicate key in a manifest", func(t *testing.T, root string) []want {
+			replace(t, root, kcm, "    image: registry", "    command:\n    - kube-controller-manager\n    image: registry")
+			os.Remove(filepath.Join(root, cfg))
+			return []want{{CheckDuplicateKey, Error, kcmNode, lineOf(t, root, kcm, "    image: registry") - 2, "spec.containers[0].command is set twice (first on line 12): the kubelet uses this one"}}
+		}},
 		{"config disagrees on mirroring", func(t *testing.T, root string) []want {
 			replace(t, root, cfg, "    allocate-node-cidrs: \"true\"\n", "    allocate-node-cidrs: \"true\"\n    controllers: \"*,bootstrapsigner,tokencleaner,-endpointslicemirroring\"\n")
 			return []want{{CheckDisagreement, Warning, cfgNode, 0, "mirroring is disabled here but enabled in " + kcmNode}}
