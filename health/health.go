@@ -33,6 +33,9 @@ import (
 // DefaultURL is kcm's secure port on a kubeadm control-plane node.
 const DefaultURL = "https://127.0.0.1:10257/healthz?verbose"
 
+// DefaultStandbyGrace: see Options.StandbyGrace.
+const DefaultStandbyGrace = 45 * time.Second
+
 // MaxInterval bounds the poll interval: the gate must not add more than a second once kcm is healthy.
 const MaxInterval = time.Second
 
@@ -59,8 +62,14 @@ type Options struct {
 	// changes, and every 15 s while it does not.
 	TTY bool
 	// AcceptStandby treats a healthy kcm that lists no controllers (a standby on an HA control plane) as
-	// done: the flags cannot be observed there. Without it Wait keeps waiting for that kcm to lead.
+	// done at once: the flags cannot be observed there.
 	AcceptStandby bool
+	// StandbyGrace is how long a kcm must stay healthy without leading before Wait takes it for a
+	// standby and returns (saying so) instead of timing out, which would roll back a good change on
+	// every HA standby. A restarted sole kcm takes the lease within about one lease duration (15 s), so
+	// 0 means the default: 45 s, or half the time left when the context's deadline is closer. Negative
+	// values never accept a standby.
+	StandbyGrace time.Duration
 	// CAFile verifies a non-loopback URL against this CA bundle instead of the system roots.
 	CAFile string
 	// Client overrides the HTTP client (tests); its TLS settings are then the caller's.
@@ -193,6 +202,14 @@ func Wait(ctx context.Context, o Options) error {
 	var last Observation
 	polls := 0
 	healthyOnce := false
+	grace := o.StandbyGrace
+	if grace == 0 {
+		grace = DefaultStandbyGrace
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl)/2 < grace {
+			grace = time.Until(dl) / 2
+		}
+	}
+	var standbySince time.Time
 	for {
 		reqTimeout := 2 * time.Second
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < reqTimeout {
@@ -204,6 +221,17 @@ func Wait(ctx context.Context, o Options) error {
 		if last.Done(o.Want, o.AcceptStandby) {
 			p.done(last)
 			return nil
+		}
+		if last.Healthy() && !last.Leading() {
+			if standbySince.IsZero() {
+				standbySince = time.Now()
+			}
+			if grace >= 0 && time.Since(standbySince) >= grace {
+				p.standby(grace)
+				return nil
+			}
+		} else {
+			standbySince = time.Time{}
 		}
 		p.update(last)
 		t := time.NewTimer(o.Interval)
@@ -339,6 +367,17 @@ func (p *progress) done(o Observation) {
 		p.drawn = false
 	}
 	fmt.Fprintf(p.w, "[wait] kube-controller-manager is %s after %s\n", o.String(), time.Since(p.start).Round(100*time.Millisecond))
+}
+
+func (p *progress) standby(grace time.Duration) {
+	if p.w == nil {
+		return
+	}
+	if p.tty && p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+	fmt.Fprintf(p.w, "[wait] kube-controller-manager is healthy but has not led for %s: taking it for a standby, where the controllers (and so the new flags) cannot be observed; check the leader's node\n", grace.Round(time.Second))
 }
 
 func (p *progress) finish() {

@@ -371,3 +371,37 @@ func TestNonLoopbackVerifies(t *testing.T) {
 		t.Errorf("non-loopback self-signed cert accepted: %+v", o)
 	}
 }
+
+func TestWaitStandbyGrace(t *testing.T) {
+	sbS, sbB := kcmHealthz(false, nil)
+	f := newFakeKCM(t, phase{n: 1, down: true}, ph(1, sbS, sbB))
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := Wait(ctx, Options{URL: f.url(), Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 200*time.Millisecond || el > 3*time.Second {
+		t.Errorf("returned after %s, want just after the 200ms grace", el)
+	}
+	if !strings.Contains(out.String(), "taking it for a standby") {
+		t.Errorf("progress:\n%s", out.String())
+	}
+	// A standby streak broken by an unhealthy answer starts again; negative grace never accepts.
+	f2 := newFakeKCM(t, ph(1, sbS, sbB))
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	var te *TimeoutError
+	if err := Wait(ctx2, Options{URL: f2.url(), Interval: 20 * time.Millisecond, StandbyGrace: -1}); !errors.As(err, &te) {
+		t.Errorf("negative grace: err = %v", err)
+	}
+	// The default grace is capped at half the time left, so a standby is accepted before the deadline.
+	f3 := newFakeKCM(t, ph(1, sbS, sbB))
+	ctx3, cancel3 := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel3()
+	if err := Wait(ctx3, Options{URL: f3.url(), Interval: 20 * time.Millisecond}); err != nil {
+		t.Errorf("default grace with a short deadline: %v", err)
+	}
+}
