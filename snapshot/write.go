@@ -36,6 +36,11 @@ func WriteFile(root nodefs.Root, path string, data []byte, mode fs.FileMode, uid
 // failing directory fsync does not undo.
 func writeAtomic(host string, data []byte, mode fs.FileMode, uid, gid int, mtime time.Time) (renamed bool, err error) {
 	dir := filepath.Dir(host)
+	// A file a plan creates may live in a folder the node does not have yet (a k3s config.yaml.d/, a
+	// k0s /etc/k0s): create it the way the distribution would, 0755.
+	if err := mkdirAllSynced(dir); err != nil {
+		return false, err
+	}
 	// WithTempDir pins the temp file to the target's own folder: renameio would otherwise try
 	// $TMPDIR, and a rename across it could leave no trace of which file it was for.
 	pf, err := renameio.NewPendingFile(host, renameio.WithTempDir(dir), renameio.WithStaticPermissions(filePerm))
@@ -141,4 +146,25 @@ func cleanStaleTemps(host string) {
 		}
 		_ = os.Remove(filepath.Join(dir, e.Name()))
 	}
+}
+
+// mkdirAllSynced creates dir and its missing parents with mode 0755, fsyncing each parent so the new
+// entries survive a crash like the file written into them. Existing folders are left as they are.
+func mkdirAllSynced(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("%s: not a directory", dir)
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirAllSynced(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return unwrapPathError(err)
+	}
+	return fsyncDir(parent)
 }
