@@ -113,7 +113,9 @@ time_cmd() {
 		python3 - "$work/$name.json" >"$work/$name.stats" <<-'EOF'
 			import json, sys
 			r = json.load(open(sys.argv[1]))["results"][0]
-			print(" ".join("%.2f" % (r[k] * 1000) for k in ("median", "mean", "stddev", "min", "max")))
+			vals = [r[k] * 1000 for k in ("median", "mean", "stddev", "min", "max")]
+			vals.append((r["user"] + r["system"]) * 1000)  # mean CPU time per run
+			print(" ".join("%.2f" % v for v in vals))
 		EOF
 	else
 		local i t0 t1
@@ -131,7 +133,7 @@ time_cmd() {
 			END {
 				m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 				mean = s / NR; sd = sqrt((ss - NR * mean * mean) / (NR - 1))
-				printf "%.2f %.2f %.2f %.2f %.2f\n", m, mean, sd, v[1], v[NR]
+				printf "%.2f %.2f %.2f %.2f %.2f n/a\n", m, mean, sd, v[1], v[NR]
 			}' >"$work/$name.stats"
 	fi
 }
@@ -155,7 +157,12 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@")
 	echo "$max"
 }
 
-echo "[bench] $runs runs each, node root $node" >&2
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load1=${load_start%% *}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+echo "[bench] $runs runs each, node root $node, load average $load_start" >&2
 time_cmd plan "" "$bin" --root "$node" disable --dry-run
 time_cmd write "$reset" "$bin" --root "$node" disable
 time_cmd yq "$reset" "$yq" -i "$yq_expr" "$node/$manifest_rel"
@@ -163,16 +170,26 @@ time_cmd yq "$reset" "$yq" -i "$yq_expr" "$node/$manifest_rel"
 rss_plan=$(peak_rss plan "" "$bin" --root "$node" disable --dry-run)
 rss_write=$(peak_rss write "$reset" "$bin" --root "$node" disable)
 rss_yq=$(peak_rss yq "$reset" "$yq" -i "$yq_expr" "$node/$manifest_rel")
+# Go package initialisation before main: the least noisy of 5 runs.
+init_best="" init_top=""
+for i in 1 2 3 4 5; do
+	GODEBUG=inittrace=1 "$bin" --root "$node" disable --dry-run 2>"$work/init.txt" >/dev/null || true
+	total=$(awk '/^init / { t += $5 } END { printf "%.1f", t }' "$work/init.txt")
+	if [ -z "$init_best" ] || le "$total" "$init_best"; then
+		init_best=$total
+		init_pkgs=$(grep -c '^init ' "$work/init.txt" || true)
+		init_top=$(awk '/^init / { print $5, $2 }' "$work/init.txt" | sort -rn | head -n 3 |
+			awk '{ printf "%s`%s` %.1f ms", (NR > 1 ? ", " : ""), $2, $1 }')
+	fi
+done
 size_mirrorctl=$(stat -c %s "$bin")
 size_yq=$(stat -c %s "$yq")
 
-read -r plan_med plan_mean plan_sd plan_min plan_max <"$work/plan.stats"
-read -r write_med write_mean write_sd write_min write_max <"$work/write.stats"
-read -r yq_med yq_mean yq_sd yq_min yq_max <"$work/yq.stats"
+read -r plan_med plan_mean plan_sd plan_min plan_max plan_cpu <"$work/plan.stats"
+read -r write_med write_mean write_sd write_min write_max write_cpu <"$work/write.stats"
+read -r yq_med yq_mean yq_sd yq_min yq_max yq_cpu <"$work/yq.stats"
 
 # --- goals -------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 verdict() { if le "$1" "$2"; then echo met; else echo MISSED; fi; }
 plan_vs_yq=$(ratio "$plan_med" "$yq_med")
 write_vs_plan=$(ratio "$write_med" "$plan_med")
@@ -204,21 +221,26 @@ report=$work/report.md
 	echo "|---|---|"
 	echo "| CPU | ${cpu:-unknown} |"
 	echo "| nproc | $(nproc) |"
-	echo "| load average at start (1/5/15 min) | $(cut -d' ' -f1-3 /proc/loadavg) |"
+	echo "| load average at start (1/5/15 min) | $load_start |"
 	echo "| kernel | $(uname -sr) |"
 	echo "| Go | $(go version | sed 's/^go version //') |"
 	echo "| mirrorctl | \`$("$bin" --version 2>/dev/null | head -n 1)\` |"
 	echo "| yq | \`$("$yq" --version 2>/dev/null | head -n 1)\` |"
 	echo "| timing | $method, $runs runs after 3 warm-up runs, whole process; peak RSS: max of 5 runs of \`/usr/bin/time -v\` |"
 	echo
+	if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
+		echo "**The machine was busy** (load average $load1 on $(nproc) CPUs when the run started): wall-clock times"
+		echo "are inflated and noisy; the CPU column (user+sys per run) is the steadier comparison."
+		echo
+	fi
 	echo "Node: a kubeadm root with the v1.29.0 kubeadm-generated \`/$manifest_rel\` (\`bench/testdata/\`); every"
 	echo "write run starts from the original file with no snapshots (reset outside the timed region)."
 	echo
-	echo "| command | median | mean ± σ | min … max | peak RSS |"
-	echo "|---|---:|---:|---:|---:|"
-	echo "| \`mirrorctl disable --dry-run\` (plan) | $plan_med ms | $plan_mean ± $plan_sd ms | $plan_min … $plan_max ms | $(mib "$rss_plan") MiB |"
-	echo "| \`mirrorctl disable\` (write: lock, snapshot, atomic rewrite) | $write_med ms | $write_mean ± $write_sd ms | $write_min … $write_max ms | $(mib "$rss_write") MiB |"
-	echo "| \`yq -i\` of the \`--controllers\` entry | $yq_med ms | $yq_mean ± $yq_sd ms | $yq_min … $yq_max ms | $(mib "$rss_yq") MiB |"
+	echo "| command | median | mean ± σ | min … max | CPU (user+sys) | peak RSS |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	echo "| \`mirrorctl disable --dry-run\` (plan) | $plan_med ms | $plan_mean ± $plan_sd ms | $plan_min … $plan_max ms | $plan_cpu ms | $(mib "$rss_plan") MiB |"
+	echo "| \`mirrorctl disable\` (write: lock, snapshot, atomic rewrite) | $write_med ms | $write_mean ± $write_sd ms | $write_min … $write_max ms | $write_cpu ms | $(mib "$rss_write") MiB |"
+	echo "| \`yq -i\` of the \`--controllers\` entry | $yq_med ms | $yq_mean ± $yq_sd ms | $yq_min … $yq_max ms | $yq_cpu ms | $(mib "$rss_yq") MiB |"
 	echo
 	echo "| goal | target | measured | |"
 	echo "|---|---|---|---|"
@@ -226,6 +248,10 @@ report=$work/report.md
 	echo "| write vs plan (medians) | ≤ 2× | ${write_vs_plan}× | $g_write |"
 	echo "| binary size | ≤ 30 MB | $size_mb MB ($size_mirrorctl bytes; yq: $yq_mb MB) | $g_size |"
 	echo "| peak RSS (plan, write) | ≤ 40 MiB | $(mib "$rss_max") MiB | $g_rss |"
+	echo
+	echo "For reference, CPU time (user+sys) ratios, steadier on a busy machine: plan vs yq"
+	echo "$(ratio "$plan_cpu" "$yq_cpu")×, write vs plan $(ratio "$write_cpu" "$plan_cpu")×. Go package initialisation"
+	echo "before \`main\` (\`GODEBUG=inittrace=1\`, best of 5): $init_best ms in $init_pkgs packages; largest: $init_top."
 	echo
 	echo "Lines of the edited manifest that differ from the original ($(wc -l <"$pristine") lines): mirrorctl $lines_mirrorctl,"
 	echo "yq $lines_yq (yq re-serialises the whole document: sequence indentation changes throughout). The yq"
