@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// optionFlags maps the golden cases' options.json fields (distros.Options names) to CLI flags.
+var optionFlags = map[string]string{
+	"KubeadmConfigs": "--kubeadm-config", "K0sConfig": "--k0s-config", "AllowK0sHA": "--i-understand-k0s-ha-needs-mirroring",
+	"KindConfig": "--kind-config", "KindNodeVersion": "--kind-node-version", "TalosConfig": "--talos-config",
+	"TalosPatchOut": "--talos-patch-out", "TalosDocument": "--talos-document", "KopsSpec": "--kops-spec",
+	"ControllerName": "--controller-name",
+}
+
+func caseFlags(t *testing.T, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "options.json"))
+	if err != nil {
+		return nil
+	}
+	var o map[string]any
+	if err := json.Unmarshal(data, &o); err != nil {
+		t.Fatal(err)
+	}
+	var flags []string
+	for k, v := range o {
+		f, ok := optionFlags[k]
+		if !ok {
+			t.Fatalf("%s: options.json field %s has no CLI flag", dir, k)
+		}
+		switch v := v.(type) {
+		case bool:
+			if v {
+				flags = append(flags, f)
+			}
+		case string:
+			flags = append(flags, f, v)
+		case []any:
+			for _, x := range v {
+				flags = append(flags, f, x.(string))
+			}
+		}
+	}
+	return flags
+}
+
+// files returns the regular files under root (not the state dir) with their bytes.
+func files(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		if strings.HasPrefix(rel, "var/lib/mirrorctl/") {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		out[rel] = string(b)
+		return nil
+	})
+	return out
+}
+
+// TestEveryDistroThroughTheCLI runs each distribution's golden cases through the real CLI:
+// disable → status → rollback, checking the files disable writes are the golden ones, status reports
+// the change, and rollback gives back every original file byte for byte (created files removed).
+func TestEveryDistroThroughTheCLI(t *testing.T) {
+	t.Parallel()
+	dirs, _ := filepath.Glob("../../testdata/distros/*/*/expected-disable")
+	if len(dirs) < 20 {
+		t.Fatalf("only %d distro cases with expected-disable", len(dirs))
+	}
+	seen := map[string]bool{}
+	for _, exp := range dirs {
+		c := filepath.Dir(exp)
+		distro := filepath.Base(filepath.Dir(c))
+		seen[distro] = true
+		t.Run(distro+"/"+filepath.Base(c), func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			if _, err := os.Stat(filepath.Join(c, "root")); err == nil {
+				copyTree(t, filepath.Join(c, "root"), root)
+			}
+			orig := files(t, root)
+			flags := caseFlags(t, c)
+			args := append([]string{"--root", root, "-o", "json", "disable", "--distro", distro}, flags...)
+			m, r := runJSON(t, args...)
+			if r.code != 0 || m["changed"] != true || m["mirroring"] != "disabled" {
+				t.Fatalf("disable: exit %d changed=%v mirroring=%v: %s", r.code, m["changed"], m["mirroring"], r.stderr)
+			}
+			// The files written are the adapter's golden outputs.
+			filepath.WalkDir(exp, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return nil
+				}
+				rel, _ := filepath.Rel(exp, p)
+				want, _ := os.ReadFile(p)
+				got, err := os.ReadFile(filepath.Join(root, rel))
+				if err != nil || string(got) != string(want) {
+					t.Errorf("%s: not the golden output (%v)", rel, err)
+				}
+				return nil
+			})
+			// A patch file for a node without a shell says nothing about this machine's state.
+			if distro != "talos" || !strings.Contains(strings.Join(flags, " "), "--talos-patch-out") {
+				st, r := runJSON(t, append([]string{"--root", root, "-o", "json", "status", "--distro", distro}, flags...)...)
+				// RKE2's running pod manifest changes only when rke2-server restarts: until then
+				// status rightly says the config and what runs disagree.
+				ok := st["mirroring"] == "disabled" || distro == "rke2" && st["mirroring"] == "mixed"
+				if r.code != 0 || !ok {
+					t.Errorf("status after disable: exit %d mirroring=%v: %s", r.code, st["mirroring"], r.stderr)
+				}
+			}
+			if r := run(t, "--root", root, "rollback"); r.code != 0 {
+				t.Fatalf("rollback: exit %d: %s", r.code, r.stderr)
+			}
+			after := files(t, root)
+			for p, b := range orig {
+				if after[p] != b {
+					t.Errorf("%s: not restored by rollback", p)
+				}
+			}
+			for p := range after {
+				if _, ok := orig[p]; !ok {
+					t.Errorf("%s: left behind by rollback", p)
+				}
+			}
+		})
+	}
+	for _, d := range []string{"k3s", "rke2", "k0s", "microk8s", "kind", "talos", "kops"} {
+		if !seen[d] {
+			t.Errorf("no CLI round trip for %s", d)
+		}
+	}
+}
+
+func TestManagedIsRefusedWithTheAlternative(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	r := run(t, "--root", root, "disable", "--distro", "managed")
+	if r.code != 1 || !strings.Contains(r.stderr, "skip-mirror") {
+		t.Errorf("managed: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestDetectionAmbiguousAndEmpty(t *testing.T) {
+	t.Parallel()
+	empty := t.TempDir()
+	if r := run(t, "--root", empty, "status"); r.code != 1 || !strings.Contains(r.stderr, "no Kubernetes distribution detected") {
+		t.Errorf("empty root: exit %d %q", r.code, r.stderr)
+	}
+	both := newNode(t)
+	os.MkdirAll(filepath.Join(both, "etc/rancher/k3s"), 0o755)
+	os.WriteFile(filepath.Join(both, "etc/rancher/k3s/config.yaml"), []byte("write-kubeconfig-mode: \"0644\"\n"), 0o600)
+	if r := run(t, "--root", both, "disable", "--dry-run"); r.code != 1 || !strings.Contains(r.stderr, "more than one") || !strings.Contains(r.stderr, "k3s") || !strings.Contains(r.stderr, "kubeadm") {
+		t.Errorf("ambiguous root: exit %d %q", r.code, r.stderr)
+	}
+	r := run(t, "--root", both, "-o", "json", "distros")
+	if r.code != 0 || !strings.Contains(r.stdout, `"name": "k3s"`) {
+		t.Errorf("distros: %d %s", r.code, r.stderr)
+	}
+}
