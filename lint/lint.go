@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -49,6 +50,7 @@ const (
 	CheckUnknownController  = "unknown-controller"
 	CheckMirroringConsumers = "mirroring-consumers"
 	CheckDuplicateKey       = "duplicate-key"
+	CheckDistroFeatureGate  = "distro-feature-gate"
 )
 
 // Finding is one problem, at a node path and (when it is in a file's text) a 1-based line.
@@ -104,6 +106,7 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 				Message: fmt.Sprintf("container %s: %s: Kubernetes has no %s feature gate; %s will not start (\"unrecognized feature gate\"); run `mirrorctl lint --fix`, then `mirrorctl disable` to switch mirroring off", g.container, g.item, featureGate, g.container)})
 		}
 	}
+	out = append(out, distroGates(root)...)
 	kcmPath := path.Join(dir, path.Base(distros.KubeadmManifest))
 	var kcm *podFile
 	for _, p := range pods {
@@ -468,6 +471,39 @@ func kubeadmGates(f *nodefs.File) []Finding {
 		}
 		out = append(out, Finding{Check: CheckKubeadmFeatureGate, Severity: Error, Path: f.Path, Line: i + 1,
 			Message: fmt.Sprintf("sets the %s feature gate, which does not exist: kubeadm writes it into the component's manifest at the next upgrade or control-plane join and the component will not start; remove it by hand (and from kube-system/kubeadm-config)", featureGate)})
+	}
+	return out
+}
+
+// distroConfigs are the files where other distributions keep component flags; the gate is as fatal there.
+var distroConfigs = []struct{ glob, what string }{
+	{"/etc/rancher/k3s/config.yaml", "k3s"},
+	{"/etc/rancher/k3s/config.yaml.d/*", "k3s"},
+	{"/etc/rancher/rke2/config.yaml", "RKE2"},
+	{"/etc/rancher/rke2/config.yaml.d/*", "RKE2"},
+	{"/var/snap/microk8s/current/args/kube-*", "MicroK8s"},
+	{"/etc/k0s/k0s.yaml", "k0s"},
+}
+
+// distroGates finds the gate by text in other distributions' config files (the kubeadm ones are read
+// by Run). Unreadable files are left to the commands that edit them.
+func distroGates(root nodefs.Root) []Finding {
+	var out []Finding
+	for _, d := range distroConfigs {
+		matches, _ := filepath.Glob(root.Host(d.glob))
+		for _, m := range matches {
+			f, err := root.ReadFile(root.Node(m), false)
+			if err != nil {
+				continue
+			}
+			for i, line := range strings.Split(string(f.Data), "\n") {
+				if strings.HasPrefix(strings.TrimSpace(line), "#") || !kubeadmGateRE.MatchString(line) {
+					continue
+				}
+				out = append(out, Finding{Check: CheckDistroFeatureGate, Severity: Error, Path: f.Path, Line: i + 1,
+					Message: fmt.Sprintf("sets the %s feature gate, which does not exist: %s passes it to the component, which will not start (\"unrecognized feature gate\"); remove it by hand", featureGate, d.what)})
+			}
+		}
 	}
 	return out
 }

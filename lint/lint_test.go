@@ -134,6 +134,14 @@ func TestRun(t *testing.T) {
 			replace(t, root, cfg, "controllerManager:\n", "apiServer:\n  extraArgs:\n    feature-gates: EndpointSliceMirroring=false\ncontrollerManager:\n")
 			return []want{{CheckKubeadmFeatureGate, Error, cfgNode, lineOf(t, root, cfg, "EndpointSliceMirroring"), "next upgrade"}}
 		}},
+		{"feature gate in k3s and MicroK8s configs", func(t *testing.T, root string) []want {
+			write(t, root, "etc/rancher/k3s/config.yaml.d/10-gates.yaml", "kube-apiserver-arg:\n  # from a blog post:\n  - feature-gates=EndpointSliceMirroring=false\n")
+			write(t, root, "var/snap/microk8s/current/args/kube-apiserver", "--secure-port=16443\n--feature-gates=EndpointSliceMirroring=false\n")
+			return []want{
+				{CheckDistroFeatureGate, Error, "/etc/rancher/k3s/config.yaml.d/10-gates.yaml", 3, "k3s passes it"},
+				{CheckDistroFeatureGate, Error, "/var/snap/microk8s/current/args/kube-apiserver", 2, "MicroK8s passes it"},
+			}
+		}},
 		{"stray files in the static pod folder", func(t *testing.T, root string) []want {
 			m := read(t, root, kcm)
 			d := "etc/kubernetes/manifests/"

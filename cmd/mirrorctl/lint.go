@@ -18,7 +18,9 @@ func lintCommand() *cli.Command {
 		Usage: "find what would break kube-controller-manager or undo a change on this node",
 		Description: `Reads the static pod folder and the kubeadm configuration and reports, with file and line:
    - an EndpointSliceMirroring feature gate on any component (there is no such gate: the component
-     will not start; --fix removes it, with a diff and a snapshot like any change)
+     will not start; --fix removes it from static pod manifests, with a diff and a snapshot like any
+     change), also in kubeadm, k3s, RKE2, MicroK8s and k0s configs (reported, fixed by hand)
+   - duplicate keys in a static pod manifest (the kubelet uses the last one, most tools the first)
    - files in /etc/kubernetes/manifests the kubelet would run that are not real manifests
      (*.bak, *.orig, *~, Ansible backups, …) or that define the same pod twice
    - a kubeadm ClusterConfiguration that would regenerate different --controllers at the next upgrade
