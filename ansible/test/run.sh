@@ -283,6 +283,21 @@ done
 check "rerun: no diff printed" hasnt "$log" "--- before:"
 [ "$failed" -eq "$f0" ] || show_log "$log"
 
+# --- 5b. state=enabled reverses it -------------------------------------------
+f0=$failed
+log=$work/enable.log
+rc=$(play "$log" "$work/inv-main.yml" --diff -v -e mirrorctl_state=enabled)
+check "enable: playbook exits 0" eq "$rc" 0
+for h in cp1 cp2; do
+	check "enable: $h changed, mirroring enabled, new snapshot" \
+		result_is "$log" $h 'r["changed"] is True and r["mirroring"] == "enabled" and r["snapshot"] and "enable" in r["cmd"]'
+	check "enable: $h manifest is the original again, byte for byte" \
+		cmp -s "$work/roots/$h/$manifest_rel" "$work/pristine/$h/$manifest_rel"
+done
+check "enable: diff shows the negative entry going away" \
+	grep -qE -- '^-    - --controllers=\*,bootstrapsigner,tokencleaner,-endpointslice' "$log"
+[ "$failed" -eq "$f0" ] || show_log "$log"
+
 # --- 6. a failing node stops the play (serial: 1, any_errors_fatal) ----------
 f0=$failed
 node bad1
@@ -319,8 +334,8 @@ check "args: state and plan together are refused" has "$log" "mutually exclusive
 	-m mirrorctl -a "binary=$bin") >"$log" 2>&1
 check "args: one of state or plan is required" has "$log" "one of the following is required: state, plan"
 (cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py \
-	-m mirrorctl -a "state=disabled binary=$bin root=$work/roots/cp1 kubeadm_config=/$kubeadm_cfg_rel") >"$log" 2>&1
-check "args: ad-hoc run on a disabled node is ok/unchanged" grep -q '^localhost | SUCCESS' "$log"
+	-m mirrorctl -a "state=enabled binary=$bin root=$work/roots/cp1 kubeadm_config=/$kubeadm_cfg_rel") >"$log" 2>&1
+check "args: ad-hoc state=enabled on an enabled node is ok/unchanged" grep -q '^localhost | SUCCESS' "$log"
 # No kubeadm config given (and none at the default path): mirrorctl warns that
 # the manifest alone does not survive `kubeadm upgrade`; Ansible must show it.
 node w1
