@@ -94,10 +94,15 @@ func (c *cluster) setConfigMapCC(cc string) {
 // between mirrorctl's read and its update.
 type conflictProxy struct {
 	srv  *httptest.Server
-	puts atomic.Int32
+	puts atomic.Int32 // requests that matched
 }
 
 func newConflictProxy(t *testing.T, c *cluster, interfere func()) *conflictProxy {
+	return newInterferingProxy(t, c, http.MethodPut, "/api/v1/namespaces/kube-system/configmaps/kubeadm-config", interfere)
+}
+
+// newInterferingProxy calls interfere before forwarding the first method request to path.
+func newInterferingProxy(t *testing.T, c *cluster, method, path string, interfere func()) *conflictProxy {
 	target, err := url.Parse(c.admin.Host)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +115,7 @@ func newConflictProxy(t *testing.T, c *cluster, interfere func()) *conflictProxy
 	rp.Transport = rt
 	p := &conflictProxy{}
 	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && r.URL.Path == "/api/v1/namespaces/kube-system/configmaps/kubeadm-config" && p.puts.Add(1) == 1 {
+		if r.Method == method && r.URL.Path == path && p.puts.Add(1) == 1 {
 			interfere()
 		}
 		rp.ServeHTTP(w, r)
@@ -198,6 +203,23 @@ func TestLiveKubeadmConfig(t *testing.T) {
 	rec := filepath.Join(root, "var/lib/mirrorctl/cluster", *r.Snapshot+".json")
 	mustExist(t, rec)
 	expectResult(t, mirrorctl(t, root, "disable", "--kubeconfig", adminConf), false, "disabled")
+
+	// rollback --dry-run shows the ConfigMap too; without --kubeconfig it says what it leaves alone.
+	r = decode[result](t, "rollback --dry-run", func() string {
+		out, errOut, code := mirrorctlExit(t, root, "rollback", "--dry-run", "--kubeconfig", adminConf)
+		if code != 0 {
+			t.Fatalf("rollback --dry-run: exit %d\n%s", code, errOut)
+		}
+		return out
+	}())
+	expectFilesChanged(t, r, "/"+nodeManifest, "/"+nodeConfig, liveCMPath)
+	r = mirrorctl(t, root, "rollback", "--dry-run")
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "pass --kubeconfig") || !strings.Contains(w, liveCMPath) {
+		t.Errorf("rollback --dry-run without --kubeconfig: warnings %q, want a hint about %s", r.Warnings, liveCMPath)
+	}
+	if cc, _ := c.configMapCC(); cc != live {
+		t.Fatal("rollback --dry-run changed the ConfigMap")
+	}
 
 	// Someone edits the live config after us: rollback refuses and restores nothing.
 	c.setConfigMapCC(live + "# operator note\n")
@@ -564,6 +586,28 @@ func TestAuditAndSkip(t *testing.T) {
 		!strings.Contains(a.ControlPlane[1].Controllers, "-endpointslice-mirroring-controller") || !strings.Contains(strings.Join(a.Warnings, "\n"), "disagree") {
 		t.Fatalf("audit of a mixed control plane: mirroring %s, nodes %+v, warnings %q", a.Mirroring, a.ControlPlane, a.Warnings)
 	}
+
+	// A real 409 on a label: someone sets api's label to "false" between mirrorctl's read and its
+	// patch. The patch carries the resourceVersion read, so the API server refuses it; mirrorctl
+	// re-reads, patches again, and records that it replaced "false" (what a rollback must put back).
+	p := newInterferingProxy(t, c, http.MethodPatch, "/api/v1/namespaces/legacy/endpoints/api", func() { c.setSkipLabel("legacy", "api", "false") })
+	p.kubeconfig(t, root, "/etc/kubernetes/proxy.conf")
+	out, errOut, code := mirrorctlExit(t, root, "skip", "--kubeconfig", "/etc/kubernetes/proxy.conf", "-n", "legacy", "api")
+	if code != 0 {
+		t.Fatalf("skip through the proxy: exit %d\n%s", code, errOut)
+	}
+	s = decode[skipOut](t, "skip", out)
+	if n := p.puts.Load(); n != 2 {
+		t.Errorf("%d PATCHes of legacy/api, want 2 (a conflict, then the re-read one)", n)
+	}
+	if len(s.Objects) != 1 || s.Objects[0].Before == nil || *s.Objects[0].Before != "false" || deref(c.skipLabel("legacy", "api")) != "true" {
+		t.Fatalf("skip over a concurrent label change: %+v, label now %s", s, deref(c.skipLabel("legacy", "api")))
+	}
+	c.waitSlices("legacy", "api", false)
+	if s := runSkip(t, root, "--rollback", *s.Snapshot); !s.Changed || deref(c.skipLabel("legacy", "api")) != "false" {
+		t.Fatalf("rollback after the conflict: %+v, label %s, want the other writer's false", s, deref(c.skipLabel("legacy", "api")))
+	}
+	c.waitSlices("legacy", "api", true)
 }
 
 // TestAuditBenchmark: 10,000 selector-less Services with hand-written Endpoints on the real API
@@ -621,7 +665,8 @@ func TestAuditBenchmark(t *testing.T) {
 		manifest, _ := kubeadmNode(t, c.root, kubeadm, v1beta4Defaults, k8sVersion(t, set137))
 		c.startKCM(bin(t, set137, "kube-controller-manager"), manifest)
 		t1 := time.Now()
-		waitFor(t, fmt.Sprintf("%d mirrored slices", n), 10*time.Minute, c.procs(), func() (bool, error) {
+		// kcm writes at its default 20 requests/s: about 8.5 minutes for 10,000 slices here.
+		waitFor(t, fmt.Sprintf("%d mirrored slices", n), 15*time.Minute, c.procs(), func() (bool, error) {
 			got := 0
 			opts := metav1.ListOptions{Limit: 500, LabelSelector: "endpointslice.kubernetes.io/managed-by=" + mirrorManagedBy}
 			for {
