@@ -434,7 +434,11 @@ func (a *Audit) conclude(v patches.Version) {
 		a.Findings = append(a.Findings, f)
 	}
 	if n := len(a.WouldMirror); n > 0 {
-		a.Findings = append(a.Findings, fmt.Sprintf("%d selector-less Service(s) have Endpoints without the skip-mirror label: the controller mirrors them now", n))
+		f := fmt.Sprintf("%d selector-less Service(s) have Endpoints without the skip-mirror label: the controller mirrors them now", n)
+		if a.Mirroring == "disabled" {
+			f = fmt.Sprintf("%d selector-less Service(s) have hand-written Endpoints without the skip-mirror label: with mirroring off nothing turns them into EndpointSlices, so kube-proxy only sees slices you write yourself", n)
+		}
+		a.Findings = append(a.Findings, f)
 	}
 	if n := len(a.APIServices); n > 0 {
 		names := make([]string, 0, n)
