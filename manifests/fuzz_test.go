@@ -95,8 +95,8 @@ func oneLineErr(t *testing.T, err error) {
 // kcm container's --controllers items removed (must be deeply equal).
 func checkOnlyControllersChanged(t *testing.T, before, after []byte) {
 	t.Helper()
-	a := difflib.SplitLines(string(before))
-	b := difflib.SplitLines(string(after))
+	a := splitLines(string(before))
+	b := splitLines(string(after))
 	isFlagLine := func(lines []string, i int) bool {
 		if strings.Contains(lines[i], flagName) {
 			return true
@@ -172,4 +172,14 @@ func stripControllers(doc any) {
 			cm[field] = kept
 		}
 	}
+}
+
+// splitLines splits after each newline without inventing one at the end (difflib.SplitLines appends
+// "\n" to the last line, which would show a file without a final newline as changed).
+func splitLines(s string) []string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
 }
