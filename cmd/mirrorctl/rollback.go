@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -65,6 +67,13 @@ Examples:
 				defer unlock()
 			}
 			changes, meta, err := plan()
+			if errors.Is(err, snapshot.ErrNotFound) && c.Args().First() != "" {
+				// A run that changed only cluster objects (the files were already as wanted) has a
+				// cluster record under its id and no file snapshot.
+				if m, ok := clusterOnlySnapshot(store, c.Args().First()); ok {
+					changes, meta, err = nil, m, nil
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -227,6 +236,10 @@ func snapshotsCommand() *cli.Command {
 					removed, err := s.Prune(c.Int("keep"))
 					if err != nil {
 						return err
+					}
+					// Cluster records share their snapshot's id and go with it.
+					for _, id := range removed {
+						_ = cluster.OpenRecords(s).Remove(id)
 					}
 					if removed == nil {
 						removed = []string{}
