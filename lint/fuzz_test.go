@@ -81,9 +81,13 @@ func FuzzRemoveGates(f *testing.F) {
 	})
 }
 
-// splitLines splits after each newline without inventing one at the end (difflib.SplitLines appends
-// "\n" to the last line, which would show a file without a final newline as changed).
+// splitLines splits after each newline, ending the last line with one if it lacks it, so that adding
+// a line after (or removing the line before) a last line without a newline shows as that one line.
+// (difflib.SplitLines appends "\n" to the last element, inventing an empty line.)
 func splitLines(s string) []string {
+	if !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
 	lines := strings.SplitAfter(s, "\n")
 	if len(lines) > 0 && lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
