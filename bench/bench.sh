@@ -94,48 +94,67 @@ lines_yq=$(diff "$pristine" "$node/$manifest_rel" | grep -c '^>' || true)
 "$reset"
 
 # --- timing ------------------------------------------------------------------
-# time_cmd NAME PREPARE CMD...: median, mean, stddev, min, max in ms into
-# $work/NAME.stats. hyperfine when installed (no shell in between: -N);
+# The three commands are timed in interleaved rounds (plan, write, yq, plan,
+# ...), so that load from other processes falls on all of them alike rather
+# than on whichever ran while a build was going on.
+#
+# time_round NAME PREPARE N CMD...: N timed runs after one warm-up run;
+# appends wall times (ms) to $work/NAME.times and CPU (user+sys, ms) per run to
+# $work/NAME.cpu. hyperfine when installed (-N: no shell in between);
 # otherwise a bash loop over EPOCHREALTIME, which also times the fork/exec.
 have_hyperfine=0
 [ "${BENCH_TIMER:-}" != loop ] && command -v hyperfine >/dev/null 2>&1 && have_hyperfine=1
-time_cmd() {
-	local name=$1 prepare=$2
-	shift 2
+child_cpu_ms() { # children's user+sys so far, from the `times` builtin (run in this shell, not a subshell)
+	awk 'END {
+		t = 0
+		for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2] }
+		printf "%.3f", t * 1000 }' "$work/times.txt"
+}
+time_round() {
+	local name=$1 prepare=$2 n=$3
+	shift 3
 	if [ "$have_hyperfine" = 1 ]; then
 		local cmdline="" a
 		for a in "$@"; do cmdline+="${cmdline:+ }$(printf '%q' "$a")"; done
 		local prep=()
 		[ -n "$prepare" ] && prep=(--prepare "$prepare")
-		hyperfine -N --style none --warmup 3 --runs "$runs" "${prep[@]}" \
+		hyperfine -N --style none --warmup 1 --runs "$n" "${prep[@]}" \
 			--export-json "$work/$name.json" "$cmdline" >"$work/$name.hyperfine" 2>&1 ||
 			{ cat "$work/$name.hyperfine" >&2; return 1; }
-		python3 - "$work/$name.json" >"$work/$name.stats" <<-'EOF'
+		python3 - "$work/$name.json" "$work/$name.times" "$work/$name.cpu" <<-'EOF'
 			import json, sys
 			r = json.load(open(sys.argv[1]))["results"][0]
-			vals = [r[k] * 1000 for k in ("median", "mean", "stddev", "min", "max")]
-			vals.append((r["user"] + r["system"]) * 1000)  # mean CPU time per run
-			print(" ".join("%.2f" % v for v in vals))
+			with open(sys.argv[2], "a") as f:
+			    f.writelines("%.4f\n" % (t * 1000) for t in r["times"])
+			with open(sys.argv[3], "a") as f:  # hyperfine reports the mean user and system time
+			    f.writelines("%.4f\n" % ((r["user"] + r["system"]) * 1000) for _ in r["times"])
 		EOF
 	else
-		local i t0 t1
-		: >"$work/$name.times"
-		for ((i = 0; i < runs + 3; i++)); do
+		local i t0 t1 c0 c1
+		for ((i = 0; i <= n; i++)); do
 			[ -n "$prepare" ] && "$prepare"
+			times >"$work/times.txt"
+			c0=$(child_cpu_ms)
 			t0=$EPOCHREALTIME
 			"$@" >/dev/null 2>&1
 			t1=$EPOCHREALTIME
-			# The first 3 runs warm the page cache, as hyperfine's --warmup 3.
-			[ "$i" -ge 3 ] && echo "$t0 $t1" | awk '{ printf "%.4f\n", ($2 - $1) * 1000 }' >>"$work/$name.times"
+			times >"$work/times.txt"
+			c1=$(child_cpu_ms)
+			[ "$i" -eq 0 ] && continue # warm-up
+			awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", (b - a) * 1000 }' >>"$work/$name.times"
+			awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.4f\n", b - a }' >>"$work/$name.cpu"
 		done
-		sort -n "$work/$name.times" | awk '
-			{ v[NR] = $1; s += $1; ss += $1 * $1 }
-			END {
-				m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-				mean = s / NR; sd = sqrt((ss - NR * mean * mean) / (NR - 1))
-				printf "%.2f %.2f %.2f %.2f %.2f n/a\n", m, mean, sd, v[1], v[NR]
-			}' >"$work/$name.stats"
 	fi
+}
+# stats NAME: "median mean stddev min max cpu_mean" in ms.
+stats() {
+	sort -n "$work/$1.times" | awk -v cpu="$(awk '{ s += $1 } END { printf "%.2f", s / NR }' "$work/$1.cpu")" '
+		{ v[NR] = $1; s += $1; ss += $1 * $1 }
+		END {
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			mean = s / NR; sd = sqrt((ss - NR * mean * mean) / (NR - 1))
+			printf "%.2f %.2f %.2f %.2f %.2f %s\n", m, mean, sd, v[1], v[NR], cpu
+		}'
 }
 
 # peak_rss NAME PREPARE CMD...: the largest max RSS in KiB over 5 runs.
@@ -163,10 +182,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else pri
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
 echo "[bench] $runs runs each, node root $node, load average $load_start" >&2
-time_cmd plan "" "$bin" --root "$node" disable --dry-run
-time_cmd write "$reset" "$bin" --root "$node" disable
-time_cmd yq "$reset" "$yq" -i "$yq_expr" "$node/$manifest_rel"
+rounds=5
+per_round=$(((runs + rounds - 1) / rounds))
+for ((r = 1; r <= rounds; r++)); do
+	time_round plan "" "$per_round" "$bin" --root "$node" disable --dry-run
+	time_round write "$reset" "$per_round" "$bin" --root "$node" disable
+	time_round yq "$reset" "$per_round" "$yq" -i "$yq_expr" "$node/$manifest_rel"
+done
 "$reset"
+runs=$((rounds * per_round))
 rss_plan=$(peak_rss plan "" "$bin" --root "$node" disable --dry-run)
 rss_write=$(peak_rss write "$reset" "$bin" --root "$node" disable)
 rss_yq=$(peak_rss yq "$reset" "$yq" -i "$yq_expr" "$node/$manifest_rel")
@@ -178,16 +202,16 @@ for i in 1 2 3 4 5; do
 	if [ -z "$init_best" ] || le "$total" "$init_best"; then
 		init_best=$total
 		init_pkgs=$(grep -c '^init ' "$work/init.txt" || true)
-		init_top=$(awk '/^init / { print $5, $2 }' "$work/init.txt" | sort -rn | head -n 3 |
+		init_top=$(awk '/^init / { print $5, $2 }' "$work/init.txt" | sort -rn | awk 'NR <= 3' |
 			awk '{ printf "%s`%s` %.1f ms", (NR > 1 ? ", " : ""), $2, $1 }')
 	fi
 done
 size_mirrorctl=$(stat -c %s "$bin")
 size_yq=$(stat -c %s "$yq")
 
-read -r plan_med plan_mean plan_sd plan_min plan_max plan_cpu <"$work/plan.stats"
-read -r write_med write_mean write_sd write_min write_max write_cpu <"$work/write.stats"
-read -r yq_med yq_mean yq_sd yq_min yq_max yq_cpu <"$work/yq.stats"
+read -r plan_med plan_mean plan_sd plan_min plan_max plan_cpu < <(stats plan)
+read -r write_med write_mean write_sd write_min write_max write_cpu < <(stats write)
+read -r yq_med yq_mean yq_sd yq_min yq_max yq_cpu < <(stats yq)
 
 # --- goals -------------------------------------------------------------------
 verdict() { if le "$1" "$2"; then echo met; else echo MISSED; fi; }
@@ -203,7 +227,7 @@ g_size=$(verdict "$size_mirrorctl" 30000000)
 g_rss=$(verdict "$rss_max" $((40 * 1024)))
 
 # --- machine -----------------------------------------------------------------
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sed -n 1p)
 method="bash loop over EPOCHREALTIME"
 [ "$have_hyperfine" = 1 ] && method="$(hyperfine --version) -N"
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -224,9 +248,9 @@ report=$work/report.md
 	echo "| load average at start (1/5/15 min) | $load_start |"
 	echo "| kernel | $(uname -sr) |"
 	echo "| Go | $(go version | sed 's/^go version //') |"
-	echo "| mirrorctl | \`$("$bin" --version 2>/dev/null | head -n 1)\` |"
-	echo "| yq | \`$("$yq" --version 2>/dev/null | head -n 1)\` |"
-	echo "| timing | $method, $runs runs after 3 warm-up runs, whole process; peak RSS: max of 5 runs of \`/usr/bin/time -v\` |"
+	echo "| mirrorctl | \`$("$bin" --version 2>/dev/null | sed -n 1p)\` |"
+	echo "| yq | \`$("$yq" --version 2>/dev/null | sed -n 1p)\` |"
+	echo "| timing | $method; $runs runs per command in $rounds interleaved rounds (plan, write, yq), one warm-up run each round; whole process; peak RSS: max of 5 runs of \`/usr/bin/time -v\` |"
 	echo
 	if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n) }'; then
 		echo "**The machine was busy** (load average $load1 on $(nproc) CPUs when the run started): wall-clock times"
