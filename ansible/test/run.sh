@@ -63,6 +63,10 @@ if [ -z "$bin" ]; then
 		finish
 	fi
 fi
+if [ ! -x "$bin" ] || [ -d "$bin" ]; then
+	fail "MIRRORCTL_BIN=$bin: not an executable file"
+	finish
+fi
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 # Ansible writes temp files and reads config from the environment: keep both
