@@ -396,10 +396,17 @@ func TestStalePlanWritesNothing(t *testing.T) {
 	}
 }
 
-// The third target's folder does not exist, so its write fails after two files were replaced: both
+// The third target's folder cannot be created, so its write fails after two files were replaced: both
 // must come back byte for byte, with mode, owner and mtime, and no snapshot may remain.
 func TestFailedWriteMidwayRestoresEarlierFiles(t *testing.T) {
 	r := newRoot(t)
+	mkdirFault = func(dir string) error {
+		if strings.HasSuffix(dir, "/etc/nowhere") {
+			return errors.New("injected: cannot create folder")
+		}
+		return nil
+	}
+	t.Cleanup(func() { mkdirFault = nil })
 	put(t, r, manifest, "manifest old\n", 0o600, 1234, 2345)
 	put(t, r, kubeadm, "config old\n", 0o640, 0, 0)
 	s := Open(r, state)
@@ -792,8 +799,9 @@ func TestWriteFile(t *testing.T) {
 	if err := WriteFile(r, "/etc/out/x", []byte("x"), 0o600, -1, -1); !errors.Is(err, nodefs.ErrEscapes) {
 		t.Errorf("write through a link out of the root = %v, want ErrEscapes", err)
 	}
-	if err := WriteFile(r, "/nowhere/x", []byte("x"), 0o600, -1, -1); err == nil || !strings.HasPrefix(err.Error(), "/nowhere/x: ") {
-		t.Errorf("write into a missing folder = %v; want an error naming the node path", err)
+	put(t, r, "/etc/afile", "x\n", 0o600, 0, 0)
+	if err := WriteFile(r, "/etc/afile/x", []byte("x"), 0o600, -1, -1); err == nil || !strings.HasPrefix(err.Error(), "/etc/afile/x: ") {
+		t.Errorf("write below a file = %v; want an error naming the node path", err)
 	}
 }
 

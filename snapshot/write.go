@@ -148,9 +148,18 @@ func cleanStaleTemps(host string) {
 	}
 }
 
+// mkdirFault, when set (only by tests), makes creating a folder fail: the way to fail a write midway
+// in a test run as root, which permissions cannot stop.
+var mkdirFault func(dir string) error
+
 // mkdirAllSynced creates dir and its missing parents with mode 0755, fsyncing each parent so the new
 // entries survive a crash like the file written into them. Existing folders are left as they are.
 func mkdirAllSynced(dir string) error {
+	if mkdirFault != nil {
+		if err := mkdirFault(dir); err != nil {
+			return err
+		}
+	}
 	if fi, err := os.Stat(dir); err == nil {
 		if !fi.IsDir() {
 			return fmt.Errorf("%s: not a directory", dir)
