@@ -38,23 +38,26 @@ build_set() {
     [ -x "$out/$name" ] || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
-    echo "build.sh: $version: cached in $out (${pkgs[*]##*/})"
+    echo "build.sh: $version: cached in $out ($(names "${pkgs[@]}"))"
     return 0
   fi
 
   local t0; t0=$(now)
-  local tmp; tmp=$(mktemp -d "$out/.build.XXXXXX")
+  tmp=$(mktemp -d "$out/.build.XXXXXX") # global: the EXIT trap removes it after a failed or interrupted build
   # kubeadm refuses to work with its own version unset (v0.0.0), and the binaries report it in logs.
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=$major -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
-  echo "build.sh: $version: building ${missing[*]##*/} ..."
+  echo "build.sh: $version: building $(names "${missing[@]}") ..."
   (cd "$dir" && go build -trimpath -ldflags "$ld" -o "$tmp/" "${missing[@]}")
   for p in "${missing[@]}"; do
     name=$(binname "$p")
     mv "$tmp/$(basename "${p%/v[0-9]*}")" "$out/$name"
   done
   rmdir "$tmp"
-  echo "build.sh: $version: built ${missing[*]##*/} in $(elapsed "$t0") -> $out"
+  tmp=
+  echo "build.sh: $version: built $(names "${missing[@]}") in $(elapsed "$t0") -> $out"
 }
+
+names() { local p n=(); for p; do n+=("$(binname "$p")"); done; echo "${n[*]}"; }
 
 binname() {
   case "$1" in
@@ -63,6 +66,8 @@ binname() {
   esac
 }
 
+tmp=
+trap '[ -z "$tmp" ] || rm -rf "$tmp"' EXIT
 t_all=$(now)
 for s in "${sets[@]}"; do build_set "$s"; done
 echo "build.sh: done in $(elapsed "$t_all")"
