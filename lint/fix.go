@@ -22,7 +22,7 @@ func Fix(root nodefs.Root, o Options) ([]distros.FileChange, error) {
 	if dir == "" {
 		dir = distros.KubeadmManifestsDir
 	}
-	pods, _, err := readPodDir(root, nodefs.Clean(dir))
+	pods, _, err := readPodDir(root, nodefs.Clean(dir), true)
 	if err != nil {
 		return nil, err
 	}

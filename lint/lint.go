@@ -94,11 +94,26 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 	}
 	dir = nodefs.Clean(dir)
 	var out []Finding
-	pods, fs, err := readPodDir(root, dir)
+	pods, fs, err := readPodDir(root, dir, true)
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, fs...)
+	// RKE2 and k3s run static pods from their own folders (RKE2 rewrites its manifests there at every
+	// start, from its config): files the kubelet should not run matter there too.
+	for _, extra := range rancherPodDirs {
+		if extra == dir {
+			continue
+		}
+		xp, xf, err := readPodDir(root, extra, false)
+		if err != nil {
+			continue
+		}
+		out = append(out, xf...)
+		for _, p := range xp {
+			out = append(out, duplicateKeys(p.path, p.doc, "")...)
+		}
+	}
 	for _, p := range pods {
 		out = append(out, duplicateKeys(p.path, p.doc, "")...)
 		for _, g := range gateItems(p) {
@@ -225,6 +240,9 @@ type podFile struct {
 	name string     // metadata.name
 }
 
+// rancherPodDirs are the static pod folders of RKE2 and k3s.
+var rancherPodDirs = []string{"/var/lib/rancher/rke2/agent/pod-manifests", "/var/lib/rancher/k3s/agent/pod-manifests"}
+
 // backupRE matches names editors, package managers, patch and Ansible (`backup: yes`:
 // name.<pid>.<YYYY-MM-DD@HH:MM:SS>~) leave beside a file.
 var backupRE = regexp.MustCompile(`(?i)(~|\.(bak|backup|orig|old|save|swp|swo|rej|tmp|dpkg-[a-z]+|rpmnew|rpmsave|ucf-[a-z]+)|\.[0-9]+\.[0-9]{4}-[0-9]{2}-[0-9]{2}@[0-9:]+~)$`)
@@ -233,7 +251,10 @@ var manifestExt = regexp.MustCompile(`(?i)\.(ya?ml|json)$`)
 
 // readPodDir reads every file of the static pod folder the kubelet would run: every non-dot regular
 // file (and symlink to one), whatever its name. Subfolders are not read by the kubelet.
-func readPodDir(root nodefs.Root, dir string) ([]*podFile, []Finding, error) {
+//
+// strict makes a kube-controller-manager.yaml that does not parse an error (the kubeadm folder, whose
+// kcm manifest the other checks need) rather than a finding.
+func readPodDir(root nodefs.Root, dir string, strict bool) ([]*podFile, []Finding, error) {
 	host, err := root.Resolve(dir)
 	if err != nil {
 		return nil, nil, err
@@ -279,7 +300,7 @@ func readPodDir(root nodefs.Root, dir string) ([]*podFile, []Finding, error) {
 		p := &podFile{path: np, data: f.Data}
 		doc, perr := parsePod(f.Data)
 		if perr != nil {
-			if np == path.Join(dir, path.Base(distros.KubeadmManifest)) {
+			if strict && np == path.Join(dir, path.Base(distros.KubeadmManifest)) {
 				return nil, nil, fmt.Errorf("%s: %w", np, perr)
 			}
 			if !stray[np] {

@@ -169,6 +169,16 @@ func TestRun(t *testing.T) {
 			os.Remove(filepath.Join(root, cfg))
 			return []want{{CheckDuplicateKey, Error, kcmNode, lineOf(t, root, kcm, "    image: registry") - 2, "spec.containers[0].command is set twice (first on line 12): the kubelet uses this one"}}
 		}},
+		{"stray file in the RKE2 static pod folder", func(t *testing.T, root string) []want {
+			d := "var/lib/rancher/rke2/agent/pod-manifests/"
+			write(t, root, d+"kube-controller-manager.yaml", read(t, root, kcm))
+			write(t, root, d+"kube-controller-manager.yaml.bak", read(t, root, kcm))
+			write(t, root, d+"etcd.yaml", "kind: Pod\nspec: [\n")
+			return []want{
+				{CheckUnreadableManifest, Warning, "/" + d + "etcd.yaml", 0, "the kubelet cannot run it: malformed YAML"},
+				{CheckStrayFile, Error, "/" + d + "kube-controller-manager.yaml.bak", 0, `defines pod "kube-controller-manager" like /` + d + "kube-controller-manager.yaml"},
+			}
+		}},
 		{"config disagrees on mirroring", func(t *testing.T, root string) []want {
 			replace(t, root, cfg, "    allocate-node-cidrs: \"true\"\n", "    allocate-node-cidrs: \"true\"\n    controllers: \"*,bootstrapsigner,tokencleaner,-endpointslicemirroring\"\n")
 			return []want{{CheckDisagreement, Warning, cfgNode, 0, "mirroring is disabled here but enabled in " + kcmNode}}

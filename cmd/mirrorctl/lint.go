@@ -21,8 +21,8 @@ func lintCommand() *cli.Command {
      will not start; --fix removes it from static pod manifests, with a diff and a snapshot like any
      change), also in kubeadm, k3s, RKE2, MicroK8s and k0s configs (reported, fixed by hand)
    - duplicate keys in a static pod manifest (the kubelet uses the last one, most tools the first)
-   - files in /etc/kubernetes/manifests the kubelet would run that are not real manifests
-     (*.bak, *.orig, *~, Ansible backups, …) or that define the same pod twice
+   - files in /etc/kubernetes/manifests (and the RKE2/k3s static pod folders) the kubelet would run
+     that are not real manifests (*.bak, *.orig, *~, Ansible backups, …) or define the same pod twice
    - a kubeadm ClusterConfiguration that would regenerate different --controllers at the next upgrade
    - broken --controllers entries (spaces, empty entries) and names unknown to the node's version
    - notes on what reads EndpointSlices when mirroring is off (1.34+ APIServices, 1.37+ services/proxy)
