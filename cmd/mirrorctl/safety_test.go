@@ -149,51 +149,73 @@ func TestCrashSafety(t *testing.T) {
 	orig, want := referenceDisable(t)
 
 	// Calibrate: how long an uninterrupted child takes, start to exit, and when it starts to work (its
-	// first log line, "[plan] …", comes after process start-up and before any write). Half the kills are
-	// spread over the whole run, half over the working part, where the snapshot and the writes happen.
+	// first log line, "[plan] …", comes after process start-up and before any write). Children run as
+	// many at a time as the workers below, so the timing matches the load they will see.
+	const workers = 4
 	var full, work time.Duration
-	for i := 0; i < 3; i++ {
-		root := newNode(t)
-		cmd := helperCmd(t, "--root", root, "disable")
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		buf := make([]byte, 4096)
-		n, _ := stderr.Read(buf)
-		first := time.Since(start)
-		rest := new(bytes.Buffer)
-		rest.ReadFrom(stderr)
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("uninterrupted child: %v\n%s%s", err, buf[:n], rest)
-		}
-		el := time.Since(start)
-		full = max(full, el)
-		if i == 0 || first < work {
-			work = first
-		}
+	var calMu sync.Mutex
+	var calWG sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		calWG.Add(1)
+		go func() {
+			defer calWG.Done()
+			root := newNode(t)
+			cmd := helperCmd(t, "--root", root, "disable")
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Error(err)
+				return
+			}
+			buf := make([]byte, 4096)
+			n, _ := stderr.Read(buf)
+			first := time.Since(start)
+			rest := new(bytes.Buffer)
+			rest.ReadFrom(stderr)
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("uninterrupted child: %v\n%s%s", err, buf[:n], rest)
+				return
+			}
+			el := time.Since(start)
+			calMu.Lock()
+			full = max(full, el)
+			if work == 0 || first < work {
+				work = first
+			}
+			calMu.Unlock()
+		}()
+	}
+	calWG.Wait()
+	if t.Failed() {
+		return
+	}
+
+	// Each kill instant is a fraction of the kill window, drawn up front from the seed: half over the
+	// whole run, half over its working part, where the snapshot and the writes happen. The window
+	// follows the load: after every batch in which no child got to finish, it grows by half (kills are
+	// landing before the writes); when most children finish, it shrinks. The seed fixes the fractions.
+	rng := rand.New(rand.NewSource(seed))
+	fracs := make([]float64, runs)
+	for i := range fracs {
+		fracs[i] = rng.Float64()
 	}
 	span := full + full/10
-	t.Logf("an uninterrupted disable takes up to %s, working from %s; kills: half uniform over [0, %s], half over [%s, %s]", full, work, span, work, span)
-
-	// Delays are drawn up front from the seed, so a run is reproducible whatever the scheduling.
-	rng := rand.New(rand.NewSource(seed))
-	delays := make([]time.Duration, runs)
-	for i := range delays {
+	t.Logf("an uninterrupted disable takes up to %s, working from %s; initial kill window %s", full, work, span)
+	delayFor := func(i int, span time.Duration) time.Duration {
 		if i%2 == 0 {
-			delays[i] = time.Duration(rng.Int63n(int64(span)))
-		} else {
-			delays[i] = work + time.Duration(rng.Int63n(int64(span-work)))
+			return time.Duration(fracs[i] * float64(span))
 		}
+		return work + time.Duration(fracs[i]*float64(max(span-work, time.Millisecond)))
 	}
 
 	var mu sync.Mutex
 	var total crashOutcome
-	workers := 4
+	batchRuns, batchExited := 0, 0
+	const batch = 20
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -201,9 +223,12 @@ func TestCrashSafety(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				o, err := crashOnce(t, delays[i], orig, want)
+				mu.Lock()
+				delay := delayFor(i, span)
+				mu.Unlock()
+				o, err := crashOnce(t, delay, orig, want)
 				if err != nil {
-					t.Errorf("run %d (delay %s, seed %d): %v", i, delays[i], seed, err)
+					t.Errorf("run %d (delay %s, seed %d): %v", i, delay, seed, err)
 					continue
 				}
 				mu.Lock()
@@ -212,6 +237,17 @@ func TestCrashSafety(t *testing.T) {
 				total.exited += o.exited
 				total.rolledBack += o.rolledBack
 				total.mixed += o.mixed
+				batchRuns++
+				batchExited += o.exited
+				if batchRuns == batch {
+					switch {
+					case batchExited == 0:
+						span += span / 2
+					case batchExited > batch*6/10:
+						span -= span / 5
+					}
+					batchRuns, batchExited = 0, 0
+				}
 				mu.Unlock()
 			}
 		}()
@@ -224,6 +260,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	close(jobs)
 	wg.Wait()
+	t.Logf("final kill window %s", span)
 	t.Logf("outcomes over %d runs: %d targets found old, %d new; %d runs killed between the two writes (manifest and kubeadm config disagreeing until rollback); %d children finished before the kill; %d rollbacks restored files", runs, total.old, total.new, total.mixed, total.exited, total.rolledBack)
 	if !t.Failed() && runs >= 50 && (total.old == 0 || total.new == 0) {
 		t.Errorf("every kill landed on the same side of the write (old %d, new %d): the kill window misses the change", total.old, total.new)
