@@ -46,7 +46,7 @@ man: build
 	mkdir -p docs && $(BIN) man > docs/mirrorctl.1
 
 stress:
-	MIRRORCTL_STRESS=1 $(GO) test -count=1 -run 'Stress|Crash|Concurren' ./...
+	MIRRORCTL_STRESS=1 $(GO) test -count=1 -timeout 30m -run 'Stress|Crash|Concurren' ./...
 
 clean:
 	rm -rf bin

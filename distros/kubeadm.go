@@ -3,6 +3,7 @@ package distros
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/mirrorctl/mirrorctl/manifests"
@@ -31,7 +32,9 @@ var _ = register(kubeadm{})
 func (kubeadm) Name() string { return "kubeadm" }
 
 func (kubeadm) Detect(r nodefs.Root) []string {
-	if r.Exists(KubeadmManifest) {
+	// Lstat, not Stat: a broken or looping link there is still a kubeadm node, and Plan then names
+	// the file and what is wrong with it.
+	if _, err := os.Lstat(r.Host(KubeadmManifest)); err == nil {
 		return []string{KubeadmManifest}
 	}
 	return nil

@@ -49,6 +49,11 @@ func Parse(data []byte) (*Manifest, error) {
 	if !utf8.Valid(data) {
 		return nil, errors.New("not a YAML file (invalid UTF-8)")
 	}
+	if i := loneCR(data); i >= 0 {
+		// YAML reads a lone CR as a line break; editors and diff tools do not. Such a file is
+		// ambiguous, and splicing by line would be too.
+		return nil, fmt.Errorf("line %d: carriage return without a line feed (old Mac line endings); convert the file to LF or CRLF", bytes.Count(data[:i], []byte("\n"))+1)
+	}
 	doc, err := singleDocument(data)
 	if err != nil {
 		return nil, err
@@ -136,7 +141,41 @@ func singleDocument(data []byte) (*yaml.Node, error) {
 	if hasAlias(doc, 0) {
 		return nil, errors.New("YAML aliases or anchors are not supported in a static pod manifest")
 	}
+	if err := duplicateKeys(doc); err != nil {
+		return nil, err
+	}
 	return doc, nil
+}
+
+// duplicateKeys refuses a mapping that holds a key twice. The kubelet decodes static pods leniently
+// and keeps the last one, while a locator that stops at the first would edit a list kcm never runs.
+func duplicateKeys(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if first, ok := seen[k.Value]; ok {
+				return fmt.Errorf("line %d: duplicate key %q (first at line %d); the kubelet would use the last one", k.Line, k.Value, first)
+			}
+			seen[k.Value] = k.Line
+		}
+	}
+	for _, c := range n.Content {
+		if err := duplicateKeys(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loneCR returns the offset of the first CR not followed by LF, or -1.
+func loneCR(data []byte) int {
+	for i, b := range data {
+		if b == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			return i
+		}
+	}
+	return -1
 }
 
 func hasAlias(n *yaml.Node, depth int) bool {

@@ -4,6 +4,7 @@
 package nodefs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -192,6 +193,11 @@ func (r Root) ReadFile(nodePath string, allowMissing bool) (*File, error) {
 	data, err := os.ReadFile(host)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", np, unwrapPathError(err))
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		// Every file mirrorctl edits is text; a NUL byte means a binary or corrupt file, and
+		// editing it by lines would make things worse.
+		return nil, fmt.Errorf("%s: not a text file (NUL byte at offset %d)", np, i)
 	}
 	f.Data, f.Mode, f.Exists = data, fi.Mode().Perm(), true
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {

@@ -227,15 +227,17 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 			}
 		}
 	}
-	if err := liveApply(c, g, live, store, id, r); err != nil {
-		return err
-	}
 	if c.Bool("restart") && plan.Changed() {
 		if err := restart(g, plan.Distro); err != nil {
 			return fmt.Errorf("%w; the files are written (undo: mirrorctl rollback %s)", err, id)
 		}
 	}
+	// The health gate comes before the live ClusterConfiguration: an automatic rollback restores the
+	// node's files, and the cluster must not keep a change the node could not run.
 	if err := waitOrRollback(c, g, store, id, plan.Mirroring == distros.Enabled, c.Duration("wait")); err != nil {
+		return err
+	}
+	if err := liveApply(c, g, live, store, id, r); err != nil {
 		return err
 	}
 	for _, n := range plan.Notes {

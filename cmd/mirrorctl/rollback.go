@@ -59,6 +59,12 @@ Examples:
 				}
 				return store.PlanRollback(id, c.Bool("force"))
 			}
+			if id := c.Args().First(); id != "" {
+				// Before the lock, which would create the state dir for a bad id.
+				if err := snapshot.ValidID(id); err != nil {
+					return err
+				}
+			}
 			if !dryRun {
 				unlock, err := store.Lock(c.Duration("lock-timeout"))
 				if err != nil {
