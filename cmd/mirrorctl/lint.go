@@ -40,6 +40,7 @@ Examples:
 			&cli.BoolFlag{Name: "fix", Usage: "remove EndpointSliceMirroring feature gates (snapshot first, atomic writes)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "with --fix: print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			&cli.StringFlag{Name: "save-plan", Usage: "with --fix --dry-run: save the fix as a plan to FILE (a path on this machine, not under --root) for `mirrorctl apply-plan FILE`"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -47,6 +48,9 @@ Examples:
 			}
 			if c.Bool("dry-run") && !c.Bool("fix") {
 				return usageErr("lint: --dry-run goes with --fix")
+			}
+			if c.String("save-plan") != "" && !c.Bool("dry-run") {
+				return usageErr("lint: --save-plan goes with --fix --dry-run")
 			}
 			g, err := getGlobals(c)
 			if err != nil {
@@ -104,6 +108,12 @@ func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *li
 	changes, err := lint.Fix(root, o)
 	if err != nil {
 		return err
+	}
+	if path := c.String("save-plan"); path != "" {
+		p := &distros.Plan{Distro: "kubeadm", Op: "lint-fix", Files: changes, Mirroring: distros.Unknown}
+		if _, err := savePlan(g, p, "lint-fix", path); err != nil {
+			return err
+		}
 	}
 	if len(changes) > 0 && !r.DryRun {
 		store := snapshot.Open(root, g.stateDir)

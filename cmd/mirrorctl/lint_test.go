@@ -141,3 +141,26 @@ func TestDisableShowsLintWarnings(t *testing.T) {
 		t.Errorf("warnings: %s", b)
 	}
 }
+
+// lint --fix --dry-run --save-plan makes a plan that apply-plan applies like lint --fix.
+func TestLintFixSavePlan(t *testing.T) {
+	t.Parallel()
+	root := newNode(t)
+	kcm := filepath.Join(root, kcmPath)
+	b, _ := os.ReadFile(kcm)
+	gated := strings.Replace(string(b), "    - --kubeconfig=", "    - --feature-gates=EndpointSliceMirroring=false\n    - --kubeconfig=", 1)
+	os.WriteFile(kcm, []byte(gated), 0o600)
+	plan := filepath.Join(t.TempDir(), "fix.plan")
+	if r := run(t, "--root", root, "lint", "--fix", "--dry-run", "--save-plan", plan); r.code != 3 && r.code != 0 {
+		t.Fatalf("lint --fix --dry-run --save-plan: exit %d %s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(kcm); string(got) != gated {
+		t.Fatal("dry run wrote")
+	}
+	if r := run(t, "--root", root, "apply-plan", plan); r.code != 0 {
+		t.Fatalf("apply-plan: exit %d %s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(kcm); string(got) != string(b) {
+		t.Errorf("apply-plan of the lint fix did not remove the gate line:\n%s", got)
+	}
+}
