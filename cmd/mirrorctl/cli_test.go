@@ -380,3 +380,21 @@ func TestManPageIsCurrent(t *testing.T) {
 		t.Errorf("docs/mirrorctl.1 is stale: run `make man` (exit %d)", r.code)
 	}
 }
+
+func TestColor(t *testing.T) {
+	root := newNode(t)
+	r := run(t, "--root", root, "--color", "always", "disable", "--dry-run")
+	if !strings.Contains(r.stdout, "\x1b[32m+    - --controllers=") || !strings.Contains(r.stdout, "\x1b[31m-    - --controllers=") {
+		t.Errorf("--color always: no colored +/- lines:\n%q", r.stdout)
+	}
+	// auto: stdout here is a buffer, not a terminal, so no color; never: none either.
+	for _, mode := range []string{"auto", "never"} {
+		if r := run(t, "--root", root, "--color", mode, "disable", "--dry-run"); strings.Contains(r.stdout, "\x1b[") {
+			t.Errorf("--color %s wrote escape codes", mode)
+		}
+	}
+	t.Setenv("MIRRORCTL_COLOR", "always")
+	if r := run(t, "--root", root, "disable", "--dry-run"); !strings.Contains(r.stdout, "\x1b[") {
+		t.Error("MIRRORCTL_COLOR=always ignored")
+	}
+}
