@@ -62,6 +62,8 @@ func TestMirroringLifecycle(t *testing.T) {
 		t.Fatalf("after disable: %s, want %s (flags %q)", got, want, flagValues(disabled, "controllers"))
 	}
 	expectResult(t, mirrorctl(t, root, "disable"), false, "disabled")
+	validate(t, kubeadm, config)
+	compareWithKubeadm(t, kubeadm, config, manifest, false)
 
 	c.stopKCM()
 	kcm := c.startKCM(kcmBin, manifest)
@@ -112,6 +114,8 @@ func TestMirroringLifecycle(t *testing.T) {
 		t.Fatalf("after disable+enable: %s, want kubeadm's %s (flags %q)", got, origState, flagValues(enabled, "controllers"))
 	}
 	expectResult(t, mirrorctl(t, root, "enable"), false, "enabled")
+	validate(t, kubeadm, config)
+	compareWithKubeadm(t, kubeadm, config, manifest, true)
 	c.stopKCM()
 	c.startKCM(kcmBin, manifest)
 	c.probeControllers("probe-4")
