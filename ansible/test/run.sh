@@ -207,6 +207,10 @@ echo "ansible:   $(ansible-playbook --version | head -n 1)"
 # --- 1. the module's own documentation parses (ansible-doc reads it) -------
 doc_ok() { ansible-doc -M "$ansible_dir/roles/mirrorctl/library" mirrorctl >"$work/doc.txt" 2>&1 && has "$work/doc.txt" "OPTIONS"; }
 check "ansible-doc parses the module documentation" doc_ok
+syntax_ok() {
+	(cd "$work" && ansible-playbook -i localhost, --syntax-check "$ansible_dir/site.yml") >"$work/syntax.txt" 2>&1
+}
+check "ansible-playbook --syntax-check site.yml" syntax_ok
 
 # --- 2. --check --diff: shows the diff, writes nothing -----------------------
 node cp1
