@@ -73,9 +73,10 @@ type Plan struct {
 	Distro    string
 	Op        patches.Op
 	Files     []FileChange
-	Mirroring string   // state after the plan: Enabled or Disabled
-	Warnings  []string // things the operator should know (printed, and in JSON "warnings")
-	Notes     []string // what to do next for the change to take effect (restart hints)
+	Mirroring string          // state after the plan: Enabled or Disabled
+	Version   patches.Version // Kubernetes version of the control plane, when the adapter knows it
+	Warnings  []string        // things the operator should know (printed, and in JSON "warnings")
+	Notes     []string        // what to do next for the change to take effect (restart hints)
 }
 
 // Changed reports whether any file would change.

@@ -136,6 +136,7 @@ func (kubeadm) Plan(o Options) (*Plan, error) {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
 	p.Mirroring = StateOf(on)
+	p.Version = version
 
 	for _, c := range cfgs {
 		out, st, _, err := patches.EditKubeadmConfig(c.file.Data, o.Op, name)

@@ -164,7 +164,7 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 		out = append(out, disagreements(st)...)
 		out = append(out, configControllerFindings(root, st, version)...)
 		if on, err := m.Mirroring(); err == nil && !on {
-			out = append(out, consumerNotes(kcmPath, version)...)
+			out = append(out, ConsumerNotes(kcmPath, version)...)
 		}
 	}
 	return sortFindings(out), nil
@@ -715,8 +715,8 @@ func opFor(state string) string {
 	return "enable"
 }
 
-// consumerNotes says what reads EndpointSlices where Endpoints used to do, for a node with mirroring off.
-func consumerNotes(path string, v patches.Version) []Finding {
+// ConsumerNotes says what reads EndpointSlices where Endpoints used to do, for a node with mirroring off.
+func ConsumerNotes(path string, v patches.Version) []Finding {
 	var out []Finding
 	if !v.Known || v.AtLeast(1, 34) {
 		out = append(out, Finding{Check: CheckMirroringConsumers, Severity: Note, Path: path,

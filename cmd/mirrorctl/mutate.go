@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/lint"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -170,7 +171,7 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 	}
 	// Lint findings (an EndpointSliceMirroring feature gate, backup files the kubelet would run, …)
 	// are printed before every change: they are how nodes break after a "successful" edit.
-	plan.Warnings = append(lintWarnings(o), plan.Warnings...)
+	plan.Warnings = append(preChangeWarnings(o, plan), plan.Warnings...)
 	live, err := livePlan(c, g, op)
 	if err != nil {
 		return err
@@ -199,7 +200,7 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 	if plan, err = a.Plan(o); err != nil {
 		return err
 	}
-	plan.Warnings = append(lintWarnings(o), plan.Warnings...)
+	plan.Warnings = append(preChangeWarnings(o, plan), plan.Warnings...)
 	if live != nil {
 		if live, err = livePlan(c, g, op); err != nil {
 			return err
@@ -244,6 +245,23 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 		g.logf("next", "%s", n)
 	}
 	return printResult(g, r)
+}
+
+// preChangeWarnings is lint's view of the node, except that what reads EndpointSlices once mirroring
+// is off is said about the state after the change, not before it.
+func preChangeWarnings(o distros.Options, p *distros.Plan) []string {
+	var w []string
+	for _, s := range lintWarnings(o) {
+		if !strings.HasSuffix(s, "["+lint.CheckMirroringConsumers+"]") {
+			w = append(w, s)
+		}
+	}
+	if p.Mirroring == distros.Disabled && len(p.Files) > 0 {
+		for _, f := range lint.ConsumerNotes(p.Files[0].Path, p.Version) {
+			w = append(w, "lint: "+f.String())
+		}
+	}
+	return w
 }
 
 // restart runs the distribution's restart command (k3s, RKE2, k0s, MicroK8s) so the change takes effect.
