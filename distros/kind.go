@@ -21,6 +21,7 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
 const (
@@ -232,9 +233,9 @@ func (st *kindState) listShape(pd *kindPatchDoc) bool {
 // kindArgLines renders controllers in a shape, relative to extraArgs' children.
 func kindArgLines(list bool, value string) []string {
 	if list {
-		return []string{"- name: controllers", "  value: " + yeRender(yaml.DoubleQuotedStyle, value)}
+		return []string{"- name: controllers", "  value: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value)}
 	}
-	return []string{"controllers: " + yeRender(yaml.DoubleQuotedStyle, value)}
+	return []string{"controllers: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value)}
 }
 
 // innerEdits computes the edits of one patch document's text.

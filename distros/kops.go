@@ -15,6 +15,7 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
 const kopsKind = "kops-cluster-spec"
@@ -149,7 +150,7 @@ func (a kops) Plan(o Options) (*Plan, error) {
 		default:
 			lines := []string{"controllers:"}
 			for _, it := range items {
-				lines = append(lines, "- "+yeRender(yaml.DoubleQuotedStyle, it))
+				lines = append(lines, "- "+yamlsplice.Render(yaml.DoubleQuotedStyle, it))
 			}
 			edits, err = kopsInsert(st, lines)
 		}

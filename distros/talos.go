@@ -21,6 +21,7 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
 // TalosStateConfig is where a Talos node keeps its machine config (readable from a mounted disk image).
@@ -200,11 +201,11 @@ func (talos) patchText(o Options, value, fromConfig string, document bool) []byt
 	b.WriteString("#   talosctl patch mc --nodes <control-plane nodes> --patch @" + nodefs.Clean(o.TalosPatchOut) + "\n")
 	if document {
 		b.WriteString("apiVersion: v1alpha1\nkind: " + talosDocKind + "\nextraArgs:\n")
-		b.WriteString("  controllers: " + yeRender(yaml.DoubleQuotedStyle, value) + "\n")
+		b.WriteString("  controllers: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value) + "\n")
 		return b.Bytes()
 	}
 	b.WriteString("cluster:\n  controllerManager:\n    extraArgs:\n")
-	b.WriteString("      controllers: " + yeRender(yaml.DoubleQuotedStyle, value) + "\n")
+	b.WriteString("      controllers: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value) + "\n")
 	return b.Bytes()
 }
 

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
 // yeFile is a YAML stream and its documents' root nodes (nil for an empty document).
@@ -136,20 +138,10 @@ func (f *yeFile) checkKeys(n *yaml.Node) error {
 
 // offset converts a yaml.v3 position (1-based line, 1-based column in characters) to a byte offset.
 func (f *yeFile) offset(line, col int) (int, error) {
-	data := f.data
 	if line < 1 || line > len(f.lines) {
 		return 0, fmt.Errorf("internal error: line %d past end of file", line)
 	}
-	start := f.lines[line-1]
-	off := start
-	for c := 1; c < col; c++ {
-		if off >= len(data) || data[off] == '\n' {
-			return 0, fmt.Errorf("internal error: column %d past end of line %d", col, line)
-		}
-		_, size := utf8.DecodeRune(data[off:])
-		off += size
-	}
-	return off, nil
+	return yamlsplice.Column(f.data, f.lines[line-1], line, col)
 }
 
 // lineEnd returns the offset of the end of the line holding off (before "\r\n" or "\n").
@@ -175,43 +167,9 @@ func (f *yeFile) scalarSpan(n *yaml.Node, inFlow bool) (int, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	line := f.data[start:f.lineEnd(start)]
-	end := -1
-	switch {
-	case n.Style&yaml.DoubleQuotedStyle != 0:
-		for i := 1; i < len(line); i++ {
-			if line[i] == '\\' {
-				i++
-				continue
-			}
-			if line[i] == '"' {
-				end = start + i + 1
-				break
-			}
-		}
-	case n.Style&yaml.SingleQuotedStyle != 0:
-		for i := 1; i < len(line); i++ {
-			if line[i] == '\'' {
-				if i+1 < len(line) && line[i+1] == '\'' {
-					i++
-					continue
-				}
-				end = start + i + 1
-				break
-			}
-		}
-	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
-	default:
-		text := string(line)
-		if i := strings.Index(text, " #"); i >= 0 {
-			text = text[:i]
-		}
-		if inFlow {
-			if i := strings.IndexAny(text, ",]}"); i >= 0 {
-				text = text[:i]
-			}
-		}
-		end = start + len(strings.TrimRight(text, " \t"))
+	end := yamlsplice.TokenEnd(f.data[start:f.lineEnd(start)], n.Style, inFlow)
+	if end >= 0 {
+		end += start
 	}
 	if end < 0 {
 		return 0, 0, fmt.Errorf("the value %q spans several lines; write it on one line", n.Value)
@@ -248,28 +206,6 @@ func (f *yeFile) keyEnd(k *yaml.Node) (int, error) {
 	return end, nil
 }
 
-// yeRender writes text as a scalar in the given style, falling back to double quotes whenever the
-// plain or single-quoted form would not read back as the same string ("*,…" is an alias in plain YAML).
-func yeRender(style yaml.Style, text string) string {
-	dq := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(text) + `"`
-	var s string
-	switch {
-	case style&yaml.DoubleQuotedStyle != 0:
-		return dq
-	case style&yaml.SingleQuotedStyle != 0:
-		s = "'" + strings.ReplaceAll(text, "'", "''") + "'"
-	default:
-		s = text
-	}
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(s), &n); err != nil || len(n.Content) != 1 ||
-		n.Content[0].Kind != yaml.ScalarNode || n.Content[0].Tag != "!!str" || n.Content[0].Value != text ||
-		strings.ContainsAny(s, "#\n") {
-		return dq
-	}
-	return s
-}
-
 // setScalar replaces a one-line scalar value, keeping its quoting style where it can.
 func (f *yeFile) setScalar(n *yaml.Node, value string, inFlow bool) (yeSplice, error) {
 	start, end, err := f.scalarSpan(n, inFlow)
@@ -280,7 +216,7 @@ func (f *yeFile) setScalar(n *yaml.Node, value string, inFlow bool) (yeSplice, e
 	if n.Tag != "!!str" {
 		style = yaml.DoubleQuotedStyle // e.g. a number or null: the new value is a string
 	}
-	return yeSplice{start, end, yeRender(style, value)}, nil
+	return yeSplice{start, end, yamlsplice.Render(style, value)}, nil
 }
 
 // yeGet returns a mapping's key and value nodes for key (nil when absent or m is no mapping).
@@ -455,9 +391,9 @@ func (f *yeFile) setPath(root *yaml.Node, prefix string, path []string, value st
 			for j, rk := range path[i:] {
 				pad := strings.Repeat("  ", j)
 				if j == len(path[i:])-1 {
-					lines = append(lines, pad+yeRender(0, rk)+": "+yeRender(yaml.DoubleQuotedStyle, value))
+					lines = append(lines, pad+yamlsplice.Render(0, rk)+": "+yamlsplice.Render(yaml.DoubleQuotedStyle, value))
 				} else {
-					lines = append(lines, pad+yeRender(0, rk)+":")
+					lines = append(lines, pad+yamlsplice.Render(0, rk)+":")
 				}
 			}
 			return f.insertInto(name, parentKey, cur, lines)
@@ -481,7 +417,7 @@ func (f *yeFile) setPath(root *yaml.Node, prefix string, path []string, value st
 					return nil, fmt.Errorf("%s: the value must start on the line of its key", name)
 				}
 				at := kend + colon + 1
-				return []yeSplice{{at, at, " " + yeRender(yaml.DoubleQuotedStyle, value)}}, nil
+				return []yeSplice{{at, at, " " + yamlsplice.Render(yaml.DoubleQuotedStyle, value)}}, nil
 			}
 			s, err := f.setScalar(v, value, false)
 			if err != nil {
@@ -553,7 +489,7 @@ func (f *yeFile) setStringList(path string, seq *yaml.Node, items []string) ([]y
 		}
 		var parts []string
 		for _, it := range items {
-			parts = append(parts, yeRender(styleOf(it), it))
+			parts = append(parts, yamlsplice.Render(styleOf(it), it))
 		}
 		return []yeSplice{{start, end, "[" + strings.Join(parts, ", ") + "]"}}, nil
 	}
@@ -581,7 +517,7 @@ func (f *yeFile) setStringList(path string, seq *yaml.Node, items []string) ([]y
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%s: the list would be empty", path)
 	}
-	item := func(v string) string { return "-" + strings.Repeat(" ", gap-1) + yeRender(styleOf(v), v) }
+	item := func(v string) string { return "-" + strings.Repeat(" ", gap-1) + yamlsplice.Render(styleOf(v), v) }
 	// Only additions at the end: new lines after the last item, so its comment stays with it.
 	if len(items) > len(seq.Content) {
 		same := true

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
 // Fix plans the repairs lint can make: removing the EndpointSliceMirroring entry from every
@@ -93,7 +93,7 @@ func removeGates(data []byte, items []flagItem) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		edits = append(edits, edit{start, end, render(target.Style, text)})
+		edits = append(edits, edit{start, end, yamlsplice.Render(target.Style, text)})
 	}
 	sort.Slice(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
 	var b bytes.Buffer
@@ -110,28 +110,8 @@ func removeGates(data []byte, items []flagItem) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// offset converts a yaml node's 1-based line and character column into a byte offset.
 func offset(data []byte, n *yaml.Node) (int, error) {
-	start := 0
-	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
-		start = 3
-	}
-	for l := 1; l < n.Line; l++ {
-		i := bytes.IndexByte(data[start:], '\n')
-		if i < 0 {
-			return 0, fmt.Errorf("internal error: line %d past end of file", n.Line)
-		}
-		start += i + 1
-	}
-	off := start
-	for c := 1; c < n.Column; c++ {
-		if off >= len(data) || data[off] == '\n' {
-			return 0, fmt.Errorf("internal error: column %d past end of line %d", n.Column, n.Line)
-		}
-		_, size := utf8.DecodeRune(data[off:])
-		off += size
-	}
-	return off, nil
+	return yamlsplice.Offset(data, n.Line, n.Column)
 }
 
 // scalarSpan returns the bytes of a one-line scalar as written (quotes included) and checks they decode
@@ -143,64 +123,14 @@ func scalarSpan(data []byte, n *yaml.Node) (int, int, error) {
 	}
 	eol := bytes.IndexByte(data[start:], '\n')
 	if eol < 0 {
-		eol = len(data)
-	} else {
-		eol += start
+		eol = len(data) - start
 	}
-	line := string(data[start:eol])
-	end := -1
-	switch {
-	case n.Style&yaml.DoubleQuotedStyle != 0:
-		for i := 1; i < len(line); i++ {
-			if line[i] == '\\' {
-				i++
-			} else if line[i] == '"' {
-				end = start + i + 1
-				break
-			}
-		}
-	case n.Style&yaml.SingleQuotedStyle != 0:
-		for i := 1; i < len(line); i++ {
-			if line[i] == '\'' {
-				if i+1 < len(line) && line[i+1] == '\'' {
-					i++
-					continue
-				}
-				end = start + i + 1
-				break
-			}
-		}
-	case n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
-	default:
-		t := line
-		if i := strings.Index(t, " #"); i >= 0 {
-			t = t[:i]
-		}
-		end = start + len(strings.TrimRight(t, " \t\r"))
-	}
+	end := yamlsplice.TokenEnd(data[start:start+eol], n.Style, false)
 	var v string
-	if end < 0 || yaml.Unmarshal(data[start:end], &v) != nil || v != n.Value {
+	if end < 0 || yaml.Unmarshal(data[start:start+end], &v) != nil || v != n.Value {
 		return 0, 0, fmt.Errorf("line %d: %q spans several lines or uses a YAML form mirrorctl does not rewrite; fix it by hand", n.Line, n.Value)
 	}
-	return start, end, nil
-}
-
-// render writes text in the quoting style of the scalar it replaces, falling back to double quotes.
-func render(style yaml.Style, text string) string {
-	var s string
-	switch {
-	case style&yaml.DoubleQuotedStyle != 0:
-		s = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(text) + `"`
-	case style&yaml.SingleQuotedStyle != 0:
-		s = "'" + strings.ReplaceAll(text, "'", "''") + "'"
-	default:
-		s = text
-	}
-	var back string
-	if yaml.Unmarshal([]byte(s), &back) != nil || back != text {
-		return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(text) + `"`
-	}
-	return s
+	return start, start + end, nil
 }
 
 // deleteLine removes the whole line of a block sequence item ("    - value  # comment").
