@@ -67,13 +67,17 @@ func readmeExamples(t *testing.T) []string {
 		}
 		args := splitArgs(m[1])
 		joined := strings.Join(args, " ")
-		if strings.Contains(joined, "|") || strings.Contains(joined, "--kubeconfig") || len(args) > 1 && clusterCommands[firstCommand(args[1:])] {
+		if synopsis.MatchString(joined) || strings.Contains(joined, "--kubeconfig") || len(args) > 1 && clusterCommands[firstCommand(args[1:])] {
 			continue
 		}
 		out = append(out, m[1])
 	}
 	return out
 }
+
+// synopsis matches the README's synopsis lines: alternatives ("a|b"), optional parts ("[--fix]"),
+// ellipses and placeholders in capitals (FILE, NS; ID alone is replaced by a real snapshot id).
+var synopsis = regexp.MustCompile(`[|\[…]|\b(FILE|NS|N|D)\b`)
 
 // firstCommand skips global flags and returns the command name.
 func firstCommand(args []string) string {
