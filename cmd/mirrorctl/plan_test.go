@@ -99,35 +99,12 @@ func plEdit(t *testing.T, root, nodePath, old, new string) {
 	plWrite(t, root, nodePath, strings.Replace(s, old, new, 1))
 }
 
-type plRun struct {
-	code           int
-	stdout, stderr string
-}
-
-// plMain runs the CLI in-process through Main.
-func plMain(t *testing.T, args ...string) plRun {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code := Main(append([]string{"mirrorctl"}, args...), &out, &errb)
-	return plRun{code, out.String(), errb.String()}
-}
-
-func plJSON(t *testing.T, args ...string) (map[string]any, plRun) {
-	t.Helper()
-	r := plMain(t, args...)
-	var m map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
-		t.Fatalf("%v: exit %d, stdout is not one JSON object: %v\n%s\nstderr: %s", args, r.code, err, r.stdout, r.stderr)
-	}
-	return m, r
-}
-
 // plSave makes a plan on the node under root with `<op> --dry-run --save-plan FILE` and returns the
 // plan file's path and the run's stderr.
 func plSave(t *testing.T, root string, op patches.Op) (string, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), string(op)+".plan")
-	r := plMain(t, "--root", root, string(op), "--dry-run", "--save-plan", path)
+	r := run(t, "--root", root, string(op), "--dry-run", "--save-plan", path)
 	if r.code != 0 {
 		t.Fatalf("save plan: exit %d: %s", r.code, r.stderr)
 	}
@@ -183,7 +160,7 @@ func plUntouched(t *testing.T, root string, before map[string]string) {
 
 func plSnapshots(t *testing.T, root string) int {
 	t.Helper()
-	r := plMain(t, "--root", root, "-o", "json", "snapshots", "list")
+	r := run(t, "--root", root, "-o", "json", "snapshots", "list")
 	var list []any
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 		t.Fatalf("snapshots list: %v: %s %s", err, r.stdout, r.stderr)
@@ -301,11 +278,11 @@ func TestApplyPlanEqualsDisable(t *testing.T) {
 				}
 			}
 			path, _ := plSave(t, planned, op)
-			got, r := plJSON(t, "--root", planned, "-o", "json", "apply-plan", path)
+			got, r := runJSON(t, "--root", planned, "-o", "json", "apply-plan", path)
 			if r.code != 0 {
 				t.Fatalf("apply-plan: exit %d: %s", r.code, r.stderr)
 			}
-			want, r2 := plJSON(t, "--root", direct, "-o", "json", string(op))
+			want, r2 := runJSON(t, "--root", direct, "-o", "json", string(op))
 			if r2.code != 0 {
 				t.Fatalf("%s: exit %d: %s", op, r2.code, r2.stderr)
 			}
@@ -338,7 +315,7 @@ func TestApplyPlanEqualsDisable(t *testing.T) {
 				t.Errorf("%d snapshots, want 1", n)
 			}
 			// The snapshot restores the node as it was before the plan.
-			if r := plMain(t, "--root", planned, "rollback"); r.code != 0 {
+			if r := run(t, "--root", planned, "rollback"); r.code != 0 {
 				t.Fatalf("rollback: exit %d: %s", r.code, r.stderr)
 			}
 			orig := plNode(t)
@@ -377,7 +354,7 @@ func TestApplyPlanRefusesDrift(t *testing.T) {
 			if tc.dryRun {
 				args = []string{"--root", root, "apply-plan", "--dry-run", path}
 			}
-			r := plMain(t, args...)
+			r := run(t, args...)
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
 			}
@@ -416,7 +393,7 @@ func TestApplyPlanOtherNode(t *testing.T) {
 			plCopyTree(t, a, b)
 			plWrite(t, b, tc.file, tc.data)
 			before := plTree(t, b)
-			r := plMain(t, "--root", b, "apply-plan", path)
+			r := run(t, "--root", b, "apply-plan", path)
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
 			}
@@ -425,7 +402,7 @@ func TestApplyPlanOtherNode(t *testing.T) {
 			}
 			plUntouched(t, b, before)
 
-			m, r := plJSON(t, "--root", b, "-o", "json", "apply-plan", "--force", path)
+			m, r := runJSON(t, "--root", b, "-o", "json", "apply-plan", "--force", path)
 			if r.code != 0 || m["changed"] != true {
 				t.Fatalf("--force: exit %d changed %v: %s", r.code, m["changed"], r.stderr)
 			}
@@ -443,7 +420,7 @@ func TestApplyPlanOtherNode(t *testing.T) {
 		plWrite(t, a, "/etc/machine-id", "0123456789abcdef0123456789abcdef\n")
 		plEdit(t, a, plConfig, "clusterName: kubernetes", "clusterName: kubernetez")
 		before := plTree(t, a)
-		r := plMain(t, "--root", a, "apply-plan", "--force", path)
+		r := run(t, "--root", a, "apply-plan", "--force", path)
 		if r.code != 1 || !strings.Contains(r.stderr, plConfig+" (sha256") {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
@@ -483,7 +460,7 @@ func TestApplyPlanRefusesBadPlanFiles(t *testing.T) {
 			os.WriteFile(p, tc.data, 0o600)
 			before := plTree(t, root)
 			for _, cmd := range [][]string{{"apply-plan", p}, {"apply-plan", "--force", p}, {"show-plan", p}} {
-				r := plMain(t, append([]string{"--root", root}, cmd...)...)
+				r := run(t, append([]string{"--root", root}, cmd...)...)
 				if r.code != 1 {
 					t.Fatalf("%v: exit %d, want 1: %s", cmd, r.code, r.stderr)
 				}
@@ -495,7 +472,7 @@ func TestApplyPlanRefusesBadPlanFiles(t *testing.T) {
 		})
 	}
 	t.Run("missing", func(t *testing.T) {
-		r := plMain(t, "--root", root, "apply-plan", filepath.Join(t.TempDir(), "none.plan"))
+		r := run(t, "--root", root, "apply-plan", filepath.Join(t.TempDir(), "none.plan"))
 		if r.code != 1 || !strings.Contains(r.stderr, "none.plan: no such file or directory") {
 			t.Errorf("exit %d: %s", r.code, r.stderr)
 		}
@@ -508,11 +485,11 @@ func TestApplyPlanTwice(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
 	path, _ := plSave(t, root, patches.Disable)
-	if r := plMain(t, "--root", root, "apply-plan", path); r.code != 0 {
+	if r := run(t, "--root", root, "apply-plan", path); r.code != 0 {
 		t.Fatalf("first: exit %d: %s", r.code, r.stderr)
 	}
 	applied := plTree(t, root)
-	m, r := plJSON(t, "--root", root, "-o", "json", "apply-plan", path)
+	m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", path)
 	if r.code != 0 || m["changed"] != false || m["snapshot"] != nil || m["mirroring"] != "disabled" || len(m["diff"].([]any)) != 0 {
 		t.Fatalf("second: exit %d, %s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -526,10 +503,10 @@ func TestApplyPlanTwice(t *testing.T) {
 		t.Errorf("%d snapshots, want 1", n)
 	}
 	// Rolled back, the files hold the plan's old bytes again: the plan applies again.
-	if r := plMain(t, "--root", root, "rollback"); r.code != 0 {
+	if r := run(t, "--root", root, "rollback"); r.code != 0 {
 		t.Fatalf("rollback: %s", r.stderr)
 	}
-	if m, r := plJSON(t, "--root", root, "-o", "json", "apply-plan", path); r.code != 0 || m["changed"] != true {
+	if m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", path); r.code != 0 || m["changed"] != true {
 		t.Fatalf("after rollback: exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
 	if !reflect.DeepEqual(fileBytes(t, applied), fileBytes(t, plTree(t, root))) {
@@ -538,7 +515,7 @@ func TestApplyPlanTwice(t *testing.T) {
 	// Someone edits the file after the plan was applied: neither old nor planned bytes, refused.
 	plEdit(t, root, plManifest, "--leader-elect=true", "--leader-elect=false")
 	edited := plTree(t, root)
-	if r := plMain(t, "--root", root, "apply-plan", path); r.code != 1 || !strings.Contains(r.stderr, plManifest+" (sha256") {
+	if r := run(t, "--root", root, "apply-plan", path); r.code != 1 || !strings.Contains(r.stderr, plManifest+" (sha256") {
 		t.Errorf("after an edit: exit %d: %s", r.code, r.stderr)
 	}
 	if !reflect.DeepEqual(edited, plTree(t, root)) {
@@ -565,12 +542,12 @@ func TestShowPlanEqualsDryRun(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
 	path, _ := plSave(t, root, patches.Disable)
-	dry := plMain(t, "--root", root, "disable", "--dry-run")
+	dry := run(t, "--root", root, "disable", "--dry-run")
 	if dry.code != 0 {
 		t.Fatalf("dry run: %s", dry.stderr)
 	}
 	// --root points nowhere useful: show-plan reads only the plan.
-	show := plMain(t, "--root", t.TempDir(), "show-plan", path)
+	show := run(t, "--root", t.TempDir(), "show-plan", path)
 	if show.code != 0 {
 		t.Fatalf("show-plan: exit %d: %s", show.code, show.stderr)
 	}
@@ -585,8 +562,8 @@ func TestShowPlanEqualsDryRun(t *testing.T) {
 		}
 	}
 
-	dj, _ := plJSON(t, "--root", root, "-o", "json", "disable", "--dry-run")
-	sj, _ := plJSON(t, "-o", "json", "show-plan", path)
+	dj, _ := runJSON(t, "--root", root, "-o", "json", "disable", "--dry-run")
+	sj, _ := runJSON(t, "-o", "json", "show-plan", path)
 	if !reflect.DeepEqual(plWithout(sj, "plan"), dj) {
 		t.Errorf("show-plan JSON differs from the dry run's")
 	}
@@ -609,12 +586,12 @@ func TestApplyPlanDryRun(t *testing.T) {
 	root := plNode(t)
 	path, _ := plSave(t, root, patches.Disable)
 	before := plTree(t, root)
-	m, r := plJSON(t, "--root", root, "-o", "json", "apply-plan", "--dry-run", path)
+	m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", "--dry-run", path)
 	if r.code != 0 || m["changed"] != true || m["dry_run"] != true || m["snapshot"] != nil {
 		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
 	plUntouched(t, root, before)
-	show, _ := plJSON(t, "-o", "json", "show-plan", path)
+	show, _ := runJSON(t, "-o", "json", "show-plan", path)
 	if !reflect.DeepEqual(m, show) {
 		t.Errorf("apply-plan --dry-run on an unchanged node differs from show-plan:\n%s", r.stdout)
 	}
@@ -628,12 +605,12 @@ func TestApplyPlanExpectSHA256(t *testing.T) {
 	sum := sha256.Sum256(data)
 	hexSum := hex.EncodeToString(sum[:])
 	before := plTree(t, root)
-	r := plMain(t, "--root", root, "apply-plan", "--expect-sha256", strings.Repeat("0", 64), path)
+	r := run(t, "--root", root, "apply-plan", "--expect-sha256", strings.Repeat("0", 64), path)
 	if r.code != 1 || !strings.Contains(r.stderr, "sha256 "+hexSum+", not "+strings.Repeat("0", 64)) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	plUntouched(t, root, before)
-	if r := plMain(t, "--root", root, "apply-plan", "--expect-sha256", strings.ToUpper(hexSum), path); r.code != 0 {
+	if r := run(t, "--root", root, "apply-plan", "--expect-sha256", strings.ToUpper(hexSum), path); r.code != 0 {
 		t.Fatalf("matching digest: exit %d: %s", r.code, r.stderr)
 	}
 }
@@ -644,7 +621,7 @@ func TestPlanCommandsUsage(t *testing.T) {
 	plan := filepath.Join(t.TempDir(), "x.plan")
 	for _, args := range [][]string{{"apply-plan"}, {"show-plan"}, {"apply-plan", "a", "b"}, {"apply-plan", "--no-such-flag", "a"},
 		{"--root", root, "disable", "--save-plan", plan}, {"--root", root, "enable", "--save-plan", plan}} {
-		if r := plMain(t, args...); r.code != 2 {
+		if r := run(t, args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2: %s", args, r.code, r.stderr)
 		}
 	}
@@ -677,7 +654,7 @@ func TestPlanFileIsReadable(t *testing.T) {
 func TestApplyPlanNothingToChange(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	if r := plMain(t, "--root", root, "disable"); r.code != 0 {
+	if r := run(t, "--root", root, "disable"); r.code != 0 {
 		t.Fatalf("disable: %s", r.stderr)
 	}
 	os.RemoveAll(filepath.Join(root, "var"))
@@ -687,7 +664,7 @@ func TestApplyPlanNothingToChange(t *testing.T) {
 		t.Errorf("a plan with nothing to do does not say so:\n%s", data)
 	}
 	before := plTree(t, root)
-	m, r := plJSON(t, "--root", root, "-o", "json", "apply-plan", path)
+	m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", path)
 	if r.code != 0 || m["changed"] != false || m["snapshot"] != nil {
 		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
@@ -707,7 +684,7 @@ func TestApplyPlanWaitsForTheLock(t *testing.T) {
 	}
 	defer unlock()
 	manifest := plRead(t, root, plManifest)
-	r := plMain(t, "--root", root, "apply-plan", "--lock-timeout", "100ms", path)
+	r := run(t, "--root", root, "apply-plan", "--lock-timeout", "100ms", path)
 	if r.code != 1 || !strings.Contains(r.stderr, "another mirrorctl run holds the lock") {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -715,7 +692,7 @@ func TestApplyPlanWaitsForTheLock(t *testing.T) {
 		t.Error("apply-plan wrote without the lock")
 	}
 	unlock()
-	if r := plMain(t, "--root", root, "apply-plan", path); r.code != 0 {
+	if r := run(t, "--root", root, "apply-plan", path); r.code != 0 {
 		t.Fatalf("after unlock: exit %d: %s", r.code, r.stderr)
 	}
 }
@@ -735,7 +712,7 @@ func TestPlanFromOtherVersion(t *testing.T) {
 	sum := sha256.Sum256([]byte(body))
 	other := filepath.Join(t.TempDir(), "old.plan")
 	os.WriteFile(other, []byte(body+"checksum: sha256:"+hex.EncodeToString(sum[:])+"\n"), 0o600)
-	r := plMain(t, "--root", root, "apply-plan", other)
+	r := run(t, "--root", root, "apply-plan", other)
 	if r.code != 1 || !strings.Contains(r.stderr, "malformed plan") || !strings.Contains(r.stderr, "made by mirrorctl v0.0.1, this is "+version) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -765,7 +742,7 @@ func TestApplyPlanWait(t *testing.T) {
 		root := plNode(t)
 		path, _ := plSave(t, root, patches.Disable)
 		kl := newFakeKubelet(t, root, func([]byte) bool { return false })
-		r := plMain(t, "--root", root, "apply-plan", "--wait", "10s", "--wait-url", kl.url(), path)
+		r := run(t, "--root", root, "apply-plan", "--wait", "10s", "--wait-url", kl.url(), path)
 		if r.code != 0 || !strings.Contains(r.stderr, "[wait] kube-controller-manager is healthy, mirroring controller not running") {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
@@ -776,7 +753,7 @@ func TestApplyPlanWait(t *testing.T) {
 		orig := plTree(t, root)
 		origKCM := []byte(plRead(t, root, plManifest))
 		kl := newFakeKubelet(t, root, func(m []byte) bool { return !bytes.Equal(m, origKCM) })
-		r := plMain(t, "--root", root, "apply-plan", "--wait", "1500ms", "--wait-url", kl.url(), path)
+		r := run(t, "--root", root, "apply-plan", "--wait", "1500ms", "--wait-url", kl.url(), path)
 		if r.code != 1 || !strings.Contains(r.stderr, "automatically") {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
@@ -784,7 +761,7 @@ func TestApplyPlanWait(t *testing.T) {
 			t.Error("files not restored after the failed health gate")
 		}
 		// Restored to the plan's old bytes: the same plan applies again.
-		if r := plMain(t, "--root", root, "apply-plan", "--dry-run", path); r.code != 0 {
+		if r := run(t, "--root", root, "apply-plan", "--dry-run", path); r.code != 0 {
 			t.Errorf("plan no longer applies after the automatic rollback: %s", r.stderr)
 		}
 	})
