@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -47,7 +50,11 @@ func usageErr(format string, a ...any) error {
 func Main(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	app.Metadata = map[string]any{"args": args}
-	err := app.Run(args)
+	// Ctrl-C or a TERM from a supervisor cancels waits (--wait, API calls) so the command can say
+	// what state it leaves and how to undo it, instead of dying mid-sentence.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := app.RunContext(ctx, args)
 	if err == nil {
 		if app.Metadata["usage"] == true {
 			return exitUsage
