@@ -167,3 +167,22 @@ func TestDetectionAmbiguousAndEmpty(t *testing.T) {
 		t.Errorf("distros: %d %s", r.code, r.stderr)
 	}
 }
+
+// --wait would only time out and roll back a good change where kcm does not restart by itself.
+func TestWaitRefusedWhereKCMDoesNotRestart(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	copyTree(t, "../../testdata/distros/k3s/cis-sample/root", root)
+	before := files(t, root)
+	r := run(t, "--root", root, "disable", "--distro", "k3s", "--wait", "1m")
+	if r.code != 2 || !strings.Contains(r.stderr, "--restart") {
+		t.Errorf("k3s --wait without --restart: exit %d %q", r.code, r.stderr)
+	}
+	if after := files(t, root); len(after) != len(before) {
+		t.Error("refused run wrote files")
+	}
+	r = run(t, "--root", root, "disable", "--distro", "kops", "--kops-spec", "/x.yaml", "--wait", "1m")
+	if r.code != 2 || !strings.Contains(r.stderr, "elsewhere") {
+		t.Errorf("kops --wait: exit %d %q", r.code, r.stderr)
+	}
+}

@@ -164,6 +164,9 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 	if c.Bool("restart") && o.Root.Dir != "/" {
 		return usageErr("--restart restarts this machine's service: it cannot be combined with --root %s", o.Root.Dir)
 	}
+	if err := checkWait(c, a.Name()); err != nil {
+		return err
+	}
 	g.logf("plan", "%s on %s node (root %s)", op, a.Name(), o.Root.Dir)
 	plan, err := a.Plan(o)
 	if err != nil {
@@ -245,6 +248,22 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 		g.logf("next", "%s", n)
 	}
 	return printResult(g, r)
+}
+
+// checkWait refuses a health gate that could only time out and roll back a good change: it watches
+// this node's kcm, which restarts by itself only on kubeadm-style nodes (the kubelet watches the
+// manifest); k3s, RKE2, k0s and MicroK8s need --restart, and kind, Talos and kops apply elsewhere.
+func checkWait(c *cli.Context, distro string) error {
+	if c.Duration("wait") <= 0 || c.Bool("dry-run") {
+		return nil
+	}
+	switch {
+	case distro == "kind" || distro == "talos" || distro == "kops" || distro == "managed":
+		return usageErr("--wait watches this node's kube-controller-manager; a %s change takes effect elsewhere", distro)
+	case distros.RestartCommand(distro) != nil && !c.Bool("restart"):
+		return usageErr("--wait needs --restart on %s: the change takes effect only when %s runs", distro, strings.Join(distros.RestartCommand(distro), " "))
+	}
+	return nil
 }
 
 // preChangeWarnings is lint's view of the node, except that what reads EndpointSlices once mirroring
