@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 type statusResult struct {
@@ -28,7 +31,10 @@ manifest would be regenerated from the ClusterConfiguration at the next upgrade)
 Examples:
    mirrorctl status
    mirrorctl -o json status --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`,
-		Flags: targetFlags(),
+		Flags: append(targetFlags(),
+			kubeconfigFlag("also report the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig (under --root)"),
+			timeoutFlag(2*time.Minute),
+		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageErr("status takes no arguments (got %q)", c.Args().First())
@@ -44,6 +50,17 @@ Examples:
 			st, err := a.Status(o)
 			if err != nil {
 				return err
+			}
+			if c.String("kubeconfig") != "" {
+				fs, err := liveStatus(c, g)
+				if err != nil {
+					return err
+				}
+				st.Files = append(st.Files, fs)
+				st.Summarize()
+				if st.Mirroring == distros.Mixed {
+					st.Warnings = append(st.Warnings, "the node and the live ClusterConfiguration disagree: `kubeadm upgrade` and `kubeadm join --control-plane` regenerate the manifest from the ConfigMap")
+				}
 			}
 			if st.Mirroring == "" {
 				st.Summarize()
@@ -136,4 +153,30 @@ func joinOr(s []string, empty string) string {
 		out += ", " + x
 	}
 	return out
+}
+
+// liveStatus reads the live ClusterConfiguration the way the files are read: it is what kubeadm
+// regenerates the manifest from, so status must show it when it can reach it.
+func liveStatus(c *cli.Context, g *globals) (distros.FileStatus, error) {
+	client, err := clusterClient(c, g)
+	if err != nil {
+		return distros.FileStatus{}, err
+	}
+	ctx, cancel := clusterContext(c)
+	defer cancel()
+	lc, err := client.PlanKubeadmConfig(ctx, func(b []byte) ([]byte, bool, error) { return b, false, nil })
+	if err != nil {
+		return distros.FileStatus{}, err
+	}
+	path := cluster.LivePath
+	st, err := patches.ReadKubeadmConfig([]byte(lc.Before))
+	if err != nil {
+		return distros.FileStatus{}, fmt.Errorf("%s: %w", path, err)
+	}
+	fs := distros.FileStatus{Path: path, Kind: cluster.KindLive, Mirroring: distros.StateOf(st.Mirroring),
+		Controllers: patches.JoinControllers(st.Controllers), Version: st.Version.String()}
+	if !st.Set {
+		fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)
+	}
+	return fs, nil
 }
