@@ -10,14 +10,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
 	kubeadmscheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme"
-	kubeadmvalidation "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/validation"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // validateClusterConfiguration checks the edited ClusterConfiguration the way kubeadm reads it.
 //
 // v1beta4 and v1 are decoded with kubeadm's own types (scheme, defaulting, conversion to the internal
-// type) and validated with kubeadm's validation. Unknown or duplicate fields are only a warning in
+// type) and validated with kubeadm's rules (kubeadm_rules.go, held to kubeadm's validation package by tests). Unknown or duplicate fields are only a warning in
 // kubeadm (a strict-decoding error is fatal only in `kubeadm config validate`), so a strict error fails
 // here only if the edit introduced it.
 //
@@ -53,26 +52,13 @@ func decodeStrict(doc []byte) error {
 }
 
 // validateKubeadm decodes like kubeadm (defaulting and conversion to the internal type) and runs
-// ValidateClusterConfiguration's checks. Left out: the certificate validity check (it only logs
-// warnings, to klog) and component configs (those are separate documents, untouched here).
+// ValidateClusterConfiguration's checks (kubeadm_rules.go).
 func validateKubeadm(doc []byte) (field.ErrorList, error) {
 	c := &kubeadmapi.ClusterConfiguration{}
 	if err := runtime.DecodeInto(kubeadmscheme.Codecs.UniversalDecoder(), doc, c); err != nil {
 		return nil, err
 	}
-	var errs field.ErrorList
-	errs = append(errs, kubeadmvalidation.ValidateDNS(&c.DNS, field.NewPath("dns"))...)
-	errs = append(errs, kubeadmvalidation.ValidateNetworking(c, field.NewPath("networking"))...)
-	errs = append(errs, kubeadmvalidation.ValidateAPIServer(&c.APIServer, field.NewPath("apiServer"))...)
-	errs = append(errs, kubeadmvalidation.ValidateControllerManager(&c.ControllerManager, field.NewPath("controllerManager"))...)
-	errs = append(errs, kubeadmvalidation.ValidateScheduler(&c.Scheduler, field.NewPath("scheduler"))...)
-	errs = append(errs, kubeadmvalidation.ValidateAbsolutePath(c.CertificatesDir, field.NewPath("certificatesDir"))...)
-	errs = append(errs, kubeadmvalidation.ValidateFeatureGates(c.FeatureGates, field.NewPath("featureGates"))...)
-	errs = append(errs, kubeadmvalidation.ValidateHostPort(c.ControlPlaneEndpoint, field.NewPath("controlPlaneEndpoint"))...)
-	errs = append(errs, kubeadmvalidation.ValidateImageRepository(c.ImageRepository, field.NewPath("imageRepository"))...)
-	errs = append(errs, kubeadmvalidation.ValidateEtcd(&c.Etcd, field.NewPath("etcd"))...)
-	errs = append(errs, kubeadmvalidation.ValidateEncryptionAlgorithm(c.EncryptionAlgorithm, field.NewPath("encryptionAlgorithm"))...)
-	return errs, nil
+	return checkClusterConfiguration(c), nil
 }
 
 func validateLegacy(before, after string) error {
