@@ -5,10 +5,11 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
-	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
@@ -202,9 +203,25 @@ func validPort(s string) bool {
 	return err == nil && n >= 1 && n <= 65535
 }
 
+// imageRefRE is the image reference grammar of github.com/distribution/reference (what kubeadm matches
+// against), narrowed to references without a digest. It is compiled on first use, not at start-up as
+// that package's are: linking it would cost every mirrorctl run about a millisecond of regexp
+// compilation. kubeadm_rules_test.go checks it against distribution/reference's own expression.
+var imageRefRE = sync.OnceValue(func() *regexp.Regexp {
+	const (
+		domainComponent = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+		host            = `(?:` + domainComponent + `(?:\.` + domainComponent + `)*|\[(?:[a-fA-F0-9:]+)\])`
+		domainAndPort   = host + `(?::[0-9]+)?`
+		pathComponent   = `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
+		name            = `(?:` + domainAndPort + `/)?` + pathComponent + `(?:/` + pathComponent + `)*`
+		tag             = `[\w][\w.-]{0,127}`
+	)
+	return regexp.MustCompile(`^` + name + `(?::` + tag + `)?$`)
+})
+
 // imageRepository must be a prefix that makes "<repo>/name:tag" a valid image reference.
 func (r *kubeadmRules) imageRepository(repo string, p *field.Path) {
-	if !reference.ReferenceRegexp.MatchString(repo + "/name:tag") {
+	if !imageRefRE().MatchString(repo + "/name:tag") {
 		r.invalid(p, repo, "invalid image repository format")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
@@ -264,6 +265,35 @@ func FuzzKubeadmRules(f *testing.F) {
 		want, got := errStrings(kubeadmVerdict(c)), errStrings(checkClusterConfiguration(c))
 		if !slices.Equal(want, got) {
 			t.Fatalf("kubeadm and mirrorctl disagree on %s\nkubeadm:   %q\nmirrorctl: %q", fmt.Sprintf("%+v", *c), want, got)
+		}
+	})
+}
+
+var imageRepoSamples = []string{
+	"registry.k8s.io", "registry.k8s.io/sig-storage", "localhost:5000", "localhost:5000/k8s", "[fd00::1]:5000/k8s",
+	"10.0.0.1:5000", "Registry.Example.com", "repo/UPPER", "UPPER", "a__b", "a___b", "a--b", "a-", "-a", "a..b", "a.b",
+	"", "/", "a//b", "a/", "a:b", "a:5000:1", "a@sha256:" + strings.Repeat("a", 64), "café", "a b", "a\nb", "[::1]",
+	"[::1", "host_name/x", "ex-ample.com:65536/x", "ex-ample.com:/x",
+}
+
+// TestImageRefRE: the re-stated image reference grammar decides every sample as distribution/reference does.
+func TestImageRefRE(t *testing.T) {
+	for _, repo := range imageRepoSamples {
+		s := repo + "/name:tag"
+		if want, got := reference.ReferenceRegexp.MatchString(s), imageRefRE().MatchString(s); want != got {
+			t.Errorf("%q: distribution/reference %v, mirrorctl %v", s, want, got)
+		}
+	}
+}
+
+func FuzzImageRefRE(f *testing.F) {
+	for _, s := range imageRepoSamples {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, repo string) {
+		s := repo + "/name:tag"
+		if want, got := reference.ReferenceRegexp.MatchString(s), imageRefRE().MatchString(s); want != got {
+			t.Fatalf("%q: distribution/reference %v, mirrorctl %v", s, want, got)
 		}
 	})
 }
