@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -252,9 +253,11 @@ var rancherPodDirs = []string{"/var/lib/rancher/rke2/agent/pod-manifests", "/var
 
 // backupRE matches names editors, package managers, patch and Ansible (`backup: yes`:
 // name.<pid>.<YYYY-MM-DD@HH:MM:SS>~) leave beside a file.
-var backupRE = regexp.MustCompile(`(?i)(~|\.(bak|backup|orig|old|save|swp|swo|rej|tmp|dpkg-[a-z]+|rpmnew|rpmsave|ucf-[a-z]+)|\.[0-9]+\.[0-9]{4}-[0-9]{2}-[0-9]{2}@[0-9:]+~)$`)
+var backupRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(~|\.(bak|backup|orig|old|save|swp|swo|rej|tmp|dpkg-[a-z]+|rpmnew|rpmsave|ucf-[a-z]+)|\.[0-9]+\.[0-9]{4}-[0-9]{2}-[0-9]{2}@[0-9:]+~)$`)
+})
 
-var manifestExt = regexp.MustCompile(`(?i)\.(ya?ml|json)$`)
+var manifestExt = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)\.(ya?ml|json)$`) })
 
 // readPodDir reads every file of the static pod folder the kubelet would run: every non-dot regular
 // file (and symlink to one), whatever its name. Subfolders are not read by the kubelet.
@@ -286,10 +289,10 @@ func readPodDir(root nodefs.Root, dir string, strict bool) ([]*podFile, []Findin
 		if err != nil || fi.IsDir() {
 			continue
 		}
-		if backupRE.MatchString(name) || !manifestExt.MatchString(name) {
+		if backupRE().MatchString(name) || !manifestExt().MatchString(name) {
 			stray[np] = true
 			why := "is not a manifest"
-			if backupRE.MatchString(name) {
+			if backupRE().MatchString(name) {
 				why = "looks like a backup"
 			}
 			out = append(out, Finding{Check: CheckStrayFile, Severity: Error, Path: np,
@@ -484,7 +487,7 @@ func gateItems(p *podFile) []flagItem {
 	return out
 }
 
-var kubeadmGateRE = regexp.MustCompile(`\b` + featureGate + `\s*[=:]`)
+var kubeadmGateRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b` + featureGate + `\s*[=:]`) })
 
 // kubeadmGates finds the gate in a kubeadm config by text: in extraArgs (any component) kubeadm writes
 // it into the manifest again at the next upgrade or join, so it must go there too.
@@ -494,7 +497,7 @@ func kubeadmGates(f *nodefs.File) []Finding {
 		if strings.HasPrefix(strings.TrimSpace(line), "#") || !strings.Contains(line, featureGate) {
 			continue
 		}
-		if !kubeadmGateRE.MatchString(line) {
+		if !kubeadmGateRE().MatchString(line) {
 			continue
 		}
 		out = append(out, Finding{Check: CheckKubeadmFeatureGate, Severity: Error, Path: f.Path, Line: i + 1,
@@ -525,7 +528,7 @@ func distroGates(root nodefs.Root) []Finding {
 				continue
 			}
 			for i, line := range strings.Split(string(f.Data), "\n") {
-				if strings.HasPrefix(strings.TrimSpace(line), "#") || !kubeadmGateRE.MatchString(line) {
+				if strings.HasPrefix(strings.TrimSpace(line), "#") || !kubeadmGateRE().MatchString(line) {
 					continue
 				}
 				out = append(out, Finding{Check: CheckDistroFeatureGate, Severity: Error, Path: f.Path, Line: i + 1,
@@ -632,7 +635,9 @@ func unionAll() map[string]bool {
 	return u
 }
 
-var controllersLineRE = regexp.MustCompile(`^\s*(-\s*name:\s*["']?controllers["']?\s*$|["']?controllers["']?\s*:)`)
+var controllersLineRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(-\s*name:\s*["']?controllers["']?\s*$|["']?controllers["']?\s*:)`)
+})
 
 // configControllerFindings checks the names in each kubeadm config's controllers value: kubeadm writes
 // them into the manifest, and an unknown one stops kcm at the next upgrade or control-plane join.
@@ -650,7 +655,7 @@ func configControllerFindings(root nodefs.Root, st *distros.Status, v patches.Ve
 		line := 0
 		if file, err := root.ReadFile(f.Path, false); err == nil {
 			for i, l := range strings.Split(string(file.Data), "\n") {
-				if controllersLineRE.MatchString(l) {
+				if controllersLineRE().MatchString(l) {
 					line = i + 1
 					break
 				}

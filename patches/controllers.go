@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -48,11 +49,11 @@ func (v Version) AtLeast(major, minor int) bool {
 	return v.Known && (v.Major > major || v.Major == major && v.Minor >= minor)
 }
 
-var versionRe = regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?$`)
+var versionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?$`) })
 
 // ParseVersion reads "v1.29.0", "1.29", "v1.30.0-rc.1" and the like.
 func ParseVersion(s string) Version {
-	m := versionRe.FindStringSubmatch(strings.TrimSpace(s))
+	m := versionRe().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return Version{}
 	}

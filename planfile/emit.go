@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -67,7 +68,7 @@ func text(indent int, s string) string {
 }
 
 // plainRE is what may stay unquoted; yaml itself then decides (see scalar).
-var plainRE = regexp.MustCompile(`^[A-Za-z0-9/][A-Za-z0-9/._+-]*$`)
+var plainRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9/][A-Za-z0-9/._+-]*$`) })
 
 // scalar renders s on one line: plain when YAML reads it back as that same string (paths, names,
 // hex digests), else double-quoted, or !!binary for bytes that are not UTF-8.
@@ -75,7 +76,7 @@ func scalar(s string) string {
 	if !utf8.ValidString(s) {
 		return "!!binary " + base64.StdEncoding.EncodeToString([]byte(s))
 	}
-	if plainRE.MatchString(s) {
+	if plainRE().MatchString(s) {
 		var v any
 		if err := yaml.Unmarshal([]byte(s), &v); err == nil {
 			if got, ok := v.(string); ok && got == s {

@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -147,7 +148,7 @@ func Build(p *distros.Plan, op string, identity Identity, toolVersion string, no
 	if p == nil {
 		return nil, errors.New("planfile: no plan")
 	}
-	if !opRE.MatchString(op) {
+	if !opRE().MatchString(op) {
 		return nil, fmt.Errorf("planfile: operation %q: want lower-case letters and dashes", op)
 	}
 	f := &File{
@@ -192,9 +193,9 @@ func Build(p *distros.Plan, op string, identity Identity, toolVersion string, no
 }
 
 var (
-	opRE   = regexp.MustCompile(`^[a-z][a-z-]{0,31}$`)
-	hexRE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	modeRE = regexp.MustCompile(`^0[0-7]{3}$`)
+	opRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z-]{0,31}$`) })
+	hexRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
+	modeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^0[0-7]{3}$`) })
 )
 
 func digest(b []byte) string {
@@ -266,12 +267,12 @@ func emit(f *File) []byte {
 	return e.b.Bytes()
 }
 
-var formatRE = regexp.MustCompile(`(?m)^format: *(.*)\n`)
+var formatRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^format: *(.*)\n`) })
 
 // Parse reads a plan file and checks it completely: format version, checksum, canonical form, and
 // that every digest and the diff agree with the recorded contents. Errors are one line.
 func Parse(data []byte) (*File, error) {
-	m := formatRE.FindSubmatch(data)
+	m := formatRE().FindSubmatch(data)
 	if m == nil {
 		return nil, fmt.Errorf("%w (no %q line)", ErrNotPlan, "format: "+Format)
 	}
@@ -287,7 +288,7 @@ func Parse(data []byte) (*File, error) {
 		return nil, ErrTruncated
 	}
 	want := strings.TrimPrefix(last, checksumKey)
-	if !hexRE.MatchString(want) {
+	if !hexRE().MatchString(want) {
 		return nil, fmt.Errorf("%w (the checksum line is damaged)", ErrChecksum)
 	}
 	body := data[:i]
@@ -326,7 +327,7 @@ func Parse(data []byte) (*File, error) {
 // validate checks what the checksum cannot: that the plan is internally consistent, so the diff a
 // reviewer read is the diff of the bytes apply-plan writes.
 func (f *File) validate() error {
-	if !opRE.MatchString(f.Operation) {
+	if !opRE().MatchString(f.Operation) {
 		return fmt.Errorf("operation %q: not an operation", f.Operation)
 	}
 	seen := map[string]bool{}
@@ -343,7 +344,7 @@ func (f *File) validate() error {
 		if t.Exists != (t.SHA256Before != "") {
 			return fmt.Errorf("%s: sha256_before must be set exactly when the file exists", t.Path)
 		}
-		if t.Exists && !hexRE.MatchString(t.SHA256Before) {
+		if t.Exists && !hexRE().MatchString(t.SHA256Before) {
 			return fmt.Errorf("%s: sha256_before %q: not a sha256", t.Path, t.SHA256Before)
 		}
 		if !t.Changed {
@@ -363,7 +364,7 @@ func (f *File) validate() error {
 			if t.Before == t.After || t.Mode != "" {
 				return fmt.Errorf("%s: a changed existing file needs new contents and no mode", t.Path)
 			}
-		} else if !modeRE.MatchString(t.Mode) {
+		} else if !modeRE().MatchString(t.Mode) {
 			return fmt.Errorf("%s: mode %q: want octal permission bits like 0600", t.Path, t.Mode)
 		}
 		diff.WriteString(t.change(nil).UnifiedDiff())

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -61,9 +62,9 @@ type FileMeta struct {
 const idLayout = "20060102T150405Z"
 
 var (
-	idRE     = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$`)
-	storedRE = regexp.MustCompile(`^[0-9]{2,}-[A-Za-z0-9._-]{1,100}$`)
-	shaRE    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	idRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$`) })
+	storedRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{2,}-[A-Za-z0-9._-]{1,100}$`) })
+	shaRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 )
 
 // newID returns e.g. 20261125T093012Z-1a2b3c: the UTC second, then 24 random bits so two runs in one
@@ -77,7 +78,7 @@ func newID(now time.Time) string {
 // ValidID checks that id has exactly the shape mirrorctl generates, so it can never name a path
 // outside the snapshots folder ("../x", "a/b", "").
 func ValidID(id string) error {
-	if !idRE.MatchString(id) {
+	if !idRE().MatchString(id) {
 		return fmt.Errorf("snapshot id %q: not a snapshot id (expected e.g. 20261125T093012Z-1a2b3c)", id)
 	}
 	return nil
@@ -189,16 +190,16 @@ func (m *Meta) validate(id string) error {
 		}
 		seen[f.Path] = true
 		if f.Existed {
-			if !storedRE.MatchString(f.Stored) {
+			if !storedRE().MatchString(f.Stored) {
 				return fmt.Errorf("file %s: stored name %q is not one mirrorctl writes", f.Path, f.Stored)
 			}
-			if !shaRE.MatchString(f.SHA256Before) {
+			if !shaRE().MatchString(f.SHA256Before) {
 				return fmt.Errorf("file %s: sha256_before %q is not a sha256", f.Path, f.SHA256Before)
 			}
 		} else if f.Stored != "" {
 			return fmt.Errorf("file %s: did not exist but has a stored copy %q", f.Path, f.Stored)
 		}
-		if !f.Removed && !shaRE.MatchString(f.SHA256After) {
+		if !f.Removed && !shaRE().MatchString(f.SHA256After) {
 			return fmt.Errorf("file %s: sha256_after %q is not a sha256", f.Path, f.SHA256After)
 		}
 		if f.Mode&^uint32(fs.ModePerm) != 0 {
@@ -312,7 +313,7 @@ func (s *Store) ReadStored(m *Meta, f FileMeta) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !storedRE.MatchString(f.Stored) {
+	if !storedRE().MatchString(f.Stored) {
 		return nil, fmt.Errorf("%s: stored name %q is not one mirrorctl writes", f.Path, f.Stored)
 	}
 	return s.readStored(host, m.ID, f)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -67,7 +68,7 @@ func savePlan(g *globals, p *distros.Plan, op patches.Op, path string) (sum stri
 	sum = planfile.Sum(data)
 	g.logf("plan", "saved %s sha256 %s", path, sum)
 	for _, t := range f.Files {
-		if m := credentialRE.FindStringSubmatch(t.After); t.Changed && m != nil {
+		if m := credentialRE().FindStringSubmatch(t.After); t.Changed && m != nil {
 			g.logf("warning", "%s holds the complete contents of %s, which has a %s: keep the plan as private as that file, and cite its sha256 rather than paste it", path, t.Path, m[1])
 		}
 	}
@@ -134,9 +135,11 @@ func unwrapPath(err error) error {
 
 // credentialRE finds the secrets a kubeadm config or a kubeconfig-like file may hold (bootstrap
 // tokens, the certificate key that decrypts the uploaded control-plane certificates, client keys).
-var credentialRE = regexp.MustCompile(`(?m)^[ \t-]*(token|certificateKey|client-key-data|client-certificate-data|password):[ \t]*\S`)
+var credentialRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^[ \t-]*(token|certificateKey|client-key-data|client-certificate-data|password):[ \t]*\S`)
+})
 
-var planVersionRE = regexp.MustCompile(`(?m)^mirrorctl_version: "?([^"\n]*)"?\n`)
+var planVersionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^mirrorctl_version: "?([^"\n]*)"?\n`) })
 
 // readPlan reads and checks a plan file (a host path) and returns it with the sha256 of its bytes.
 func readPlan(path string) (*planfile.File, string, error) {
@@ -156,7 +159,7 @@ func readPlan(path string) (*planfile.File, string, error) {
 	}
 	f, err := planfile.Parse(data)
 	if err != nil {
-		if m := planVersionRE.FindSubmatch(data); m != nil && string(m[1]) != version && errors.Is(err, planfile.ErrMalformed) {
+		if m := planVersionRE().FindSubmatch(data); m != nil && string(m[1]) != version && errors.Is(err, planfile.ErrMalformed) {
 			// A later mirrorctl may render diffs or the file differently; say so rather than let
 			// "malformed" suggest tampering.
 			return nil, "", fmt.Errorf("%s: %w (the plan was made by mirrorctl %s, this is %s)", path, err, m[1], version)
