@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -42,7 +43,50 @@ type Manifest struct {
 
 // Parse reads a static pod manifest and finds the kcm container and its --controllers flags.
 // Errors are one line without the file name; callers prefix it.
+//
+// One run reads the same manifest several times over (the plan, the check of the edit, status, lint);
+// a Manifest never changes after parsing, so the last few parses are kept and shared. The key is the
+// content, and a kept Manifest holds its own copy of it, so a caller reusing its buffer changes nothing.
 func Parse(data []byte) (*Manifest, error) {
+	if m := parsed.get(data); m != nil {
+		return m, nil
+	}
+	m, err := parse(bytes.Clone(data))
+	if err == nil {
+		parsed.put(m)
+	}
+	return m, err
+}
+
+const parsedKept = 4
+
+type parseCache struct {
+	mu   sync.Mutex
+	kept [parsedKept]*Manifest
+	next int
+}
+
+var parsed parseCache
+
+func (c *parseCache) get(data []byte) *Manifest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.kept {
+		if m != nil && bytes.Equal(m.data, data) {
+			return m
+		}
+	}
+	return nil
+}
+
+func (c *parseCache) put(m *Manifest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kept[c.next] = m
+	c.next = (c.next + 1) % parsedKept
+}
+
+func parse(data []byte) (*Manifest, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("file is empty")
 	}

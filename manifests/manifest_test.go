@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
@@ -133,5 +134,36 @@ func BenchmarkParseEdit(b *testing.B) {
 		if _, err := edit(data, patches.Disable); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A kept parse is shared only with a caller holding the same content, and never sees a change the
+// first caller makes to its buffer afterwards.
+func TestParseKeepsItsOwnCopy(t *testing.T) {
+	data, err := os.ReadFile("../testdata/manifests/kubeadm-generated-v1.37/input.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := bytes.Clone(data)
+	m1, err := Parse(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = ' '
+	}
+	m2, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m1 != m2 {
+		t.Error("the same content was parsed twice")
+	}
+	out, changed, err := m2.Edit(patches.Disable, "endpointslice-mirroring-controller")
+	if err != nil || !changed {
+		t.Fatalf("edit after the first caller overwrote its buffer: changed=%v err=%v", changed, err)
+	}
+	if !bytes.Contains(out, []byte("-endpointslice-mirroring-controller")) || bytes.Contains(out, []byte("     \n     ")) {
+		t.Errorf("edit used the overwritten buffer:\n%s", out)
 	}
 }
