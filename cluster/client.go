@@ -73,6 +73,16 @@ func Load(root nodefs.Root, path string) (*Client, error) {
 }
 
 func newFromREST(rc *rest.Config, source string) (*Client, error) {
+	rc = tuned(rc)
+	kube, err := newRESTAPI(rc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return &Client{Kube: kube, Source: source, Host: rc.Host}, nil
+}
+
+// tuned is a copy of rc with mirrorctl's client settings.
+func tuned(rc *rest.Config) *rest.Config {
 	rc = rest.CopyConfig(rc)
 	rc.QPS, rc.Burst = qps, burst
 	// Protobuf halves decode time and memory on big lists; every built-in type mirrorctl reads has it.
@@ -82,11 +92,7 @@ func newFromREST(rc *rest.Config, source string) (*Client, error) {
 	// v1 Endpoints is deprecated from 1.33: every call answers with a warning. mirrorctl must read and
 	// label Endpoints (that is its job), so the audit reports the deprecation once instead.
 	rc.WarningHandler = rest.NoWarnings{}
-	kube, err := newRESTAPI(rc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
-	}
-	return &Client{Kube: kube, Source: source, Host: rc.Host}, nil
+	return rc
 }
 
 // NewForConfig builds a Client from a rest.Config (the e2e tests use the harness's).

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
@@ -58,6 +60,8 @@ type fakeServer struct {
 	interfere func()
 	patched   []string
 	agent     string
+	// answer, keyed by "METHOD path", replaces the normal answer.
+	answer map[string]func(w http.ResponseWriter, r *http.Request)
 }
 
 func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,6 +79,10 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.log = append(f.log, line)
 	f.agent = r.UserAgent()
 	body, _ := io.ReadAll(r.Body)
+	if a := f.answer[r.Method+" "+r.URL.Path]; a != nil {
+		a(w, r)
+		return
+	}
 
 	if n := f.conflicts[r.Method+" "+r.URL.Path]; n > 0 {
 		f.conflicts[r.Method+" "+r.URL.Path] = n - 1
@@ -217,11 +225,25 @@ func (f *fakeServer) encode(w http.ResponseWriter, r *http.Request, obj runtime.
 	w.Write(b)
 }
 
-func newFakeServer(t *testing.T) (*fakeServer, *Client) {
-	f := &fakeServer{t: t, cm: kubeadmCM(liveCC), jsonOnly: map[string]bool{}, conflicts: map[string]int{}}
+// impls are the API implementations the REST tests run on: this package's, and the client-go
+// clientset it replaced, configured as before. Both must send the same requests and read the same
+// answers and errors.
+var impls = []string{"rest", "clientset"}
+
+func newFakeServer(t *testing.T, impl string) (*fakeServer, *Client) {
+	f := &fakeServer{t: t, cm: kubeadmCM(liveCC), jsonOnly: map[string]bool{}, conflicts: map[string]int{},
+		answer: map[string]func(http.ResponseWriter, *http.Request){}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	c, err := NewForConfig(&rest.Config{Host: srv.URL})
+	cfg := &rest.Config{Host: srv.URL}
+	if impl == "clientset" {
+		cs, err := kubernetes.NewForConfig(tuned(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f, &Client{Kube: legacyAPI{clientsetAPI{cs}}, Source: cfg.Host, Host: cfg.Host}
+	}
+	c, err := NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +251,20 @@ func newFakeServer(t *testing.T) (*fakeServer, *Client) {
 		t.Fatalf("NewForConfig built a %T, want the REST implementation", c.Kube)
 	}
 	return f, c
+}
+
+// legacyAPI is the real clientset as cluster used it before API: APIServices through the discovery
+// client's REST client.
+type legacyAPI struct{ clientsetAPI }
+
+func (l legacyAPI) GetJSON(ctx context.Context, absPath string, params url.Values) ([]byte, error) {
+	req := l.cs.Discovery().RESTClient().Get().AbsPath(absPath).SetHeader("Accept", "application/json")
+	for k, vs := range params {
+		for _, v := range vs {
+			req = req.Param(k, v)
+		}
+	}
+	return req.DoRaw(ctx)
 }
 
 func (f *fakeServer) requests() []string {
@@ -249,135 +285,212 @@ func sameLog(t *testing.T, got, want []string) {
 // The kubeadm-config path: a GET, a conditional protobuf PUT that loses a race (409), a fresh GET
 // and a PUT that lands on top of the other writer's change.
 func TestRESTKubeadmConfigGetUpdate(t *testing.T) {
-	f, c := newFakeServer(t)
-	const cmPath = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config"
-	f.conflicts["PUT "+cmPath] = 1
-	f.interfere = func() {
-		n := f.cm.DeepCopy()
-		n.Data["ClusterConfiguration"] = strings.Replace(n.Data["ClusterConfiguration"], "clusterName: kubernetes", "clusterName: other-writer", 1)
-		n.ResourceVersion = "11"
-		f.cm = n
-	}
-	ctx := context.Background()
-	l, err := c.ApplyKubeadmConfig(ctx, editor(patches.Disable), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Attempts != 2 || l.ResourceVersion != "11" {
-		t.Errorf("attempts %d on resourceVersion %s, want 2 on 11", l.Attempts, l.ResourceVersion)
-	}
-	got := f.cm.Data["ClusterConfiguration"]
-	if !strings.Contains(got, "clusterName: other-writer") || !strings.Contains(got, "-endpointslice-mirroring-controller") || f.cm.ResourceVersion != "12" {
-		t.Errorf("stored ConfigMap (resourceVersion %s) lost a write:\n%s", f.cm.ResourceVersion, got)
-	}
-	get := "GET " + cmPath + " accept=" + acceptTyped
-	put := "PUT " + cmPath + "?fieldManager=mirrorctl accept=" + acceptTyped + " content-type=" + protobuf
-	sameLog(t, f.requests(), []string{get, put, get, put})
-	if f.agent != "mirrorctl" {
-		t.Errorf("User-Agent %q", f.agent)
-	}
+	for _, impl := range impls {
+		t.Run(impl, func(t *testing.T) {
+			f, c := newFakeServer(t, impl)
+			const cmPath = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config"
+			f.conflicts["PUT "+cmPath] = 1
+			f.interfere = func() {
+				n := f.cm.DeepCopy()
+				n.Data["ClusterConfiguration"] = strings.Replace(n.Data["ClusterConfiguration"], "clusterName: kubernetes", "clusterName: other-writer", 1)
+				n.ResourceVersion = "11"
+				f.cm = n
+			}
+			ctx := context.Background()
+			l, err := c.ApplyKubeadmConfig(ctx, editor(patches.Disable), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Attempts != 2 || l.ResourceVersion != "11" {
+				t.Errorf("attempts %d on resourceVersion %s, want 2 on 11", l.Attempts, l.ResourceVersion)
+			}
+			got := f.cm.Data["ClusterConfiguration"]
+			if !strings.Contains(got, "clusterName: other-writer") || !strings.Contains(got, "-endpointslice-mirroring-controller") || f.cm.ResourceVersion != "12" {
+				t.Errorf("stored ConfigMap (resourceVersion %s) lost a write:\n%s", f.cm.ResourceVersion, got)
+			}
+			get := "GET " + cmPath + " accept=" + acceptTyped
+			put := "PUT " + cmPath + "?fieldManager=mirrorctl accept=" + acceptTyped + " content-type=" + protobuf
+			sameLog(t, f.requests(), []string{get, put, get, put})
+			if f.agent != "mirrorctl" {
+				t.Errorf("User-Agent %q", f.agent)
+			}
 
-	// A JSON answer decodes as well, and errors keep the server's message.
-	f.jsonOnly[cmPath] = true
-	if l, err := c.PlanKubeadmConfig(ctx, editor(patches.Disable)); err != nil || l.ResourceVersion != "12" || l.Changed() {
-		t.Errorf("plan over JSON: %+v %v", l, err)
-	}
-	f.requests()
-	f.conflicts["GET "+cmPath] = 1
-	f.interfere = nil
-	if _, err := c.PlanKubeadmConfig(ctx, editor(patches.Disable)); err == nil || err.Error() != LivePath+": Operation cannot be fulfilled on x \"x\": the object has been modified" {
-		t.Errorf("error %v", err)
+			// A JSON answer decodes as well, and errors keep the server's message.
+			f.jsonOnly[cmPath] = true
+			if l, err := c.PlanKubeadmConfig(ctx, editor(patches.Disable)); err != nil || l.ResourceVersion != "12" || l.Changed() {
+				t.Errorf("plan over JSON: %+v %v", l, err)
+			}
+			f.requests()
+			f.conflicts["GET "+cmPath] = 1
+			f.interfere = nil
+			if _, err := c.PlanKubeadmConfig(ctx, editor(patches.Disable)); err == nil || err.Error() != LivePath+": Operation cannot be fulfilled on x \"x\": the object has been modified" {
+				t.Errorf("error %v", err)
+			}
+		})
 	}
 }
 
 // The audit pages every list with limit and continue (the selector going with each page), asks for
 // protobuf on typed calls and JSON for APIServices, and reads the answers whichever way they come.
 func TestRESTAuditPaginates(t *testing.T) {
-	f, c := newFakeServer(t)
-	f.services = []runtime.Object{
-		&corev1.Service{ObjectMeta: objMeta("a", "ext", nil)},
-		&corev1.Service{ObjectMeta: objMeta("a", "web", nil), Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}},
-		&corev1.Service{ObjectMeta: objMeta("default", "kubernetes", nil)},
-	}
-	f.eps = []runtime.Object{
-		eps("a", "ext", nil), eps("a", "web", nil), eps("default", "kubernetes", map[string]string{LabelSkipMirror: "true"}),
-	}
-	f.slices = []runtime.Object{
-		&discoveryv1.EndpointSlice{ObjectMeta: objMeta("a", "ext-1", map[string]string{LabelManagedBy: MirroringController, LabelServiceName: "ext"}),
-			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.1"}}, {Addresses: []string{"192.0.2.2"}}}},
-		&discoveryv1.EndpointSlice{ObjectMeta: objMeta("a", "web-1", map[string]string{LabelManagedBy: "endpointslice-controller.k8s.io", LabelServiceName: "web"})},
-	}
-	f.pods = []runtime.Object{kcm("cp-1", "--controllers=*,bootstrapsigner,tokencleaner"),
-		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "etcd-cp-1", Labels: map[string]string{"component": "etcd"}}}}
-	f.jsonOnly["/api/v1/services"] = true
+	for _, impl := range impls {
+		t.Run(impl, func(t *testing.T) {
+			f, c := newFakeServer(t, impl)
+			f.services = []runtime.Object{
+				&corev1.Service{ObjectMeta: objMeta("a", "ext", nil)},
+				&corev1.Service{ObjectMeta: objMeta("a", "web", nil), Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}}},
+				&corev1.Service{ObjectMeta: objMeta("default", "kubernetes", nil)},
+			}
+			f.eps = []runtime.Object{
+				eps("a", "ext", nil), eps("a", "web", nil), eps("default", "kubernetes", map[string]string{LabelSkipMirror: "true"}),
+			}
+			f.slices = []runtime.Object{
+				&discoveryv1.EndpointSlice{ObjectMeta: objMeta("a", "ext-1", map[string]string{LabelManagedBy: MirroringController, LabelServiceName: "ext"}),
+					Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.1"}}, {Addresses: []string{"192.0.2.2"}}}},
+				&discoveryv1.EndpointSlice{ObjectMeta: objMeta("a", "web-1", map[string]string{LabelManagedBy: "endpointslice-controller.k8s.io", LabelServiceName: "web"})},
+			}
+			f.pods = []runtime.Object{kcm("cp-1", "--controllers=*,bootstrapsigner,tokencleaner"),
+				&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "etcd-cp-1", Labels: map[string]string{"component": "etcd"}}}}
+			f.jsonOnly["/api/v1/services"] = true
 
-	a, err := c.RunAudit(context.Background(), AuditOptions{PageSize: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	typed := " accept=" + acceptTyped
-	slices := "labelSelector=" + strings.ReplaceAll(LabelManagedBy, "/", "%2F") + "%3D" + MirroringController
-	sameLog(t, f.requests(), []string{
-		"GET /version" + typed,
-		"GET /api/v1/services?limit=2" + typed,
-		"GET /api/v1/services?continue=2&limit=2" + typed,
-		"GET /api/v1/endpoints?limit=2" + typed,
-		"GET /api/v1/endpoints?continue=2&limit=2" + typed,
-		"GET /apis/discovery.k8s.io/v1/endpointslices?" + slices + "&limit=2" + typed,
-		"GET /apis/apiregistration.k8s.io/v1/apiservices?limit=500 accept=application/json",
-		"GET /apis/apiregistration.k8s.io/v1/apiservices?continue=1&limit=500 accept=application/json",
-		"GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager" + typed,
-		"GET /api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-controller-manager&limit=2" + typed,
-	})
-	if a.ServerVersion != "v1.37.2" || a.Counts.Requests != 10 || a.Counts.Services != 3 || a.Counts.SelectorlessServices != 2 ||
-		a.Counts.Endpoints != 3 || a.Counts.MirroredSlices != 1 || a.Counts.APIServices != 2 {
-		t.Errorf("version %s counts %+v", a.ServerVersion, a.Counts)
-	}
-	if want := []ObjectRef{{"a", "ext"}}; !reflect.DeepEqual(a.WouldMirror, want) {
-		t.Errorf("would_mirror %v", a.WouldMirror)
-	}
-	if want := []MirroredService{{Namespace: "a", Service: "ext", Slices: []string{"ext-1"}, Endpoints: 2}}; !reflect.DeepEqual(a.MirroredSlices, want) {
-		t.Errorf("mirrored_slices %+v", a.MirroredSlices)
-	}
-	if want := []APIServiceDepend{{Name: "v1beta1.metrics.k8s.io", Service: ObjectRef{"a", "ext"}, MirroredSlices: 1}}; !reflect.DeepEqual(a.APIServices, want) {
-		t.Errorf("apiservices %+v", a.APIServices)
-	}
-	if len(a.ControlPlane) != 1 || a.ControlPlane[0].Node != "cp-1" || a.ControlPlane[0].Mirroring != "enabled" || a.ControlPlane[0].Leader {
-		t.Errorf("control_plane %+v", a.ControlPlane)
-	}
-	if len(a.Warnings) != 0 {
-		t.Errorf("warnings %q", a.Warnings)
+			a, err := c.RunAudit(context.Background(), AuditOptions{PageSize: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			typed := " accept=" + acceptTyped
+			slices := "labelSelector=" + strings.ReplaceAll(LabelManagedBy, "/", "%2F") + "%3D" + MirroringController
+			sameLog(t, f.requests(), []string{
+				"GET /version" + typed,
+				"GET /api/v1/services?limit=2" + typed,
+				"GET /api/v1/services?continue=2&limit=2" + typed,
+				"GET /api/v1/endpoints?limit=2" + typed,
+				"GET /api/v1/endpoints?continue=2&limit=2" + typed,
+				"GET /apis/discovery.k8s.io/v1/endpointslices?" + slices + "&limit=2" + typed,
+				"GET /apis/apiregistration.k8s.io/v1/apiservices?limit=500 accept=application/json",
+				"GET /apis/apiregistration.k8s.io/v1/apiservices?continue=1&limit=500 accept=application/json",
+				"GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager" + typed,
+				"GET /api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-controller-manager&limit=2" + typed,
+			})
+			if a.ServerVersion != "v1.37.2" || a.Counts.Requests != 10 || a.Counts.Services != 3 || a.Counts.SelectorlessServices != 2 ||
+				a.Counts.Endpoints != 3 || a.Counts.MirroredSlices != 1 || a.Counts.APIServices != 2 {
+				t.Errorf("version %s counts %+v", a.ServerVersion, a.Counts)
+			}
+			if want := []ObjectRef{{"a", "ext"}}; !reflect.DeepEqual(a.WouldMirror, want) {
+				t.Errorf("would_mirror %v", a.WouldMirror)
+			}
+			if want := []MirroredService{{Namespace: "a", Service: "ext", Slices: []string{"ext-1"}, Endpoints: 2}}; !reflect.DeepEqual(a.MirroredSlices, want) {
+				t.Errorf("mirrored_slices %+v", a.MirroredSlices)
+			}
+			if want := []APIServiceDepend{{Name: "v1beta1.metrics.k8s.io", Service: ObjectRef{"a", "ext"}, MirroredSlices: 1}}; !reflect.DeepEqual(a.APIServices, want) {
+				t.Errorf("apiservices %+v", a.APIServices)
+			}
+			if len(a.ControlPlane) != 1 || a.ControlPlane[0].Node != "cp-1" || a.ControlPlane[0].Mirroring != "enabled" || a.ControlPlane[0].Leader {
+				t.Errorf("control_plane %+v", a.ControlPlane)
+			}
+			if len(a.Warnings) != 0 {
+				t.Errorf("warnings %q", a.Warnings)
+			}
+		})
 	}
 }
 
 // skip: a namespaced list, a conditional merge patch that conflicts, a GET and the patch again.
 func TestRESTSkipListPatch(t *testing.T) {
-	f, c := newFakeServer(t)
-	f.eps = []runtime.Object{eps("default", "ext-a", nil), eps("default", "ext-b", map[string]string{"team": "x"}), eps("other", "ext-b", nil)}
-	ctx := context.Background()
-	plan, _, err := c.PlanSkip(ctx, SkipOptions{Namespace: "default", Selector: "team=x"})
-	if err != nil || len(plan) != 1 || plan[0].Name != "ext-b" || plan[0].UID != "uid-default-ext-b" {
-		t.Fatalf("plan %+v %v", plan, err)
+	for _, impl := range impls {
+		t.Run(impl, func(t *testing.T) {
+			f, c := newFakeServer(t, impl)
+			f.eps = []runtime.Object{eps("default", "ext-a", nil), eps("default", "ext-b", map[string]string{"team": "x"}), eps("other", "ext-b", nil)}
+			ctx := context.Background()
+			plan, _, err := c.PlanSkip(ctx, SkipOptions{Namespace: "default", Selector: "team=x"})
+			if err != nil || len(plan) != 1 || plan[0].Name != "ext-b" || plan[0].UID != "uid-default-ext-b" {
+				t.Fatalf("plan %+v %v", plan, err)
+			}
+			const p = "/api/v1/namespaces/default/endpoints/ext-b"
+			f.conflicts["PATCH "+p] = 1
+			if _, err := c.ApplyLabels(ctx, plan); err != nil {
+				t.Fatal(err)
+			}
+			typed := " accept=" + acceptTyped
+			patch := "PATCH " + p + "?fieldManager=mirrorctl" + typed + " content-type=" + mergePatch
+			sameLog(t, f.requests(), []string{
+				"GET /api/v1/namespaces/default/endpoints?labelSelector=team%3Dx&limit=500" + typed,
+				patch,
+				"GET " + p + typed,
+				patch,
+			})
+			var body map[string]any
+			if len(f.patched) != 1 || json.Unmarshal([]byte(f.patched[0]), &body) != nil ||
+				!reflect.DeepEqual(body, map[string]any{"metadata": map[string]any{"resourceVersion": "1", "uid": "uid-default-ext-b", "labels": map[string]any{LabelSkipMirror: "true"}}}) {
+				t.Errorf("patches %q", f.patched)
+			}
+			if _, err := c.PlanLabelRollback(ctx, []LabelRecord{{Namespace: "default", Name: "gone", UID: "u"}}, false); err == nil || !IsDrift(err) || !strings.Contains(err.Error(), "default/gone (gone)") {
+				t.Errorf("a 404 is not seen as gone: %v", err)
+			}
+		})
 	}
-	const p = "/api/v1/namespaces/default/endpoints/ext-b"
-	f.conflicts["PATCH "+p] = 1
-	if _, err := c.ApplyLabels(ctx, plan); err != nil {
-		t.Fatal(err)
+}
+
+// What the user sees of a failing API server (error text, warnings) is what the clientset gave.
+func TestRESTErrorsMatchTheClientset(t *testing.T) {
+	text := func(code int, ct, body string) func(http.ResponseWriter, *http.Request) {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", ct)
+			w.WriteHeader(code)
+			fmt.Fprint(w, body)
+		}
 	}
-	typed := " accept=" + acceptTyped
-	patch := "PATCH " + p + "?fieldManager=mirrorctl" + typed + " content-type=" + mergePatch
-	sameLog(t, f.requests(), []string{
-		"GET /api/v1/namespaces/default/endpoints?labelSelector=team%3Dx&limit=500" + typed,
-		patch,
-		"GET " + p + typed,
-		patch,
-	})
-	var body map[string]any
-	if len(f.patched) != 1 || json.Unmarshal([]byte(f.patched[0]), &body) != nil ||
-		!reflect.DeepEqual(body, map[string]any{"metadata": map[string]any{"resourceVersion": "1", "uid": "uid-default-ext-b", "labels": map[string]any{LabelSkipMirror: "true"}}}) {
-		t.Errorf("patches %q", f.patched)
+	audit := func(c *Client) string {
+		a, err := c.RunAudit(context.Background(), AuditOptions{})
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return "warnings: " + strings.Join(a.Warnings, "; ")
 	}
-	if _, err := c.PlanLabelRollback(ctx, []LabelRecord{{Namespace: "default", Name: "gone", UID: "u"}}, false); err == nil || !IsDrift(err) || !strings.Contains(err.Error(), "default/gone (gone)") {
-		t.Errorf("a 404 is not seen as gone: %v", err)
+	plan := func(c *Client) string {
+		_, err := c.PlanKubeadmConfig(context.Background(), editor(patches.Disable))
+		return fmt.Sprint(err)
+	}
+	apply := func(c *Client) string {
+		_, err := c.ApplyKubeadmConfig(context.Background(), editor(patches.Disable), nil)
+		return fmt.Sprint(err)
+	}
+	const cmPath = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config"
+	for _, tc := range []struct {
+		name   string
+		key    string
+		status *apierrors.StatusError // answered in the negotiated type
+		raw    func(http.ResponseWriter, *http.Request)
+		run    func(*Client) string
+	}{
+		{name: "version forbidden", key: "GET /version", status: apierrors.NewForbidden(schema.GroupResource{}, "", errors.New("no")), run: audit},
+		{name: "version not JSON", key: "GET /version", raw: text(200, "application/json", "<html>"), run: audit},
+		{name: "list plain-text 500", key: "GET /api/v1/services", raw: text(500, "text/plain", "boom\nsecond line"), run: audit},
+		{name: "list unavailable", key: "GET /api/v1/endpoints", status: apierrors.NewServiceUnavailable("etcd is away"), run: audit},
+		{name: "no apiregistration", key: "GET /apis/apiregistration.k8s.io/v1/apiservices", status: apierrors.NewNotFound(schema.GroupResource{}, ""), run: audit},
+		{name: "apiservices forbidden", key: "GET /apis/apiregistration.k8s.io/v1/apiservices", status: apierrors.NewForbidden(schema.GroupResource{Group: "apiregistration.k8s.io", Resource: "apiservices"}, "", errors.New("RBAC")), run: audit},
+		{name: "apiservices html 404", key: "GET /apis/apiregistration.k8s.io/v1/apiservices", raw: text(404, "text/html", "<h1>nope</h1>"), run: audit},
+		{name: "pods forbidden", key: "GET /api/v1/namespaces/kube-system/pods", status: apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("RBAC")), run: audit},
+		{name: "configmap missing", key: "GET " + cmPath, status: apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, "kubeadm-config"), run: plan},
+		{name: "configmap garbage", key: "GET " + cmPath, raw: text(200, protobuf, "k8s\x00garbage"), run: plan},
+		{name: "update invalid", key: "PUT " + cmPath, status: apierrors.NewBadRequest("data too long"), run: apply},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[string]string{}
+			for _, impl := range impls {
+				f, c := newFakeServer(t, impl)
+				f.pods = []runtime.Object{kcm("cp-1")}
+				if tc.status != nil {
+					st := tc.status
+					f.answer[tc.key] = func(w http.ResponseWriter, r *http.Request) { f.status(w, r, st) }
+				} else {
+					f.answer[tc.key] = tc.raw
+				}
+				got[impl] = strings.ReplaceAll(tc.run(c), c.Host, "<server>") // each run has its own server
+			}
+			if got["rest"] != got["clientset"] {
+				t.Errorf("rest:      %s\nclientset: %s", got["rest"], got["clientset"])
+			}
+			t.Log(got["rest"])
+		})
 	}
 }
