@@ -114,13 +114,11 @@ func newRESTAPI(rc *rest.Config) (*restAPI, error) {
 	if a.coordination, err = typed("/apis", coordinationv1.SchemeGroupVersion); err != nil {
 		return nil, err
 	}
-	// As client-go's discovery client sets itself up (its 32s timeout never applied: requests take
-	// their timeout from the shared HTTP client).
+	// Set up like client-go's discovery client, decoder included, so errors on these paths read as
+	// they did. (Its 32s default timeout is left out: it never applied, requests take their timeout
+	// from the shared HTTP client.)
 	raw := cfg
 	raw.APIPath, raw.GroupVersion = "", nil
-	if raw.Timeout == 0 {
-		raw.Timeout = 32 * time.Second
-	}
 	raw.NegotiatedSerializer = serializer.NegotiatedSerializerWrapper(runtime.SerializerInfo{
 		Serializer: runtime.NoopEncoder{Decoder: serializer.NewCodecFactory(s).UniversalDecoder()}})
 	if a.raw, err = rest.UnversionedRESTClientForConfigAndClient(&raw, hc); err != nil {
