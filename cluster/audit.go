@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -131,10 +132,9 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	}
 	a := &Audit{Server: c.Host, MirroredSlices: []MirroredService{}, WouldMirror: []ObjectRef{}, APIServices: []APIServiceDepend{},
 		ControlPlane: []KCMPod{}, Findings: []string{}, Warnings: []string{}, Notes: []string{}}
-	core := c.Kube.CoreV1()
 
 	a.Counts.Requests++
-	sv, err := c.Kube.Discovery().ServerVersion()
+	sv, err := c.Kube.ServerVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: server version: %s", c.Source, oneLine(err.Error()))
 	}
@@ -144,7 +144,7 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	// Selector-less Services: the only ones whose Endpoints the controller mirrors.
 	selectorless := map[ObjectRef]bool{}
 	err = list(ctx, ps, "", &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := core.Services("").List(ctx, lo)
+		l, err := c.Kube.ListServices(ctx, "", lo)
 		if err != nil {
 			return "", fmt.Errorf("list services: %s", oneLine(err.Error()))
 		}
@@ -166,7 +166,7 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 
 	// Endpoints of those Services that the controller would mirror now.
 	err = list(ctx, ps, "", &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := core.Endpoints("").List(ctx, lo)
+		l, err := c.Kube.ListEndpoints(ctx, "", lo)
 		if err != nil {
 			return "", fmt.Errorf("list endpoints: %s", oneLine(err.Error()))
 		}
@@ -186,7 +186,7 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	// Mirrored slices, filtered by the API server.
 	bySvc := map[ObjectRef]*MirroredService{}
 	err = list(ctx, ps, LabelManagedBy+"="+MirroringController, &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := c.Kube.DiscoveryV1().EndpointSlices("").List(ctx, lo)
+		l, err := c.Kube.ListEndpointSlices(ctx, "", lo)
 		if err != nil {
 			return "", fmt.Errorf("list endpointslices: %s", oneLine(err.Error()))
 		}
@@ -252,19 +252,19 @@ type apiService struct {
 }
 
 func (c *Client) auditAPIServices(ctx context.Context, a *Audit, selectorless map[ObjectRef]bool, mirrored map[ObjectRef]*MirroredService) error {
-	rc := c.Kube.Discovery().RESTClient()
-	if rc == nil { // the fake clientset has no REST client
+	rc, ok := c.Kube.(jsonGetter)
+	if !ok { // the fake clientset has no REST client
 		a.Warnings = append(a.Warnings, "APIServices not checked: no REST client")
 		return nil
 	}
 	cont := ""
 	for {
 		a.Counts.Requests++
-		req := rc.Get().AbsPath("/apis/apiregistration.k8s.io/v1/apiservices").Param("limit", "500").SetHeader("Accept", "application/json")
+		q := url.Values{"limit": {"500"}}
 		if cont != "" {
-			req = req.Param("continue", cont)
+			q.Set("continue", cont)
 		}
-		raw, err := req.DoRaw(ctx)
+		raw, err := rc.GetJSON(ctx, "/apis/apiregistration.k8s.io/v1/apiservices", q)
 		if apierrors.IsNotFound(err) {
 			a.Warnings = append(a.Warnings, "APIServices not checked: the API server serves no apiregistration.k8s.io/v1")
 			return nil
@@ -313,12 +313,12 @@ func (c *Client) auditAPIServices(ctx context.Context, a *Audit, selectorless ma
 func (c *Client) auditControlPlane(ctx context.Context, ps int64, a *Audit) error {
 	leader := ""
 	a.Counts.Requests++
-	if l, err := c.Kube.CoordinationV1().Leases("kube-system").Get(ctx, "kube-controller-manager", metav1.GetOptions{}); err == nil && l.Spec.HolderIdentity != nil {
+	if l, err := c.Kube.GetLease(ctx, "kube-system", "kube-controller-manager", metav1.GetOptions{}); err == nil && l.Spec.HolderIdentity != nil {
 		// kcm's identity is "<hostname>_<uuid>".
 		leader, _, _ = strings.Cut(*l.Spec.HolderIdentity, "_")
 	}
 	err := list(ctx, ps, kcmSelector, &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := c.Kube.CoreV1().Pods("kube-system").List(ctx, lo)
+		l, err := c.Kube.ListPods(ctx, "kube-system", lo)
 		if apierrors.IsForbidden(err) {
 			a.Warnings = append(a.Warnings, "control plane not checked: "+oneLine(err.Error()))
 			return "", nil

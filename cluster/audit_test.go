@@ -84,7 +84,7 @@ func TestAuditClassifiesAndPaginates(t *testing.T) {
 	cs := pagedFake(t, objs...)
 	cs.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.37.2"}
 
-	a, err := New(cs).RunAudit(context.Background(), AuditOptions{PageSize: 100})
+	a, err := New(fakeAPI(cs)).RunAudit(context.Background(), AuditOptions{PageSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestAuditCleanClusterIsSafe(t *testing.T) {
 		kcm("cp-1", "--controllers=*,bootstrapsigner,tokencleaner,-endpointslicemirroring"),
 	)
 	cs.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{GitVersion: "v1.37.2"}
-	a, err := New(cs).RunAudit(context.Background(), AuditOptions{})
+	a, err := New(fakeAPI(cs)).RunAudit(context.Background(), AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

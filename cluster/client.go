@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -22,15 +21,15 @@ import (
 // DefaultKubeconfig is what kubeadm writes on every control-plane node.
 const DefaultKubeconfig = "/etc/kubernetes/admin.conf"
 
-// Client is a clientset and where its credentials came from.
+// Client is an API client and where its credentials came from.
 type Client struct {
-	Kube   kubernetes.Interface
+	Kube   API
 	Source string // node path(s) of the kubeconfig used, for messages
 	Host   string // API server URL
 }
 
-// New wraps a clientset (tests hand in a fake one; Load builds the real one).
-func New(kube kubernetes.Interface) *Client { return &Client{Kube: kube, Source: "(in-process)"} }
+// New wraps an API (tests hand in one over the fake clientset; Load builds the real one).
+func New(kube API) *Client { return &Client{Kube: kube, Source: "(in-process)"} }
 
 // Client-side rate limits. client-go's default (5 QPS, burst 10) would make a paginated audit of a big
 // cluster wait on itself for seconds; the API server's priority and fairness protects it anyway.
@@ -74,6 +73,16 @@ func Load(root nodefs.Root, path string) (*Client, error) {
 }
 
 func newFromREST(rc *rest.Config, source string) (*Client, error) {
+	rc = tuned(rc)
+	kube, err := newRESTAPI(rc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return &Client{Kube: kube, Source: source, Host: rc.Host}, nil
+}
+
+// tuned is a copy of rc with mirrorctl's client settings.
+func tuned(rc *rest.Config) *rest.Config {
 	rc = rest.CopyConfig(rc)
 	rc.QPS, rc.Burst = qps, burst
 	// Protobuf halves decode time and memory on big lists; every built-in type mirrorctl reads has it.
@@ -83,11 +92,7 @@ func newFromREST(rc *rest.Config, source string) (*Client, error) {
 	// v1 Endpoints is deprecated from 1.33: every call answers with a warning. mirrorctl must read and
 	// label Endpoints (that is its job), so the audit reports the deprecation once instead.
 	rc.WarningHandler = rest.NoWarnings{}
-	kube, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
-	}
-	return &Client{Kube: kube, Source: source, Host: rc.Host}, nil
+	return rc
 }
 
 // NewForConfig builds a Client from a rest.Config (the e2e tests use the harness's).

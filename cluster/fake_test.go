@@ -1,18 +1,23 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
 	"testing"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -91,3 +96,49 @@ func objMeta(ns, name string, lbl map[string]string) metav1.ObjectMeta {
 }
 
 func ref(ns string, i int) ObjectRef { return ObjectRef{ns, fmt.Sprintf("svc-%04d", i)} }
+
+// clientsetAPI is API over a clientset, so the tests run on the fake one. It leaves out jsonGetter:
+// the fake clientset has no REST client for raw paths.
+type clientsetAPI struct{ cs kubernetes.Interface }
+
+func fakeAPI(cs kubernetes.Interface) API { return clientsetAPI{cs} }
+
+func (k clientsetAPI) ServerVersion(context.Context) (*version.Info, error) {
+	return k.cs.Discovery().ServerVersion()
+}
+
+func (k clientsetAPI) GetConfigMap(ctx context.Context, ns, name string, o metav1.GetOptions) (*corev1.ConfigMap, error) {
+	return k.cs.CoreV1().ConfigMaps(ns).Get(ctx, name, o)
+}
+
+func (k clientsetAPI) UpdateConfigMap(ctx context.Context, cm *corev1.ConfigMap, o metav1.UpdateOptions) (*corev1.ConfigMap, error) {
+	return k.cs.CoreV1().ConfigMaps(cm.Namespace).Update(ctx, cm, o)
+}
+
+func (k clientsetAPI) ListServices(ctx context.Context, ns string, o metav1.ListOptions) (*corev1.ServiceList, error) {
+	return k.cs.CoreV1().Services(ns).List(ctx, o)
+}
+
+func (k clientsetAPI) ListEndpoints(ctx context.Context, ns string, o metav1.ListOptions) (*corev1.EndpointsList, error) {
+	return k.cs.CoreV1().Endpoints(ns).List(ctx, o)
+}
+
+func (k clientsetAPI) GetEndpoints(ctx context.Context, ns, name string, o metav1.GetOptions) (*corev1.Endpoints, error) {
+	return k.cs.CoreV1().Endpoints(ns).Get(ctx, name, o)
+}
+
+func (k clientsetAPI) PatchEndpoints(ctx context.Context, ns, name string, pt types.PatchType, data []byte, o metav1.PatchOptions) (*corev1.Endpoints, error) {
+	return k.cs.CoreV1().Endpoints(ns).Patch(ctx, name, pt, data, o)
+}
+
+func (k clientsetAPI) ListPods(ctx context.Context, ns string, o metav1.ListOptions) (*corev1.PodList, error) {
+	return k.cs.CoreV1().Pods(ns).List(ctx, o)
+}
+
+func (k clientsetAPI) ListEndpointSlices(ctx context.Context, ns string, o metav1.ListOptions) (*discoveryv1.EndpointSliceList, error) {
+	return k.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
+}
+
+func (k clientsetAPI) GetLease(ctx context.Context, ns, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
+	return k.cs.CoordinationV1().Leases(ns).Get(ctx, name, o)
+}

@@ -61,7 +61,7 @@ func (l *LiveChange) FileChange() distros.FileChange {
 }
 
 func (c *Client) getKubeadmConfig(ctx context.Context) (*corev1.ConfigMap, string, error) {
-	cm, err := c.Kube.CoreV1().ConfigMaps(KubeadmConfigNamespace).Get(ctx, KubeadmConfigName, metav1.GetOptions{})
+	cm, err := c.Kube.GetConfigMap(ctx, KubeadmConfigNamespace, KubeadmConfigName, metav1.GetOptions{})
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %s", LivePath, oneLine(err.Error()))
 	}
@@ -133,7 +133,7 @@ func (c *Client) ApplyKubeadmConfig(ctx context.Context, edit Editor, save func(
 func (c *Client) updateKey(ctx context.Context, cm *corev1.ConfigMap, value string) error {
 	n := cm.DeepCopy()
 	n.Data[KubeadmConfigKey] = value
-	_, err := c.Kube.CoreV1().ConfigMaps(n.Namespace).Update(ctx, n, metav1.UpdateOptions{FieldManager: "mirrorctl"})
+	_, err := c.Kube.UpdateConfigMap(ctx, n, metav1.UpdateOptions{FieldManager: "mirrorctl"})
 	return err
 }
 
@@ -148,7 +148,7 @@ func (l *LiveChange) RecordOf() ConfigMapRecord {
 // since, and restoring would discard that: an error wrapping snapshot.ErrDrift unless force.
 func (c *Client) PlanConfigMapRollback(ctx context.Context, rec ConfigMapRecord, force bool) (*LiveChange, *corev1.ConfigMap, error) {
 	where := "configmap:" + rec.Namespace + "/" + rec.Name
-	cm, err := c.Kube.CoreV1().ConfigMaps(rec.Namespace).Get(ctx, rec.Name, metav1.GetOptions{})
+	cm, err := c.Kube.GetConfigMap(ctx, rec.Namespace, rec.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %s", where, oneLine(err.Error()))
 	}
@@ -192,7 +192,7 @@ func (c *Client) RollbackConfigMap(ctx context.Context, rec ConfigMapRecord, for
 			n.Data = map[string]string{}
 		}
 		n.Data[rec.Key] = l.After
-		_, err = c.Kube.CoreV1().ConfigMaps(n.Namespace).Update(ctx, n, metav1.UpdateOptions{FieldManager: "mirrorctl"})
+		_, err = c.Kube.UpdateConfigMap(ctx, n, metav1.UpdateOptions{FieldManager: "mirrorctl"})
 		if err == nil {
 			return l, nil
 		}

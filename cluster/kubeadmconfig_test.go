@@ -80,7 +80,7 @@ func conflicts(cs *fake.Clientset, n int, interfere func()) *int {
 
 func TestApplyKubeadmConfigRetriesOnConflictAndKeepsTheOtherWrite(t *testing.T) {
 	cs := fake.NewClientset(kubeadmCM(liveCC))
-	c := New(cs)
+	c := New(fakeAPI(cs))
 	interfered := 0
 	updates := conflicts(cs, 2, func() {
 		interfered++
@@ -118,7 +118,7 @@ func TestApplyKubeadmConfigRetriesOnConflictAndKeepsTheOtherWrite(t *testing.T) 
 func TestApplyKubeadmConfigGivesUpAfterBoundedRetries(t *testing.T) {
 	cs := fake.NewClientset(kubeadmCM(liveCC))
 	updates := conflicts(cs, 1000, func() {})
-	_, err := New(cs).ApplyKubeadmConfig(context.Background(), editor(patches.Disable), nil)
+	_, err := New(fakeAPI(cs)).ApplyKubeadmConfig(context.Background(), editor(patches.Disable), nil)
 	if err == nil || !strings.Contains(err.Error(), "configmap:kube-system/kubeadm-config") {
 		t.Fatalf("err = %v, want a conflict error naming the ConfigMap", err)
 	}
@@ -135,12 +135,12 @@ func TestPlanKubeadmConfigErrors(t *testing.T) {
 		"no key":   {ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubeadm-config"}, Data: map[string]string{"other": "x"}},
 		"bad yaml": kubeadmCM("kind: ClusterConfiguration\napiVersion: kubeadm.k8s.io/v1beta4\n  bad: [\n"),
 	} {
-		_, err := New(fake.NewClientset(cm)).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
+		_, err := New(fakeAPI(fake.NewClientset(cm))).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
 		if err == nil || !strings.HasPrefix(err.Error(), LivePath) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err = %v, want one line starting with %s", name, err, LivePath)
 		}
 	}
-	_, err := New(fake.NewClientset()).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
+	_, err := New(fakeAPI(fake.NewClientset())).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("missing ConfigMap: %v", err)
 	}
@@ -148,7 +148,7 @@ func TestPlanKubeadmConfigErrors(t *testing.T) {
 
 func TestConfigMapRollback(t *testing.T) {
 	cs := fake.NewClientset(kubeadmCM(liveCC))
-	c := New(cs)
+	c := New(fakeAPI(cs))
 	ctx := context.Background()
 	var rec ConfigMapRecord
 	if _, err := c.ApplyKubeadmConfig(ctx, editor(patches.Disable), func(l *LiveChange) error { rec = l.RecordOf(); return nil }); err != nil {
@@ -189,7 +189,7 @@ func TestConfigMapRollback(t *testing.T) {
 }
 
 func TestLiveFileChangeDiff(t *testing.T) {
-	l, err := New(fake.NewClientset(kubeadmCM(liveCC))).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
+	l, err := New(fakeAPI(fake.NewClientset(kubeadmCM(liveCC)))).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func (c *Client) PlanSkip(ctx context.Context, o SkipOptions) ([]LabelChange, []
 	var out []LabelChange
 	var requests int
 	err := list(ctx, DefaultPageSize, o.Selector, &requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := c.Kube.CoreV1().Endpoints(o.Namespace).List(ctx, lo)
+		l, err := c.Kube.ListEndpoints(ctx, o.Namespace, lo)
 		if err != nil {
 			return "", fmt.Errorf("list endpoints in %s: %s", o.Namespace, oneLine(err.Error()))
 		}
@@ -202,7 +202,7 @@ func (c *Client) ApplyLabels(ctx context.Context, changes []LabelChange) (done i
 			if !apierrors.IsConflict(err) || attempt > MaxConflictRetries {
 				return i, fmt.Errorf("endpoints %s/%s: %s", ch.Namespace, ch.Name, oneLine(err.Error()))
 			}
-			e, err := c.Kube.CoreV1().Endpoints(ch.Namespace).Get(ctx, ch.Name, metav1.GetOptions{})
+			e, err := c.Kube.GetEndpoints(ctx, ch.Namespace, ch.Name, metav1.GetOptions{})
 			if err != nil {
 				return i, fmt.Errorf("endpoints %s/%s: %s", ch.Namespace, ch.Name, oneLine(err.Error()))
 			}
@@ -244,7 +244,7 @@ func (c *Client) patchLabel(ctx context.Context, ch *LabelChange) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.Kube.CoreV1().Endpoints(ch.Namespace).Patch(ctx, ch.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "mirrorctl"})
+	_, err = c.Kube.PatchEndpoints(ctx, ch.Namespace, ch.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "mirrorctl"})
 	return err
 }
 
@@ -256,7 +256,7 @@ func (c *Client) PlanLabelRollback(ctx context.Context, recs []LabelRecord, forc
 	var out []LabelChange
 	var drifted []string
 	for _, r := range recs {
-		e, err := c.Kube.CoreV1().Endpoints(r.Namespace).Get(ctx, r.Name, metav1.GetOptions{})
+		e, err := c.Kube.GetEndpoints(ctx, r.Namespace, r.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			if !force {
 				drifted = append(drifted, r.Namespace+"/"+r.Name+" (gone)")

@@ -51,7 +51,7 @@ func skipFake(t *testing.T) *fake.Clientset {
 }
 
 func TestPlanSkipSelection(t *testing.T) {
-	c := New(skipFake(t))
+	c := New(fakeAPI(skipFake(t)))
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name    string
@@ -98,7 +98,7 @@ func TestPlanSkipSelection(t *testing.T) {
 
 func TestApplyLabelsAndRollback(t *testing.T) {
 	cs := skipFake(t)
-	c := New(cs)
+	c := New(fakeAPI(cs))
 	ctx := context.Background()
 	plan, _, err := c.PlanSkip(ctx, SkipOptions{Namespace: "default", Selector: "team"})
 	if err != nil {
@@ -163,7 +163,7 @@ func TestApplyLabelsAndRollback(t *testing.T) {
 
 func TestApplyLabelsReReadsOnConflict(t *testing.T) {
 	cs := skipFake(t)
-	c := New(cs)
+	c := New(fakeAPI(cs))
 	ctx := context.Background()
 	plan, _, err := c.PlanSkip(ctx, SkipOptions{Namespace: "default", Names: []string{"ext-a"}})
 	if err != nil {

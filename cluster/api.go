@@ -1,0 +1,216 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
+)
+
+// API is every Kubernetes call mirrorctl makes. It exists instead of client-go's kubernetes.Interface
+// because that clientset links (and registers at init) every API group: most of the binary's size
+// and a good part of its start-up time, for a handful of calls. The methods mirror the generated
+// typed clients' signatures so the production implementation and the tests' adapter over the fake
+// clientset stay one-liners.
+type API interface {
+	ServerVersion(ctx context.Context) (*version.Info, error)
+
+	GetConfigMap(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*corev1.ConfigMap, error)
+	UpdateConfigMap(ctx context.Context, cm *corev1.ConfigMap, opts metav1.UpdateOptions) (*corev1.ConfigMap, error)
+
+	ListServices(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.ServiceList, error)
+	ListEndpoints(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.EndpointsList, error)
+	GetEndpoints(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*corev1.Endpoints, error)
+	PatchEndpoints(ctx context.Context, namespace, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*corev1.Endpoints, error)
+	ListPods(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.PodList, error)
+
+	ListEndpointSlices(ctx context.Context, namespace string, opts metav1.ListOptions) (*discoveryv1.EndpointSliceList, error)
+	GetLease(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
+}
+
+// jsonGetter is the optional part of an API: a GET of a path none of the typed methods cover (the
+// aggregator's APIServices, whose Go types would bring the kube-aggregator client along). The fake
+// clientset has no REST client, so the tests' adapter does not implement it and the audit says so.
+type jsonGetter interface {
+	GetJSON(ctx context.Context, absPath string, params url.Values) ([]byte, error)
+}
+
+// The scheme holds only the kinds API sends or reads, plus what metav1.AddToGroupVersion registers
+// (Status, for API errors; the options, for query parameters). Encoding a body needs its kind
+// registered; reading works without, but registered kinds are checked against what the server sent,
+// as the generated clients do. Every other kind would only cost start-up time and binary size.
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, g := range []struct {
+		gv   schema.GroupVersion
+		objs []runtime.Object
+	}{
+		{corev1.SchemeGroupVersion, []runtime.Object{&corev1.ConfigMap{}, &corev1.ConfigMapList{}, &corev1.Service{}, &corev1.ServiceList{},
+			&corev1.Endpoints{}, &corev1.EndpointsList{}, &corev1.Pod{}, &corev1.PodList{}}},
+		{discoveryv1.SchemeGroupVersion, []runtime.Object{&discoveryv1.EndpointSlice{}, &discoveryv1.EndpointSliceList{}}},
+		{coordinationv1.SchemeGroupVersion, []runtime.Object{&coordinationv1.Lease{}, &coordinationv1.LeaseList{}}},
+	} {
+		s.AddKnownTypes(g.gv, g.objs...)
+		metav1.AddToGroupVersion(s, g.gv)
+	}
+	return s
+}
+
+// Built on first use, not at init: most mirrorctl commands never talk to an API server.
+var schemeOnce = sync.OnceValue(newScheme)
+
+// restAPI is API over client-go's REST client, one per group-version like the generated clients,
+// all sharing one HTTP client and one rate limiter (as kubernetes.NewForConfig does).
+type restAPI struct {
+	core, discovery, coordination rest.Interface
+	// raw is the discovery client's REST client: no group-version, absolute paths only.
+	raw    rest.Interface
+	params runtime.ParameterCodec
+}
+
+func newRESTAPI(rc *rest.Config) (*restAPI, error) {
+	s := schemeOnce()
+	cfg := *rc
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	hc, err := rest.HTTPClientFor(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RateLimiter == nil && cfg.QPS > 0 {
+		if cfg.Burst <= 0 {
+			return nil, fmt.Errorf("burst is required to be greater than 0 when RateLimiter is not set and QPS is set to greater than 0")
+		}
+		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst)
+	}
+	codecs := serializer.NewCodecFactory(s).WithoutConversion()
+	typed := func(apiPath string, gv schema.GroupVersion) (rest.Interface, error) {
+		c := cfg
+		c.APIPath, c.GroupVersion, c.NegotiatedSerializer = apiPath, &gv, codecs
+		return rest.RESTClientForConfigAndClient(&c, hc)
+	}
+	a := &restAPI{params: runtime.NewParameterCodec(s)}
+	if a.core, err = typed("/api", corev1.SchemeGroupVersion); err != nil {
+		return nil, err
+	}
+	if a.discovery, err = typed("/apis", discoveryv1.SchemeGroupVersion); err != nil {
+		return nil, err
+	}
+	if a.coordination, err = typed("/apis", coordinationv1.SchemeGroupVersion); err != nil {
+		return nil, err
+	}
+	// Set up like client-go's discovery client, decoder included, so errors on these paths read as
+	// they did. (Its 32s default timeout is left out: it never applied, requests take their timeout
+	// from the shared HTTP client.)
+	raw := cfg
+	raw.APIPath, raw.GroupVersion = "", nil
+	raw.NegotiatedSerializer = serializer.NegotiatedSerializerWrapper(runtime.SerializerInfo{
+		Serializer: runtime.NoopEncoder{Decoder: serializer.NewCodecFactory(s).UniversalDecoder()}})
+	if a.raw, err = rest.UnversionedRESTClientForConfigAndClient(&raw, hc); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// The request shapes below are client-go's generated typed clients' (gentype), kept identical so the
+// API server sees the same requests as before the clientset was dropped.
+
+func (a *restAPI) get(ctx context.Context, c rest.Interface, ns, resource, name string, opts *metav1.GetOptions, into runtime.Object) error {
+	return c.Get().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource(resource).Name(name).
+		VersionedParams(opts, a.params).Do(ctx).Into(into)
+}
+
+func (a *restAPI) list(ctx context.Context, c rest.Interface, ns, resource string, opts *metav1.ListOptions, into runtime.Object) error {
+	var timeout time.Duration
+	if opts.TimeoutSeconds != nil {
+		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
+	}
+	return c.Get().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource(resource).
+		VersionedParams(opts, a.params).Timeout(timeout).Do(ctx).Into(into)
+}
+
+func (a *restAPI) ServerVersion(ctx context.Context) (*version.Info, error) {
+	body, err := a.raw.Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return nil, err
+	}
+	var info version.Info
+	if err := json.Unmarshal(body, &info); err != nil {
+		return nil, fmt.Errorf("unable to parse the server version: %v", err)
+	}
+	return &info, nil
+}
+
+func (a *restAPI) GetJSON(ctx context.Context, absPath string, params url.Values) ([]byte, error) {
+	req := a.raw.Get().AbsPath(absPath).SetHeader("Accept", "application/json")
+	for k, vs := range params {
+		for _, v := range vs {
+			req = req.Param(k, v)
+		}
+	}
+	return req.DoRaw(ctx)
+}
+
+func (a *restAPI) GetConfigMap(ctx context.Context, ns, name string, opts metav1.GetOptions) (*corev1.ConfigMap, error) {
+	out := &corev1.ConfigMap{}
+	return out, a.get(ctx, a.core, ns, "configmaps", name, &opts, out)
+}
+
+func (a *restAPI) UpdateConfigMap(ctx context.Context, cm *corev1.ConfigMap, opts metav1.UpdateOptions) (*corev1.ConfigMap, error) {
+	out := &corev1.ConfigMap{}
+	err := a.core.Put().UseProtobufAsDefault().NamespaceIfScoped(cm.Namespace, cm.Namespace != "").Resource("configmaps").
+		Name(cm.Name).VersionedParams(&opts, a.params).Body(cm).Do(ctx).Into(out)
+	return out, err
+}
+
+func (a *restAPI) ListServices(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.ServiceList, error) {
+	out := &corev1.ServiceList{}
+	return out, a.list(ctx, a.core, ns, "services", &opts, out)
+}
+
+func (a *restAPI) ListEndpoints(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.EndpointsList, error) {
+	out := &corev1.EndpointsList{}
+	return out, a.list(ctx, a.core, ns, "endpoints", &opts, out)
+}
+
+func (a *restAPI) GetEndpoints(ctx context.Context, ns, name string, opts metav1.GetOptions) (*corev1.Endpoints, error) {
+	out := &corev1.Endpoints{}
+	return out, a.get(ctx, a.core, ns, "endpoints", name, &opts, out)
+}
+
+func (a *restAPI) PatchEndpoints(ctx context.Context, ns, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*corev1.Endpoints, error) {
+	out := &corev1.Endpoints{}
+	err := a.core.Patch(pt).UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource("endpoints").Name(name).
+		VersionedParams(&opts, a.params).Body(data).Do(ctx).Into(out)
+	return out, err
+}
+
+func (a *restAPI) ListPods(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.PodList, error) {
+	out := &corev1.PodList{}
+	return out, a.list(ctx, a.core, ns, "pods", &opts, out)
+}
+
+func (a *restAPI) ListEndpointSlices(ctx context.Context, ns string, opts metav1.ListOptions) (*discoveryv1.EndpointSliceList, error) {
+	out := &discoveryv1.EndpointSliceList{}
+	return out, a.list(ctx, a.discovery, ns, "endpointslices", &opts, out)
+}
+
+func (a *restAPI) GetLease(ctx context.Context, ns, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error) {
+	out := &coordinationv1.Lease{}
+	return out, a.get(ctx, a.coordination, ns, "leases", name, &opts, out)
+}
