@@ -17,7 +17,7 @@ t1=$(date +%s)
 if [ -z "${MIRRORCTL_BIN:-}" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  (cd "$repo" && go build -o "$tmp/mirrorctl" ./cmd/mirrorctl)
+  (cd "$repo" && go build -tags urfave_cli_no_docs -o "$tmp/mirrorctl" ./cmd/mirrorctl)
   MIRRORCTL_BIN=$tmp/mirrorctl
 fi
 [ -x "$MIRRORCTL_BIN" ] || { echo "run.sh: MIRRORCTL_BIN=$MIRRORCTL_BIN is not an executable" >&2; exit 1; }

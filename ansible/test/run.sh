@@ -58,7 +58,7 @@ show_log() { # on failure, the log is the evidence
 bin=${MIRRORCTL_BIN:-}
 if [ -z "$bin" ]; then
 	bin=$work/mirrorctl
-	if ! (cd "$repo" && go build -o "$bin" ./cmd/mirrorctl); then
+	if ! (cd "$repo" && go build -tags urfave_cli_no_docs -o "$bin" ./cmd/mirrorctl); then
 		fail "build ./cmd/mirrorctl"
 		finish
 	fi

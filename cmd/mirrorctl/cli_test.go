@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/urfave/cli/v2"
 )
 
 const kcmPath = "etc/kubernetes/manifests/kube-controller-manager.yaml"
@@ -378,6 +381,49 @@ func TestManPageIsCurrent(t *testing.T) {
 	r := run(t, "man")
 	if r.code != 0 || r.stdout != string(want) {
 		t.Errorf("docs/mirrorctl.1 is stale: run `make man` (exit %d)", r.code)
+	}
+}
+
+// TestManPageRenders: groff reads the page without a warning, and every visible flag of every
+// visible command and every MIRRORCTL_* variable is on it.
+func TestManPageRenders(t *testing.T) {
+	t.Parallel()
+	r := run(t, "man")
+	if r.code != 0 {
+		t.Fatalf("man: %d %s", r.code, r.stderr)
+	}
+	var walk func(cmds []*cli.Command)
+	walk = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Hidden {
+				continue
+			}
+			if !strings.Contains(r.stdout, ".SS "+roff(c.Name)) && !strings.Contains(r.stdout, " "+roff(c.Name)+"\n") {
+				t.Errorf("command %s is not on the man page", c.Name)
+			}
+			for _, f := range c.Flags {
+				if v, ok := f.(cli.VisibleFlag); ok && v.IsVisible() && !strings.Contains(r.stdout, "\\fB\\-\\-"+roff(f.Names()[0])+"\\fR") {
+					t.Errorf("%s --%s is not on the man page", c.Name, f.Names()[0])
+				}
+				if d, ok := f.(cli.DocGenerationFlag); ok {
+					for _, e := range d.GetEnvVars() {
+						if !strings.Contains(r.stdout, ".B "+roff(e)+"\n") {
+							t.Errorf("%s is not on the man page", e)
+						}
+					}
+				}
+			}
+			walk(c.Subcommands)
+		}
+	}
+	walk(newApp(io.Discard, io.Discard).Commands)
+	if _, err := exec.LookPath("groff"); err != nil {
+		t.Skip("groff not installed: the page was not rendered")
+	}
+	cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z")
+	cmd.Stdin = strings.NewReader(r.stdout)
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("groff: %v\n%s", err, out)
 	}
 }
 

@@ -80,12 +80,7 @@ func manCommand() *cli.Command {
 		Usage:  "print the man page (roff), generated from the command definitions",
 		Hidden: true,
 		Action: func(c *cli.Context) error {
-			s, err := c.App.ToMan()
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprint(c.App.Writer, s)
-			return err
+			return writeMan(c.App.Writer, c.App)
 		},
 	}
 }
