@@ -14,6 +14,7 @@ import (
 
 	"github.com/distribution/reference"
 	"k8s.io/apimachinery/pkg/runtime"
+	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
 	kubeadmscheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme"
@@ -88,6 +89,22 @@ var clusterConfigDoc = regexp.MustCompile(`(?m)^kind: ClusterConfiguration\s*$`)
 // (plain files and the documents inside exported ConfigMaps) gets the same verdict from both.
 func TestKubeadmRulesAgreeOnTestdata(t *testing.T) {
 	n := 0
+	for _, doc := range corpusDocs(t) {
+		if c, ok := decodeLikeKubeadm(t, doc); ok {
+			n++
+			sameVerdict(t, string(doc), c)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d ClusterConfiguration documents found in testdata; the walk is broken", n)
+	}
+	t.Logf("%d documents", n)
+}
+
+// corpusDocs is every ClusterConfiguration document in the repository's testdata and e2e fixtures.
+func corpusDocs(t *testing.T) [][]byte {
+	t.Helper()
+	var docs [][]byte
 	for _, dir := range []string{"testdata", "../testdata", "../e2e"} {
 		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
@@ -97,22 +114,14 @@ func TestKubeadmRulesAgreeOnTestdata(t *testing.T) {
 			if err != nil || !bytes.Contains(b, []byte("ClusterConfiguration")) {
 				return nil
 			}
-			for _, doc := range clusterConfigurationDocs(b) {
-				if c, ok := decodeLikeKubeadm(t, doc); ok {
-					n++
-					sameVerdict(t, path, c)
-				}
-			}
+			docs = append(docs, clusterConfigurationDocs(b)...)
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n < 20 {
-		t.Fatalf("only %d ClusterConfiguration documents found in testdata; the walk is broken", n)
-	}
-	t.Logf("%d documents", n)
+	return docs
 }
 
 // clusterConfigurationDocs finds ClusterConfiguration documents in a file, including the ones in an
@@ -296,4 +305,46 @@ func FuzzImageRefRE(f *testing.F) {
 			t.Fatalf("%q: distribution/reference %v, mirrorctl %v", s, want, got)
 		}
 	})
+}
+
+// TestKubeadmSchemeIsKubeadms: the scheme built on first use decodes every ClusterConfiguration in
+// testdata exactly as kubeadm's scheme package does (same defaults, same conversion, same errors,
+// strict errors included), and knows the same kinds.
+func TestKubeadmSchemeIsKubeadms(t *testing.T) {
+	ours, codecs := kubeadmScheme()
+	if got, want := fmt.Sprint(sortedKinds(ours)), fmt.Sprint(sortedKinds(kubeadmscheme.Scheme)); got != want {
+		t.Errorf("kinds differ:\nours:    %s\nkubeadm: %s", got, want)
+	}
+	n := 0
+	docs := append(corpusDocs(t), []byte(rulesBase+"bogusField: 1\n"), []byte(rulesBase+"kubernetesVersion: v1.2\n"),
+		[]byte("apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n"), []byte("apiVersion: kubeadm.k8s.io/v1beta4\nkind: Nope\n"))
+	for _, doc := range docs {
+		a, b := &kubeadmapi.ClusterConfiguration{}, &kubeadmapi.ClusterConfiguration{}
+		errA := runtime.DecodeInto(codecs.UniversalDecoder(), doc, a)
+		errB := runtime.DecodeInto(kubeadmscheme.Codecs.UniversalDecoder(), doc, b)
+		if fmt.Sprint(errA) != fmt.Sprint(errB) || !reflect.DeepEqual(a, b) {
+			t.Errorf("decode differs on\n%s\nours: %v %+v\nkubeadm: %v %+v", doc, errA, a, errB, b)
+		}
+		if errA == nil {
+			n++
+		}
+		strictB := kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, kubeadmscheme.Scheme, kubeadmscheme.Scheme,
+			kjson.SerializerOptions{Yaml: true, Strict: true})
+		_, _, sErrB := strictB.Decode(doc, nil, nil)
+		if sErrA := decodeStrict(doc); fmt.Sprint(sErrA) != fmt.Sprint(sErrB) {
+			t.Errorf("strict decode differs on\n%s\nours: %v\nkubeadm: %v", doc, sErrA, sErrB)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d documents decoded", n)
+	}
+}
+
+func sortedKinds(s *runtime.Scheme) []string {
+	var out []string
+	for gvk := range s.AllKnownTypes() {
+		out = append(out, gvk.String())
+	}
+	sort.Strings(out)
+	return out
 }

@@ -4,12 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kubeadmapi "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm"
-	kubeadmscheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme"
+	kubeadmv1 "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/v1"
+	kubeadmv1beta4 "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/v1beta4"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -44,8 +49,26 @@ func validateClusterConfiguration(apiVersion, before, after string) error {
 	return nil
 }
 
+// kubeadmScheme is the scheme kubeadm's apis/kubeadm/scheme package registers, built the same way
+// but on first use: that package builds it at process start-up, which every mirrorctl run would pay
+// for, kubeadm config or not. TestKubeadmSchemeIsKubeadms compares the two.
+var kubeadmScheme = sync.OnceValues(func() (*runtime.Scheme, serializer.CodecFactory) {
+	s := runtime.NewScheme()
+	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	for _, add := range []func(*runtime.Scheme) error{kubeadmapi.AddToScheme, kubeadmv1beta4.AddToScheme, kubeadmv1.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(err) // kubeadm's own registration; it cannot fail
+		}
+	}
+	if err := s.SetVersionPriority(kubeadmv1beta4.SchemeGroupVersion, kubeadmv1.SchemeGroupVersion); err != nil {
+		panic(err)
+	}
+	return s, serializer.NewCodecFactory(s)
+})
+
 func decodeStrict(doc []byte) error {
-	s := kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, kubeadmscheme.Scheme, kubeadmscheme.Scheme,
+	scheme, _ := kubeadmScheme()
+	s := kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme, scheme,
 		kjson.SerializerOptions{Yaml: true, Strict: true})
 	_, _, err := s.Decode(doc, nil, nil)
 	return err
@@ -55,7 +78,8 @@ func decodeStrict(doc []byte) error {
 // ValidateClusterConfiguration's checks (kubeadm_rules.go).
 func validateKubeadm(doc []byte) (field.ErrorList, error) {
 	c := &kubeadmapi.ClusterConfiguration{}
-	if err := runtime.DecodeInto(kubeadmscheme.Codecs.UniversalDecoder(), doc, c); err != nil {
+	_, codecs := kubeadmScheme()
+	if err := runtime.DecodeInto(codecs.UniversalDecoder(), doc, c); err != nil {
 		return nil, err
 	}
 	return checkClusterConfiguration(c), nil

@@ -10,12 +10,13 @@ import (
 // heavyDeps are packages the binary was rebuilt to be rid of (BENCHMARKS.md): each one either links
 // megabytes mirrorctl never calls or does work at process start-up that every run would pay for.
 var heavyDeps = map[string]string{
-	"k8s.io/client-go/kubernetes":                        "the clientset links every typed client",
-	"k8s.io/client-go/kubernetes/scheme":                 "registers every API group at start-up",
-	"k8s.io/kubernetes/cmd/kubeadm/app/componentconfigs": "pulls in the clientset (kubeadm's validation package imports it)",
-	"k8s.io/kubernetes/cmd/kubeadm/app/features":         "pulls in component-base metrics and Prometheus",
-	"github.com/distribution/reference":                  "compiles large regexps at start-up",
-	"github.com/russross/blackfriday/v2":                 "urfave/cli's Markdown man page engine (build with -tags urfave_cli_no_docs)",
+	"k8s.io/client-go/kubernetes":                           "the clientset links every typed client",
+	"k8s.io/client-go/kubernetes/scheme":                    "registers every API group at start-up",
+	"k8s.io/kubernetes/cmd/kubeadm/app/componentconfigs":    "pulls in the clientset (kubeadm's validation package imports it)",
+	"k8s.io/kubernetes/cmd/kubeadm/app/features":            "pulls in component-base metrics and Prometheus",
+	"github.com/distribution/reference":                     "compiles large regexps at start-up",
+	"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme": "builds kubeadm's scheme at start-up (patches builds it on first use)",
+	"github.com/russross/blackfriday/v2":                    "urfave/cli's Markdown man page engine (build with -tags urfave_cli_no_docs)",
 }
 
 // TestBinaryStaysLean walks the shipped binary's imports, as `make build` builds it, and names the
