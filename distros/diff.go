@@ -1,6 +1,7 @@
 package distros
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -25,11 +26,56 @@ func (c FileChange) UnifiedDiff() string {
 	if c.After == nil {
 		to = "/dev/null"
 	}
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: a, B: b, FromFile: from, ToFile: to, Context: 3})
+	// Identical lines before the first change and after the last one, beyond the three of context,
+	// are left out of the comparison (difflib's matcher is costly, and an edit is one line of a
+	// 100-line manifest); the hunk headers are then shifted back to the file's line numbers.
+	head := 0
+	for head < len(a) && head < len(b) && a[head] == b[head] {
+		head++
+	}
+	tail := 0
+	for tail < len(a)-head && tail < len(b)-head && a[len(a)-1-tail] == b[len(b)-1-tail] {
+		tail++
+	}
+	head, tail = max(head-diffContext, 0), max(tail-diffContext, 0)
+	a, b = a[head:len(a)-tail], b[head:len(b)-tail]
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: a, B: b, FromFile: from, ToFile: to, Context: diffContext})
 	if err != nil {
 		return ""
 	}
-	return fixNoNewline(d)
+	return fixNoNewline(shiftHunks(d, head))
+}
+
+const diffContext = 3
+
+// shiftHunks adds n to the start lines of every "@@ -a,b +c,d @@" header.
+func shiftHunks(d string, n int) string {
+	if n == 0 {
+		return d
+	}
+	lines := strings.SplitAfter(d, "\n")
+	for i, l := range lines {
+		rest, ok := strings.CutPrefix(l, "@@ -")
+		if !ok {
+			continue
+		}
+		from, rest, _ := strings.Cut(rest, " +")
+		to, rest, _ := strings.Cut(rest, " @@")
+		lines[i] = "@@ -" + shiftRange(from, n) + " +" + shiftRange(to, n) + " @@" + rest
+	}
+	return strings.Join(lines, "")
+}
+
+func shiftRange(r string, n int) string {
+	start, length, hasLen := strings.Cut(r, ",")
+	v, err := strconv.Atoi(start)
+	if err != nil {
+		return r
+	}
+	if hasLen {
+		return strconv.Itoa(v+n) + "," + length
+	}
+	return strconv.Itoa(v + n)
 }
 
 const noNewline = "\n\\ No newline at end of file\n"
