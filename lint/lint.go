@@ -9,10 +9,8 @@
 package lint
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -28,6 +26,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
 // Severities. Error: a component will not start or the kubelet runs something it should not. Warning:
@@ -369,14 +368,15 @@ func unwrap(err error) error {
 
 // parsePod decodes one YAML (or JSON) document and checks it is a Pod mapping.
 func parsePod(data []byte) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var n yaml.Node
-	if err := dec.Decode(&n); err != nil {
-		if errors.Is(err, io.EOF) {
+	// Only the first document matters to the kubelet; an error after it does not.
+	docs, err := yamlsplice.Documents(data)
+	if len(docs) == 0 {
+		if err == nil {
 			return nil, errors.New("file is empty")
 		}
 		return nil, fmt.Errorf("malformed YAML: %s", strings.Join(strings.Fields(err.Error()), " "))
 	}
+	n := docs[0]
 	if len(n.Content) != 1 || n.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("not a Kubernetes object")
 	}

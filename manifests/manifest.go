@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
 // ContainerName is the container kubeadm (and every static pod layout we know) gives kcm.
@@ -159,18 +159,9 @@ func parse(data []byte) (*Manifest, error) {
 // singleDocument decodes the one document of a static pod file. The kubelet reads one object per file;
 // a second document is a mistake we must not silently ignore (yaml.Parse would).
 func singleDocument(data []byte) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("malformed YAML: %s", oneLine(err.Error()))
-		}
-		docs = append(docs, &n)
+	docs, err := yamlsplice.Documents(data)
+	if err != nil {
+		return nil, fmt.Errorf("malformed YAML: %s", oneLine(err.Error()))
 	}
 	if len(docs) == 0 {
 		return nil, errors.New("file holds no YAML document")
