@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -47,16 +46,9 @@ func yeParse(data []byte) (*yeFile, error) {
 			f.lines = append(f.lines, i+1)
 		}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("invalid YAML: %s", yeOneLine(err.Error()))
-		}
+	// Documents stops at the first malformed one; those before it are checked first, as they are read.
+	docs, decodeErr := yamlsplice.Documents(data)
+	for _, n := range docs {
 		var root *yaml.Node
 		if len(n.Content) > 0 {
 			root = n.Content[0]
@@ -68,6 +60,9 @@ func yeParse(data []byte) (*yeFile, error) {
 			return nil, err
 		}
 		f.docs = append(f.docs, root)
+	}
+	if decodeErr != nil {
+		return nil, fmt.Errorf("invalid YAML: %s", yeOneLine(decodeErr.Error()))
 	}
 	return f, nil
 }
