@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -168,30 +170,31 @@ func snapshotsCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",
-				Usage: "list snapshots, newest first",
+				Usage: "list snapshots and cluster records (skip, --kubeconfig runs), newest first",
 				Action: func(c *cli.Context) error {
 					g, s, err := open(c)
 					if err != nil {
 						return err
 					}
-					list, err := s.List()
+					list, err := listEntries(s)
 					if err != nil {
 						return err
-					}
-					if list == nil {
-						list = []snapshot.Meta{}
 					}
 					if g.json {
 						return writeJSON(g.stdout, list)
 					}
 					tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-					fmt.Fprintln(tw, "ID\tTIME\tOP\tDISTRO\tFILES")
+					fmt.Fprintln(tw, "ID\tTIME\tOP\tDISTRO\tFILES\tCLUSTER")
 					for _, m := range list {
 						var paths []string
 						for _, f := range m.Files {
 							paths = append(paths, f.Path)
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.ID, m.Time.Format(time.RFC3339), m.Op, m.Distro, joinOr(paths, "-"))
+						distro := m.Distro
+						if distro == "" {
+							distro = "-"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Time.Format(time.RFC3339), m.Op, distro, joinOr(paths, "-"), joinOr(clusterObjects(m.Cluster), "-"))
 					}
 					return tw.Flush()
 				},
@@ -209,6 +212,18 @@ func snapshotsCommand() *cli.Command {
 						return err
 					}
 					m, err := s.Get(c.Args().First())
+					rec, recErr := cluster.OpenRecords(s).Get(c.Args().First())
+					if err != nil && recErr == nil {
+						// A cluster-only record (skip, or a run that changed only the live ConfigMap).
+						if g.json {
+							return writeJSON(g.stdout, rec)
+						}
+						fmt.Fprintf(g.stdout, "id: %s\ntime: %s\nop: %s\nserver: %s\ntool version: %s\ncommand: %v\n", rec.ID, rec.Time, rec.Op, rec.Server, rec.ToolVersion, rec.Command)
+						for _, o := range clusterObjects(rec) {
+							fmt.Fprintf(g.stdout, "object: %s\n", o)
+						}
+						return nil
+					}
 					if err != nil {
 						return err
 					}
@@ -224,8 +239,8 @@ func snapshotsCommand() *cli.Command {
 			},
 			{
 				Name:  "prune",
-				Usage: "delete all but the newest N snapshots",
-				Flags: []cli.Flag{&cli.IntFlag{Name: "keep", Value: 10, Usage: "snapshots to keep"}},
+				Usage: "delete all but the newest N snapshots (and all but the newest N cluster-only records)",
+				Flags: []cli.Flag{&cli.IntFlag{Name: "keep", Value: 10, Usage: "snapshots to keep (cluster-only records are counted apart)"}},
 				Action: func(c *cli.Context) error {
 					g, s, err := open(c)
 					if err != nil {
@@ -243,9 +258,16 @@ func snapshotsCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					// Cluster records share their snapshot's id and go with it.
+					// Cluster records share their snapshot's id and go with it; cluster-only records
+					// (skip, or only the live ConfigMap changed) are kept to the same count apart.
+					recs := cluster.OpenRecords(s)
 					for _, id := range removed {
-						_ = cluster.OpenRecords(s).Remove(id)
+						_ = recs.Remove(id)
+					}
+					gone, err := pruneClusterOnly(s, recs, c.Int("keep"))
+					removed = append(removed, gone...)
+					if err != nil {
+						return err
 					}
 					if removed == nil {
 						removed = []string{}
@@ -262,4 +284,90 @@ func snapshotsCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// listEntry is a snapshot as `snapshots list` shows it, with the cluster record of the same run; a
+// cluster-only record (skip, or a run that changed only the live ConfigMap) has no files.
+type listEntry struct {
+	snapshot.Meta
+	Cluster *cluster.Record `json:"cluster,omitempty"`
+}
+
+func listEntries(s *snapshot.Store) ([]listEntry, error) {
+	metas, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	recs, err := cluster.OpenRecords(s).List()
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*cluster.Record{}
+	for i := range recs {
+		byID[recs[i].ID] = &recs[i]
+	}
+	out := []listEntry{}
+	for _, m := range metas {
+		out = append(out, listEntry{Meta: m, Cluster: byID[m.ID]})
+		delete(byID, m.ID)
+	}
+	for _, r := range recs {
+		if byID[r.ID] != nil {
+			out = append(out, listEntry{Meta: snapshot.Meta{ID: r.ID, Time: r.Time, Command: r.Command, ToolVersion: r.ToolVersion,
+				Op: r.Op, RollbackOf: r.RollbackOf, Files: []snapshot.FileMeta{}}, Cluster: byID[r.ID]})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Time.Equal(out[j].Time) {
+			return out[i].Time.After(out[j].Time)
+		}
+		return out[i].ID > out[j].ID
+	})
+	return out, nil
+}
+
+// clusterObjects names the objects a record changed, for the list and show texts.
+func clusterObjects(r *cluster.Record) []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range r.ConfigMaps {
+		out = append(out, "configmap "+c.Namespace+"/"+c.Name)
+	}
+	for _, l := range r.Labels {
+		out = append(out, strings.ToLower(l.Kind)+" "+l.Namespace+"/"+l.Name)
+	}
+	return out
+}
+
+// pruneClusterOnly removes the cluster records without a snapshot beyond the newest keep of them.
+func pruneClusterOnly(s *snapshot.Store, recs *cluster.Records, keep int) ([]string, error) {
+	metas, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	hasSnap := map[string]bool{}
+	for _, m := range metas {
+		hasSnap[m.ID] = true
+	}
+	all, err := recs.List() // newest first
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	n := 0
+	for _, r := range all {
+		if hasSnap[r.ID] {
+			continue
+		}
+		if n++; n <= keep {
+			continue
+		}
+		if err := recs.Remove(r.ID); err != nil {
+			return removed, err
+		}
+		removed = append(removed, r.ID)
+	}
+	return removed, nil
 }
