@@ -70,10 +70,70 @@ type Options struct {
 	// 0 means the default: 45 s, or half the time left when the context's deadline is closer. Negative
 	// values never accept a standby.
 	StandbyGrace time.Duration
+	// Lease, when set, reads kcm's leader lease from the API server with kcm's own kubeconfig. While kcm
+	// is healthy but not leading, Wait asks it (every LeasePoll at most) who leads instead of guessing
+	// from the time that passed: a fresh lease held by another node makes this kcm a standby at once;
+	// an API server kcm's kubeconfig cannot reach (ErrAPIUnreachable), no lease, or a lease nobody
+	// renews mean kcm is not a standby but stuck, and the grace no longer applies. Other errors (no
+	// permission) leave the grace as it is.
+	Lease func(ctx context.Context) (*Lease, error)
+	// Hostname is this node's name: kcm's lease identity is "<hostname>_<uuid>". "" when unknown.
+	Hostname string
 	// CAFile verifies a non-loopback URL against this CA bundle instead of the system roots.
 	CAFile string
 	// Client overrides the HTTP client (tests); its TLS settings are then the caller's.
 	Client *http.Client
+}
+
+// Lease is kcm's leader lease (kube-system/kube-controller-manager) as the API server has it; Holder
+// is "" when nobody holds it.
+type Lease struct {
+	Holder   string
+	Renewed  time.Time
+	Duration time.Duration
+}
+
+// ErrAPIUnreachable marks a lease lookup that failed for want of the API server (refused, timed out,
+// TLS): kcm, with the same kubeconfig, cannot reach it either.
+var ErrAPIUnreachable = errors.New("API server unreachable")
+
+// LeasePoll is how often Wait reads the lease while kcm is healthy but not leading.
+const LeasePoll = 3 * time.Second
+
+// leaseSkew is allowed between this node's clock and the renewing node's.
+const leaseSkew = 2 * time.Second
+
+// leaseVerdict is what the lease says about a healthy kcm that does not lead.
+type leaseVerdict struct {
+	standby bool   // another node leads: this kcm is a standby
+	stuck   bool   // nobody can lead through this kcm's API server, or nobody leads at all
+	msg     string // for the progress line and the timeout error
+}
+
+func judgeLease(l *Lease, err error, hostname string, notLeadingFor time.Duration) leaseVerdict {
+	switch {
+	case errors.Is(err, ErrAPIUnreachable):
+		return leaseVerdict{stuck: true, msg: "kube-controller-manager's API server is unreachable with its kubeconfig (" + oneLine(err.Error()) + "): a kcm that cannot reach it never leads"}
+	case err != nil:
+		return leaseVerdict{msg: "leader lease not readable (" + oneLine(err.Error()) + ")"}
+	case l == nil || l.Holder == "":
+		return leaseVerdict{stuck: true, msg: "no kube-controller-manager holds the leader lease"}
+	}
+	host, _, _ := strings.Cut(l.Holder, "_")
+	age := time.Since(l.Renewed).Round(time.Second)
+	if time.Since(l.Renewed) > l.Duration+leaseSkew {
+		return leaseVerdict{stuck: true, msg: fmt.Sprintf("the leader lease holder %s stopped renewing %s ago: nobody leads", host, age)}
+	}
+	switch {
+	case hostname != "" && host == hostname:
+		// This node's previous kcm: the new one takes over once the lease runs out.
+		return leaseVerdict{msg: fmt.Sprintf("the leader lease is still this node's previous kcm's (renewed %s ago)", age)}
+	case hostname != "" || notLeadingFor > l.Duration+leaseSkew:
+		// Without the hostname, a lease renewed after this node's old kcm's would have run out is
+		// someone else's: had this kcm taken it, it would be leading.
+		return leaseVerdict{standby: true, msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago)", host, age)}
+	}
+	return leaseVerdict{msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago); this node's name is unknown, waiting for the old lease to run out", host, age)}
 }
 
 // Observation is one poll's outcome.
@@ -166,11 +226,16 @@ type TimeoutError struct {
 	Wanted  string
 	Last    Observation
 	Polls   int
-	Healthy bool // kcm answered 200 at least once
+	Healthy bool   // kcm answered 200 at least once
+	Lease   string // what the leader lease said last, when it was read
 }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("kube-controller-manager (%s) did not become %s within %s (last: %s)", e.URL, e.Wanted, e.Waited.Round(time.Second), e.Last)
+	s := fmt.Sprintf("kube-controller-manager (%s) did not become %s within %s (last: %s", e.URL, e.Wanted, e.Waited.Round(time.Second), e.Last)
+	if e.Lease != "" {
+		s += "; " + e.Lease
+	}
+	return s + ")"
 }
 
 // describe names what Wait waits for, for humans.
@@ -209,7 +274,8 @@ func Wait(ctx context.Context, o Options) error {
 			grace = time.Until(dl) / 2
 		}
 	}
-	var standbySince time.Time
+	var standbySince, leaseAt time.Time
+	var lease leaseVerdict
 	for {
 		reqTimeout := 2 * time.Second
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < reqTimeout {
@@ -226,12 +292,22 @@ func Wait(ctx context.Context, o Options) error {
 			if standbySince.IsZero() {
 				standbySince = time.Now()
 			}
-			if grace >= 0 && time.Since(standbySince) >= grace {
+			if o.Lease != nil && time.Since(leaseAt) >= LeasePoll {
+				leaseAt = time.Now()
+				l, err := o.Lease(ctx)
+				lease = judgeLease(l, err, o.Hostname, time.Since(standbySince))
+				if lease.standby {
+					p.standbyLease(lease.msg)
+					return nil
+				}
+				p.note(lease.msg)
+			}
+			if grace >= 0 && time.Since(standbySince) >= grace && !lease.stuck {
 				p.standby(grace)
 				return nil
 			}
 		} else {
-			standbySince = time.Time{}
+			standbySince, leaseAt, lease = time.Time{}, time.Time{}, leaseVerdict{}
 		}
 		p.update(last)
 		t := time.NewTimer(o.Interval)
@@ -239,7 +315,7 @@ func Wait(ctx context.Context, o Options) error {
 		case <-ctx.Done():
 			t.Stop()
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return &TimeoutError{URL: o.URL, Waited: time.Since(p.start), Wanted: describe(o.Want), Last: last, Polls: polls, Healthy: healthyOnce}
+				return &TimeoutError{URL: o.URL, Waited: time.Since(p.start), Wanted: describe(o.Want), Last: last, Polls: polls, Healthy: healthyOnce, Lease: lease.msg}
 			}
 			return ctx.Err()
 		case <-t.C:
@@ -335,6 +411,8 @@ type progress struct {
 	lastMsg string
 	lastLog time.Time
 	drawn   bool
+	// lastNote is the last lease message logged.
+	lastNote string
 }
 
 const plainEvery = 15 * time.Second
@@ -378,6 +456,31 @@ func (p *progress) standby(grace time.Duration) {
 		p.drawn = false
 	}
 	fmt.Fprintf(p.w, "[wait] kube-controller-manager is healthy but has not led for %s: taking it for a standby, where the controllers (and so the new flags) cannot be observed; check the leader's node\n", grace.Round(time.Second))
+}
+
+// standbyLease reports a standby the leader lease confirmed.
+func (p *progress) standbyLease(why string) {
+	if p.w == nil {
+		return
+	}
+	if p.tty && p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+	fmt.Fprintf(p.w, "[wait] kube-controller-manager is healthy and a standby: %s; the controllers (and so the new flags) cannot be observed here, check the leader's node\n", why)
+}
+
+// note logs what the lease says, once per change of message.
+func (p *progress) note(msg string) {
+	if p.w == nil || msg == p.lastNote {
+		return
+	}
+	p.lastNote = msg
+	if p.tty && p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+	fmt.Fprintf(p.w, "[wait] %s\n", msg)
 }
 
 func (p *progress) finish() {

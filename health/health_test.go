@@ -406,3 +406,83 @@ func TestWaitStandbyGrace(t *testing.T) {
 		t.Errorf("default grace with a short deadline: %v", err)
 	}
 }
+
+func TestJudgeLease(t *testing.T) {
+	now := time.Now()
+	fresh := &Lease{Holder: "cp-2_3f9c", Renewed: now.Add(-3 * time.Second), Duration: 15 * time.Second}
+	mine := &Lease{Holder: "cp-1_aa01", Renewed: now.Add(-3 * time.Second), Duration: 15 * time.Second}
+	stale := &Lease{Holder: "cp-2_3f9c", Renewed: now.Add(-40 * time.Second), Duration: 15 * time.Second}
+	unreachable := fmt.Errorf("get lease: dial tcp 10.0.0.1:6443: connect: connection refused: %w", ErrAPIUnreachable)
+	for _, c := range []struct {
+		name           string
+		l              *Lease
+		err            error
+		host           string
+		notLeading     time.Duration
+		standby, stuck bool
+		msg            string
+	}{
+		{"another node leads", fresh, nil, "cp-1", 0, true, false, "held by cp-2"},
+		{"this node's previous kcm", mine, nil, "cp-1", 20 * time.Second, false, false, "previous kcm"},
+		{"unknown hostname, early", fresh, nil, "", 5 * time.Second, false, false, "waiting for the old lease to run out"},
+		{"unknown hostname, after a lease duration", fresh, nil, "", 20 * time.Second, true, false, "held by cp-2"},
+		{"nobody renews", stale, nil, "cp-1", 0, false, true, "stopped renewing"},
+		{"no lease", nil, nil, "cp-1", 0, false, true, "no kube-controller-manager holds"},
+		{"empty holder", &Lease{Renewed: now, Duration: 15 * time.Second}, nil, "cp-1", 0, false, true, "no kube-controller-manager holds"},
+		{"API server unreachable", nil, unreachable, "cp-1", 0, false, true, "unreachable with its kubeconfig"},
+		{"forbidden", nil, errors.New("leases.coordination.k8s.io is forbidden"), "cp-1", 0, false, false, "not readable"},
+	} {
+		v := judgeLease(c.l, c.err, c.host, c.notLeading)
+		if v.standby != c.standby || v.stuck != c.stuck || !strings.Contains(v.msg, c.msg) {
+			t.Errorf("%s: %+v, want standby=%v stuck=%v msg ~ %q", c.name, v, c.standby, c.stuck, c.msg)
+		}
+	}
+}
+
+// TestWaitLease: the lease turns a healthy, not-leading kcm into a standby at once when another node
+// leads, and keeps a kcm whose API server is unreachable from passing for one when the grace is over.
+func TestWaitLease(t *testing.T) {
+	sbS, sbB := kcmHealthz(false, nil)
+	other := func(context.Context) (*Lease, error) {
+		return &Lease{Holder: "cp-2_x", Renewed: time.Now(), Duration: 15 * time.Second}, nil
+	}
+	f := newFakeKCM(t, ph(1, sbS, sbB))
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := Wait(ctx, Options{URL: f.url(), Interval: 20 * time.Millisecond, Progress: &out, Lease: other, Hostname: "cp-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("a standby the lease confirms took %s; want it at once, not after the grace", el)
+	}
+	if !strings.Contains(out.String(), "a standby: the leader lease is held by cp-2") {
+		t.Errorf("progress:\n%s", out.String())
+	}
+
+	down := func(context.Context) (*Lease, error) {
+		return nil, fmt.Errorf("dial tcp 127.0.0.1:1: connect: connection refused: %w", ErrAPIUnreachable)
+	}
+	f2 := newFakeKCM(t, ph(1, sbS, sbB))
+	out.Reset()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancel2()
+	var te *TimeoutError
+	err := Wait(ctx2, Options{URL: f2.url(), Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 100 * time.Millisecond, Lease: down, Hostname: "cp-1"})
+	if !errors.As(err, &te) {
+		t.Fatalf("unreachable API server: err = %v, want a timeout (no standby)", err)
+	}
+	if !strings.Contains(err.Error(), "unreachable with its kubeconfig") || !strings.Contains(out.String(), "never leads") {
+		t.Errorf("the timeout does not say why: %v\n%s", err, out.String())
+	}
+
+	// A lease that cannot be read (no permission) leaves the grace as it was.
+	forbidden := func(context.Context) (*Lease, error) { return nil, errors.New("forbidden") }
+	f3 := newFakeKCM(t, ph(1, sbS, sbB))
+	ctx3, cancel3 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel3()
+	if err := Wait(ctx3, Options{URL: f3.url(), Interval: 20 * time.Millisecond, StandbyGrace: 100 * time.Millisecond, Lease: forbidden}); err != nil {
+		t.Errorf("unreadable lease: %v, want the grace to accept the standby", err)
+	}
+}

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/health"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
@@ -18,7 +22,7 @@ func waitFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "wait", Usage: "after writing, wait up to this long (e.g. 3m) for kube-controller-manager to restart healthy with the new flags; if it does not, roll back automatically and exit 1 (0: do not wait)"},
 		&cli.StringFlag{Name: "wait-url", Value: health.DefaultURL, Usage: "kube-controller-manager healthz URL for --wait (TLS verification is skipped for loopback addresses only: kcm's serving cert is self-signed)"},
-		&cli.BoolFlag{Name: "wait-accept-standby", Usage: "with --wait: accept a healthy kcm that is not the leader at once (a standby lists no controllers, so the new flags cannot be observed there); without it a kcm healthy but not leading for 45 s (or half the --wait time) is taken for a standby"},
+		&cli.BoolFlag{Name: "wait-accept-standby", Usage: "with --wait: accept a healthy kcm that is not the leader at once (a standby lists no controllers, so the new flags cannot be observed there); without it a kcm healthy but not leading is a standby once the leader lease (read with kcm's own /etc/kubernetes/controller-manager.conf) is another node's, or after 45 s (or half the --wait time) where the lease cannot be read; never while kcm's API server is unreachable or nobody renews the lease"},
 	}
 }
 
@@ -42,6 +46,7 @@ func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, id string
 		TTY:           isTerminal(g.stderr),
 		AcceptStandby: c.Bool("wait-accept-standby"),
 	}
+	o.Lease, o.Hostname = kcmLease(store.Root(), g)
 	err := waitFor(ctx, o, d)
 	if err == nil {
 		return nil
@@ -83,4 +88,42 @@ func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return health.Wait(ctx, o)
+}
+
+// kcmKubeconfig is kcm's own kubeconfig on kubeadm (and kind) nodes. The health gate reads the leader
+// lease with it: the server and credentials kcm itself uses, so "unreachable" means unreachable for kcm.
+const kcmKubeconfig = "/etc/kubernetes/controller-manager.conf"
+
+// kcmLease returns the health gate's leader-lease reader and this node's hostname, or nil where the
+// node has no kcm kubeconfig (the gate then judges a standby by time alone).
+func kcmLease(root nodefs.Root, g *globals) (func(context.Context) (*health.Lease, error), string) {
+	if !root.Exists(kcmKubeconfig) {
+		return nil, ""
+	}
+	hostname := planfile.ReadIdentity(root).Hostname
+	if g.root == "/" || g.root == "" {
+		hostname, _ = os.Hostname() // what kcm puts in its lease identity
+	}
+	var client *cluster.Client
+	return func(ctx context.Context) (*health.Lease, error) {
+		if client == nil {
+			c, err := cluster.Load(root, kcmKubeconfig)
+			if err != nil {
+				return nil, err
+			}
+			client = c
+		}
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		l, err := client.KCMLease(ctx)
+		switch {
+		case err == nil:
+			return l, nil
+		case errors.Is(err, cluster.ErrNoLease):
+			return nil, nil
+		case cluster.IsUnreachable(err):
+			return nil, fmt.Errorf("%s: %w: %v", client.Host, health.ErrAPIUnreachable, err)
+		}
+		return nil, err
+	}, hostname
 }
