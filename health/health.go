@@ -17,8 +17,10 @@ package health
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -72,10 +74,10 @@ type Options struct {
 	StandbyGrace time.Duration
 	// Lease, when set, reads kcm's leader lease from the API server with kcm's own kubeconfig. While kcm
 	// is healthy but not leading, Wait asks it (every LeasePoll at most) who leads instead of guessing
-	// from the time that passed: a fresh lease held by another node makes this kcm a standby at once;
-	// an API server kcm's kubeconfig cannot reach (ErrAPIUnreachable), no lease, or a lease nobody
-	// renews mean kcm is not a standby but stuck, and the grace no longer applies. Other errors (no
-	// permission) leave the grace as it is.
+	// from the time that passed: a fresh lease held by another node makes this kcm a standby as soon as
+	// kcm has been seen restarting (down, then healthy again). An API server kcm's kubeconfig cannot
+	// reach (ErrAPIUnreachable), no lease, or a lease nobody renews mean kcm is not a standby but stuck,
+	// and the grace no longer applies. Other errors (no permission) leave the grace as it is.
 	Lease func(ctx context.Context) (*Lease, error)
 	// Hostname is this node's name: kcm's lease identity is "<hostname>_<uuid>". "" when unknown.
 	Hostname string
@@ -108,32 +110,33 @@ type leaseVerdict struct {
 	standby bool   // another node leads: this kcm is a standby
 	stuck   bool   // nobody can lead through this kcm's API server, or nobody leads at all
 	msg     string // for the progress line and the timeout error
+	key     string // what the verdict is about, without the times in msg: a progress line per change
 }
 
 func judgeLease(l *Lease, err error, hostname string, notLeadingFor time.Duration) leaseVerdict {
 	switch {
 	case errors.Is(err, ErrAPIUnreachable):
-		return leaseVerdict{stuck: true, msg: "kube-controller-manager's API server is unreachable with its kubeconfig (" + oneLine(err.Error()) + "): a kcm that cannot reach it never leads"}
+		return leaseVerdict{stuck: true, key: "unreachable", msg: "kube-controller-manager's API server is unreachable with its kubeconfig (" + oneLine(err.Error()) + "): a kcm that cannot reach it never leads"}
 	case err != nil:
-		return leaseVerdict{msg: "leader lease not readable (" + oneLine(err.Error()) + ")"}
+		return leaseVerdict{key: "unreadable", msg: "leader lease not readable (" + oneLine(err.Error()) + ")"}
 	case l == nil || l.Holder == "":
-		return leaseVerdict{stuck: true, msg: "no kube-controller-manager holds the leader lease"}
+		return leaseVerdict{stuck: true, key: "no holder", msg: "no kube-controller-manager holds the leader lease"}
 	}
 	host, _, _ := strings.Cut(l.Holder, "_")
 	age := time.Since(l.Renewed).Round(time.Second)
 	if time.Since(l.Renewed) > l.Duration+leaseSkew {
-		return leaseVerdict{stuck: true, msg: fmt.Sprintf("the leader lease holder %s stopped renewing %s ago: nobody leads", host, age)}
+		return leaseVerdict{stuck: true, key: "stale " + l.Holder, msg: fmt.Sprintf("the leader lease holder %s stopped renewing %s ago: nobody leads", host, age)}
 	}
 	switch {
 	case hostname != "" && host == hostname:
 		// This node's previous kcm: the new one takes over once the lease runs out.
-		return leaseVerdict{msg: fmt.Sprintf("the leader lease is still this node's previous kcm's (renewed %s ago)", age)}
+		return leaseVerdict{key: "mine " + l.Holder, msg: fmt.Sprintf("the leader lease is still this node's previous kcm's (renewed %s ago)", age)}
 	case hostname != "" || notLeadingFor > l.Duration+leaseSkew:
 		// Without the hostname, a lease renewed after this node's old kcm's would have run out is
 		// someone else's: had this kcm taken it, it would be leading.
-		return leaseVerdict{standby: true, msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago)", host, age)}
+		return leaseVerdict{standby: true, key: "held " + l.Holder, msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago)", host, age)}
 	}
-	return leaseVerdict{msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago); this node's name is unknown, waiting for the old lease to run out", host, age)}
+	return leaseVerdict{key: "held? " + l.Holder, msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago); this node's name is unknown, waiting for the old lease to run out", host, age)}
 }
 
 // Observation is one poll's outcome.
@@ -142,6 +145,9 @@ type Observation struct {
 	StatusCode int             // HTTP status; 0 with Err
 	Checks     map[string]bool // check name → ok, from the "[+]name ok" / "[-]name failed" lines
 	Failed     []string        // names of failing checks, in order
+	// Cert is the SHA-256 of kcm's serving certificate. A kubeadm kcm makes itself a new self-signed
+	// one at every start, so a different one means a different process.
+	Cert string
 }
 
 // Healthy reports HTTP 200.
@@ -276,6 +282,9 @@ func Wait(ctx context.Context, o Options) error {
 	}
 	var standbySince, leaseAt time.Time
 	var lease leaseVerdict
+	leaseMsg := ""     // the last lease verdict, kept for the timeout error when kcm stops answering
+	restarted := false // kcm was seen not healthy, or with a new serving certificate, since Wait began
+	firstCert := ""
 	for {
 		reqTimeout := 2 * time.Second
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < reqTimeout {
@@ -284,6 +293,14 @@ func Wait(ctx context.Context, o Options) error {
 		last = Check(ctx, client, o.URL, reqTimeout)
 		polls++
 		healthyOnce = healthyOnce || last.Healthy()
+		// Restarted: seen down, or serving another certificate than at first. The lease is read again
+		// at once then: what it said about the old kcm may now be true of the new one.
+		if !restarted && (!last.Healthy() || firstCert != "" && last.Cert != "" && last.Cert != firstCert) {
+			restarted, leaseAt = true, time.Time{}
+		}
+		if firstCert == "" {
+			firstCert = last.Cert
+		}
 		if last.Done(o.Want, o.AcceptStandby) {
 			p.done(last)
 			return nil
@@ -296,11 +313,18 @@ func Wait(ctx context.Context, o Options) error {
 				leaseAt = time.Now()
 				l, err := o.Lease(ctx)
 				lease = judgeLease(l, err, o.Hostname, time.Since(standbySince))
-				if lease.standby {
+				leaseMsg = lease.msg
+				// Old and new kcm look alike on a standby: the lease speaks for the new one only
+				// after kcm was seen down (the kubelet restarting it); until then the grace decides.
+				if lease.standby && restarted {
 					p.standbyLease(lease.msg)
 					return nil
 				}
-				p.note(lease.msg)
+				if lease.standby {
+					p.note(lease.key, lease.msg+"; waiting to see kube-controller-manager restart")
+				} else {
+					p.note(lease.key, lease.msg)
+				}
 			}
 			if grace >= 0 && time.Since(standbySince) >= grace && !lease.stuck {
 				p.standby(grace)
@@ -315,7 +339,7 @@ func Wait(ctx context.Context, o Options) error {
 		case <-ctx.Done():
 			t.Stop()
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return &TimeoutError{URL: o.URL, Waited: time.Since(p.start), Wanted: describe(o.Want), Last: last, Polls: polls, Healthy: healthyOnce, Lease: lease.msg}
+				return &TimeoutError{URL: o.URL, Waited: time.Since(p.start), Wanted: describe(o.Want), Last: last, Polls: polls, Healthy: healthyOnce, Lease: leaseMsg}
 			}
 			return ctx.Err()
 		case <-t.C:
@@ -341,7 +365,12 @@ func Check(ctx context.Context, client *http.Client, rawURL string, timeout time
 	if err != nil {
 		return Observation{Err: err}
 	}
-	return Parse(resp.StatusCode, string(body))
+	o := Parse(resp.StatusCode, string(body))
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		sum := sha256.Sum256(resp.TLS.PeerCertificates[0].Raw)
+		o.Cert = hex.EncodeToString(sum[:])
+	}
+	return o
 }
 
 func unwrapURLError(err error) error {
@@ -411,7 +440,7 @@ type progress struct {
 	lastMsg string
 	lastLog time.Time
 	drawn   bool
-	// lastNote is the last lease message logged.
+	// lastNote is the key of the last lease message logged.
 	lastNote string
 }
 
@@ -470,12 +499,12 @@ func (p *progress) standbyLease(why string) {
 	fmt.Fprintf(p.w, "[wait] kube-controller-manager is healthy and a standby: %s; the controllers (and so the new flags) cannot be observed here, check the leader's node\n", why)
 }
 
-// note logs what the lease says, once per change of message.
-func (p *progress) note(msg string) {
-	if p.w == nil || msg == p.lastNote {
+// note logs what the lease says, once per change of what it is about (key).
+func (p *progress) note(key, msg string) {
+	if p.w == nil || key == p.lastNote {
 		return
 	}
-	p.lastNote = msg
+	p.lastNote = key
 	if p.tty && p.drawn {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.drawn = false

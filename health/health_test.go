@@ -3,8 +3,15 @@ package health
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -154,11 +161,13 @@ type phase struct {
 	down   bool // connection dropped
 	status int
 	body   string
+	cert   int // which serving certificate: a restarted kubeadm kcm serves a new one
 }
 
 func newFakeKCM(t *testing.T, phases ...phase) *fakeKCM {
 	f := &fakeKCM{phases: phases}
-	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	certs := []tls.Certificate{selfSigned(t), selfSigned(t)}
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.hits.Add(1)
 		if r.URL.Path != "/healthz" || !r.URL.Query().Has("verbose") {
 			http.NotFound(w, r)
@@ -187,8 +196,31 @@ func newFakeKCM(t *testing.T, phases ...phase) *fakeKCM {
 		w.WriteHeader(p.status)
 		fmt.Fprint(w, p.body)
 	}))
+	// Each poll is a new connection (the client keeps none alive): the handshake shows the certificate
+	// of the phase that then answers.
+	f.srv.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return &tls.Config{Certificates: []tls.Certificate{certs[f.phases[0].cert]}}, nil
+	}}
+	f.srv.StartTLS()
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "localhost@kcm"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 func (f *fakeKCM) url() string { return f.srv.URL + "/healthz?verbose" }
@@ -446,7 +478,8 @@ func TestWaitLease(t *testing.T) {
 	other := func(context.Context) (*Lease, error) {
 		return &Lease{Holder: "cp-2_x", Renewed: time.Now(), Duration: 15 * time.Second}, nil
 	}
-	f := newFakeKCM(t, ph(1, sbS, sbB))
+	// The kubelet restarts kcm (down), the new kcm is a standby: the lease confirms it at once.
+	f := newFakeKCM(t, phase{n: 3, down: true}, ph(1, sbS, sbB))
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -459,6 +492,27 @@ func TestWaitLease(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "a standby: the leader lease is held by cp-2") {
 		t.Errorf("progress:\n%s", out.String())
+	}
+	// Restarted between two polls, never seen down: the new serving certificate tells.
+	fc := newFakeKCM(t, phase{n: 2, status: sbS, body: sbB}, phase{n: 1, status: sbS, body: sbB, cert: 1})
+	out.Reset()
+	start = time.Now()
+	if err := Wait(ctx, Options{URL: fc.url(), Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 5 * time.Second, Lease: other, Hostname: "cp-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 2*time.Second || !strings.Contains(out.String(), "a standby: the leader lease") {
+		t.Errorf("a restart seen by its new certificate: returned after %s:\n%s", el, out.String())
+	}
+	// Never seen down, same certificate: it may still be the old kcm, so the lease alone does not end
+	// the wait; the grace does.
+	f0 := newFakeKCM(t, ph(1, sbS, sbB))
+	out.Reset()
+	start = time.Now()
+	if err := Wait(ctx, Options{URL: f0.url(), Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 400 * time.Millisecond, Lease: other, Hostname: "cp-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 400*time.Millisecond || !strings.Contains(out.String(), "taking it for a standby") || !strings.Contains(out.String(), "waiting to see kube-controller-manager restart") {
+		t.Errorf("a standby never seen restarting was accepted after %s:\n%s", el, out.String())
 	}
 
 	down := func(context.Context) (*Lease, error) {

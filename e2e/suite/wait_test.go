@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -183,7 +184,7 @@ func TestWait(t *testing.T) {
 // as the health gate can tell: it re-reads the file every 500 ms and, when the bytes change, stops the
 // running kcm (SIGTERM) and starts one from the new command; a kcm that exits is started again after a
 // second (a crash loop without the growing back-off). Host paths are remapped onto the cluster's node
-// root and a fixed --secure-port, a cert dir and --leader-elect=false are appended, as in
+// root and a fixed --secure-port, a fresh cert dir and --leader-elect=false are appended, as in
 // cluster.launchKCM. It never calls into testing.T: events are recorded and logged by the test.
 type miniKubelet struct {
 	c        *cluster
@@ -191,10 +192,12 @@ type miniKubelet struct {
 	manifest string
 	root     string // the node root the manifest's host paths map onto
 	port     int
-	certDir  string
-	logDir   string
-	stopCh   chan struct{}
-	done     chan struct{}
+	// leaderElect leaves kcm's leader election on: a kcm then leads only once it holds the lease.
+	leaderElect bool
+	certDir     string
+	logDir      string
+	stopCh      chan struct{}
+	done        chan struct{}
 
 	mu     sync.Mutex
 	cur    *proc
@@ -222,9 +225,16 @@ const (
 
 func startMiniKubelet(t *testing.T, c *cluster, kcmBin, manifest string) *miniKubelet {
 	t.Helper()
+	return startMiniKubeletWith(t, c, kcmBin, manifest, false)
+}
+
+// startMiniKubeletWith is startMiniKubelet; leaderElect keeps kcm's leader election (the manifest's
+// --leader-elect=true) instead of turning it off.
+func startMiniKubeletWith(t *testing.T, c *cluster, kcmBin, manifest string, leaderElect bool) *miniKubelet {
+	t.Helper()
 	dir := t.TempDir()
 	k := &miniKubelet{
-		c: c, bin: kcmBin, manifest: manifest,
+		c: c, bin: kcmBin, manifest: manifest, leaderElect: leaderElect,
 		root:    strings.TrimSuffix(manifest, string(filepath.Separator)+filepath.FromSlash(nodeManifest)),
 		port:    freePorts(t, 1)[0],
 		certDir: filepath.Join(dir, "certs"),
@@ -309,12 +319,16 @@ func (k *miniKubelet) start(manifest []byte) {
 		k.mu.Unlock()
 		return
 	}
+	n := k.count() + 1
+	// A cert dir per start: kcm then makes itself a new serving certificate each time, as kubeadm's kcm
+	// (no --cert-dir, certificates in memory) does at every restart.
 	cmd = append(cmd,
 		fmt.Sprintf("--secure-port=%d", k.port),
-		"--cert-dir="+k.certDir,
-		"--leader-elect=false",
+		"--cert-dir="+filepath.Join(k.certDir, strconv.Itoa(n)),
 	)
-	n := k.count() + 1
+	if !k.leaderElect {
+		cmd = append(cmd, "--leader-elect=false")
+	}
 	logPath := filepath.Join(k.logDir, fmt.Sprintf("kcm-%d.log", n))
 	p, err := launch("kube-controller-manager", logPath, cmd)
 	if err != nil {
