@@ -325,6 +325,9 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 		}
 		p := f.Plan(changes)
 		p.Warnings = append(p.Warnings, forced...)
+		if f.Node == (planfile.Identity{}) && planfile.ReadIdentity(root) == (planfile.Identity{}) {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("neither the plan nor this node has %s or %s: which node the plan was made on cannot be checked (each file's sha256 still is)", planfile.MachineIDPath, planfile.HostnamePath))
+		}
 		return p, nil
 	}
 	p, err := check()

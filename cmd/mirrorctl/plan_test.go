@@ -766,3 +766,30 @@ func TestApplyPlanWait(t *testing.T) {
 		}
 	})
 }
+
+// With no /etc/machine-id or /etc/hostname on either side the node cannot be told apart: the plan
+// applies (the sha256 checks hold) and says so; with them, nothing is said.
+func TestApplyPlanUnknownIdentityWarns(t *testing.T) {
+	t.Parallel()
+	const warn = "which node the plan was made on cannot be checked"
+	a := plNode(t)
+	for _, f := range []string{"/etc/hostname", "/etc/machine-id"} {
+		if err := os.Remove(filepath.Join(a, filepath.FromSlash(f))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, _ := plSave(t, a, patches.Disable)
+	m, r := runJSON(t, "--root", a, "-o", "json", "apply-plan", path)
+	if r.code != 0 || m["changed"] != true {
+		t.Fatalf("exit %d changed %v: %s", r.code, m["changed"], r.stderr)
+	}
+	if !strings.Contains(fmt.Sprint(m["warnings"]), warn) {
+		t.Errorf("no warning about the unknown identity: %v", m["warnings"])
+	}
+	b := plNode(t)
+	path, _ = plSave(t, b, patches.Disable)
+	m, r = runJSON(t, "--root", b, "-o", "json", "apply-plan", path)
+	if r.code != 0 || strings.Contains(fmt.Sprint(m["warnings"]), warn) {
+		t.Errorf("a node with an identity: exit %d, warnings %v", r.code, m["warnings"])
+	}
+}
