@@ -95,7 +95,7 @@ func TestWaitStandby(t *testing.T) {
 		defer k.stop()
 		k.use(c)
 		before := readFile(t, manifest)
-		const wait = 24 * time.Second // the grace is half of it
+		const wait = 12 * time.Second // the grace is half of it
 		r := runMirrorctl(t, root, "disable", "--wait", wait.String(), "--wait-url", k.url())
 		t.Logf("mirrorctl exited %d after %s; stderr:\n%s", r.code, r.exitAt.Sub(r.startAt).Round(time.Millisecond), r.stderr)
 		if r.code != 1 {
