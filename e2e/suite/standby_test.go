@@ -28,14 +28,7 @@ func TestWaitStandby(t *testing.T) {
 	kcm137 := bin(t, set137, "kube-controller-manager")
 	mirrorctlBin(t)
 	c := newCluster(t)
-	sub := func(name string, f func(t *testing.T)) {
-		t.Run(name, func(t *testing.T) {
-			parent := c.t
-			c.t = t
-			defer func() { c.t = parent }()
-			f(t)
-		})
-	}
+	sub := func(name string, f func(t *testing.T)) { c.run(t, name, f) }
 	hostname, err := os.Hostname()
 	if err != nil {
 		t.Fatal(err)

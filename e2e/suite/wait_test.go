@@ -40,15 +40,7 @@ func TestWait(t *testing.T) {
 	kcm127 := bin(t, set127, "kube-controller-manager")
 	mirrorctlBin(t)
 	c := newCluster(t)
-	// The harness reports through c.t; each subtest points it at itself.
-	sub := func(name string, f func(t *testing.T)) {
-		t.Run(name, func(t *testing.T) {
-			parent := c.t
-			c.t = t
-			defer func() { c.t = parent }()
-			f(t)
-		})
-	}
+	sub := func(name string, f func(t *testing.T)) { c.run(t, name, f) }
 
 	root := c.root
 	manifest := filepath.Join(root, nodeManifest)
@@ -210,6 +202,16 @@ type kcmStart struct {
 	at       time.Time
 	manifest []byte
 	p        *proc
+}
+
+// run runs f as a subtest of t; the harness reports through c.t, so for the subtest it points there.
+func (c *cluster) run(t *testing.T, name string, f func(t *testing.T)) {
+	t.Run(name, func(t *testing.T) {
+		parent := c.t
+		c.t = t
+		defer func() { c.t = parent }()
+		f(t)
+	})
 }
 
 // changedFrom accepts a kcm started from manifest bytes other than before.
