@@ -35,11 +35,8 @@ func TestKCMAcceptsWhatMirrorctlWrites(t *testing.T) {
 	}
 	c := newCluster(t)
 	for i, tc := range cases {
-		t.Run(tc.fixture, func(t *testing.T) {
-			// The cluster outlives the subtest: report through the subtest, and leave no kcm behind.
-			parent := c.t
-			c.t = t
-			defer func() { c.stopKCM(); c.t = parent }()
+		c.run(t, tc.fixture, func(t *testing.T) {
+			defer c.stopKCM() // the cluster outlives the subtest: leave no kcm behind
 			root := t.TempDir()
 			manifest := filepath.Join(root, nodeManifest)
 			copyFile(t, repoFile("testdata/kubeadm/"+tc.fixture+"/kube-controller-manager.yaml"), manifest)
