@@ -21,9 +21,9 @@ import (
 // validateClusterConfiguration checks the edited ClusterConfiguration the way kubeadm reads it.
 //
 // v1beta4 and v1 are decoded with kubeadm's own types (scheme, defaulting, conversion to the internal
-// type) and validated with kubeadm's rules (kubeadm_rules.go, held to kubeadm's validation package by tests). Unknown or duplicate fields are only a warning in
-// kubeadm (a strict-decoding error is fatal only in `kubeadm config validate`), so a strict error fails
-// here only if the edit introduced it.
+// type) and validated with kubeadm's rules (kubeadm_rules.go, held to kubeadm's validation package by
+// tests). Unknown or duplicate fields are only a warning in kubeadm (a strict-decoding error is fatal
+// only in `kubeadm config validate`), so a strict error fails here only if the edit introduced it.
 //
 // kubeadm 1.37 no longer has the v1beta2/v1beta3 types, so those are checked structurally: the
 // document must decode the way kubeadm's YAML library (sigs.k8s.io/yaml, YAML 1.1) reads it, without
