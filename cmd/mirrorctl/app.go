@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -50,9 +48,9 @@ func usageErr(format string, a ...any) error {
 func Main(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	app.Metadata = map[string]any{"args": args}
-	// Ctrl-C or a TERM from a supervisor cancels waits (--wait, API calls) so the command can say
-	// what state it leaves and how to undo it, instead of dying mid-sentence.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C or a TERM from a supervisor cancels writes and waits once a command starts them (see
+	// interrupts).
+	ctx, stop := withInterrupts(context.Background())
 	defer stop()
 	err := app.RunContext(ctx, args)
 	if err == nil {

@@ -44,6 +44,7 @@ func clusterContext(c *cli.Context) (context.Context, context.CancelFunc) {
 	if d <= 0 {
 		d = 5 * time.Minute
 	}
+	catchInterrupts(c.Context)
 	return context.WithTimeout(c.Context, d)
 }
 
@@ -591,7 +592,7 @@ func runSkip(c *cli.Context, g *globals, o cluster.SkipOptions) error {
 		return err
 	}
 	store := snapshot.Open(root, g.stateDir)
-	unlock, err := store.Lock(c.Duration("lock-timeout"))
+	unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
 	if err != nil {
 		return err
 	}
@@ -660,7 +661,7 @@ func runSkipRollback(c *cli.Context, g *globals, id string) error {
 	records := cluster.OpenRecords(store)
 	dryRun := c.Bool("dry-run")
 	if !dryRun {
-		unlock, err := store.Lock(c.Duration("lock-timeout"))
+		unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
 		if err != nil {
 			return err
 		}

@@ -117,7 +117,7 @@ func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *li
 	}
 	if len(changes) > 0 && !r.DryRun {
 		store := snapshot.Open(root, g.stateDir)
-		unlock, err := store.Lock(c.Duration("lock-timeout"))
+		unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
 		if err != nil {
 			return err
 		}

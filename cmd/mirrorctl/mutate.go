@@ -194,7 +194,7 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 	}
 
 	store := snapshot.Open(o.Root, g.stateDir)
-	unlock, err := store.Lock(c.Duration("lock-timeout"))
+	unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
 	if err != nil {
 		return err
 	}

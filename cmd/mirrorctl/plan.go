@@ -342,7 +342,7 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	}
 
 	store := snapshot.Open(root, g.stateDir)
-	unlock, err := store.Lock(c.Duration("lock-timeout"))
+	unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
 	if err != nil {
 		return err
 	}

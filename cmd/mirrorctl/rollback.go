@@ -68,7 +68,7 @@ Examples:
 				}
 			}
 			if !dryRun {
-				unlock, err := store.Lock(c.Duration("lock-timeout"))
+				unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
 				if err != nil {
 					return err
 				}
@@ -249,7 +249,7 @@ func snapshotsCommand() *cli.Command {
 					if c.Int("keep") < 0 {
 						return usageErr("--keep must be >= 0")
 					}
-					unlock, err := s.Lock(30 * time.Second)
+					unlock, err := lockStore(c, s, 30*time.Second)
 					if err != nil {
 						return err
 					}

@@ -39,6 +39,7 @@ func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, id string
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	catchInterrupts(ctx)
 	o := health.Options{
 		URL:           c.String("wait-url"),
 		Want:          want,
