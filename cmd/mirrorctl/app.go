@@ -130,31 +130,26 @@ func setUsageHandler(c *cli.Command) {
 }
 
 // addEnvVars gives every flag an environment variable MIRRORCTL_<FLAG>, so Ansible, systemd units and
-// CI can set anything without building command lines.
+// CI can set anything without building command lines. It reads the Name field, not Names(): urfave/cli
+// runs a regexp over every name there, and this walks every flag of every command at each start.
 func addEnvVars(flags []cli.Flag, _ string) {
+	env := func(name string, vars *[]string) {
+		if len(*vars) == 0 {
+			*vars = []string{"MIRRORCTL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+		}
+	}
 	for _, f := range flags {
-		name := "MIRRORCTL_" + strings.ToUpper(strings.ReplaceAll(f.Names()[0], "-", "_"))
 		switch fl := f.(type) {
 		case *cli.StringFlag:
-			if len(fl.EnvVars) == 0 {
-				fl.EnvVars = []string{name}
-			}
+			env(fl.Name, &fl.EnvVars)
 		case *cli.BoolFlag:
-			if len(fl.EnvVars) == 0 {
-				fl.EnvVars = []string{name}
-			}
+			env(fl.Name, &fl.EnvVars)
 		case *cli.StringSliceFlag:
-			if len(fl.EnvVars) == 0 {
-				fl.EnvVars = []string{name}
-			}
+			env(fl.Name, &fl.EnvVars)
 		case *cli.DurationFlag:
-			if len(fl.EnvVars) == 0 {
-				fl.EnvVars = []string{name}
-			}
+			env(fl.Name, &fl.EnvVars)
 		case *cli.IntFlag:
-			if len(fl.EnvVars) == 0 {
-				fl.EnvVars = []string{name}
-			}
+			env(fl.Name, &fl.EnvVars)
 		}
 	}
 }
