@@ -40,6 +40,7 @@ func writeMan(w io.Writer, app *cli.App) error {
 	} {
 		p(".TP\n.B %s\n%s\n", e[0], roff(e[1]))
 	}
+	p(".SH SIGNALS\n%s\n", roff("SIGINT and SIGTERM end a run at once while it has written nothing (a plan, status, lint, waiting for the lock). Once a command holds the lock, calls the API server or runs the --wait gate, they are caught: writes finish, the call or wait is cancelled, and the command says what state it leaves and how to undo it."))
 	p(".SH FILES\n.TP\n.I /etc/kubernetes/manifests/kube\\-controller\\-manager.yaml\nkubeadm's kube-controller-manager static pod manifest\n")
 	p(".TP\n.I /etc/kubernetes/kubeadm\\-config.yaml\nkubeadm configuration, edited when present\n")
 	p(".TP\n.I /var/lib/mirrorctl\nsnapshots and the lock (--state-dir)\n")
