@@ -271,6 +271,30 @@ func (m *Manifest) collect(f string, seq *yaml.Node) error {
 	return nil
 }
 
+// Flag returns the value kube-controller-manager gets for the single-valued flag --name, and whether
+// the manifest sets it: the last occurrence wins, as in pflag, with command before args.
+func (m *Manifest) Flag(name string) (string, bool) {
+	flag := "--" + name
+	val, ok := "", false
+	for _, f := range []string{"command", "args"} {
+		seq := m.fields[f]
+		if seq == nil {
+			continue
+		}
+		items := seq.Content
+		for i := 0; i < len(items); i++ {
+			switch v := items[i].Value; {
+			case strings.HasPrefix(v, flag+"="):
+				val, ok = strings.TrimPrefix(v, flag+"="), true
+			case v == flag && i+1 < len(items):
+				val, ok = items[i+1].Value, true
+				i++
+			}
+		}
+	}
+	return val, ok
+}
+
 // Controllers returns every --controllers occurrence split into entries, command before args, the
 // order kubelet passes them (command then args) and pflag concatenates them.
 func (m *Manifest) Controllers() ([][]string, error) {

@@ -175,3 +175,29 @@ func TestParseKeepsItsOwnCopy(t *testing.T) {
 		t.Errorf("edit used the overwritten buffer:\n%s", out)
 	}
 }
+
+func TestFlag(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml, flag, want string
+		ok                     bool
+	}{
+		{"joined", "command: [kube-controller-manager, --kubeconfig=/a.conf]", "kubeconfig", "/a.conf", true},
+		{"separate", "command: [kube-controller-manager, --kubeconfig, /b.conf]", "kubeconfig", "/b.conf", true},
+		{"last wins, args after command", "command: [kube-controller-manager, --kubeconfig=/a]\n    args: [--kubeconfig=/c]", "kubeconfig", "/c", true},
+		{"a longer flag is not it", "command: [kube-controller-manager, --authentication-kubeconfig=/x, --kubeconfig-dir=/y]", "kubeconfig", "", false},
+		{"unset", "command: [kube-controller-manager]", "kubeconfig", "", false},
+		{"no value at the end", "command: [kube-controller-manager, --kubeconfig]", "kubeconfig", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc := "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-controller-manager\n    " + c.yaml + "\n"
+			m, err := Parse([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := m.Flag(c.flag)
+			if got != c.want || ok != c.ok {
+				t.Errorf("Flag(%q) = %q, %v; want %q, %v", c.flag, got, ok, c.want, c.ok)
+			}
+		})
+	}
+}

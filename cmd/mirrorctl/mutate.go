@@ -238,7 +238,7 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 	}
 	// The health gate comes before the live ClusterConfiguration: an automatic rollback restores the
 	// node's files, and the cluster must not keep a change the node could not run.
-	if err := waitOrRollback(c, g, store, id, plan.Mirroring == distros.Enabled, c.Duration("wait")); err != nil {
+	if err := waitOrRollback(c, g, store, plan.Distro, id, plan.Mirroring == distros.Enabled, c.Duration("wait")); err != nil {
 		return err
 	}
 	if err := liveApply(c, g, live, store, id, r); err != nil {

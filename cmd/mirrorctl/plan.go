@@ -372,7 +372,7 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	}
 	// The same health gate as disable and enable: on timeout the snapshot is restored and the
 	// command fails.
-	if err := waitOrRollback(c, g, store, id, wantOn, c.Duration("wait")); err != nil {
+	if err := waitOrRollback(c, g, store, f.Distro, id, wantOn, c.Duration("wait")); err != nil {
 		return err
 	}
 	for _, n := range p.Notes {

@@ -12,6 +12,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/health"
+	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -22,7 +23,7 @@ func waitFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "wait", Usage: "after writing, wait up to this long (e.g. 3m) for kube-controller-manager to restart healthy with the new flags; if it does not, roll back automatically and exit 1 (0: do not wait)"},
 		&cli.StringFlag{Name: "wait-url", Value: health.DefaultURL, Usage: "kube-controller-manager healthz URL for --wait (TLS verification is skipped for loopback addresses only: kcm's serving cert is self-signed)"},
-		&cli.BoolFlag{Name: "wait-accept-standby", Usage: "with --wait: accept a healthy kcm that is not the leader at once (a standby lists no controllers, so the new flags cannot be observed there); without it a kcm healthy but not leading is a standby once the leader lease (read with kcm's own /etc/kubernetes/controller-manager.conf) is another node's, or after 45 s (or half the --wait time) where the lease cannot be read; never while kcm's API server is unreachable or nobody renews the lease"},
+		&cli.BoolFlag{Name: "wait-accept-standby", Usage: "with --wait: accept a healthy kcm that is not the leader at once (a standby lists no controllers, so the new flags cannot be observed there); without it a kcm healthy but not leading is a standby once the leader lease (read with kcm's own kubeconfig: the static pod's --kubeconfig, e.g. /etc/kubernetes/controller-manager.conf, or k3s's controller.kubeconfig) is another node's, or after 45 s (or half the --wait time) where the lease cannot be read; never while kcm's API server is unreachable or nobody renews the lease"},
 	}
 }
 
@@ -31,7 +32,7 @@ func waitFlags() []cli.Flag {
 // snapshot (store must hold the lock), waits up to d again for kcm to be healthy in the old state, and
 // returns an error saying what happened: the command exits 1 and the node is as before. d <= 0 skips
 // the gate.
-func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, id string, want bool, d time.Duration) error {
+func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, distro, id string, want bool, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
@@ -47,7 +48,7 @@ func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, id string
 		TTY:           isTerminal(g.stderr),
 		AcceptStandby: c.Bool("wait-accept-standby"),
 	}
-	o.Lease, o.Hostname = kcmLease(store.Root(), g)
+	o.Lease, o.Hostname = kcmLease(store.Root(), g, distro)
 	err := waitFor(ctx, o, d)
 	if err == nil {
 		return nil
@@ -91,14 +92,39 @@ func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
 	return health.Wait(ctx, o)
 }
 
-// kcmKubeconfig is kcm's own kubeconfig on kubeadm (and kind) nodes. The health gate reads the leader
-// lease with it: the server and credentials kcm itself uses, so "unreachable" means unreachable for kcm.
-const kcmKubeconfig = "/etc/kubernetes/controller-manager.conf"
+// kcmKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with
+// it, the server and credentials kcm itself uses, so "unreachable" means unreachable for kcm. A static
+// pod kcm (kubeadm, kind, RKE2, hand-made control planes) names it in --kubeconfig; k3s runs kcm in its
+// own process with the one it writes under its data dir. "" where neither applies or the file is absent.
+func kcmKubeconfig(root nodefs.Root, distro string) string {
+	manifest := distros.KubeadmManifest
+	if distro == "rke2" {
+		manifest = distros.RKE2PodManifest
+	}
+	path := ""
+	if f, err := root.ReadFile(manifest, true); err == nil && f.Exists {
+		if m, err := manifests.Parse(f.Data); err == nil {
+			path, _ = m.Flag("kubeconfig")
+		}
+	}
+	if path == "" {
+		path = map[string]string{
+			"kubeadm": "/etc/kubernetes/controller-manager.conf",
+			"k3s":     "/var/lib/rancher/k3s/server/cred/controller.kubeconfig",
+			"rke2":    "/var/lib/rancher/rke2/server/cred/controller.kubeconfig",
+		}[distro]
+	}
+	if path == "" || !root.Exists(path) {
+		return ""
+	}
+	return path
+}
 
-// kcmLease returns the health gate's leader-lease reader and this node's hostname, or nil where the
-// node has no kcm kubeconfig (the gate then judges a standby by time alone).
-func kcmLease(root nodefs.Root, g *globals) (func(context.Context) (*health.Lease, error), string) {
-	if !root.Exists(kcmKubeconfig) {
+// kcmLease returns the health gate's leader-lease reader and this node's hostname, or nil where kcm's
+// kubeconfig is not found (the gate then judges a standby by time alone).
+func kcmLease(root nodefs.Root, g *globals, distro string) (func(context.Context) (*health.Lease, error), string) {
+	kubeconfig := kcmKubeconfig(root, distro)
+	if kubeconfig == "" {
 		return nil, ""
 	}
 	hostname := planfile.ReadIdentity(root).Hostname
@@ -108,7 +134,7 @@ func kcmLease(root nodefs.Root, g *globals) (func(context.Context) (*health.Leas
 	var client *cluster.Client
 	return func(ctx context.Context) (*health.Lease, error) {
 		if client == nil {
-			c, err := cluster.Load(root, kcmKubeconfig)
+			c, err := cluster.Load(root, kubeconfig)
 			if err != nil {
 				return nil, err
 			}

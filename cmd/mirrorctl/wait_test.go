@@ -96,7 +96,7 @@ func runDisableWithWait(t *testing.T, root string, args []string, d time.Duratio
 			if err != nil {
 				return err
 			}
-			return waitOrRollback(c, g, store, id, false, d)
+			return waitOrRollback(c, g, store, "kubeadm", id, false, d)
 		},
 	}
 	err := app.Run(append([]string{"mirrorctl"}, args...))
@@ -176,5 +176,73 @@ func TestWaitZeroSkips(t *testing.T) {
 	}
 	if kl.hits.Load() != 0 {
 		t.Error("polled with --wait 0")
+	}
+}
+
+// The health gate reads the leader lease with kcm's own kubeconfig: the one a static pod manifest
+// names in --kubeconfig, else the distribution's.
+func TestKCMKubeconfig(t *testing.T) {
+	write := func(t *testing.T, root, p, data string) {
+		t.Helper()
+		host := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(host, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kcmManifest := func(flags ...string) string {
+		return "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-controller-manager\n    command: [kube-controller-manager" +
+			strings.Join(append([]string{""}, flags...), ", ") + "]\n"
+	}
+	for _, c := range []struct {
+		name, distro string
+		setup        func(t *testing.T, root string)
+		want         string
+	}{
+		{"kubeadm: the manifest's --kubeconfig", "kubeadm", func(t *testing.T, root string) {
+			copyTree(t, "../../testdata/nodes/kubeadm", root)
+			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
+		}, "/etc/kubernetes/controller-manager.conf"},
+		{"kubeadm: the file is missing", "kubeadm", func(t *testing.T, root string) {
+			copyTree(t, "../../testdata/nodes/kubeadm", root)
+		}, ""},
+		{"a custom --kubeconfig", "kubeadm", func(t *testing.T, root string) {
+			write(t, root, distros.KubeadmManifest, kcmManifest("--kubeconfig=/srv/kcm/kubeconfig"))
+			write(t, root, "/srv/kcm/kubeconfig", "x")
+			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
+		}, "/srv/kcm/kubeconfig"},
+		{"a custom --kubeconfig that is missing is not replaced by the default", "kubeadm", func(t *testing.T, root string) {
+			write(t, root, distros.KubeadmManifest, kcmManifest("--kubeconfig", "/srv/kcm/kubeconfig"))
+			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
+		}, ""},
+		{"no --kubeconfig: kubeadm's file", "kubeadm", func(t *testing.T, root string) {
+			write(t, root, distros.KubeadmManifest, kcmManifest())
+			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
+		}, "/etc/kubernetes/controller-manager.conf"},
+		{"RKE2: its generated manifest's --kubeconfig", "rke2", func(t *testing.T, root string) {
+			copyTree(t, "../../testdata/distros/rke2/cis-sample/root", root)
+			write(t, root, "/var/lib/rancher/rke2/server/cred/controller.kubeconfig", "x")
+		}, "/var/lib/rancher/rke2/server/cred/controller.kubeconfig"},
+		{"k3s: the one under its data dir", "k3s", func(t *testing.T, root string) {
+			write(t, root, "/etc/rancher/k3s/config.yaml", "")
+			write(t, root, "/var/lib/rancher/k3s/server/cred/controller.kubeconfig", "x")
+		}, "/var/lib/rancher/k3s/server/cred/controller.kubeconfig"},
+		{"k0s: none known", "k0s", func(t *testing.T, root string) {
+			write(t, root, "/etc/k0s/k0s.yaml", "")
+		}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			c.setup(t, root)
+			r, err := nodefs.New(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := kcmKubeconfig(r, c.distro); got != c.want {
+				t.Errorf("kcmKubeconfig(%s) = %q, want %q", c.distro, got, c.want)
+			}
+		})
 	}
 }
