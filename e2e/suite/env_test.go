@@ -19,6 +19,7 @@ const (
 	set131 = "k8s-v1.31" // kubeadm
 	set129 = "k8s-v1.29" // kubeadm
 	set127 = "k8s-v1.27" // kube-controller-manager (alias-only name) and kubeadm
+	set121 = "k8s-v1.21" // kubeadm: the last that prints v1beta2 (and validates it)
 )
 
 var versionCache sync.Map

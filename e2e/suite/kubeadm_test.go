@@ -14,7 +14,15 @@ import (
 func kubeadmManifest(t testing.TB, kubeadm, cfg, component string) string {
 	t.Helper()
 	dir := t.TempDir()
-	run(t, []string{"KUBEADM_INIT_DRYRUN_DIR=" + dir}, kubeadm, "init", "phase", "control-plane", component, "--config", cfg, "--dry-run")
+	env := []string{"KUBEADM_INIT_DRYRUN_DIR=" + dir}
+	if kubeadmMinor(t, kubeadm) < 22 {
+		// Phases learnt --dry-run in 1.22. Before, only a whole `init --dry-run` writes the manifests into
+		// the dry-run folder; the phases that need a host (preflight, kubelet, etcd) or a cluster are
+		// skipped, certs and kubeconfig run because init's summary reads admin.conf.
+		run(t, env, kubeadm, "init", "--config", cfg, "--dry-run", "--skip-phases=preflight,kubelet-start,etcd,wait-control-plane,upload-config,upload-certs,mark-control-plane,bootstrap-token,kubelet-finalize,addon")
+	} else {
+		run(t, env, kubeadm, "init", "phase", "control-plane", component, "--config", cfg, "--dry-run")
+	}
 	want := "kube-" + component + ".yaml"
 	var found string
 	// Older kubeadm writes into a random subfolder of the dry-run folder.

@@ -11,6 +11,7 @@ const (
 
 	v1beta4Defaults = "testdata/kubeadm/configs/v1beta4-init-defaults.yaml"
 	v1beta3Defaults = "testdata/kubeadm/configs/v1beta3-init-defaults.yaml"
+	v1beta2Defaults = "testdata/kubeadm/configs/v1beta2-init-defaults.yaml"
 )
 
 // kubeadmNode lays out a kubeadm control-plane node under root the way `kubeadm init --config` leaves

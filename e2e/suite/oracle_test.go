@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +25,7 @@ func TestKubeadmOracle(t *testing.T) {
 	}{
 		{"v1beta4", v1beta4Defaults, set137},
 		{"v1beta3", v1beta3Defaults, set136}, // kubeadm 1.37 rejects v1beta3; 1.36 is the last reader
+		{"v1beta2", v1beta2Defaults, set121}, // what clusters made by kubeadm <= 1.21 keep until migrated
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,12 +66,30 @@ func TestKubeadmValidatesV1(t *testing.T) {
 	}
 }
 
+// validate has kubeadm load and validate config: `kubeadm config validate`, or on kubeadm < 1.26, which
+// has no such command, `kubeadm config migrate`, which loads and validates the old config the same way
+// before writing it anew.
 func validate(t testing.TB, kubeadm, config string, extra ...string) {
 	t.Helper()
-	out, err := runErr(nil, kubeadm, append([]string{"config", "validate", "--config", config}, extra...)...)
-	if err != nil {
-		t.Fatalf("kubeadm config validate %s: %v\n%s\n--- config:\n%s", config, err, out, readFile(t, config))
+	args := append([]string{"config", "validate", "--config", config}, extra...)
+	if kubeadmMinor(t, kubeadm) < 26 {
+		args = append([]string{"config", "migrate", "--old-config", config, "--new-config", filepath.Join(t.TempDir(), "migrated.yaml")}, extra...)
 	}
+	out, err := runErr(nil, kubeadm, args...)
+	if err != nil {
+		t.Fatalf("kubeadm %s %s: %v\n%s\n--- config:\n%s", strings.Join(args[:2], " "), config, err, out, readFile(t, config))
+	}
+}
+
+// kubeadmMinor is the minor version the kubeadm binary reports.
+func kubeadmMinor(t testing.TB, kubeadm string) int {
+	t.Helper()
+	out := strings.TrimSpace(run(t, nil, kubeadm, "version", "-o", "short"))
+	var major, minor int
+	if _, err := fmt.Sscanf(out, "v%d.%d", &major, &minor); err != nil || major != 1 {
+		t.Fatalf("%s version -o short: %q", kubeadm, out)
+	}
+	return minor
 }
 
 // compareWithKubeadm regenerates the kcm manifest from the config and compares its command with the

@@ -2,7 +2,7 @@
 # Regenerates the kubeadm fixtures in this folder with real kubeadm binaries built by e2e/build.sh.
 # Every file here is kubeadm's own output, byte for byte; nothing is edited afterwards.
 #
-#   e2e/build.sh v1.27 v1.29 v1.31 v1.36 v1.37 && testdata/kubeadm/generate.sh
+#   e2e/build.sh v1.21 v1.27 v1.29 v1.31 v1.36 v1.37 && testdata/kubeadm/generate.sh
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -83,4 +83,7 @@ defaults() { # defaults KUBEADM_VERSION OUT
 }
 defaults v1.37.2 "$here/configs/v1beta4-init-defaults.yaml"
 defaults v1.29.15 "$here/configs/v1beta3-init-defaults.yaml"
+# v1beta2 is what clusters made by kubeadm <= 1.21 keep in kubeadm-config until migrated; kubeadm 1.21
+# is the last that prints it (1.22 prints v1beta3). The same kubeadm validates it in e2e.
+defaults v1.21.14 "$here/configs/v1beta2-init-defaults.yaml"
 exit $missing
