@@ -23,7 +23,7 @@ func waitFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.DurationFlag{Name: "wait", Usage: "after writing, wait up to this long (e.g. 3m) for kube-controller-manager to restart healthy with the new flags; if it does not, roll back automatically and exit 1 (0: do not wait)"},
 		&cli.StringFlag{Name: "wait-url", Value: health.DefaultURL, Usage: "kube-controller-manager healthz URL for --wait (TLS verification is skipped for loopback addresses only: kcm's serving cert is self-signed)"},
-		&cli.BoolFlag{Name: "wait-accept-standby", Usage: "with --wait: accept a healthy kcm that is not the leader at once (a standby lists no controllers, so the new flags cannot be observed there); without it a kcm healthy but not leading is a standby once the leader lease (read with kcm's own kubeconfig: the static pod's --kubeconfig, e.g. /etc/kubernetes/controller-manager.conf, or k3s's controller.kubeconfig) is another node's, or after 45 s (or half the --wait time) where the lease cannot be read; never while kcm's API server is unreachable or nobody renews the lease"},
+		&cli.BoolFlag{Name: "wait-accept-standby", Usage: "with --wait: accept a healthy kcm that is not the leader at once (a standby lists no controllers, so the new flags cannot be observed there); without it a kcm healthy but not leading is a standby once the leader lease (read with kcm's own kubeconfig: the static pod's --kubeconfig, e.g. /etc/kubernetes/controller-manager.conf, or the one k3s, k0s or MicroK8s writes for it) is another node's, or after 45 s (or half the --wait time) where the lease cannot be read; never while kcm's API server is unreachable or nobody renews the lease"},
 	}
 }
 
@@ -94,24 +94,28 @@ func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
 
 // kcmKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with
 // it, the server and credentials kcm itself uses, so "unreachable" means unreachable for kcm. A static
-// pod kcm (kubeadm, kind, RKE2, hand-made control planes) names it in --kubeconfig; k3s runs kcm in its
-// own process with the one it writes under its data dir. "" where neither applies or the file is absent.
+// pod kcm (kubeadm, RKE2, hand-made kubeadm-style control planes) names it in --kubeconfig; k3s, k0s and
+// MicroK8s run kcm themselves with one they write: k3s <data-dir>/cred/controller.kubeconfig, k0s
+// <cert-root>/ccm.conf (its controllermanager component), MicroK8s ${SNAP_DATA}/credentials/
+// controller.config (its default args file). "" where none applies or the file is absent (a custom
+// data dir), and the gate judges a standby by time.
 func kcmKubeconfig(root nodefs.Root, distro string) string {
-	manifest := distros.KubeadmManifest
-	if distro == "rke2" {
-		manifest = distros.RKE2PodManifest
-	}
+	manifest := map[string]string{"kubeadm": distros.KubeadmManifest, "rke2": distros.RKE2PodManifest}[distro]
 	path := ""
-	if f, err := root.ReadFile(manifest, true); err == nil && f.Exists {
-		if m, err := manifests.Parse(f.Data); err == nil {
-			path, _ = m.Flag("kubeconfig")
+	if manifest != "" {
+		if f, err := root.ReadFile(manifest, true); err == nil && f.Exists {
+			if m, err := manifests.Parse(f.Data); err == nil {
+				path, _ = m.Flag("kubeconfig")
+			}
 		}
 	}
 	if path == "" {
 		path = map[string]string{
-			"kubeadm": "/etc/kubernetes/controller-manager.conf",
-			"k3s":     "/var/lib/rancher/k3s/server/cred/controller.kubeconfig",
-			"rke2":    "/var/lib/rancher/rke2/server/cred/controller.kubeconfig",
+			"kubeadm":  "/etc/kubernetes/controller-manager.conf",
+			"k3s":      "/var/lib/rancher/k3s/server/cred/controller.kubeconfig",
+			"rke2":     "/var/lib/rancher/rke2/server/cred/controller.kubeconfig",
+			"k0s":      "/var/lib/k0s/pki/ccm.conf",
+			"microk8s": "/var/snap/microk8s/current/credentials/controller.config",
 		}[distro]
 	}
 	if path == "" || !root.Exists(path) {

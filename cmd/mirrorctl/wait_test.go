@@ -229,8 +229,20 @@ func TestKCMKubeconfig(t *testing.T) {
 			write(t, root, "/etc/rancher/k3s/config.yaml", "")
 			write(t, root, "/var/lib/rancher/k3s/server/cred/controller.kubeconfig", "x")
 		}, "/var/lib/rancher/k3s/server/cred/controller.kubeconfig"},
-		{"k0s: none known", "k0s", func(t *testing.T, root string) {
+		{"k0s: ccm.conf under its cert root", "k0s", func(t *testing.T, root string) {
 			write(t, root, "/etc/k0s/k0s.yaml", "")
+			write(t, root, "/var/lib/k0s/pki/ccm.conf", "x")
+		}, "/var/lib/k0s/pki/ccm.conf"},
+		{"k0s with another data dir: none found", "k0s", func(t *testing.T, root string) {
+			write(t, root, "/etc/k0s/k0s.yaml", "")
+			write(t, root, "/srv/k0s/pki/ccm.conf", "x")
+		}, ""},
+		{"MicroK8s: the one its args file names", "microk8s", func(t *testing.T, root string) {
+			copyTree(t, "../../testdata/distros/microk8s/default-args/root", root)
+			write(t, root, "/var/snap/microk8s/current/credentials/controller.config", "x")
+		}, "/var/snap/microk8s/current/credentials/controller.config"},
+		{"kind: none (the gate is refused there)", "kind", func(t *testing.T, root string) {
+			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
 		}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
