@@ -43,6 +43,11 @@ func (c FileChange) UnifiedDiff() string {
 	if err != nil {
 		return ""
 	}
+	if d == "" {
+		// An empty file removed (or created): no line differs, but the file does. git says so with
+		// the headers alone.
+		return "--- " + from + "\n+++ " + to + "\n"
+	}
 	return fixNoNewline(shiftHunks(d, head))
 }
 

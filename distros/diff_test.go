@@ -157,3 +157,21 @@ func FuzzUnifiedDiff(f *testing.F) {
 		}
 	})
 }
+
+// Removing an empty file is a change (a rollback of a file a run created and someone emptied since), and
+// the diff says so.
+func TestEmptyFileRemoval(t *testing.T) {
+	c := FileChange{Path: "/etc/rancher/k3s/config.yaml.d/99-mirrorctl.yaml", Before: &nodefs.File{Exists: true, Data: []byte{}}}
+	if !c.Changed() {
+		t.Fatal("removing an empty file: Changed() = false")
+	}
+	want := "--- a/etc/rancher/k3s/config.yaml.d/99-mirrorctl.yaml\n+++ /dev/null\n"
+	if got := c.UnifiedDiff(); got != want {
+		t.Errorf("diff = %q, want %q", got, want)
+	}
+	// Unchanged empty file: no diff.
+	c.After = []byte{}
+	if c.Changed() || c.UnifiedDiff() != "" {
+		t.Errorf("an empty file kept empty: Changed() = %v, diff %q", c.Changed(), c.UnifiedDiff())
+	}
+}

@@ -60,10 +60,14 @@ type FileChange struct {
 	Mode   fs.FileMode  // mode for a file the plan creates
 }
 
-// Changed reports whether writing the plan would change this file.
+// Changed reports whether writing the plan would change this file. A nil After on an existing file is
+// a removal (a rollback plan's way of saying so), a change even when the file is empty.
 func (c FileChange) Changed() bool {
 	if c.Before == nil || !c.Before.Exists {
 		return c.After != nil
+	}
+	if c.After == nil {
+		return true
 	}
 	return !bytes.Equal(c.Before.Data, c.After)
 }

@@ -882,3 +882,37 @@ func TestCommitRefusesNilAfter(t *testing.T) {
 		t.Errorf("manifest = %q", got.data)
 	}
 }
+
+// A file the run created and someone emptied since: rollback refuses it as drift, and --force removes
+// it, although no line of it differs from "nothing".
+func TestForcedRollbackRemovesEmptiedCreatedFile(t *testing.T) {
+	r := newRoot(t)
+	if err := os.MkdirAll(r.Host("/etc/mirrorctl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := Open(r, state)
+	lock(t, s)
+	id, err := s.Commit([]distros.FileChange{change(t, r, created, []byte("created\n"))}, Info{Op: "disable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.Host(created), nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PlanRollback(id, false); !errors.Is(err, ErrDrift) {
+		t.Fatalf("PlanRollback without force: %v, want ErrDrift", err)
+	}
+	plan, m, err := s.PlanRollback(id, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 || !plan[0].Changed() || plan[0].After != nil {
+		t.Fatalf("plan = %+v, want the removal of %s", plan, created)
+	}
+	if _, err := s.Restore(m, plan, Info{Op: "rollback"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(r.Host(created)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s still there after the forced rollback: %v", created, err)
+	}
+}
