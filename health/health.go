@@ -81,6 +81,11 @@ type Options struct {
 	Lease func(ctx context.Context) (*Lease, error)
 	// Hostname is this node's name: kcm's lease identity is "<hostname>_<uuid>". "" when unknown.
 	Hostname string
+	// ListsControllers says kcm lists a health check per controller while it leads, as kcm 1.23 and
+	// later do (the caller knows from the image tag). Then a kcm that the lease shows leading since it
+	// restarted (this node's lease, renewed after the restart) yet lists no controllers is not a
+	// standby, and the grace does not take it for one. Older kcm list none, leader or not.
+	ListsControllers bool
 	// CAFile verifies a non-loopback URL against this CA bundle instead of the system roots.
 	CAFile string
 	// Client overrides the HTTP client (tests); its TLS settings are then the caller's.
@@ -108,7 +113,8 @@ const leaseSkew = 2 * time.Second
 // leaseVerdict is what the lease says about a healthy kcm that does not lead.
 type leaseVerdict struct {
 	standby bool   // another node leads: this kcm is a standby
-	stuck   bool   // nobody can lead through this kcm's API server, or nobody leads at all
+	mine    bool   // a kcm of this node holds the lease
+	stuck   bool   // nobody can lead through this kcm's API server, nobody leads, or this kcm leads without controllers
 	msg     string // for the progress line and the timeout error
 	key     string // what the verdict is about, without the times in msg: a progress line per change
 }
@@ -130,7 +136,7 @@ func judgeLease(l *Lease, err error, hostname string, notLeadingFor time.Duratio
 	switch {
 	case hostname != "" && host == hostname:
 		// This node's previous kcm: the new one takes over once the lease runs out.
-		return leaseVerdict{key: "mine " + l.Holder, msg: fmt.Sprintf("the leader lease is still this node's previous kcm's (renewed %s ago)", age)}
+		return leaseVerdict{mine: true, key: "mine " + l.Holder, msg: fmt.Sprintf("the leader lease is still this node's previous kcm's (renewed %s ago)", age)}
 	case hostname != "" || notLeadingFor > l.Duration+leaseSkew:
 		// Without the hostname, a lease renewed after this node's old kcm's would have run out is
 		// someone else's: had this kcm taken it, it would be leading.
@@ -280,7 +286,7 @@ func Wait(ctx context.Context, o Options) error {
 			grace = time.Until(dl) / 2
 		}
 	}
-	var standbySince, leaseAt time.Time
+	var standbySince, leaseAt, restartedAt time.Time
 	var lease leaseVerdict
 	leaseMsg := ""     // the last lease verdict, kept for the timeout error when kcm stops answering
 	restarted := false // kcm was seen not healthy, or with a new serving certificate, since Wait began
@@ -296,7 +302,7 @@ func Wait(ctx context.Context, o Options) error {
 		// Restarted: seen down, or serving another certificate than at first. The lease is read again
 		// at once then: what it said about the old kcm may now be true of the new one.
 		if !restarted && (!last.Healthy() || firstCert != "" && last.Cert != "" && last.Cert != firstCert) {
-			restarted, leaseAt = true, time.Time{}
+			restarted, leaseAt, restartedAt = true, time.Time{}, time.Now()
 		}
 		if firstCert == "" {
 			firstCert = last.Cert
@@ -313,6 +319,11 @@ func Wait(ctx context.Context, o Options) error {
 				leaseAt = time.Now()
 				l, err := o.Lease(ctx)
 				lease = judgeLease(l, err, o.Hostname, time.Since(standbySince))
+				if lease.mine && restarted && o.ListsControllers && l.Renewed.After(restartedAt) {
+					// Renewed after the old kcm was gone: the new one leads, and would list its
+					// controllers. It is no standby; the deadline decides.
+					lease = leaseVerdict{stuck: true, key: "leads " + l.Holder, msg: fmt.Sprintf("this node's restarted kube-controller-manager holds the leader lease (renewed %s ago) but lists no controllers", time.Since(l.Renewed).Round(time.Second))}
+				}
 				leaseMsg = lease.msg
 				// Old and new kcm look alike on a standby: the lease speaks for the new one only
 				// after kcm was seen down (the kubelet restarting it); until then the grace decides.

@@ -540,3 +540,46 @@ func TestWaitLease(t *testing.T) {
 		t.Errorf("unreadable lease: %v, want the grace to accept the standby", err)
 	}
 }
+
+// TestWaitOwnLeaseWithoutControllers: after a restart, this node's lease renewed again means the new kcm
+// leads; a kcm 1.23+ leader lists its controllers, so one that lists none is not taken for a standby by
+// the grace (the deadline decides, and says why). A kcm that lists none by nature (before 1.23) is.
+func TestWaitOwnLeaseWithoutControllers(t *testing.T) {
+	sbS, sbB := kcmHealthz(false, nil)
+	start := time.Now()
+	renewing := func(context.Context) (*Lease, error) { // this node's new kcm renews it
+		return &Lease{Holder: "cp-1_new", Renewed: time.Now(), Duration: 15 * time.Second}, nil
+	}
+	oldOne := func(context.Context) (*Lease, error) { // the previous kcm's last renewal, still valid
+		return &Lease{Holder: "cp-1_old", Renewed: start, Duration: 15 * time.Second}, nil
+	}
+	for _, c := range []struct {
+		name             string
+		lease            func(context.Context) (*Lease, error)
+		listsControllers bool
+		wantTimeout      bool
+	}{
+		{"1.23+: leads without controllers", renewing, true, true},
+		{"before 1.23: lists none by nature", renewing, false, false},
+		{"1.23+: the previous kcm's lease, not renewed since", oldOne, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakeKCM(t, phase{n: 2, down: true}, ph(1, sbS, sbB))
+			var out bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+			defer cancel()
+			err := Wait(ctx, Options{URL: f.url(), Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 200 * time.Millisecond,
+				Lease: c.lease, Hostname: "cp-1", ListsControllers: c.listsControllers})
+			var te *TimeoutError
+			if got := errors.As(err, &te); got != c.wantTimeout {
+				t.Fatalf("err = %v, want timeout %v\n%s", err, c.wantTimeout, out.String())
+			}
+			if c.wantTimeout && (!strings.Contains(err.Error(), "restarted kube-controller-manager holds the leader lease") || !strings.Contains(err.Error(), "but lists no controllers")) {
+				t.Errorf("the timeout does not say why: %v", err)
+			}
+			if !c.wantTimeout && !strings.Contains(out.String(), "taking it for a standby") {
+				t.Errorf("progress:\n%s", out.String())
+			}
+		})
+	}
+}

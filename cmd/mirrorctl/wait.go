@@ -49,6 +49,10 @@ func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, distro, i
 		AcceptStandby: c.Bool("wait-accept-standby"),
 	}
 	o.Lease, o.Hostname = kcmLease(store.Root(), g, distro)
+	if m := kcmManifest(store.Root(), distro); m != nil {
+		// kcm 1.23 and later list a health check per controller while they lead (its image tag says).
+		o.ListsControllers = m.Version.AtLeast(1, 23)
+	}
 	err := waitFor(ctx, o, d)
 	if err == nil {
 		return nil
@@ -100,14 +104,9 @@ func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
 // controller.config (its default args file). "" where none applies or the file is absent (a custom
 // data dir), and the gate judges a standby by time.
 func kcmKubeconfig(root nodefs.Root, distro string) string {
-	manifest := map[string]string{"kubeadm": distros.KubeadmManifest, "rke2": distros.RKE2PodManifest}[distro]
 	path := ""
-	if manifest != "" {
-		if f, err := root.ReadFile(manifest, true); err == nil && f.Exists {
-			if m, err := manifests.Parse(f.Data); err == nil {
-				path, _ = m.Flag("kubeconfig")
-			}
-		}
+	if m := kcmManifest(root, distro); m != nil {
+		path, _ = m.Flag("kubeconfig")
 	}
 	if path == "" {
 		path = map[string]string{
@@ -122,6 +121,24 @@ func kcmKubeconfig(root nodefs.Root, distro string) string {
 		return ""
 	}
 	return path
+}
+
+// kcmManifest returns this node's kcm static pod manifest where the distribution has one (kubeadm,
+// RKE2), parsed; nil otherwise or when it does not parse.
+func kcmManifest(root nodefs.Root, distro string) *manifests.Manifest {
+	p := map[string]string{"kubeadm": distros.KubeadmManifest, "rke2": distros.RKE2PodManifest}[distro]
+	if p == "" {
+		return nil
+	}
+	f, err := root.ReadFile(p, true)
+	if err != nil || !f.Exists {
+		return nil
+	}
+	m, err := manifests.Parse(f.Data)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // kcmLease returns the health gate's leader-lease reader and this node's hostname, or nil where kcm's
