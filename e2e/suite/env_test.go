@@ -16,8 +16,8 @@ const skipHint = "run `make e2e` (it builds the Kubernetes binaries and mirrorct
 const (
 	set137 = "k8s-v1.37" // etcd, kube-apiserver, kube-controller-manager, kubeadm, kubectl
 	set136 = "k8s-v1.36" // kubeadm: the last that reads v1beta3
-	set131 = "k8s-v1.31" // kubeadm
-	set129 = "k8s-v1.29" // kubeadm
+	set131 = "k8s-v1.31" // kube-controller-manager and kubeadm
+	set129 = "k8s-v1.29" // kube-controller-manager and kubeadm
 	set127 = "k8s-v1.27" // kube-controller-manager (alias-only name) and kubeadm
 	set121 = "k8s-v1.21" // kubeadm: the last that prints v1beta2 (and validates it)
 )

@@ -23,10 +23,8 @@ func TestKCMAcceptsWhatMirrorctlWrites(t *testing.T) {
 		logName string
 	}{
 		{"v1.27", set127, "endpointslicemirroring"},
-		// Only the 1.27 and 1.37 kcm are built; 1.29 and 1.31 manifests run on kcm 1.37, which proves
-		// the flags are valid for a 1.28+ kcm, not for that exact release.
-		{"v1.29", set137, "endpointslice-mirroring-controller"},
-		{"v1.31", set137, "endpointslice-mirroring-controller"},
+		{"v1.29", set129, "endpointslice-mirroring-controller"},
+		{"v1.31", set131, "endpointslice-mirroring-controller"},
 		{"v1.37", set137, "endpointslice-mirroring-controller"},
 	}
 	kcmBins := map[string]string{}
