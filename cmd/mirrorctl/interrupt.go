@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"sync"
@@ -23,9 +24,19 @@ import (
 // signals costs the Go runtime two OS threads, about a tenth of a whole plan run.
 type interrupts struct {
 	once   sync.Once
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	ch     chan os.Signal
 	done   chan struct{}
+}
+
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ sig os.Signal }
+
+func (e interrupted) Error() string {
+	if e.sig == syscall.SIGTERM {
+		return "terminated (SIGTERM)"
+	}
+	return "interrupted (SIGINT)"
 }
 
 type interruptsKey struct{}
@@ -33,7 +44,7 @@ type interruptsKey struct{}
 // withInterrupts returns a context that catchInterrupts can later arm, and the function that releases
 // it (stops catching, if it started).
 func withInterrupts(parent context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancel := context.WithCancelCause(parent)
 	in := &interrupts{cancel: cancel}
 	ctx = context.WithValue(ctx, interruptsKey{}, in)
 	return ctx, func() {
@@ -42,7 +53,7 @@ func withInterrupts(parent context.Context) (context.Context, func()) {
 			signal.Stop(in.ch)
 			close(in.done)
 		}
-		cancel()
+		cancel(nil)
 	}
 }
 
@@ -62,12 +73,21 @@ func catchInterrupts(ctx context.Context) {
 		signal.Notify(in.ch, os.Interrupt, syscall.SIGTERM)
 		go func() {
 			select {
-			case <-in.ch:
-				in.cancel()
+			case sig := <-in.ch:
+				in.cancel(interrupted{sig})
 			case <-in.done:
 			}
 		}()
 	})
+}
+
+// interruptCause returns the signal that cancelled ctx, in place of err's "context canceled", or err.
+func interruptCause(ctx context.Context, err error) error {
+	var in interrupted
+	if errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &in) {
+		return in
+	}
+	return err
 }
 
 // lockStore takes the node's lock and, holding it, starts catching interrupts: what follows writes.

@@ -82,31 +82,41 @@ func TestInterruptWhileWaitingForTheLockEndsAtOnce(t *testing.T) {
 	sameTree(t, before, treeState(t, filepath.Join(root, "etc")))
 }
 
-// Once the change is written, Ctrl-C during --wait cancels the wait, not the run: the command says the
-// change is in place and how to undo it, and exits 1.
+// Once the change is written, Ctrl-C (or a supervisor's TERM) during --wait cancels the wait, not the
+// run: the command says which signal, that the change is in place and how to undo it, and exits 1.
 func TestInterruptDuringWaitSaysHowToUndo(t *testing.T) {
-	root := newNode(t)
-	orig := readRel(t, root, kcmPath)
-	kcm := newFakeKubelet(t, root, func([]byte) bool { return true }) // kcm never comes back
-	cmd := helperCmd(t, "--root", root, "disable", "--wait", "60s", "--wait-url", kcm.url())
-	seen, wait := startUntil(t, cmd, "[wait]")
-	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	rest, err := wait()
-	log := seen + rest
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitError {
-		t.Fatalf("want exit %d after SIGINT, got %v\n%s", exitError, err, log)
-	}
-	if el := time.Since(start); el > 10*time.Second {
-		t.Errorf("child took %s to end after SIGINT", el)
-	}
-	if !strings.Contains(log, "the change is in place (undo: mirrorctl rollback ") {
-		t.Errorf("no undo hint in the log:\n%s", log)
-	}
-	if bytes.Equal(readRel(t, root, kcmPath), orig) {
-		t.Errorf("manifest unchanged: the interrupt must cancel the wait, not the written change\n%s", log)
+	for _, c := range []struct {
+		sig  syscall.Signal
+		says string
+	}{
+		{syscall.SIGINT, "interrupted (SIGINT)"},
+		{syscall.SIGTERM, "terminated (SIGTERM)"},
+	} {
+		t.Run(c.sig.String(), func(t *testing.T) {
+			root := newNode(t)
+			orig := readRel(t, root, kcmPath)
+			kcm := newFakeKubelet(t, root, func([]byte) bool { return true }) // kcm never comes back
+			cmd := helperCmd(t, "--root", root, "disable", "--wait", "60s", "--wait-url", kcm.url())
+			seen, wait := startUntil(t, cmd, "[wait]")
+			start := time.Now()
+			if err := cmd.Process.Signal(c.sig); err != nil {
+				t.Fatal(err)
+			}
+			rest, err := wait()
+			log := seen + rest
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitError {
+				t.Fatalf("want exit %d after %s, got %v\n%s", exitError, c.sig, err, log)
+			}
+			if el := time.Since(start); el > 10*time.Second {
+				t.Errorf("child took %s to end after %s", el, c.sig)
+			}
+			if want := "waiting for kube-controller-manager: " + c.says + "; the change is in place (undo: mirrorctl rollback "; !strings.Contains(log, want) {
+				t.Errorf("log lacks %q:\n%s", want, log)
+			}
+			if bytes.Equal(readRel(t, root, kcmPath), orig) {
+				t.Errorf("manifest unchanged: the signal must cancel the wait, not the written change\n%s", log)
+			}
+		})
 	}
 }

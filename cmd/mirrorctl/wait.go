@@ -60,7 +60,7 @@ func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, distro, i
 	var te *health.TimeoutError
 	if !errors.As(err, &te) {
 		// Interrupted or misconfigured: the change stays; say how to undo it.
-		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: mirrorctl rollback %s)", err, id)
+		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: mirrorctl rollback %s)", interruptCause(ctx, err), id)
 	}
 	if id == "" {
 		return fmt.Errorf("%v; nothing was written, so there is nothing to roll back", te)
