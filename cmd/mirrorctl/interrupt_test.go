@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -119,4 +122,53 @@ func TestInterruptDuringWaitSaysHowToUndo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An API call cut short by Ctrl-C fails saying so: the error names the signal, not only "context
+// canceled", and nothing on the node changed (the live ConfigMap is read before any write).
+func TestInterruptDuringAPICall(t *testing.T) {
+	root := newNode(t)
+	before := treeState(t, filepath.Join(root, "etc"))
+	reached := make(chan struct{}, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case reached <- struct{}{}:
+		default:
+		}
+		select { // an API server that never answers
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	kc := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + srv.URL +
+		"\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n"
+	if err := os.WriteFile(filepath.Join(root, "root-admin.conf"), []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := helperCmd(t, "--root", root, "disable", "--kubeconfig", "/root-admin.conf", "--timeout", "60s")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	select {
+	case <-reached:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("mirrorctl never called the API server:\n%s", stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitError {
+		t.Fatalf("want exit %d after SIGINT, got %v\n%s", exitError, err, stderr.String())
+	}
+	// net/http reports the cancellation's cause itself; other cut-short calls get it as a prefix.
+	if _, line, _ := strings.Cut(stderr.String(), "mirrorctl: "); !strings.Contains(line, "interrupted (SIGINT)") {
+		t.Errorf("the error does not name the signal:\n%s", stderr.String())
+	}
+	sameTree(t, before, treeState(t, filepath.Join(root, "etc")))
 }
