@@ -67,12 +67,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
-	msg := err.Error()
-	if in, ok := interruptedBy(ctx, err); ok {
-		msg = in.Error() + ": " + msg // an API call a signal cut short says which
-	}
-	// One line, always: scripts and Ansible show it as is.
-	fmt.Fprintf(stderr, "mirrorctl: %s\n", strings.Join(strings.Fields(msg), " "))
+	// One line, always: scripts and Ansible show it as is. An API call a signal cut short says which
+	// (net/http reports the context's cause); a wait says so itself (interruptCause).
+	fmt.Fprintf(stderr, "mirrorctl: %s\n", strings.Join(strings.Fields(err.Error()), " "))
 	return code
 }
 

@@ -81,16 +81,10 @@ func catchInterrupts(ctx context.Context) {
 	})
 }
 
-// interruptedBy reports whether err is ctx's cancellation by a signal, and which.
-func interruptedBy(ctx context.Context, err error) (interrupted, bool) {
-	var in interrupted
-	ok := errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &in)
-	return in, ok
-}
-
 // interruptCause returns the signal that cancelled ctx, in place of err's "context canceled", or err.
 func interruptCause(ctx context.Context, err error) error {
-	if in, ok := interruptedBy(ctx, err); ok {
+	var in interrupted
+	if errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &in) {
 		return in
 	}
 	return err

@@ -166,7 +166,7 @@ func TestInterruptDuringAPICall(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != exitError {
 		t.Fatalf("want exit %d after SIGINT, got %v\n%s", exitError, err, stderr.String())
 	}
-	// net/http reports the cancellation's cause itself; other cut-short calls get it as a prefix.
+	// net/http reports the cancellation's cause (see interrupted).
 	if _, line, _ := strings.Cut(stderr.String(), "mirrorctl: "); !strings.Contains(line, "interrupted (SIGINT)") {
 		t.Errorf("the error does not name the signal:\n%s", stderr.String())
 	}
