@@ -48,10 +48,11 @@ func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, distro, i
 		TTY:           isTerminal(g.stderr),
 		AcceptStandby: c.Bool("wait-accept-standby"),
 	}
-	o.Lease, o.Hostname = kcmLease(store.Root(), g, distro)
-	if m := kcmManifest(store.Root(), distro); m != nil {
+	manifest := kcmManifest(store.Root(), distro)
+	o.Lease, o.Hostname = kcmLease(store.Root(), g, distro, manifest)
+	if manifest != nil {
 		// kcm 1.23 and later list a health check per controller while they lead (its image tag says).
-		o.ListsControllers = m.Version.AtLeast(1, 23)
+		o.ListsControllers = manifest.Version.AtLeast(1, 23)
 	}
 	err := waitFor(ctx, o, d)
 	if err == nil {
@@ -103,9 +104,10 @@ func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
 // <cert-root>/ccm.conf (its controllermanager component), MicroK8s ${SNAP_DATA}/credentials/
 // controller.config (its default args file). "" where none applies or the file is absent (a custom
 // data dir), and the gate judges a standby by time.
-func kcmKubeconfig(root nodefs.Root, distro string) string {
+// m is kcmManifest's result.
+func kcmKubeconfig(root nodefs.Root, distro string, m *manifests.Manifest) string {
 	path := ""
-	if m := kcmManifest(root, distro); m != nil {
+	if m != nil {
 		path, _ = m.Flag("kubeconfig")
 	}
 	if path == "" {
@@ -143,8 +145,8 @@ func kcmManifest(root nodefs.Root, distro string) *manifests.Manifest {
 
 // kcmLease returns the health gate's leader-lease reader and this node's hostname, or nil where kcm's
 // kubeconfig is not found (the gate then judges a standby by time alone).
-func kcmLease(root nodefs.Root, g *globals, distro string) (func(context.Context) (*health.Lease, error), string) {
-	kubeconfig := kcmKubeconfig(root, distro)
+func kcmLease(root nodefs.Root, g *globals, distro string, m *manifests.Manifest) (func(context.Context) (*health.Lease, error), string) {
+	kubeconfig := kcmKubeconfig(root, distro, m)
 	if kubeconfig == "" {
 		return nil, ""
 	}

@@ -192,7 +192,7 @@ func TestKCMKubeconfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	kcmManifest := func(flags ...string) string {
+	podYAML := func(flags ...string) string {
 		return "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-controller-manager\n    command: [kube-controller-manager" +
 			strings.Join(append([]string{""}, flags...), ", ") + "]\n"
 	}
@@ -209,16 +209,16 @@ func TestKCMKubeconfig(t *testing.T) {
 			copyTree(t, "../../testdata/nodes/kubeadm", root)
 		}, ""},
 		{"a custom --kubeconfig", "kubeadm", func(t *testing.T, root string) {
-			write(t, root, distros.KubeadmManifest, kcmManifest("--kubeconfig=/srv/kcm/kubeconfig"))
+			write(t, root, distros.KubeadmManifest, podYAML("--kubeconfig=/srv/kcm/kubeconfig"))
 			write(t, root, "/srv/kcm/kubeconfig", "x")
 			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
 		}, "/srv/kcm/kubeconfig"},
 		{"a custom --kubeconfig that is missing is not replaced by the default", "kubeadm", func(t *testing.T, root string) {
-			write(t, root, distros.KubeadmManifest, kcmManifest("--kubeconfig", "/srv/kcm/kubeconfig"))
+			write(t, root, distros.KubeadmManifest, podYAML("--kubeconfig", "/srv/kcm/kubeconfig"))
 			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
 		}, ""},
 		{"no --kubeconfig: kubeadm's file", "kubeadm", func(t *testing.T, root string) {
-			write(t, root, distros.KubeadmManifest, kcmManifest())
+			write(t, root, distros.KubeadmManifest, podYAML())
 			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
 		}, "/etc/kubernetes/controller-manager.conf"},
 		{"RKE2: its generated manifest's --kubeconfig", "rke2", func(t *testing.T, root string) {
@@ -252,7 +252,7 @@ func TestKCMKubeconfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := kcmKubeconfig(r, c.distro); got != c.want {
+			if got := kcmKubeconfig(r, c.distro, kcmManifest(r, c.distro)); got != c.want {
 				t.Errorf("kcmKubeconfig(%s) = %q, want %q", c.distro, got, c.want)
 			}
 		})
