@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -50,9 +50,9 @@ type LiveChange struct {
 func (l *LiveChange) Changed() bool { return l != nil && l.Before != l.After }
 
 // FileChange renders the change like a file's, so dry-run diffs, JSON "files" and "diff" show it.
-func (l *LiveChange) FileChange() distros.FileChange {
+func (l *LiveChange) FileChange() change.FileChange {
 	p := "configmap:" + l.Namespace + "/" + l.Name
-	return distros.FileChange{
+	return change.FileChange{
 		Path:   p,
 		Kind:   KindLive,
 		Before: &nodefs.File{Path: p, Data: []byte(l.Before), Exists: true},

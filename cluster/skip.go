@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -52,7 +52,7 @@ func equalPtr(a, b *string) bool {
 }
 
 // FileChange renders the labels as YAML, so a dry run shows the one line that changes.
-func (l LabelChange) FileChange() distros.FileChange {
+func (l LabelChange) FileChange() change.FileChange {
 	p := "endpoints:" + l.Namespace + "/" + l.Name
 	after := map[string]string{}
 	for k, v := range l.Labels {
@@ -62,7 +62,7 @@ func (l LabelChange) FileChange() distros.FileChange {
 	if l.After != nil {
 		after[LabelSkipMirror] = *l.After
 	}
-	return distros.FileChange{
+	return change.FileChange{
 		Path:   p,
 		Kind:   KindLabels,
 		Before: &nodefs.File{Path: p, Data: labelsYAML(l.Labels), Exists: true},

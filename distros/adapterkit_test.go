@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 )
@@ -76,7 +77,7 @@ func kitWrite(t *testing.T, r nodefs.Root, nodePath, data string) {
 }
 
 // kitApply writes a plan's changed files as the shared engine would (without snapshots).
-func kitApply(t *testing.T, r nodefs.Root, p *Plan) {
+func kitApply(t *testing.T, r nodefs.Root, p *change.Plan) {
 	t.Helper()
 	for _, f := range p.Files {
 		if !f.Changed() {
@@ -269,7 +270,7 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op patches.Op) {
 		}
 		return nil
 	})
-	if want := StateOf(op == patches.Enable); p.Mirroring != want {
+	if want := change.StateOf(op == patches.Enable); p.Mirroring != want {
 		t.Errorf("plan says mirroring %s after %s", p.Mirroring, op)
 	}
 	kitApply(t, r, p)
@@ -284,10 +285,10 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op patches.Op) {
 			}
 		}
 	}
-	if s := kitState(t, a, o); !strings.HasPrefix(s, StateOf(op == patches.Enable)) && !strings.HasPrefix(s, Mixed) {
+	if s := kitState(t, a, o); !strings.HasPrefix(s, change.StateOf(op == patches.Enable)) && !strings.HasPrefix(s, change.Mixed) {
 		t.Errorf("status after %s: %s", op, s)
 	}
-	if op == patches.Disable && strings.HasPrefix(origState, Enabled) {
+	if op == patches.Disable && strings.HasPrefix(origState, change.Enabled) {
 		o.Op = patches.Enable
 		back, err := a.Plan(o)
 		if err != nil {
@@ -297,7 +298,7 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op patches.Op) {
 		// Compare the files that said something before (a patch file written by the run did not exist).
 		now := kitState(t, a, o)
 		for _, row := range strings.Fields(origState)[1:] {
-			if strings.Contains(row, "="+Unknown+":") {
+			if strings.Contains(row, "="+change.Unknown+":") {
 				continue
 			}
 			if !strings.Contains(" "+now+" ", " "+row+" ") {

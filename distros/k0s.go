@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 )
@@ -212,7 +213,7 @@ func k0sNewFirst(op patches.Op, first []string, raw [][]string, name string) []s
 const k0sNewFileHeader = "# Created by mirrorctl: k0s reads this file at start (k0s controller --config); everything not set\n" +
 	"# here keeps k0s's defaults.\napiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n"
 
-func (a k0s) Plan(o Options) (*Plan, error) {
+func (a k0s) Plan(o Options) (*change.Plan, error) {
 	path := k0sPath(o)
 	f, err := o.Root.ReadFile(path, o.K0sConfig == "")
 	if err != nil {
@@ -232,7 +233,7 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	want := o.Op == patches.Enable
-	p := &Plan{Distro: "k0s", Op: o.Op, Mirroring: StateOf(patches.MirroringEnabled(st.effective()))}
+	p := &change.Plan{Distro: "k0s", Op: o.Op, Mirroring: change.StateOf(patches.MirroringEnabled(st.effective()))}
 	out := f.Data
 	if patches.MirroringEnabled(st.effective()) != want {
 		if !want && len(st.ha) > 0 && !o.AllowK0sHA {
@@ -253,7 +254,7 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
 		}
-		p.Mirroring = StateOf(patches.MirroringEnabled(after.effective()))
+		p.Mirroring = change.StateOf(patches.MirroringEnabled(after.effective()))
 		if !st.set {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: extraArgs.controllers replaces k0s's default, so the whole list is written (%s)", path, patches.JoinControllers(nf)))
 		}
@@ -261,7 +262,7 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 	if !want && len(st.ha) > 0 && o.AllowK0sHA {
 		p.Warnings = append(p.Warnings, "k0s HA ("+strings.Join(st.ha, ", ")+"): the `kubernetes` Service's EndpointSlice is no longer kept up to date (kubernetes/kubernetes#104612)")
 	}
-	p.Files = []FileChange{{Path: path, Kind: k0sKind, Before: f, After: out, Mode: 0o600}}
+	p.Files = []change.FileChange{{Path: path, Kind: k0sKind, Before: f, After: out, Mode: 0o600}}
 	if !f.Exists && out == nil {
 		p.Files[0].After = nil // nothing to create
 	}
@@ -281,7 +282,7 @@ func (a k0s) Plan(o Options) (*Plan, error) {
 	return p, nil
 }
 
-func (k0s) Status(o Options) (*Status, error) {
+func (k0s) Status(o Options) (*change.Status, error) {
 	path := k0sPath(o)
 	f, err := o.Root.ReadFile(path, o.K0sConfig == "")
 	if err != nil {
@@ -293,7 +294,7 @@ func (k0s) Status(o Options) (*Status, error) {
 	}
 	st.ha = append(st.ha, k0sJoinedHint(o.Root)...)
 	eff := st.effective()
-	fs := FileStatus{Path: path, Kind: k0sKind, Mirroring: StateOf(patches.MirroringEnabled(eff)),
+	fs := change.FileStatus{Path: path, Kind: k0sKind, Mirroring: change.StateOf(patches.MirroringEnabled(eff)),
 		Controllers: patches.JoinControllers(eff), Version: st.version.String()}
 	if !st.set {
 		fs.Note = "extraArgs.controllers not set: k0s's default " + patches.JoinControllers(k0sDefaultControllers)
@@ -304,7 +305,7 @@ func (k0s) Status(o Options) (*Status, error) {
 	if st.extraRaw != "" {
 		fs.Note = strings.TrimPrefix(fs.Note+"; rawArgs add --controllers="+st.extraRaw, "; ")
 	}
-	s := &Status{Distro: "k0s", Files: []FileStatus{fs}}
+	s := &change.Status{Distro: "k0s", Files: []change.FileStatus{fs}}
 	if len(st.ha) > 0 {
 		s.Warnings = append(s.Warnings, "k0s HA ("+strings.Join(st.ha, ", ")+"): the `kubernetes` Service needs the mirroring controller (kubernetes/kubernetes#104612)")
 	}

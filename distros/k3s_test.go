@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 )
@@ -160,7 +161,7 @@ func TestRancherEnableDisableCycle(t *testing.T) {
 			t.Fatalf("step %d %s: %v", i, op, err)
 		}
 		kitApply(t, r, p)
-		if s := kitState(t, a, o); !strings.HasPrefix(s, StateOf(op == patches.Enable)) {
+		if s := kitState(t, a, o); !strings.HasPrefix(s, change.StateOf(op == patches.Enable)) {
 			t.Fatalf("step %d %s: %s", i, op, s)
 		}
 	}
@@ -216,11 +217,11 @@ func TestRancherDropInFlips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Mirroring != Enabled || !p.Changed() {
+	if p.Mirroring != change.Enabled || !p.Changed() {
 		t.Fatalf("enable: mirroring %s, changed %v", p.Mirroring, p.Changed())
 	}
 	kitApply(t, r, p)
-	if s := kitState(t, a, Options{Root: r}); !strings.HasPrefix(s, Enabled) {
+	if s := kitState(t, a, Options{Root: r}); !strings.HasPrefix(s, change.Enabled) {
 		t.Errorf("after enable: %s", s)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/yamlsplice"
@@ -336,7 +337,7 @@ func (st *kindState) spliceBlock(item *yaml.Node, oldText, newText string) (yeSp
 	return yeSplice{start, end, b.String()}, nil
 }
 
-func (a kindAdapter) Plan(o Options) (*Plan, error) {
+func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 	if o.KindConfig == "" {
 		return nil, errKindConfig
 	}
@@ -353,7 +354,7 @@ func (a kindAdapter) Plan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	p := &Plan{Distro: "kind", Op: o.Op}
+	p := &change.Plan{Distro: "kind", Op: o.Op}
 	out := f.Data
 	occ, changed := patches.Plan(o.Op, [][]string{st.eff}, name)
 	if changed {
@@ -412,8 +413,8 @@ func (a kindAdapter) Plan(o Options) (*Plan, error) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: controllers replaces kubeadm's default, so the whole list is written (%s)", path, value))
 		}
 	}
-	p.Mirroring = StateOf(patches.MirroringEnabled(occ[0]))
-	p.Files = []FileChange{{Path: path, Kind: kindKind, Before: f, After: out}}
+	p.Mirroring = change.StateOf(patches.MirroringEnabled(occ[0]))
+	p.Files = []change.FileChange{{Path: path, Kind: kindKind, Before: f, After: out}}
 	if st.guessed {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no node image in %s and no --kind-node-version: assuming kind's default node image (%s, kubeadm %s); pass --kind-node-version when `kind create cluster --image` picks another", path, kindDefaultImage, st.api))
 	}
@@ -434,7 +435,7 @@ func kindLastLine(seq *yaml.Node) int {
 	return last.Line
 }
 
-func (kindAdapter) Status(o Options) (*Status, error) {
+func (kindAdapter) Status(o Options) (*change.Status, error) {
 	if o.KindConfig == "" {
 		return nil, errKindConfig
 	}
@@ -447,7 +448,7 @@ func (kindAdapter) Status(o Options) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	fs := FileStatus{Path: path, Kind: kindKind, Mirroring: StateOf(patches.MirroringEnabled(st.eff)),
+	fs := change.FileStatus{Path: path, Kind: kindKind, Mirroring: change.StateOf(patches.MirroringEnabled(st.eff)),
 		Controllers: patches.JoinControllers(st.eff), Version: st.version.String()}
 	if st.setter == nil {
 		fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)
@@ -455,7 +456,7 @@ func (kindAdapter) Status(o Options) (*Status, error) {
 	if st.guessed {
 		fs.Version = "unknown"
 	}
-	s := &Status{Distro: "kind", Files: []FileStatus{fs}}
+	s := &change.Status{Distro: "kind", Files: []change.FileStatus{fs}}
 	s.Summarize()
 	return s, nil
 }

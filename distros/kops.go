@@ -13,6 +13,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/yamlsplice"
@@ -121,7 +122,7 @@ func kopsRead(data []byte) (*kopsState, error) {
 	return st, nil
 }
 
-func (a kops) Plan(o Options) (*Plan, error) {
+func (a kops) Plan(o Options) (*change.Plan, error) {
 	if o.KopsSpec == "" {
 		return nil, errKopsSpec
 	}
@@ -138,7 +139,7 @@ func (a kops) Plan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	p := &Plan{Distro: "kops", Op: o.Op}
+	p := &change.Plan{Distro: "kops", Op: o.Op}
 	outOcc, changed := patches.Plan(o.Op, [][]string{st.list}, name)
 	out := f.Data
 	if changed {
@@ -168,8 +169,8 @@ func (a kops) Plan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
 	}
-	p.Mirroring = StateOf(patches.MirroringEnabled(after.list))
-	p.Files = []FileChange{{Path: path, Kind: kopsKind, Before: f, After: out}}
+	p.Mirroring = change.StateOf(patches.MirroringEnabled(after.list))
+	p.Files = []change.FileChange{{Path: path, Kind: kopsKind, Before: f, After: out}}
 	if !st.version.Known {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("spec.kubernetesVersion not readable: using the controller name %q, which every version from 1.19 accepts", name))
 	}
@@ -191,7 +192,7 @@ func kopsInsert(st *kopsState, lines []string) ([]yeSplice, error) {
 	return st.yf.insertInto("spec", specKey, spec, nested)
 }
 
-func (kops) Status(o Options) (*Status, error) {
+func (kops) Status(o Options) (*change.Status, error) {
 	if o.KopsSpec == "" {
 		return nil, errKopsSpec
 	}
@@ -204,12 +205,12 @@ func (kops) Status(o Options) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	fs := FileStatus{Path: path, Kind: kopsKind, Mirroring: StateOf(patches.MirroringEnabled(st.list)),
+	fs := change.FileStatus{Path: path, Kind: kopsKind, Mirroring: change.StateOf(patches.MirroringEnabled(st.list)),
 		Controllers: strings.Join(st.list, ","), Version: st.version.String()}
 	if !st.set {
 		fs.Note = "controllers not set: kops's default " + strings.Join(st.list, ",")
 	}
-	s := &Status{Distro: "kops", Files: []FileStatus{fs}}
+	s := &change.Status{Distro: "kops", Files: []change.FileStatus{fs}}
 	s.Summarize()
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
@@ -84,12 +85,12 @@ func configKind(s *patches.KubeadmState) string {
 	return KindKubeadmConfig
 }
 
-func (kubeadm) Plan(o Options) (*Plan, error) {
+func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	f, m, err := readManifest(o.Root, KubeadmManifest)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Distro: "kubeadm", Op: o.Op}
+	p := &change.Plan{Distro: "kubeadm", Op: o.Op}
 	version := m.Version
 	paths, auto := kubeadmConfigs(o)
 
@@ -126,7 +127,7 @@ func (kubeadm) Plan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
-	p.Files = append(p.Files, FileChange{Path: KubeadmManifest, Kind: KindStaticPod, Before: f, After: out})
+	p.Files = append(p.Files, change.FileChange{Path: KubeadmManifest, Kind: KindStaticPod, Before: f, After: out})
 	after, err := manifests.Parse(out)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
@@ -135,7 +136,7 @@ func (kubeadm) Plan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
-	p.Mirroring = StateOf(on)
+	p.Mirroring = change.StateOf(on)
 	p.Version = version
 
 	for _, c := range cfgs {
@@ -143,9 +144,9 @@ func (kubeadm) Plan(o Options) (*Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.file.Path, err)
 		}
-		p.Files = append(p.Files, FileChange{Path: c.file.Path, Kind: configKind(st), Before: c.file, After: out})
+		p.Files = append(p.Files, change.FileChange{Path: c.file.Path, Kind: configKind(st), Before: c.file, After: out})
 		if st.Mirroring != on {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring would be %s there but %s in %s", c.file.Path, StateOf(st.Mirroring), StateOf(on), KubeadmManifest))
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring would be %s there but %s in %s", c.file.Path, change.StateOf(st.Mirroring), change.StateOf(on), KubeadmManifest))
 		}
 	}
 
@@ -153,7 +154,7 @@ func (kubeadm) Plan(o Options) (*Plan, error) {
 		p.Warnings = append(p.Warnings, "no kubeadm ClusterConfiguration was edited: `kubeadm upgrade` and new control-plane nodes regenerate the manifest from the kubeadm-config ConfigMap and would undo this; pass --kubeadm-config FILE (an exported ConfigMap works) or update kube-system/kubeadm-config")
 	}
 	if on != (o.Op == patches.Enable) {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring stays %s", KubeadmManifest, StateOf(on)))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring stays %s", KubeadmManifest, change.StateOf(on)))
 	}
 	p.Notes = append(p.Notes,
 		"the kubelet restarts kube-controller-manager from the new manifest within about 20 seconds",
@@ -161,18 +162,18 @@ func (kubeadm) Plan(o Options) (*Plan, error) {
 	return p, nil
 }
 
-func (kubeadm) Status(o Options) (*Status, error) {
+func (kubeadm) Status(o Options) (*change.Status, error) {
 	_, m, err := readManifest(o.Root, KubeadmManifest)
 	if err != nil {
 		return nil, err
 	}
-	s := &Status{Distro: "kubeadm"}
+	s := &change.Status{Distro: "kubeadm"}
 	eff, err := m.Effective()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
-	s.Files = append(s.Files, FileStatus{
-		Path: KubeadmManifest, Kind: KindStaticPod, Mirroring: StateOf(patches.MirroringEnabled(eff)),
+	s.Files = append(s.Files, change.FileStatus{
+		Path: KubeadmManifest, Kind: KindStaticPod, Mirroring: change.StateOf(patches.MirroringEnabled(eff)),
 		Controllers: manifestValue(m, eff), Version: m.Version.String(),
 	})
 	paths, auto := kubeadmConfigs(o)
@@ -189,7 +190,7 @@ func (kubeadm) Status(o Options) (*Status, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		fs := FileStatus{Path: path, Kind: configKind(st), Mirroring: StateOf(st.Mirroring),
+		fs := change.FileStatus{Path: path, Kind: configKind(st), Mirroring: change.StateOf(st.Mirroring),
 			Controllers: patches.JoinControllers(st.Controllers), Version: st.Version.String()}
 		if !st.Set {
 			fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)
@@ -197,7 +198,7 @@ func (kubeadm) Status(o Options) (*Status, error) {
 		s.Files = append(s.Files, fs)
 	}
 	s.Summarize()
-	if s.Mirroring == Mixed {
+	if s.Mirroring == change.Mixed {
 		s.Warnings = append(s.Warnings, "the files disagree: `kubeadm upgrade` regenerates "+KubeadmManifest+" from the ClusterConfiguration")
 	}
 	return s, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 )
@@ -75,7 +76,7 @@ func TestKubeadmPlanEditsManifestAndConfigMapAlike(t *testing.T) {
 			t.Errorf("unexpected disagreement warning: %s", w)
 		}
 	}
-	if p.Mirroring != Disabled {
+	if p.Mirroring != change.Disabled {
 		t.Errorf("mirroring after = %s", p.Mirroring)
 	}
 }
@@ -103,7 +104,7 @@ func TestKubeadmStatusReportsDisagreement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Mirroring != Mixed || len(st.Warnings) == 0 {
+	if st.Mirroring != change.Mixed || len(st.Warnings) == 0 {
 		t.Errorf("status = %s, warnings %v; want mixed with a warning", st.Mirroring, st.Warnings)
 	}
 	if st.Files[1].Note == "" || st.Files[1].Controllers != "*,bootstrapsigner,tokencleaner" {

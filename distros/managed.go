@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
@@ -42,6 +43,6 @@ func (managed) Detect(r nodefs.Root) []string {
 
 func (managed) Targets(Options) ([]Target, error) { return nil, nil }
 
-func (managed) Plan(Options) (*Plan, error) { return nil, ErrManaged }
+func (managed) Plan(Options) (*change.Plan, error) { return nil, ErrManaged }
 
-func (managed) Status(Options) (*Status, error) { return nil, ErrManaged }
+func (managed) Status(Options) (*change.Status, error) { return nil, ErrManaged }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 )
@@ -155,7 +156,7 @@ func mk8sEdit(data []byte, op patches.Op, name string) ([]byte, bool, error) {
 	return []byte(strings.Join(kept, "\n")), true, nil
 }
 
-func (microk8s) Plan(o Options) (*Plan, error) {
+func (microk8s) Plan(o Options) (*change.Plan, error) {
 	f, err := o.Root.ReadFile(MicroK8sArgs, false)
 	if err != nil {
 		return nil, err
@@ -174,8 +175,8 @@ func (microk8s) Plan(o Options) (*Plan, error) {
 		return nil, fmt.Errorf("%s: internal error: %w", MicroK8sArgs, err)
 	}
 	on := len(flags) == 0 || patches.MirroringEnabled(flattenOcc(mk8sOccurrences(flags)))
-	p := &Plan{Distro: "microk8s", Op: o.Op, Mirroring: StateOf(on),
-		Files: []FileChange{{Path: MicroK8sArgs, Kind: microk8sKind, Before: f, After: out}}}
+	p := &change.Plan{Distro: "microk8s", Op: o.Op, Mirroring: change.StateOf(on),
+		Files: []change.FileChange{{Path: MicroK8sArgs, Kind: microk8sKind, Before: f, After: out}}}
 	if !v.Known {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("MicroK8s version unknown (%s not readable): using the controller name %q, which every version from 1.19 accepts", microk8sSnapMeta, name))
 	}
@@ -185,7 +186,7 @@ func (microk8s) Plan(o Options) (*Plan, error) {
 	return p, nil
 }
 
-func (microk8s) Status(o Options) (*Status, error) {
+func (microk8s) Status(o Options) (*change.Status, error) {
 	f, err := o.Root.ReadFile(MicroK8sArgs, false)
 	if err != nil {
 		return nil, err
@@ -194,14 +195,14 @@ func (microk8s) Status(o Options) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", MicroK8sArgs, err)
 	}
-	fs := FileStatus{Path: MicroK8sArgs, Kind: microk8sKind, Version: mk8sVersion(o.Root).String()}
+	fs := change.FileStatus{Path: MicroK8sArgs, Kind: microk8sKind, Version: mk8sVersion(o.Root).String()}
 	if len(flags) == 0 {
-		fs.Mirroring, fs.Controllers, fs.Note = Enabled, "*", "no --controllers: kube-controller-manager's default"
+		fs.Mirroring, fs.Controllers, fs.Note = change.Enabled, "*", "no --controllers: kube-controller-manager's default"
 	} else {
 		eff := flattenOcc(mk8sOccurrences(flags))
-		fs.Mirroring, fs.Controllers = StateOf(patches.MirroringEnabled(eff)), patches.JoinControllers(eff)
+		fs.Mirroring, fs.Controllers = change.StateOf(patches.MirroringEnabled(eff)), patches.JoinControllers(eff)
 	}
-	s := &Status{Distro: "microk8s", Files: []FileStatus{fs}}
+	s := &change.Status{Distro: "microk8s", Files: []change.FileStatus{fs}}
 	s.Summarize()
 	return s, nil
 }

@@ -31,6 +31,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
@@ -444,7 +445,7 @@ func (r rancher) targets(o Options) ([]Target, error) {
 	return t, nil
 }
 
-func (r rancher) plan(o Options) (*Plan, error) {
+func (r rancher) plan(o Options) (*change.Plan, error) {
 	st, err := r.read(o)
 	if err != nil {
 		return nil, err
@@ -455,7 +456,7 @@ func (r rancher) plan(o Options) (*Plan, error) {
 	}
 	want := o.Op == patches.Enable
 	baseEff := flattenOcc(rancherControllers(st.def, st.base.kcmArgs))
-	p := &Plan{Distro: r.name, Op: o.Op}
+	p := &change.Plan{Distro: r.name, Op: o.Op}
 
 	// The entry our drop-in must hold: none when the other files already give the wanted state.
 	entry := ""
@@ -516,7 +517,7 @@ func (r rancher) plan(o Options) (*Plan, error) {
 		}
 	}
 
-	p.Files = append(p.Files, FileChange{Path: r.dropInPath(), Kind: "mirrorctl-dropin", Before: st.ours, After: after, Mode: rancherDropInMode})
+	p.Files = append(p.Files, change.FileChange{Path: r.dropInPath(), Kind: "mirrorctl-dropin", Before: st.ours, After: after, Mode: rancherDropInMode})
 	for _, f := range st.files {
 		if f.file.Path == r.dropInPath() {
 			continue
@@ -525,9 +526,9 @@ func (r rancher) plan(o Options) (*Plan, error) {
 		if f.file.Path == r.configPath() {
 			k = r.kindConfig()
 		}
-		p.Files = append(p.Files, FileChange{Path: f.file.Path, Kind: k, Before: f.file, After: f.file.Data})
+		p.Files = append(p.Files, change.FileChange{Path: f.file.Path, Kind: k, Before: f.file, After: f.file.Data})
 	}
-	p.Mirroring = StateOf(patches.MirroringEnabled(eff))
+	p.Mirroring = change.StateOf(patches.MirroringEnabled(eff))
 	if !st.version.Known {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using the controller name %q, which every version from 1.19 accepts", name))
 	}
@@ -552,12 +553,12 @@ func rancherSameEntry(a, b []byte) bool {
 	return pick(a) != "" && pick(a) == pick(b)
 }
 
-func (r rancher) status(o Options) (*Status, error) {
+func (r rancher) status(o Options) (*change.Status, error) {
 	st, err := r.read(o)
 	if err != nil {
 		return nil, err
 	}
-	s := &Status{Distro: r.name, Warnings: st.warnings}
+	s := &change.Status{Distro: r.name, Warnings: st.warnings}
 	var from []string
 	for _, f := range st.files {
 		from = append(from, f.file.Path)
@@ -570,9 +571,9 @@ func (r rancher) status(o Options) (*Status, error) {
 		note = "no config files: " + r.name + "'s default"
 	}
 	note += "; " + r.name + " default " + st.def
-	s.Files = append(s.Files, FileStatus{
+	s.Files = append(s.Files, change.FileStatus{
 		Path: r.configPath(), Kind: r.kindConfig() + "-merged",
-		Mirroring:   StateOf(patches.MirroringEnabled(st.effective)),
+		Mirroring:   change.StateOf(patches.MirroringEnabled(st.effective)),
 		Controllers: patches.JoinControllers(st.effective), Version: st.version.String(), Note: note,
 	})
 	if r.podManifst != "" {
@@ -591,15 +592,15 @@ func (r rancher) status(o Options) (*Status, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", r.podManifst, err)
 			}
-			s.Files = append(s.Files, FileStatus{
-				Path: r.podManifst, Kind: "rke2-pod-manifest", Mirroring: StateOf(patches.MirroringEnabled(eff)),
+			s.Files = append(s.Files, change.FileStatus{
+				Path: r.podManifst, Kind: "rke2-pod-manifest", Mirroring: change.StateOf(patches.MirroringEnabled(eff)),
 				Controllers: patches.JoinControllers(eff), Version: m.Version.String(),
 				Note: "what runs now; rewritten by rke2 at every start",
 			})
 		}
 	}
 	s.Summarize()
-	if s.Mirroring == Mixed {
+	if s.Mirroring == change.Mixed {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("the config and the running kube-controller-manager disagree: `systemctl restart %s` applies the config", r.service))
 	}
 	return s, nil

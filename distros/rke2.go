@@ -1,6 +1,9 @@
 package distros
 
-import "github.com/mirrorctl/mirrorctl/nodefs"
+import (
+	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+)
 
 // RKE2 reads the same config format as k3s (it embeds k3s); its kube-controller-manager runs as a static
 // pod whose manifest rke2 rewrites at every start, so only the config is edited and the manifest is read
@@ -18,8 +21,8 @@ var _ = register(rke2{rancher{
 	podManifst: RKE2PodManifest,
 }})
 
-func (a rke2) Name() string                        { return a.name }
-func (a rke2) Detect(r nodefs.Root) []string       { return a.detect(r) }
-func (a rke2) Targets(o Options) ([]Target, error) { return a.targets(o) }
-func (a rke2) Plan(o Options) (*Plan, error)       { return a.plan(o) }
-func (a rke2) Status(o Options) (*Status, error)   { return a.status(o) }
+func (a rke2) Name() string                             { return a.name }
+func (a rke2) Detect(r nodefs.Root) []string            { return a.detect(r) }
+func (a rke2) Targets(o Options) ([]Target, error)      { return a.targets(o) }
+func (a rke2) Plan(o Options) (*change.Plan, error)     { return a.plan(o) }
+func (a rke2) Status(o Options) (*change.Status, error) { return a.status(o) }

@@ -19,6 +19,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/yamlsplice"
@@ -209,12 +210,12 @@ func (talos) patchText(o Options, value, fromConfig string, document bool) []byt
 	return b.Bytes()
 }
 
-func (a talos) Plan(o Options) (*Plan, error) {
+func (a talos) Plan(o Options) (*change.Plan, error) {
 	cfgPath := talosConfigPath(o)
 	if cfgPath == "" && o.TalosPatchOut == "" {
 		return nil, errors.New("talos: pass --talos-patch-out FILE to get a patch for `talosctl patch mc`, or --talos-config FILE to rewrite a machine config")
 	}
-	p := &Plan{Distro: "talos", Op: o.Op}
+	p := &change.Plan{Distro: "talos", Op: o.Op}
 	var st *talosState
 	var cfg *nodefs.File
 	if cfgPath != "" {
@@ -244,7 +245,7 @@ func (a talos) Plan(o Options) (*Plan, error) {
 		return nil, err
 	}
 	want := o.Op == patches.Enable
-	p.Mirroring = StateOf(want)
+	p.Mirroring = change.StateOf(want)
 
 	if o.TalosPatchOut != "" {
 		out := nodefs.Clean(o.TalosPatchOut)
@@ -261,9 +262,9 @@ func (a talos) Plan(o Options) (*Plan, error) {
 			p.Warnings = append(p.Warnings, "the "+talosDocKind+" patch sets only extraArgs: it applies to nodes whose config already has that document (Talos requires its image field)")
 		}
 		text := a.patchText(o, value, cfgPath, document)
-		p.Files = append(p.Files, FileChange{Path: out, Kind: talosKindPatch, Before: before, After: text, Mode: 0o600})
+		p.Files = append(p.Files, change.FileChange{Path: out, Kind: talosKindPatch, Before: before, After: text, Mode: 0o600})
 		if cfg != nil {
-			p.Files = append(p.Files, FileChange{Path: cfgPath, Kind: talosKindConfig, Before: cfg, After: cfg.Data})
+			p.Files = append(p.Files, change.FileChange{Path: cfgPath, Kind: talosKindConfig, Before: cfg, After: cfg.Data})
 		} else {
 			p.Warnings = append(p.Warnings, "no machine config read: the patch replaces any cluster.controllerManager.extraArgs.controllers the nodes have; pass --talos-config (e.g. from `talosctl get mc -o yaml`) to keep it")
 		}
@@ -286,7 +287,7 @@ func (a talos) Plan(o Options) (*Plan, error) {
 				return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", cfgPath)
 			}
 		}
-		p.Files = append(p.Files, FileChange{Path: cfgPath, Kind: talosKindConfig, Before: cfg, After: out})
+		p.Files = append(p.Files, change.FileChange{Path: cfgPath, Kind: talosKindConfig, Before: cfg, After: out})
 		p.Notes = append(p.Notes, "apply the machine config with `talosctl apply-config --nodes <node> --file "+cfgPath+"` (or build a patch with --talos-patch-out for `talosctl patch mc`)")
 	}
 	if !version.Known {
@@ -311,8 +312,8 @@ func (talos) configEdits(st *talosState, o Options, value string) ([]yeSplice, e
 	return st.yf.setPath(st.v1, "", []string{"cluster", "controllerManager", "extraArgs", "controllers"}, value)
 }
 
-func (talos) Status(o Options) (*Status, error) {
-	s := &Status{Distro: "talos"}
+func (talos) Status(o Options) (*change.Status, error) {
+	s := &change.Status{Distro: "talos"}
 	if cfgPath := talosConfigPath(o); cfgPath != "" {
 		f, err := o.Root.ReadFile(cfgPath, false)
 		if err != nil {
@@ -323,7 +324,7 @@ func (talos) Status(o Options) (*Status, error) {
 			return nil, fmt.Errorf("%s: %w", cfgPath, err)
 		}
 		eff := st.effective()
-		fs := FileStatus{Path: cfgPath, Kind: talosKindConfig, Mirroring: StateOf(patches.MirroringEnabled(eff)),
+		fs := change.FileStatus{Path: cfgPath, Kind: talosKindConfig, Mirroring: change.StateOf(patches.MirroringEnabled(eff)),
 			Controllers: patches.JoinControllers(eff), Version: st.version.String()}
 		if !st.set {
 			fs.Note = "controllers not set: Talos's default " + patches.JoinControllers(talosDefaultControllers)
@@ -336,14 +337,14 @@ func (talos) Status(o Options) (*Status, error) {
 		if err != nil {
 			return nil, err
 		}
-		fs := FileStatus{Path: out, Kind: talosKindPatch, Mirroring: Unknown, Version: "unknown", Note: "not written yet"}
+		fs := change.FileStatus{Path: out, Kind: talosKindPatch, Mirroring: change.Unknown, Version: "unknown", Note: "not written yet"}
 		if f.Exists {
 			st, err := talosRead(f.Data)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", out, err)
 			}
 			eff := st.effective()
-			fs.Mirroring, fs.Controllers = StateOf(patches.MirroringEnabled(eff)), patches.JoinControllers(eff)
+			fs.Mirroring, fs.Controllers = change.StateOf(patches.MirroringEnabled(eff)), patches.JoinControllers(eff)
 			fs.Note = "what the nodes get once the patch is applied"
 		}
 		s.Files = append(s.Files, fs)

@@ -8,6 +8,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/yamlsplice"
@@ -17,7 +18,7 @@ import (
 // --feature-gates flag in the static pod folder (the whole flag when it was the only gate). Like an
 // adapter's Plan it writes nothing; it returns one FileChange per manifest it would change, spliced
 // into the original bytes so the file differs only on those lines.
-func Fix(root nodefs.Root, o Options) ([]distros.FileChange, error) {
+func Fix(root nodefs.Root, o Options) ([]change.FileChange, error) {
 	dir := o.ManifestsDir
 	if dir == "" {
 		dir = distros.KubeadmManifestsDir
@@ -26,7 +27,7 @@ func Fix(root nodefs.Root, o Options) ([]distros.FileChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []distros.FileChange
+	var out []change.FileChange
 	for _, p := range pods {
 		items := gateItems(p)
 		if len(items) == 0 {
@@ -48,7 +49,7 @@ func Fix(root nodefs.Root, o Options) ([]distros.FileChange, error) {
 		if left := gateItems(&podFile{path: p.path, doc: doc}); len(left) > 0 {
 			return nil, fmt.Errorf("%s: internal error: %s left after the fix", p.path, left[0].item)
 		}
-		out = append(out, distros.FileChange{Path: p.path, Kind: distros.KindStaticPod, Before: before, After: after})
+		out = append(out, change.FileChange{Path: p.path, Kind: distros.KindStaticPod, Before: before, After: after})
 	}
 	return out, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -218,7 +219,7 @@ func configPaths(root nodefs.Root, given []string) []string {
 	return nil
 }
 
-func kubeadmStatus(root nodefs.Root, configs []string) (*distros.Status, error) {
+func kubeadmStatus(root nodefs.Root, configs []string) (*change.Status, error) {
 	a, err := distros.Get("kubeadm")
 	if err != nil {
 		return nil, err
@@ -641,7 +642,7 @@ var controllersLineRE = sync.OnceValue(func() *regexp.Regexp {
 
 // configControllerFindings checks the names in each kubeadm config's controllers value: kubeadm writes
 // them into the manifest, and an unknown one stops kcm at the next upgrade or control-plane join.
-func configControllerFindings(root nodefs.Root, st *distros.Status, v patches.Version) []Finding {
+func configControllerFindings(root nodefs.Root, st *change.Status, v patches.Version) []Finding {
 	var out []Finding
 	for _, f := range st.Files[1:] {
 		if f.Note != "" || f.Controllers == "" {
@@ -677,7 +678,7 @@ func configControllerFindings(root nodefs.Root, st *distros.Status, v patches.Ve
 }
 
 // disagreements reports a ClusterConfiguration that would regenerate a different kcm command line.
-func disagreements(st *distros.Status) []Finding {
+func disagreements(st *change.Status) []Finding {
 	if len(st.Files) < 2 {
 		return nil
 	}
@@ -693,7 +694,7 @@ func disagreements(st *distros.Status) []Finding {
 			ctl = patches.JoinControllers(patches.KubeadmDefaultControllers)
 		}
 		switch {
-		case f.Mirroring != man.Mirroring && f.Mirroring != distros.Unknown:
+		case f.Mirroring != man.Mirroring && f.Mirroring != change.Unknown:
 			out = append(out, Finding{Check: CheckDisagreement, Severity: Warning, Path: f.Path,
 				Message: fmt.Sprintf("mirroring is %s here but %s in %s: `kubeadm upgrade` and control-plane joins regenerate the manifest from the ClusterConfiguration (--controllers=%s); run `mirrorctl %s --kubeadm-config %s` to make them agree", f.Mirroring, man.Mirroring, man.Path, ctl, opFor(man.Mirroring), f.Path)})
 		case normalize(ctl) != normalize(manCtl):
@@ -721,7 +722,7 @@ func normalize(list string) string {
 }
 
 func opFor(state string) string {
-	if state == distros.Disabled {
+	if state == change.Disabled {
 		return "disable"
 	}
 	return "enable"

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
@@ -40,7 +40,7 @@ func FuzzContent(f *testing.F) {
 		f.Add([]byte(s), []byte("old\n"))
 	}
 	f.Fuzz(func(t *testing.T, after, before []byte) {
-		p := &distros.Plan{Distro: "d", Op: "disable", Files: []distros.FileChange{
+		p := &change.Plan{Distro: "d", Op: "disable", Files: []change.FileChange{
 			{Path: "/etc/a", Kind: "k", Before: &nodefs.File{Path: "/etc/a", Exists: true, Data: before}, After: after},
 			{Path: "/etc/b", Kind: "k", Before: &nodefs.File{Path: "/etc/b"}, After: after},
 		}, Warnings: []string{string(after)}}

@@ -29,7 +29,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 )
@@ -144,7 +144,7 @@ const checksumKey = "checksum: sha256:"
 
 // Build turns a dry-run plan into a plan file. op names the operation ("disable", …), identity the
 // node, toolVersion the mirrorctl that made it. It refuses a plan it could not apply exactly.
-func Build(p *distros.Plan, op string, identity Identity, toolVersion string, now time.Time) (*File, error) {
+func Build(p *change.Plan, op string, identity Identity, toolVersion string, now time.Time) (*File, error) {
 	if p == nil {
 		return nil, errors.New("planfile: no plan")
 	}
@@ -380,8 +380,8 @@ func (f *File) validate() error {
 
 // change returns the target as a FileChange from the recorded contents; cur, when given, is the file
 // as read now and becomes Before.
-func (t Target) change(cur *nodefs.File) distros.FileChange {
-	c := distros.FileChange{Path: t.Path, Kind: t.Kind, Before: cur}
+func (t Target) change(cur *nodefs.File) change.FileChange {
+	c := change.FileChange{Path: t.Path, Kind: t.Kind, Before: cur}
 	if c.Before == nil {
 		c.Before = &nodefs.File{Path: t.Path, Exists: t.Exists}
 		if t.Changed && t.Exists {
@@ -401,8 +401,8 @@ func (t Target) change(cur *nodefs.File) distros.FileChange {
 
 // Changes returns the plan's files as recorded, for showing the plan without the node: Before holds
 // the recorded old bytes (for unchanged files, none).
-func (f *File) Changes() []distros.FileChange {
-	var out []distros.FileChange
+func (f *File) Changes() []change.FileChange {
+	var out []change.FileChange
 	for _, t := range f.Files {
 		out = append(out, t.change(nil))
 	}
@@ -410,8 +410,8 @@ func (f *File) Changes() []distros.FileChange {
 }
 
 // Plan wraps changes (from Changes or Check) with the plan's operation, distro, state and messages.
-func (f *File) Plan(changes []distros.FileChange) *distros.Plan {
-	return &distros.Plan{
+func (f *File) Plan(changes []change.FileChange) *change.Plan {
+	return &change.Plan{
 		Distro: f.Distro, Op: patches.Op(f.Operation), Files: changes, Mirroring: f.MirroringAfter,
 		Warnings: append([]string{}, f.Warnings...), Notes: append([]string{}, f.Notes...),
 	}
@@ -440,13 +440,13 @@ func (f *File) CheckIdentity(root nodefs.Root) error {
 // back with no change at all). Anything else is refused with ErrDrift, naming each file; a plan made
 // on another node is refused with ErrIdentity unless force. Check writes nothing; call it again under
 // the lock before committing.
-func (f *File) Check(root nodefs.Root, force bool) ([]distros.FileChange, error) {
+func (f *File) Check(root nodefs.Root, force bool) ([]change.FileChange, error) {
 	if !force {
 		if err := f.CheckIdentity(root); err != nil {
 			return nil, err
 		}
 	}
-	var changes []distros.FileChange
+	var changes []change.FileChange
 	var drift []string
 	for _, t := range f.Files {
 		cur, err := root.ReadFile(t.Path, true)
@@ -463,7 +463,7 @@ func (f *File) Check(root nodefs.Root, force bool) ([]distros.FileChange, error)
 		case atBefore:
 			changes = append(changes, t.change(cur))
 		case atAfter:
-			changes = append(changes, distros.FileChange{Path: t.Path, Kind: t.Kind, Before: cur, After: cur.Data})
+			changes = append(changes, change.FileChange{Path: t.Path, Kind: t.Kind, Before: cur, After: cur.Data})
 		case !cur.Exists:
 			drift = append(drift, t.Path+" (gone)")
 		case !t.Exists:

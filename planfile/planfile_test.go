@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
@@ -80,7 +80,7 @@ func readNode(t *testing.T, r nodefs.Root, nodePath string) string {
 
 // disablePlan is the plan `disable` makes on the testdata node, written out by hand so that this
 // package's tests do not depend on the adapter (the CLI tests use the real one).
-func disablePlan(t *testing.T, r nodefs.Root) *distros.Plan {
+func disablePlan(t *testing.T, r nodefs.Root) *change.Plan {
 	t.Helper()
 	m, err := r.ReadFile(manifestPath, false)
 	if err != nil {
@@ -95,9 +95,9 @@ func disablePlan(t *testing.T, r nodefs.Root) *distros.Plan {
 	if mAfter == string(m.Data) || cAfter == string(c.Data) {
 		t.Fatal("testdata node changed: the hand-made edit no longer applies")
 	}
-	return &distros.Plan{
-		Distro: "kubeadm", Op: "disable", Mirroring: distros.Disabled,
-		Files: []distros.FileChange{
+	return &change.Plan{
+		Distro: "kubeadm", Op: "disable", Mirroring: change.Disabled,
+		Files: []change.FileChange{
 			{Path: manifestPath, Kind: "static-pod-manifest", Before: m, After: []byte(mAfter)},
 			{Path: configPath, Kind: "kubeadm-config", Before: c, After: []byte(cAfter)},
 		},
@@ -114,7 +114,7 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 	return strings.Replace(s, old, new, 1)
 }
 
-func marshal(t *testing.T, p *distros.Plan, id Identity, now time.Time) []byte {
+func marshal(t *testing.T, p *change.Plan, id Identity, now time.Time) []byte {
 	t.Helper()
 	f, err := Build(p, string(p.Op), id, "v0.1.0-test", now)
 	if err != nil {
@@ -221,7 +221,7 @@ func TestContentRoundTrip(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := &nodefs.File{Path: "/etc/x.yaml", Exists: true, Data: []byte("old\n")}
-			p := &distros.Plan{Distro: "test", Op: "disable", Mirroring: distros.Disabled, Files: []distros.FileChange{
+			p := &change.Plan{Distro: "test", Op: "disable", Mirroring: change.Disabled, Files: []change.FileChange{
 				{Path: "/etc/x.yaml", Kind: "k", Before: before, After: []byte(tc.data)},
 				{Path: "/etc/new.yaml", Kind: "k", Before: &nodefs.File{Path: "/etc/new.yaml"}, After: []byte(tc.data + "x"), Mode: 0o640},
 			}}
@@ -253,13 +253,13 @@ func TestBuildRefuses(t *testing.T) {
 	cases := []struct {
 		name string
 		op   string
-		p    *distros.Plan
+		p    *change.Plan
 		want string
 	}{
 		{"nil plan", "disable", nil, "no plan"},
-		{"bad op", "Dis able", &distros.Plan{}, "operation"},
-		{"twice", "disable", &distros.Plan{Files: []distros.FileChange{{Path: "/etc/a", Before: exists, After: exists.Data}, {Path: "/etc//a", Before: exists, After: exists.Data}}}, "/etc/a: listed twice"},
-		{"removal", "disable", &distros.Plan{Files: []distros.FileChange{{Path: "/etc/a", Before: exists}}}, "/etc/a: the plan removes the file"},
+		{"bad op", "Dis able", &change.Plan{}, "operation"},
+		{"twice", "disable", &change.Plan{Files: []change.FileChange{{Path: "/etc/a", Before: exists, After: exists.Data}, {Path: "/etc//a", Before: exists, After: exists.Data}}}, "/etc/a: listed twice"},
+		{"removal", "disable", &change.Plan{Files: []change.FileChange{{Path: "/etc/a", Before: exists}}}, "/etc/a: the plan removes the file"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -479,7 +479,7 @@ func TestCheck(t *testing.T) {
 
 func TestCheckCreatedAndUnchangedFiles(t *testing.T) {
 	r := newRoot(t)
-	p := &distros.Plan{Distro: "test", Op: "enable", Mirroring: distros.Enabled, Files: []distros.FileChange{
+	p := &change.Plan{Distro: "test", Op: "enable", Mirroring: change.Enabled, Files: []change.FileChange{
 		{Path: "/etc/new.yaml", Kind: "k", Before: &nodefs.File{Path: "/etc/new.yaml"}, After: []byte("new\n"), Mode: 0o640},
 		{Path: "/etc/absent.yaml", Kind: "k", Before: &nodefs.File{Path: "/etc/absent.yaml"}},
 		{Path: "/etc/hostname", Kind: "k", Before: &nodefs.File{Path: "/etc/hostname", Exists: true, Data: []byte("cp-1\n")}, After: []byte("cp-1\n")},
@@ -521,7 +521,7 @@ func TestChangesShowPlanWithoutNode(t *testing.T) {
 	if d.String() != want.String() || f.Diff != want.String() {
 		t.Errorf("diff from the plan file differs from the dry-run's")
 	}
-	if got.Mirroring != distros.Disabled || got.Distro != "kubeadm" || string(got.Op) != "disable" || len(got.Warnings) != 1 || len(got.Notes) != 1 {
+	if got.Mirroring != change.Disabled || got.Distro != "kubeadm" || string(got.Op) != "disable" || len(got.Warnings) != 1 || len(got.Notes) != 1 {
 		t.Errorf("plan = %+v", got)
 	}
 }
@@ -530,7 +530,7 @@ func TestChangesShowPlanWithoutNode(t *testing.T) {
 func TestScalarRoundTrip(t *testing.T) {
 	odd := []string{"", "true", "null", "0600", "1e5", "- dash", "a: b", "#x", "x #y", " lead", "trail ", "\"q\" \\ b",
 		"multi\nline", "nel\u0085", "sep\u2028", "bom\ufeff", "ctl\x00\x1b\x7f", "bad \xff utf-8", "café ☕ 𝄞", "~", "'single'", "*,-foo"}
-	p := &distros.Plan{Distro: "kube adm", Op: "disable", Mirroring: "", Warnings: odd, Notes: odd}
+	p := &change.Plan{Distro: "kube adm", Op: "disable", Mirroring: "", Warnings: odd, Notes: odd}
 	f, err := Parse(marshal(t, p, Identity{Hostname: "x: y", MachineID: "1234"}, when))
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
@@ -39,7 +39,7 @@ type step struct {
 // writes nothing. If a write fails midway, the files already written are restored from the snapshot
 // and the snapshot is removed (nothing changed); if even that fails, the error names the snapshot to
 // roll back to: that is the only case where Commit returns both an id and an error.
-func (s *Store) Commit(changes []distros.FileChange, info Info) (id string, err error) {
+func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err error) {
 	if err := s.requireLock("Commit"); err != nil {
 		return "", err
 	}
@@ -71,7 +71,7 @@ func (s *Store) Commit(changes []distros.FileChange, info Info) (id string, err 
 }
 
 // prepare resolves a change's target and checks it still holds what the plan read.
-func (s *Store) prepare(c distros.FileChange) (step, error) {
+func (s *Store) prepare(c change.FileChange) (step, error) {
 	np := nodefs.Clean(c.Path)
 	cur, err := s.root.ReadFile(np, true)
 	if err != nil {
@@ -259,7 +259,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string) (strin
 // A file that holds neither what the run wrote nor what it replaced was changed by someone else since:
 // the error wraps ErrDrift and names every such file, unless force. PlanRollback writes nothing and
 // needs no lock (rollback --dry-run uses it); Restore re-checks the files under the lock.
-func (s *Store) PlanRollback(id string, force bool) ([]distros.FileChange, *Meta, error) {
+func (s *Store) PlanRollback(id string, force bool) ([]change.FileChange, *Meta, error) {
 	m, err := s.Get(id)
 	if err != nil {
 		return nil, nil, err
@@ -268,7 +268,7 @@ func (s *Store) PlanRollback(id string, force bool) ([]distros.FileChange, *Meta
 	if err != nil {
 		return nil, nil, err
 	}
-	var plan []distros.FileChange
+	var plan []change.FileChange
 	var drifted []string
 	for _, f := range m.Files {
 		cur, err := s.root.ReadFile(f.Path, true)
@@ -281,7 +281,7 @@ func (s *Store) PlanRollback(id string, force bool) ([]distros.FileChange, *Meta
 		}
 		inBefore := cur.Exists == f.Existed && (!cur.Exists || curSHA == f.SHA256Before)
 		inAfter := cur.Exists != f.Removed && (f.Removed || curSHA == f.SHA256After)
-		c := distros.FileChange{Path: f.Path, Kind: f.Kind, Before: cur, Mode: fs.FileMode(f.Mode)}
+		c := change.FileChange{Path: f.Path, Kind: f.Kind, Before: cur, Mode: fs.FileMode(f.Mode)}
 		switch {
 		case inBefore:
 			c.After = cur.Data // already as the snapshot has it
@@ -310,7 +310,7 @@ func (s *Store) PlanRollback(id string, force bool) ([]distros.FileChange, *Meta
 // m.ID, Op "rollback" unless info says otherwise), so a rollback can be rolled back, and a failure
 // midway restores what it had written. It returns that new snapshot's id ("" when nothing differs).
 // Every file must still be as PlanRollback read it, or it fails with ErrStale and writes nothing.
-func (s *Store) Restore(m *Meta, plan []distros.FileChange, info Info) (id string, err error) {
+func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info) (id string, err error) {
 	if err := s.requireLock("Restore"); err != nil {
 		return "", err
 	}
@@ -354,7 +354,7 @@ func (s *Store) Restore(m *Meta, plan []distros.FileChange, info Info) (id strin
 // running `rollback` twice does not undo the first rollback. It returns the plan (for the diff), the
 // snapshot restored, and the id of the snapshot taken of the state it replaced ("" when the files were
 // already as the snapshot has them).
-func (s *Store) Rollback(id string, force bool, info Info) (newID string, plan []distros.FileChange, m *Meta, err error) {
+func (s *Store) Rollback(id string, force bool, info Info) (newID string, plan []change.FileChange, m *Meta, err error) {
 	if id == "" {
 		latest, err := s.LatestChange()
 		if err != nil {

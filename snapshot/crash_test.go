@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
@@ -37,14 +37,14 @@ func crashSetup(t *testing.T, r nodefs.Root) {
 	mkdir(t, r, "/etc/mirrorctl", 0o755)
 }
 
-func crashPlan(r nodefs.Root) ([]distros.FileChange, error) {
-	var plan []distros.FileChange
+func crashPlan(r nodefs.Root) ([]change.FileChange, error) {
+	var plan []change.FileChange
 	for _, f := range crashFiles {
 		before, err := r.ReadFile(f.path, true)
 		if err != nil {
 			return nil, err
 		}
-		plan = append(plan, distros.FileChange{Path: f.path, Before: before, After: []byte(f.new), Mode: f.mode})
+		plan = append(plan, change.FileChange{Path: f.path, Before: before, After: []byte(f.new), Mode: f.mode})
 	}
 	return plan, nil
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
@@ -60,14 +60,14 @@ func put(t *testing.T, r nodefs.Root, p, data string, mode fs.FileMode, uid, gid
 	}
 }
 
-// change reads a node file as an adapter would and proposes after.
-func change(t *testing.T, r nodefs.Root, p string, after []byte) distros.FileChange {
+// fileChange reads a node file as an adapter would and proposes after.
+func fileChange(t *testing.T, r nodefs.Root, p string, after []byte) change.FileChange {
 	t.Helper()
 	f, err := r.ReadFile(p, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return distros.FileChange{Path: p, Kind: "test", Before: f, After: after, Mode: 0o640}
+	return change.FileChange{Path: p, Kind: "test", Before: f, After: after, Mode: 0o640}
 }
 
 type fileState struct {
@@ -134,11 +134,11 @@ func TestCommitAndRollbackRoundTrip(t *testing.T) {
 
 	s := Open(r, state)
 	lock(t, s)
-	changes := []distros.FileChange{
-		change(t, r, manifest, []byte("manifest: new\n")),
-		change(t, r, kubeadm, []byte("config: new\n")),
-		change(t, r, created, []byte("created\n")),
-		change(t, r, "/etc/kubernetes/untouched.yaml", []byte("same\n")),
+	changes := []change.FileChange{
+		fileChange(t, r, manifest, []byte("manifest: new\n")),
+		fileChange(t, r, kubeadm, []byte("config: new\n")),
+		fileChange(t, r, created, []byte("created\n")),
+		fileChange(t, r, "/etc/kubernetes/untouched.yaml", []byte("same\n")),
 	}
 	id, err := s.Commit(changes, info)
 	if err != nil {
@@ -247,9 +247,9 @@ func TestCommitNoChangeTakesNoSnapshot(t *testing.T) {
 	put(t, r, manifest, "same\n", 0o600, 0, 0)
 	s := Open(r, state)
 	lock(t, s)
-	id, err := s.Commit([]distros.FileChange{
-		change(t, r, manifest, []byte("same\n")),
-		change(t, r, "/etc/absent.yaml", nil), // missing and staying missing
+	id, err := s.Commit([]change.FileChange{
+		fileChange(t, r, manifest, []byte("same\n")),
+		fileChange(t, r, "/etc/absent.yaml", nil), // missing and staying missing
 	}, info)
 	if err != nil || id != "" {
 		t.Fatalf("Commit = %q, %v; want no snapshot", id, err)
@@ -289,7 +289,7 @@ func TestWritesNeedTheLock(t *testing.T) {
 	r := newRoot(t)
 	put(t, r, manifest, "a\n", 0o600, 0, 0)
 	s := Open(r, state)
-	if _, err := s.Commit([]distros.FileChange{change(t, r, manifest, []byte("b\n"))}, info); err == nil || !strings.Contains(err.Error(), "call Lock first") {
+	if _, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, []byte("b\n"))}, info); err == nil || !strings.Contains(err.Error(), "call Lock first") {
 		t.Errorf("Commit without lock: %v", err)
 	}
 	if _, err := s.Prune(1); err == nil {
@@ -309,9 +309,9 @@ func TestDrift(t *testing.T) {
 	put(t, r, kubeadm, "old config\n", 0o600, 0, 0)
 	s := Open(r, state)
 	lock(t, s)
-	id, err := s.Commit([]distros.FileChange{
-		change(t, r, manifest, []byte("new\n")),
-		change(t, r, kubeadm, []byte("new config\n")),
+	id, err := s.Commit([]change.FileChange{
+		fileChange(t, r, manifest, []byte("new\n")),
+		fileChange(t, r, kubeadm, []byte("new config\n")),
 	}, info)
 	if err != nil {
 		t.Fatal(err)
@@ -348,9 +348,9 @@ func TestRollbackAfterInterruptedCommit(t *testing.T) {
 	put(t, r, kubeadm, "old config\n", 0o600, 0, 0)
 	s := Open(r, state)
 	lock(t, s)
-	id, err := s.Commit([]distros.FileChange{
-		change(t, r, manifest, []byte("new\n")),
-		change(t, r, kubeadm, []byte("new config\n")),
+	id, err := s.Commit([]change.FileChange{
+		fileChange(t, r, manifest, []byte("new\n")),
+		fileChange(t, r, kubeadm, []byte("new config\n")),
 	}, info)
 	if err != nil {
 		t.Fatal(err)
@@ -380,9 +380,9 @@ func TestStalePlanWritesNothing(t *testing.T) {
 	put(t, r, kubeadm, "old config\n", 0o600, 0, 0)
 	s := Open(r, state)
 	lock(t, s)
-	changes := []distros.FileChange{
-		change(t, r, manifest, []byte("new\n")),
-		change(t, r, kubeadm, []byte("new config\n")),
+	changes := []change.FileChange{
+		fileChange(t, r, manifest, []byte("new\n")),
+		fileChange(t, r, kubeadm, []byte("new config\n")),
 	}
 	put(t, r, kubeadm, "edited meanwhile\n", 0o600, 0, 0)
 	if _, err := s.Commit(changes, info); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), kubeadm) {
@@ -411,10 +411,10 @@ func TestFailedWriteMidwayRestoresEarlierFiles(t *testing.T) {
 	put(t, r, kubeadm, "config old\n", 0o640, 0, 0)
 	s := Open(r, state)
 	lock(t, s)
-	changes := []distros.FileChange{
-		change(t, r, manifest, []byte("manifest new\n")),
-		change(t, r, kubeadm, []byte("config new\n")),
-		change(t, r, "/etc/nowhere/new.yaml", []byte("x\n")),
+	changes := []change.FileChange{
+		fileChange(t, r, manifest, []byte("manifest new\n")),
+		fileChange(t, r, kubeadm, []byte("config new\n")),
+		fileChange(t, r, "/etc/nowhere/new.yaml", []byte("x\n")),
 	}
 	before := []fileState{stat(t, r, manifest), stat(t, r, kubeadm)}
 	_, err := s.Commit(changes, info)
@@ -446,7 +446,7 @@ func TestPrune(t *testing.T) {
 	lock(t, s)
 	var ids []string
 	for i := 1; i <= 5; i++ {
-		id, err := s.Commit([]distros.FileChange{change(t, r, manifest, []byte("v"+strconv.Itoa(i)+"\n"))}, info)
+		id, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, []byte("v"+strconv.Itoa(i)+"\n"))}, info)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,7 +543,7 @@ func TestTamperedMetaRefused(t *testing.T) {
 	put(t, r, manifest, "old\n", 0o600, 0, 0)
 	s := Open(r, state)
 	lock(t, s)
-	id, err := s.Commit([]distros.FileChange{change(t, r, manifest, []byte("new\n"))}, info)
+	id, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, []byte("new\n"))}, info)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -623,12 +623,12 @@ func TestUnsafeStateDirRefused(t *testing.T) {
 			put(t, r, manifest, "old\n", 0o600, 0, 0)
 			tc.setup(t, r)
 			s := Open(r, tc.dir)
-			c := change(t, r, manifest, []byte("new\n"))
+			c := fileChange(t, r, manifest, []byte("new\n"))
 			unlock, err := s.Lock(0)
 			if err == nil {
 				// Only a problem below the state dir may let Lock through; Commit must stop there.
 				defer unlock()
-				_, err = s.Commit([]distros.FileChange{c}, info)
+				_, err = s.Commit([]change.FileChange{c}, info)
 			}
 			if !errors.Is(err, ErrUnsafe) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("got %v, want a one-line error wrapping ErrUnsafe", err)
@@ -654,7 +654,7 @@ func TestStateDirBesideTargetRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	lock(t, s)
-	_, err := s.Commit([]distros.FileChange{change(t, r, "/srv/cfg/config.yaml", []byte("new\n"))}, info)
+	_, err := s.Commit([]change.FileChange{fileChange(t, r, "/srv/cfg/config.yaml", []byte("new\n"))}, info)
 	if !errors.Is(err, ErrUnsafe) {
 		t.Fatalf("Commit = %v, want ErrUnsafe", err)
 	}
@@ -811,7 +811,7 @@ func TestRollbackWithoutIDIsIdempotent(t *testing.T) {
 	put(t, r, manifest, "original\n", 0o600, 0, 0)
 	s := Open(r, state)
 	lock(t, s)
-	disable, err := s.Commit([]distros.FileChange{change(t, r, manifest, []byte("disabled\n"))}, info)
+	disable, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, []byte("disabled\n"))}, info)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -856,7 +856,7 @@ func TestCommitCleansStaleTempFiles(t *testing.T) {
 	}
 	s := Open(r, state)
 	lock(t, s)
-	if _, err := s.Commit([]distros.FileChange{change(t, r, manifest, []byte("new\n"))}, info); err != nil {
+	if _, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, []byte("new\n"))}, info); err != nil {
 		t.Fatal(err)
 	}
 	if stat(t, r, stale).exists {
@@ -875,7 +875,7 @@ func TestCommitRefusesNilAfter(t *testing.T) {
 	put(t, r, manifest, "old\n", 0o600, 0, 0)
 	s := Open(r, state)
 	lock(t, s)
-	if _, err := s.Commit([]distros.FileChange{change(t, r, manifest, nil)}, info); err == nil {
+	if _, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, nil)}, info); err == nil {
 		t.Fatal("Commit accepted a nil After")
 	}
 	if got := stat(t, r, manifest); got.data != "old\n" {
@@ -892,7 +892,7 @@ func TestForcedRollbackRemovesEmptiedCreatedFile(t *testing.T) {
 	}
 	s := Open(r, state)
 	lock(t, s)
-	id, err := s.Commit([]distros.FileChange{change(t, r, created, []byte("created\n"))}, Info{Op: "disable"})
+	id, err := s.Commit([]change.FileChange{fileChange(t, r, created, []byte("created\n"))}, Info{Op: "disable"})
 	if err != nil {
 		t.Fatal(err)
 	}

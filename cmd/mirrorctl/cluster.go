@@ -11,8 +11,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
-	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -96,7 +96,7 @@ func (l *liveStep) addTo(r *result) {
 
 // replaceChange puts f in place of an earlier entry for the same path (a plan shown before the write),
 // or adds it.
-func replaceChange(r *result, f distros.FileChange) {
+func replaceChange(r *result, f change.FileChange) {
 	for i := range r.Files {
 		if r.Files[i].Path != f.Path {
 			continue
@@ -123,7 +123,7 @@ func replaceChange(r *result, f distros.FileChange) {
 	addChange(r, f)
 }
 
-func addChange(r *result, f distros.FileChange) {
+func addChange(r *result, f change.FileChange) {
 	ch := f.Changed()
 	r.Files = append(r.Files, fileResult{Path: f.Path, Kind: f.Kind, Changed: ch})
 	r.changes = append(r.changes, f)
@@ -433,17 +433,17 @@ func printAudit(w io.Writer, a *cluster.Audit) error {
 
 // skipResult is skip's JSON: the keys of the file-changing commands, plus the objects.
 type skipResult struct {
-	Changed   bool                `json:"changed"`
-	DryRun    bool                `json:"dry_run"`
-	Snapshot  *string             `json:"snapshot"`
-	Namespace string              `json:"namespace"`
-	Label     string              `json:"label"`
-	Objects   []skipObject        `json:"objects"`
-	Files     []fileResult        `json:"files"`
-	Diff      []distros.DiffEntry `json:"diff"`
-	Warnings  []string            `json:"warnings"`
-	Notes     []string            `json:"notes"`
-	changes   []distros.FileChange
+	Changed   bool               `json:"changed"`
+	DryRun    bool               `json:"dry_run"`
+	Snapshot  *string            `json:"snapshot"`
+	Namespace string             `json:"namespace"`
+	Label     string             `json:"label"`
+	Objects   []skipObject       `json:"objects"`
+	Files     []fileResult       `json:"files"`
+	Diff      []change.DiffEntry `json:"diff"`
+	Warnings  []string           `json:"warnings"`
+	Notes     []string           `json:"notes"`
+	changes   []change.FileChange
 }
 
 type skipObject struct {
@@ -456,7 +456,7 @@ type skipObject struct {
 
 func newSkipResult(ns string, changes []cluster.LabelChange, warnings []string, dryRun bool) *skipResult {
 	r := &skipResult{DryRun: dryRun, Namespace: ns, Label: cluster.LabelSkipMirror, Objects: []skipObject{}, Files: []fileResult{},
-		Diff: []distros.DiffEntry{}, Warnings: append([]string{}, warnings...), Notes: []string{}}
+		Diff: []change.DiffEntry{}, Warnings: append([]string{}, warnings...), Notes: []string{}}
 	for _, ch := range changes {
 		r.add(ch)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/lint"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -64,15 +65,15 @@ Examples:
 // lintResult is lint's JSON object: the changing-command keys (changed, snapshot, files, diff, warnings,
 // dry_run) as disable prints them, plus the findings.
 type lintResult struct {
-	Changed  bool                `json:"changed"`
-	Snapshot *string             `json:"snapshot"`
-	Files    []fileResult        `json:"files"`
-	Diff     []distros.DiffEntry `json:"diff"`
-	Warnings []string            `json:"warnings"`
-	DryRun   bool                `json:"dry_run"`
-	Findings []lint.Finding      `json:"findings"` // what is left (after --fix: after the fix; with --dry-run: what the fix would leave)
-	Fixed    []lint.Finding      `json:"fixed"`    // what --fix repaired (or would repair)
-	changes  []distros.FileChange
+	Changed  bool               `json:"changed"`
+	Snapshot *string            `json:"snapshot"`
+	Files    []fileResult       `json:"files"`
+	Diff     []change.DiffEntry `json:"diff"`
+	Warnings []string           `json:"warnings"`
+	DryRun   bool               `json:"dry_run"`
+	Findings []lint.Finding     `json:"findings"` // what is left (after --fix: after the fix; with --dry-run: what the fix would leave)
+	Fixed    []lint.Finding     `json:"fixed"`    // what --fix repaired (or would repair)
+	changes  []change.FileChange
 }
 
 func runLint(c *cli.Context, g *globals) error {
@@ -85,7 +86,7 @@ func runLint(c *cli.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	r := &lintResult{Files: []fileResult{}, Diff: []distros.DiffEntry{}, Warnings: []string{}, Findings: findings, Fixed: []lint.Finding{}, DryRun: c.Bool("dry-run")}
+	r := &lintResult{Files: []fileResult{}, Diff: []change.DiffEntry{}, Warnings: []string{}, Findings: findings, Fixed: []lint.Finding{}, DryRun: c.Bool("dry-run")}
 	if c.Bool("fix") {
 		if err := lintFix(c, g, root, o, r); err != nil {
 			return err
@@ -110,7 +111,7 @@ func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *li
 		return err
 	}
 	if path := c.String("save-plan"); path != "" {
-		p := &distros.Plan{Distro: "kubeadm", Op: "lint-fix", Files: changes, Mirroring: distros.Unknown}
+		p := &change.Plan{Distro: "kubeadm", Op: "lint-fix", Files: changes, Mirroring: change.Unknown}
 		if _, err := savePlan(g, p, "lint-fix", path); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/lint"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -115,16 +116,16 @@ func options(c *cli.Context, g *globals, op patches.Op) (distros.Adapter, distro
 
 // result is the JSON object every changing command prints; its keys are public contract.
 type result struct {
-	Changed   bool                `json:"changed"`
-	Mirroring string              `json:"mirroring"`
-	Snapshot  *string             `json:"snapshot"`
-	Files     []fileResult        `json:"files"`
-	Diff      []distros.DiffEntry `json:"diff"`
-	Warnings  []string            `json:"warnings"`
-	Distro    string              `json:"distro"`
-	DryRun    bool                `json:"dry_run"`
-	Notes     []string            `json:"notes"`
-	changes   []distros.FileChange
+	Changed   bool               `json:"changed"`
+	Mirroring string             `json:"mirroring"`
+	Snapshot  *string            `json:"snapshot"`
+	Files     []fileResult       `json:"files"`
+	Diff      []change.DiffEntry `json:"diff"`
+	Warnings  []string           `json:"warnings"`
+	Distro    string             `json:"distro"`
+	DryRun    bool               `json:"dry_run"`
+	Notes     []string           `json:"notes"`
+	changes   []change.FileChange
 }
 
 type fileResult struct {
@@ -133,8 +134,8 @@ type fileResult struct {
 	Changed bool   `json:"changed"`
 }
 
-func newResult(p *distros.Plan, dryRun bool) *result {
-	r := &result{Mirroring: p.Mirroring, Files: []fileResult{}, Diff: []distros.DiffEntry{},
+func newResult(p *change.Plan, dryRun bool) *result {
+	r := &result{Mirroring: p.Mirroring, Files: []fileResult{}, Diff: []change.DiffEntry{},
 		Warnings: append([]string{}, p.Warnings...), Notes: append([]string{}, p.Notes...),
 		Distro: p.Distro, DryRun: dryRun, changes: p.Files}
 	for _, f := range p.Files {
@@ -238,7 +239,7 @@ func runMutate(c *cli.Context, g *globals, op patches.Op) error {
 	}
 	// The health gate comes before the live ClusterConfiguration: an automatic rollback restores the
 	// node's files, and the cluster must not keep a change the node could not run.
-	if err := waitOrRollback(c, g, store, plan.Distro, id, plan.Mirroring == distros.Enabled, c.Duration("wait")); err != nil {
+	if err := waitOrRollback(c, g, store, plan.Distro, id, plan.Mirroring == change.Enabled, c.Duration("wait")); err != nil {
 		return err
 	}
 	if err := liveApply(c, g, live, store, id, r); err != nil {
@@ -268,14 +269,14 @@ func checkWait(c *cli.Context, distro string) error {
 
 // preChangeWarnings is lint's view of the node, except that what reads EndpointSlices once mirroring
 // is off is said about the state after the change, not before it.
-func preChangeWarnings(o distros.Options, p *distros.Plan) []string {
+func preChangeWarnings(o distros.Options, p *change.Plan) []string {
 	var w []string
 	for _, s := range lintWarnings(o) {
 		if !strings.HasSuffix(s, "["+lint.CheckMirroringConsumers+"]") {
 			w = append(w, s)
 		}
 	}
-	if p.Mirroring == distros.Disabled && len(p.Files) > 0 {
+	if p.Mirroring == change.Disabled && len(p.Files) > 0 {
 		for _, f := range lint.ConsumerNotes(p.Files[0].Path, p.Version) {
 			w = append(w, "lint: "+f.String())
 		}

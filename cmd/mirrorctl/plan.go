@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/planfile"
@@ -38,7 +38,7 @@ const maxPlanSize = 4*nodefs.MaxFileSize + 1<<20
 
 // savePlan writes a dry-run's plan to path (a host path, see above) atomically with mode 0600 and
 // returns the sha256 of the file, which a change ticket cites and `apply-plan --expect-sha256` checks.
-func savePlan(g *globals, p *distros.Plan, op patches.Op, path string) (sum string, err error) {
+func savePlan(g *globals, p *change.Plan, op patches.Op, path string) (sum string, err error) {
 	root, err := nodefs.New(g.root)
 	if err != nil {
 		return "", err
@@ -107,7 +107,7 @@ func planHostPath(root nodefs.Root, path string) (string, error) {
 
 // notATarget refuses a plan path that names one of the plan's own files (under --root), which
 // saving would overwrite with the plan.
-func notATarget(root nodefs.Root, p *distros.Plan, host, path string) error {
+func notATarget(root nodefs.Root, p *change.Plan, host, path string) error {
 	fi, err := os.Stat(host)
 	for _, c := range p.Files {
 		th, rerr := root.Resolve(c.Path)
@@ -305,14 +305,14 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	describePlan(g, path, sum, f)
 	info := newPlanInfo(path, sum, f)
 	dryRun, force := c.Bool("dry-run"), c.Bool("force")
-	wantOn, known := map[string]bool{distros.Enabled: true, distros.Disabled: false}[f.MirroringAfter]
+	wantOn, known := map[string]bool{change.Enabled: true, change.Disabled: false}[f.MirroringAfter]
 	if c.Duration("wait") > 0 && !known {
 		return usageErr("--wait: the plan leaves mirroring %q, so there is no state to wait for", f.MirroringAfter)
 	}
 
 	// check reads the node and builds the result; it runs once to refuse early (no lock, no state
 	// dir for a plan that cannot apply) and again under the lock, right before the write.
-	check := func() (*distros.Plan, error) {
+	check := func() (*change.Plan, error) {
 		var forced []string
 		if force {
 			if err := f.CheckIdentity(root); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/manifests"
@@ -50,7 +51,7 @@ Examples:
 			}
 			store := snapshot.Open(root, g.stateDir)
 			dryRun := c.Bool("dry-run")
-			plan := func() ([]distros.FileChange, *snapshot.Meta, error) {
+			plan := func() ([]change.FileChange, *snapshot.Meta, error) {
 				id := c.Args().First()
 				if id == "" {
 					m, err := store.LatestChange()
@@ -85,7 +86,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			p := &distros.Plan{Distro: meta.Distro, Files: changes, Mirroring: distros.Unknown}
+			p := &change.Plan{Distro: meta.Distro, Files: changes, Mirroring: change.Unknown}
 			r := newResult(p, dryRun)
 			// Cluster objects the snapshot's run changed (live kubeadm-config, skip-mirror labels).
 			live, err := liveRollbackPlan(c, g, store, meta.ID, r)
@@ -122,7 +123,7 @@ Examples:
 
 // stateAfter is the node's mirroring state after a rollback: read with the detected adapter, or for a
 // dry run from the kcm manifest the rollback would restore; "unknown" when neither says.
-func stateAfter(g *globals, changes []distros.FileChange, dryRun bool) string {
+func stateAfter(g *globals, changes []change.FileChange, dryRun bool) string {
 	if dryRun {
 		for _, f := range changes {
 			if f.Kind != distros.KindStaticPod || f.After == nil {
@@ -130,23 +131,23 @@ func stateAfter(g *globals, changes []distros.FileChange, dryRun bool) string {
 			}
 			if m, err := manifests.Parse(f.After); err == nil {
 				if on, err := m.Mirroring(); err == nil {
-					return distros.StateOf(on)
+					return change.StateOf(on)
 				}
 			}
 		}
-		return distros.Unknown
+		return change.Unknown
 	}
 	root, err := nodefs.New(g.root)
 	if err != nil {
-		return distros.Unknown
+		return change.Unknown
 	}
 	a, err := distros.Detect(root)
 	if err != nil {
-		return distros.Unknown
+		return change.Unknown
 	}
 	st, err := a.Status(distros.Options{Root: root})
 	if err != nil {
-		return distros.Unknown
+		return change.Unknown
 	}
 	st.Summarize()
 	return st.Mirroring

@@ -7,17 +7,18 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 type statusResult struct {
-	Distro    string               `json:"distro"`
-	Mirroring string               `json:"mirroring"`
-	Agree     bool                 `json:"agree"`
-	Files     []distros.FileStatus `json:"files"`
-	Warnings  []string             `json:"warnings"`
+	Distro    string              `json:"distro"`
+	Mirroring string              `json:"mirroring"`
+	Agree     bool                `json:"agree"`
+	Files     []change.FileStatus `json:"files"`
+	Warnings  []string            `json:"warnings"`
 }
 
 func statusCommand() *cli.Command {
@@ -58,17 +59,17 @@ Examples:
 				}
 				st.Files = append(st.Files, fs)
 				st.Summarize()
-				if st.Mirroring == distros.Mixed {
+				if st.Mirroring == change.Mixed {
 					st.Warnings = append(st.Warnings, "the node and the live ClusterConfiguration disagree: `kubeadm upgrade` and `kubeadm join --control-plane` regenerate the manifest from the ConfigMap")
 				}
 			}
 			if st.Mirroring == "" {
 				st.Summarize()
 			}
-			r := statusResult{Distro: st.Distro, Mirroring: st.Mirroring, Agree: st.Mirroring != distros.Mixed,
+			r := statusResult{Distro: st.Distro, Mirroring: st.Mirroring, Agree: st.Mirroring != change.Mixed,
 				Files: st.Files, Warnings: append([]string{}, st.Warnings...)}
 			if r.Files == nil {
-				r.Files = []distros.FileStatus{}
+				r.Files = []change.FileStatus{}
 			}
 			if g.json {
 				return writeJSON(g.stdout, r)
@@ -157,23 +158,23 @@ func joinOr(s []string, empty string) string {
 
 // liveStatus reads the live ClusterConfiguration the way the files are read: it is what kubeadm
 // regenerates the manifest from, so status must show it when it can reach it.
-func liveStatus(c *cli.Context, g *globals) (distros.FileStatus, error) {
+func liveStatus(c *cli.Context, g *globals) (change.FileStatus, error) {
 	client, err := clusterClient(c, g)
 	if err != nil {
-		return distros.FileStatus{}, err
+		return change.FileStatus{}, err
 	}
 	ctx, cancel := clusterContext(c)
 	defer cancel()
 	lc, err := client.PlanKubeadmConfig(ctx, func(b []byte) ([]byte, bool, error) { return b, false, nil })
 	if err != nil {
-		return distros.FileStatus{}, err
+		return change.FileStatus{}, err
 	}
 	path := cluster.LivePath
 	st, err := patches.ReadKubeadmConfig([]byte(lc.Before))
 	if err != nil {
-		return distros.FileStatus{}, fmt.Errorf("%s: %w", path, err)
+		return change.FileStatus{}, fmt.Errorf("%s: %w", path, err)
 	}
-	fs := distros.FileStatus{Path: path, Kind: cluster.KindLive, Mirroring: distros.StateOf(st.Mirroring),
+	fs := change.FileStatus{Path: path, Kind: cluster.KindLive, Mirroring: change.StateOf(st.Mirroring),
 		Controllers: patches.JoinControllers(st.Controllers), Version: st.Version.String()}
 	if !st.Set {
 		fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/health"
@@ -88,7 +89,7 @@ func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, distro, i
 	if err := waitFor(ctx, o, d); err != nil {
 		return fmt.Errorf("%v; rolled back to snapshot %s%s, but kube-controller-manager is still not healthy: %v; check `crictl ps -a` and the kubelet log", te, id, saved, err)
 	}
-	return fmt.Errorf("%v; rolled back to snapshot %s automatically%s and kube-controller-manager is healthy again with mirroring %s", te, id, saved, distros.StateOf(!want))
+	return fmt.Errorf("%v; rolled back to snapshot %s automatically%s and kube-controller-manager is healthy again with mirroring %s", te, id, saved, change.StateOf(!want))
 }
 
 func waitFor(ctx context.Context, o health.Options, d time.Duration) error {

@@ -1,0 +1,109 @@
+// Package change holds what every part of mirrorctl passes around: a planned change of files
+// (FileChange, Plan), what a node says about the mirroring controller (Status), and the unified diff
+// that shows a change. It imports no adapter, engine, snapshot or plan package, so all of them can
+// import it.
+package change
+
+import (
+	"bytes"
+	"io/fs"
+
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/patches"
+)
+
+// Mirroring states as printed in output and JSON.
+const (
+	Enabled  = "enabled"
+	Disabled = "disabled"
+	Mixed    = "mixed"   // files disagree
+	Unknown  = "unknown" // nothing says
+)
+
+// StateOf names a boolean mirroring state.
+func StateOf(on bool) string {
+	if on {
+		return Enabled
+	}
+	return Disabled
+}
+
+// FileChange is one target file and what a plan would make of it.
+type FileChange struct {
+	Path   string       // node path
+	Kind   string       // e.g. "static-pod-manifest", "kubeadm-config", "k3s-config"
+	Before *nodefs.File // as read; Before.Exists is false for a file the plan creates
+	After  []byte       // the new bytes; equal to Before.Data when unchanged
+	Mode   fs.FileMode  // mode for a file the plan creates
+}
+
+// Changed reports whether writing the plan would change this file. A nil After on an existing file is
+// a removal (a rollback plan's way of saying so), a change even when the file is empty.
+func (c FileChange) Changed() bool {
+	if c.Before == nil || !c.Before.Exists {
+		return c.After != nil
+	}
+	if c.After == nil {
+		return true
+	}
+	return !bytes.Equal(c.Before.Data, c.After)
+}
+
+// Plan is what an adapter proposes. It holds every target, changed or not.
+type Plan struct {
+	Distro    string
+	Op        patches.Op
+	Files     []FileChange
+	Mirroring string          // state after the plan: Enabled or Disabled
+	Version   patches.Version // Kubernetes version of the control plane, when the adapter knows it
+	Warnings  []string        // things the operator should know (printed, and in JSON "warnings")
+	Notes     []string        // what to do next for the change to take effect (restart hints)
+}
+
+// Changed reports whether any file would change.
+func (p *Plan) Changed() bool {
+	for _, f := range p.Files {
+		if f.Changed() {
+			return true
+		}
+	}
+	return false
+}
+
+// FileStatus is one target file's view of the mirroring controller.
+type FileStatus struct {
+	Path        string `json:"path"`
+	Kind        string `json:"kind"`
+	Mirroring   string `json:"mirroring"`   // Enabled, Disabled or Unknown
+	Controllers string `json:"controllers"` // the effective --controllers value ("" when not set)
+	Version     string `json:"version"`     // Kubernetes version the file is for, "unknown" if unreadable
+	Note        string `json:"note,omitempty"`
+}
+
+// Status is what an adapter reads from a node.
+type Status struct {
+	Distro    string
+	Files     []FileStatus
+	Mirroring string // Enabled, Disabled, Mixed (files disagree) or Unknown
+	Warnings  []string
+}
+
+// Summarize sets Mirroring from the files.
+func (s *Status) Summarize() {
+	seen := map[string]bool{}
+	for _, f := range s.Files {
+		if f.Mirroring != Unknown {
+			seen[f.Mirroring] = true
+		}
+	}
+	switch {
+	case len(seen) == 0:
+		s.Mirroring = Unknown
+	case len(seen) > 1:
+		s.Mirroring = Mixed
+	case seen[Enabled]:
+		s.Mirroring = Enabled
+	default:
+		s.Mirroring = Disabled
+	}
+}
