@@ -8,8 +8,8 @@ import (
 	"bytes"
 	"io/fs"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // Mirroring states as printed in output and JSON.
@@ -52,12 +52,12 @@ func (c FileChange) Changed() bool {
 // Plan is what an adapter proposes. It holds every target, changed or not.
 type Plan struct {
 	Distro    string
-	Op        patches.Op
+	Op        controllers.Op
 	Files     []FileChange
-	Mirroring string          // state after the plan: Enabled or Disabled
-	Version   patches.Version // Kubernetes version of the control plane, when the adapter knows it
-	Warnings  []string        // things the operator should know (printed, and in JSON "warnings")
-	Notes     []string        // what to do next for the change to take effect (restart hints)
+	Mirroring string              // state after the plan: Enabled or Disabled
+	Version   controllers.Version // Kubernetes version of the control plane, when the adapter knows it
+	Warnings  []string            // things the operator should know (printed, and in JSON "warnings")
+	Notes     []string            // what to do next for the change to take effect (restart hints)
 }
 
 // Changed reports whether any file would change.

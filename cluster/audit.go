@@ -8,12 +8,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // Labels and annotations the mirroring controller goes by (k8s.io/api/discovery/v1, client-go
@@ -139,7 +138,7 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 		return nil, fmt.Errorf("%s: server version: %s", c.Source, oneLine(err.Error()))
 	}
 	a.ServerVersion = sv.GitVersion
-	ver := patches.ParseVersion(sv.GitVersion)
+	ver := controllers.ParseVersion(sv.GitVersion)
 
 	// Selector-less Services: the only ones whose Endpoints the controller mirrors.
 	selectorless := map[ObjectRef]bool{}
@@ -354,7 +353,7 @@ func kcmPod(p *corev1.Pod, leader string) KCMPod {
 		k.Note = "no container named " + kcmContainer
 		return k
 	}
-	if v := patches.ImageVersion(ctr.Image); v.Known {
+	if v := controllers.ImageVersion(ctr.Image); v.Known {
 		k.Version = v.String()
 	}
 	entries, err := EffectiveControllers(append(append([]string{}, ctr.Command...), ctr.Args...))
@@ -362,8 +361,8 @@ func kcmPod(p *corev1.Pod, leader string) KCMPod {
 		k.Note = err.Error()
 		return k
 	}
-	k.Controllers = patches.JoinControllers(entries)
-	if patches.MirroringEnabled(entries) {
+	k.Controllers = controllers.Join(entries)
+	if controllers.MirroringEnabled(entries) {
 		k.Mirroring = "enabled"
 	} else {
 		k.Mirroring = "disabled"
@@ -387,7 +386,7 @@ func EffectiveControllers(argv []string) ([]string, error) {
 		default:
 			continue
 		}
-		e, err := patches.SplitControllers(v)
+		e, err := controllers.Split(v)
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +400,7 @@ func EffectiveControllers(argv []string) ([]string, error) {
 }
 
 // conclude decides Safe and writes the findings, warnings and notes.
-func (a *Audit) conclude(v patches.Version) {
+func (a *Audit) conclude(v controllers.Version) {
 	states := map[string][]string{}
 	for _, k := range a.ControlPlane {
 		states[k.Mirroring] = append(states[k.Mirroring], k.Node)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -15,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/version"
 	fakediscovery "k8s.io/client-go/discovery/fake"
-
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 func kcm(node string, args ...string) *corev1.Pod {
@@ -152,7 +151,7 @@ func TestConcludeAPIServicesByVersion(t *testing.T) {
 		finding bool
 	}{{"v1.33.4", false}, {"v1.34.0", true}, {"v1.37.2", true}} {
 		a := &Audit{APIServices: []APIServiceDepend{{Name: "v1beta1.metrics.k8s.io", Service: ObjectRef{"kube-system", "metrics"}}}}
-		a.conclude(patches.ParseVersion(tc.version))
+		a.conclude(controllers.ParseVersion(tc.version))
 		if got := len(a.Findings) == 1; got != tc.finding || a.Safe == tc.finding {
 			t.Errorf("%s: findings %q safe %v, want finding=%v", tc.version, a.Findings, a.Safe, tc.finding)
 		}
@@ -191,7 +190,7 @@ func ptr[T any](v T) *T { return &v }
 func TestConcludeStaleWhenMirroringIsOff(t *testing.T) {
 	a := &Audit{ControlPlane: []KCMPod{{Node: "cp-1", Mirroring: "disabled"}, {Node: "cp-2", Mirroring: "disabled"}},
 		MirroredSlices: []MirroredService{{Namespace: "a", Service: "db", Slices: []string{"db-1"}}}, Counts: Counts{MirroredSlices: 1}}
-	a.conclude(patches.ParseVersion("v1.37.2"))
+	a.conclude(controllers.ParseVersion("v1.37.2"))
 	if a.Safe || a.Mirroring != "disabled" || len(a.Findings) != 1 || !strings.Contains(a.Findings[0], "already stale") {
 		t.Errorf("safe=%v mirroring=%s findings=%q", a.Safe, a.Mirroring, a.Findings)
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -45,7 +46,7 @@ func kubeadmCM(cc string) *corev1.ConfigMap {
 		Data: map[string]string{"ClusterConfiguration": cc}}
 }
 
-func editor(op patches.Op) Editor {
+func editor(op controllers.Op) Editor {
 	return func(b []byte) ([]byte, bool, error) {
 		out, _, changed, err := patches.EditKubeadmConfig(b, op, "")
 		return out, changed, err
@@ -90,7 +91,7 @@ func TestApplyKubeadmConfigRetriesOnConflictAndKeepsTheOtherWrite(t *testing.T) 
 		_ = cs.Tracker().Update(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, n, "kube-system")
 	})
 	var saved []ConfigMapRecord
-	l, err := c.ApplyKubeadmConfig(context.Background(), editor(patches.Disable), func(l *LiveChange) error {
+	l, err := c.ApplyKubeadmConfig(context.Background(), editor(controllers.Disable), func(l *LiveChange) error {
 		saved = append(saved, l.RecordOf())
 		return nil
 	})
@@ -109,7 +110,7 @@ func TestApplyKubeadmConfigRetriesOnConflictAndKeepsTheOtherWrite(t *testing.T) 
 		t.Errorf("last record does not describe the write that landed: %+v", last)
 	}
 	// Idempotent: nothing left to do, no update.
-	l, err = c.ApplyKubeadmConfig(context.Background(), editor(patches.Disable), nil)
+	l, err = c.ApplyKubeadmConfig(context.Background(), editor(controllers.Disable), nil)
 	if err != nil || l.Changed() || *updates != 3 {
 		t.Errorf("second disable: changed=%v err=%v updates=%d", l.Changed(), err, *updates)
 	}
@@ -118,7 +119,7 @@ func TestApplyKubeadmConfigRetriesOnConflictAndKeepsTheOtherWrite(t *testing.T) 
 func TestApplyKubeadmConfigGivesUpAfterBoundedRetries(t *testing.T) {
 	cs := fake.NewClientset(kubeadmCM(liveCC))
 	updates := conflicts(cs, 1000, func() {})
-	_, err := New(fakeAPI(cs)).ApplyKubeadmConfig(context.Background(), editor(patches.Disable), nil)
+	_, err := New(fakeAPI(cs)).ApplyKubeadmConfig(context.Background(), editor(controllers.Disable), nil)
 	if err == nil || !strings.Contains(err.Error(), "configmap:kube-system/kubeadm-config") {
 		t.Fatalf("err = %v, want a conflict error naming the ConfigMap", err)
 	}
@@ -135,12 +136,12 @@ func TestPlanKubeadmConfigErrors(t *testing.T) {
 		"no key":   {ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kubeadm-config"}, Data: map[string]string{"other": "x"}},
 		"bad yaml": kubeadmCM("kind: ClusterConfiguration\napiVersion: kubeadm.k8s.io/v1beta4\n  bad: [\n"),
 	} {
-		_, err := New(fakeAPI(fake.NewClientset(cm))).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
+		_, err := New(fakeAPI(fake.NewClientset(cm))).PlanKubeadmConfig(context.Background(), editor(controllers.Disable))
 		if err == nil || !strings.HasPrefix(err.Error(), LivePath) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: err = %v, want one line starting with %s", name, err, LivePath)
 		}
 	}
-	_, err := New(fakeAPI(fake.NewClientset())).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
+	_, err := New(fakeAPI(fake.NewClientset())).PlanKubeadmConfig(context.Background(), editor(controllers.Disable))
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("missing ConfigMap: %v", err)
 	}
@@ -151,7 +152,7 @@ func TestConfigMapRollback(t *testing.T) {
 	c := New(fakeAPI(cs))
 	ctx := context.Background()
 	var rec ConfigMapRecord
-	if _, err := c.ApplyKubeadmConfig(ctx, editor(patches.Disable), func(l *LiveChange) error { rec = l.RecordOf(); return nil }); err != nil {
+	if _, err := c.ApplyKubeadmConfig(ctx, editor(controllers.Disable), func(l *LiveChange) error { rec = l.RecordOf(); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	disabled := getCC(t, cs)
@@ -189,7 +190,7 @@ func TestConfigMapRollback(t *testing.T) {
 }
 
 func TestLiveFileChangeDiff(t *testing.T) {
-	l, err := New(fakeAPI(fake.NewClientset(kubeadmCM(liveCC)))).PlanKubeadmConfig(context.Background(), editor(patches.Disable))
+	l, err := New(fakeAPI(fake.NewClientset(kubeadmCM(liveCC)))).PlanKubeadmConfig(context.Background(), editor(controllers.Disable))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,8 +28,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 const (
@@ -297,7 +296,7 @@ func TestRESTKubeadmConfigGetUpdate(t *testing.T) {
 				f.cm = n
 			}
 			ctx := context.Background()
-			l, err := c.ApplyKubeadmConfig(ctx, editor(patches.Disable), nil)
+			l, err := c.ApplyKubeadmConfig(ctx, editor(controllers.Disable), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -317,13 +316,13 @@ func TestRESTKubeadmConfigGetUpdate(t *testing.T) {
 
 			// A JSON answer decodes as well, and errors keep the server's message.
 			f.jsonOnly[cmPath] = true
-			if l, err := c.PlanKubeadmConfig(ctx, editor(patches.Disable)); err != nil || l.ResourceVersion != "12" || l.Changed() {
+			if l, err := c.PlanKubeadmConfig(ctx, editor(controllers.Disable)); err != nil || l.ResourceVersion != "12" || l.Changed() {
 				t.Errorf("plan over JSON: %+v %v", l, err)
 			}
 			f.requests()
 			f.conflicts["GET "+cmPath] = 1
 			f.interfere = nil
-			if _, err := c.PlanKubeadmConfig(ctx, editor(patches.Disable)); err == nil || err.Error() != LivePath+": Operation cannot be fulfilled on x \"x\": the object has been modified" {
+			if _, err := c.PlanKubeadmConfig(ctx, editor(controllers.Disable)); err == nil || err.Error() != LivePath+": Operation cannot be fulfilled on x \"x\": the object has been modified" {
 				t.Errorf("error %v", err)
 			}
 		})
@@ -447,11 +446,11 @@ func TestRESTErrorsMatchTheClientset(t *testing.T) {
 		return "warnings: " + strings.Join(a.Warnings, "; ")
 	}
 	plan := func(c *Client) string {
-		_, err := c.PlanKubeadmConfig(context.Background(), editor(patches.Disable))
+		_, err := c.PlanKubeadmConfig(context.Background(), editor(controllers.Disable))
 		return fmt.Sprint(err)
 	}
 	apply := func(c *Client) string {
-		_, err := c.ApplyKubeadmConfig(context.Background(), editor(patches.Disable), nil)
+		_, err := c.ApplyKubeadmConfig(context.Background(), editor(controllers.Disable), nil)
 		return fmt.Sprint(err)
 	}
 	const cmPath = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config"

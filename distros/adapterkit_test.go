@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 func init() {
@@ -209,7 +209,7 @@ func kitRunGolden(t *testing.T, a Adapter) {
 		}
 		n++
 		dir := filepath.Join(base, c.Name())
-		for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+		for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
 			t.Run(c.Name()+"/"+string(op), func(t *testing.T) {
 				t.Parallel()
 				kitGoldenCase(t, a, dir, op)
@@ -221,7 +221,7 @@ func kitRunGolden(t *testing.T, a Adapter) {
 	}
 }
 
-func kitGoldenCase(t *testing.T, a Adapter, dir string, op patches.Op) {
+func kitGoldenCase(t *testing.T, a Adapter, dir string, op controllers.Op) {
 	rootDir := filepath.Join(dir, "root")
 	if _, err := os.Stat(rootDir); err != nil {
 		rootDir = ""
@@ -248,7 +248,7 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op patches.Op) {
 		t.Fatalf("plan: %v", err)
 	}
 	origState := ""
-	if op == patches.Disable {
+	if op == controllers.Disable {
 		origState = kitState(t, a, o)
 	}
 	expDir := filepath.Join(dir, "expected-"+string(op))
@@ -270,7 +270,7 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op patches.Op) {
 		}
 		return nil
 	})
-	if want := change.StateOf(op == patches.Enable); p.Mirroring != want {
+	if want := change.StateOf(op == controllers.Enable); p.Mirroring != want {
 		t.Errorf("plan says mirroring %s after %s", p.Mirroring, op)
 	}
 	kitApply(t, r, p)
@@ -285,11 +285,11 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op patches.Op) {
 			}
 		}
 	}
-	if s := kitState(t, a, o); !strings.HasPrefix(s, change.StateOf(op == patches.Enable)) && !strings.HasPrefix(s, change.Mixed) {
+	if s := kitState(t, a, o); !strings.HasPrefix(s, change.StateOf(op == controllers.Enable)) && !strings.HasPrefix(s, change.Mixed) {
 		t.Errorf("status after %s: %s", op, s)
 	}
-	if op == patches.Disable && strings.HasPrefix(origState, change.Enabled) {
-		o.Op = patches.Enable
+	if op == controllers.Disable && strings.HasPrefix(origState, change.Enabled) {
+		o.Op = controllers.Enable
 		back, err := a.Plan(o)
 		if err != nil {
 			t.Fatalf("enable after disable: %v", err)
@@ -324,7 +324,7 @@ func kitNormalize(list string) string {
 			star = true
 			continue
 		}
-		if patches.IsMirroringName(n) {
+		if controllers.IsMirroringName(n) {
 			n = "mirroring"
 		}
 		if _, ok := dec[n]; !ok {

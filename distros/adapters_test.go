@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/controllers"
 )
 
 func TestMicroK8sGolden(t *testing.T) { kitRunGolden(t, mustGet(t, "microk8s")) }
@@ -53,7 +53,7 @@ func TestDetectNodes(t *testing.T) {
 func TestManagedRefuses(t *testing.T) {
 	a := mustGet(t, "managed")
 	r := kitRoot(t, "")
-	if _, err := a.Plan(Options{Root: r, Op: patches.Disable}); err == nil || !strings.Contains(err.Error(), "skip-mirror=true") {
+	if _, err := a.Plan(Options{Root: r, Op: controllers.Disable}); err == nil || !strings.Contains(err.Error(), "skip-mirror=true") {
 		t.Errorf("plan: %v, want the skip-mirror explanation", err)
 	}
 	if _, err := a.Status(Options{Root: r}); err == nil {
@@ -67,7 +67,7 @@ func kitFuzzOne(t *testing.T, a Adapter, nodePath, data string, o Options) {
 	r := kitRoot(t, "")
 	kitWrite(t, r, nodePath, data)
 	o.Root = r
-	for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+	for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
 		o.Op = op
 		p, err := a.Plan(o)
 		if err != nil {
@@ -169,7 +169,7 @@ func TestBadInputNamesTheFile(t *testing.T) {
 				before := kitTree(t, r)
 				o := c.o
 				o.Root = r
-				for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+				for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
 					o.Op = op
 					_, err := mustGet(t, c.distro).Plan(o)
 					if err == nil {

@@ -10,15 +10,15 @@ import (
 	"strings"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // Options carries everything an adapter may need; each adapter reads only its own fields.
 type Options struct {
 	Root           nodefs.Root
-	Op             patches.Op // for Plan
-	ControllerName string     // --controller-name: override the version-based choice
+	Op             controllers.Op // for Plan
+	ControllerName string         // --controller-name: override the version-based choice
 
 	KubeadmConfigs []string // --kubeadm-config, node paths
 

@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // K0sConfig is k0s's default config path.
@@ -91,7 +91,7 @@ type k0sState struct {
 	first    []string // extraArgs.controllers, or the default
 	raw      [][]string
 	ha       []string // why the cluster looks highly available
-	version  patches.Version
+	version  controllers.Version
 	extraRaw string // the rawArgs controllers, joined, for status
 }
 
@@ -124,7 +124,7 @@ func k0sRead(data []byte) (*k0sState, error) {
 		if c.Kind != yaml.ScalarNode || yeIsNull(c) {
 			return nil, fmt.Errorf("spec.controllerManager.extraArgs.controllers: is %s; want a string", yeKindName(c))
 		}
-		e, err := patches.SplitControllers(c.Value)
+		e, err := controllers.Split(c.Value)
 		if err != nil {
 			return nil, fmt.Errorf("spec.controllerManager.extraArgs.controllers: %w", err)
 		}
@@ -148,7 +148,7 @@ func k0sRead(data []byte) (*k0sState, error) {
 		default:
 			continue
 		}
-		e, err := patches.SplitControllers(v)
+		e, err := controllers.Split(v)
 		if err != nil || v == "" {
 			if err == nil {
 				err = fmt.Errorf("empty --controllers value")
@@ -194,11 +194,11 @@ func (st *k0sState) effective() []string {
 
 // k0sNewFirst computes the extraArgs value: the algebra on it alone, then, when rawArgs (which follow it)
 // still decide otherwise, one decisive entry more in extraArgs, which comes first on the command line.
-func k0sNewFirst(op patches.Op, first []string, raw [][]string, name string) []string {
-	want := op == patches.Enable
-	out, _ := patches.Plan(op, [][]string{first}, name)
+func k0sNewFirst(op controllers.Op, first []string, raw [][]string, name string) []string {
+	want := op == controllers.Enable
+	out, _ := controllers.Edit(op, [][]string{first}, name)
 	nf := out[0]
-	if patches.MirroringEnabled(append(append([]string(nil), nf...), flattenOcc(raw)...)) != want {
+	if controllers.MirroringEnabled(append(append([]string(nil), nf...), flattenOcc(raw)...)) != want {
 		e := name
 		if !want {
 			e = "-" + name
@@ -228,19 +228,19 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	st.ha = append(st.ha, k0sJoinedHint(o.Root)...)
-	name, err := patches.NameFor(st.version, o.ControllerName)
+	name, err := controllers.NameFor(st.version, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	want := o.Op == patches.Enable
-	p := &change.Plan{Distro: "k0s", Op: o.Op, Mirroring: change.StateOf(patches.MirroringEnabled(st.effective()))}
+	want := o.Op == controllers.Enable
+	p := &change.Plan{Distro: "k0s", Op: o.Op, Mirroring: change.StateOf(controllers.MirroringEnabled(st.effective()))}
 	out := f.Data
-	if patches.MirroringEnabled(st.effective()) != want {
+	if controllers.MirroringEnabled(st.effective()) != want {
 		if !want && len(st.ha) > 0 && !o.AllowK0sHA {
 			return nil, fmt.Errorf("%s: this k0s control plane looks highly available (%s): k0s keeps the `kubernetes` Service's Endpoints itself and relies on EndpointSlice mirroring to publish them (kubernetes/kubernetes#104612), so disabling mirroring breaks in-cluster API access; pass --i-understand-k0s-ha-needs-mirroring to do it anyway", path, strings.Join(st.ha, ", "))
 		}
 		nf := k0sNewFirst(o.Op, st.first, st.raw, name)
-		edits, err := st.yf.setPath(st.root, "", []string{"spec", "controllerManager", "extraArgs", "controllers"}, patches.JoinControllers(nf))
+		edits, err := st.yf.setPath(st.root, "", []string{"spec", "controllerManager", "extraArgs", "controllers"}, controllers.Join(nf))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -254,9 +254,9 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
 		}
-		p.Mirroring = change.StateOf(patches.MirroringEnabled(after.effective()))
+		p.Mirroring = change.StateOf(controllers.MirroringEnabled(after.effective()))
 		if !st.set {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: extraArgs.controllers replaces k0s's default, so the whole list is written (%s)", path, patches.JoinControllers(nf)))
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: extraArgs.controllers replaces k0s's default, so the whole list is written (%s)", path, controllers.Join(nf)))
 		}
 	}
 	if !want && len(st.ha) > 0 && o.AllowK0sHA {
@@ -294,13 +294,13 @@ func (k0s) Status(o Options) (*change.Status, error) {
 	}
 	st.ha = append(st.ha, k0sJoinedHint(o.Root)...)
 	eff := st.effective()
-	fs := change.FileStatus{Path: path, Kind: k0sKind, Mirroring: change.StateOf(patches.MirroringEnabled(eff)),
-		Controllers: patches.JoinControllers(eff), Version: st.version.String()}
+	fs := change.FileStatus{Path: path, Kind: k0sKind, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
+		Controllers: controllers.Join(eff), Version: st.version.String()}
 	if !st.set {
-		fs.Note = "extraArgs.controllers not set: k0s's default " + patches.JoinControllers(k0sDefaultControllers)
+		fs.Note = "extraArgs.controllers not set: k0s's default " + controllers.Join(k0sDefaultControllers)
 	}
 	if !f.Exists {
-		fs.Note = "no config file: k0s's defaults (" + patches.JoinControllers(k0sDefaultControllers) + ")"
+		fs.Note = "no config file: k0s's defaults (" + controllers.Join(k0sDefaultControllers) + ")"
 	}
 	if st.extraRaw != "" {
 		fs.Note = strings.TrimPrefix(fs.Note+"; rawArgs add --controllers="+st.extraRaw, "; ")

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 func TestK3sGolden(t *testing.T)  { kitRunGolden(t, mustGet(t, "k3s")) }
@@ -152,16 +152,16 @@ func TestRancherDetect(t *testing.T) {
 func TestRancherEnableDisableCycle(t *testing.T) {
 	a := mustGet(t, "k3s")
 	r := kitRoot(t, filepath.Join("..", "testdata", "distros", "k3s", "user-disabled", "root"))
-	o := Options{Root: r, Op: patches.Enable}
+	o := Options{Root: r, Op: controllers.Enable}
 	orig := kitState(t, a, o)
-	for i, op := range []patches.Op{patches.Enable, patches.Disable, patches.Enable, patches.Disable} {
+	for i, op := range []controllers.Op{controllers.Enable, controllers.Disable, controllers.Enable, controllers.Disable} {
 		o.Op = op
 		p, err := a.Plan(o)
 		if err != nil {
 			t.Fatalf("step %d %s: %v", i, op, err)
 		}
 		kitApply(t, r, p)
-		if s := kitState(t, a, o); !strings.HasPrefix(s, change.StateOf(op == patches.Enable)) {
+		if s := kitState(t, a, o); !strings.HasPrefix(s, change.StateOf(op == controllers.Enable)) {
 			t.Fatalf("step %d %s: %s", i, op, s)
 		}
 	}
@@ -184,7 +184,7 @@ func FuzzRancherConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cfg string) {
 		r := kitRoot(t, "")
 		kitWrite(t, r, "/etc/rancher/k3s/config.yaml", cfg)
-		for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+		for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
 			p, err := a.Plan(Options{Root: r, Op: op})
 			if err != nil {
 				continue
@@ -206,14 +206,14 @@ func TestRancherDropInFlips(t *testing.T) {
 	a := mustGet(t, "k3s")
 	r := kitRoot(t, "")
 	kitWrite(t, r, "/etc/rancher/k3s/config.yaml", "token: x\n")
-	p, err := a.Plan(Options{Root: r, Op: patches.Disable})
+	p, err := a.Plan(Options{Root: r, Op: controllers.Disable})
 	if err != nil {
 		t.Fatal(err)
 	}
 	kitApply(t, r, p)
 	// The operator now disables mirroring in config.yaml too, then asks for enable.
 	kitWrite(t, r, "/etc/rancher/k3s/config.yaml", "kube-controller-manager-arg: [controllers=*,-endpointslicemirroring]\n")
-	p, err = a.Plan(Options{Root: r, Op: patches.Enable})
+	p, err = a.Plan(Options{Root: r, Op: controllers.Enable})
 	if err != nil {
 		t.Fatal(err)
 	}

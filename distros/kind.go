@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/yamlsplice"
@@ -62,7 +63,7 @@ type kindPatchDoc struct {
 type kindState struct {
 	yf        *yeFile
 	root      *yaml.Node
-	version   patches.Version
+	version   controllers.Version
 	guessed   bool
 	api       string
 	docs      []*kindPatchDoc // applicable ClusterConfiguration patches, in order
@@ -74,7 +75,7 @@ type kindState struct {
 	overrides []string // later patches that mention controllers
 }
 
-func kindAPIFor(v patches.Version) string {
+func kindAPIFor(v controllers.Version) string {
 	switch {
 	case v.Known && !v.AtLeast(1, 23):
 		return "kubeadm.k8s.io/v1beta2"
@@ -98,7 +99,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 	}
 	// The node version: given, or the control-plane nodes' image tags.
 	if nodeVersion != "" {
-		st.version = patches.ParseVersion(nodeVersion)
+		st.version = controllers.ParseVersion(nodeVersion)
 		if !st.version.Known {
 			return nil, fmt.Errorf("kind node version %q is not a Kubernetes version", nodeVersion)
 		}
@@ -112,7 +113,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 				if img == nil || (role != nil && role.Value != "control-plane") {
 					continue
 				}
-				v := patches.ImageVersion(img.Value)
+				v := controllers.ImageVersion(img.Value)
 				if v.Known {
 					if st.version.Known && v != st.version {
 						return nil, fmt.Errorf("nodes: control-plane images differ in version (%s and %s); pass --kind-node-version", st.version, v)
@@ -123,7 +124,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 			}
 		}
 		if !st.version.Known {
-			st.version, st.guessed = patches.ImageVersion(kindDefaultImage), true
+			st.version, st.guessed = controllers.ImageVersion(kindDefaultImage), true
 		}
 	}
 	st.api = kindAPIFor(st.version)
@@ -176,7 +177,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 					if pd.ctrl.Kind != yaml.ScalarNode {
 						return nil, fmt.Errorf("%s: controllers is %s; want a string", where, yeKindName(pd.ctrl))
 					}
-					if pd.values, err = patches.SplitControllers(pd.ctrl.Value); err != nil {
+					if pd.values, err = controllers.Split(pd.ctrl.Value); err != nil {
 						return nil, fmt.Errorf("%s: %w", where, err)
 					}
 					st.setter = pd
@@ -350,15 +351,15 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	name, err := patches.NameFor(st.version, o.ControllerName)
+	name, err := controllers.NameFor(st.version, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	p := &change.Plan{Distro: "kind", Op: o.Op}
 	out := f.Data
-	occ, changed := patches.Plan(o.Op, [][]string{st.eff}, name)
+	occ, changed := controllers.Edit(o.Op, [][]string{st.eff}, name)
 	if changed {
-		value := patches.JoinControllers(occ[0])
+		value := controllers.Join(occ[0])
 		var edits []yeSplice
 		target := st.setter
 		if target == nil && len(st.docs) > 0 {
@@ -406,14 +407,14 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
 		}
-		if patches.MirroringEnabled(after.eff) != (o.Op == patches.Enable) {
+		if controllers.MirroringEnabled(after.eff) != (o.Op == controllers.Enable) {
 			return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", path)
 		}
 		if st.setter == nil {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: controllers replaces kubeadm's default, so the whole list is written (%s)", path, value))
 		}
 	}
-	p.Mirroring = change.StateOf(patches.MirroringEnabled(occ[0]))
+	p.Mirroring = change.StateOf(controllers.MirroringEnabled(occ[0]))
 	p.Files = []change.FileChange{{Path: path, Kind: kindKind, Before: f, After: out}}
 	if st.guessed {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no node image in %s and no --kind-node-version: assuming kind's default node image (%s, kubeadm %s); pass --kind-node-version when `kind create cluster --image` picks another", path, kindDefaultImage, st.api))
@@ -448,10 +449,10 @@ func (kindAdapter) Status(o Options) (*change.Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	fs := change.FileStatus{Path: path, Kind: kindKind, Mirroring: change.StateOf(patches.MirroringEnabled(st.eff)),
-		Controllers: patches.JoinControllers(st.eff), Version: st.version.String()}
+	fs := change.FileStatus{Path: path, Kind: kindKind, Mirroring: change.StateOf(controllers.MirroringEnabled(st.eff)),
+		Controllers: controllers.Join(st.eff), Version: st.version.String()}
 	if st.setter == nil {
-		fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)
+		fs.Note = "controllers not set: kubeadm's default " + controllers.Join(patches.KubeadmDefaultControllers)
 	}
 	if st.guessed {
 		fs.Version = "unknown"

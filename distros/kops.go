@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
@@ -49,7 +49,7 @@ type kopsState struct {
 	list     []string   // effective
 	set      bool
 	ipv6Only bool
-	version  patches.Version
+	version  controllers.Version
 }
 
 func kopsRead(data []byte) (*kopsState, error) {
@@ -95,7 +95,7 @@ func kopsRead(data []byte) (*kopsState, error) {
 			return nil, err
 		}
 		// kops joins the list with "," into one --controllers flag.
-		entries, err := patches.SplitControllers(strings.Join(items, ","))
+		entries, err := controllers.Split(strings.Join(items, ","))
 		if err != nil {
 			return nil, fmt.Errorf("spec.kubeControllerManager.controllers: %w", err)
 		}
@@ -117,7 +117,7 @@ func kopsRead(data []byte) (*kopsState, error) {
 		}
 	}
 	if _, v := yeGet(spec, "kubernetesVersion"); v != nil {
-		st.version = patches.ParseVersion(v.Value)
+		st.version = controllers.ParseVersion(v.Value)
 	}
 	return st, nil
 }
@@ -135,12 +135,12 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	name, err := patches.NameFor(st.version, o.ControllerName)
+	name, err := controllers.NameFor(st.version, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	p := &change.Plan{Distro: "kops", Op: o.Op}
-	outOcc, changed := patches.Plan(o.Op, [][]string{st.list}, name)
+	outOcc, changed := controllers.Edit(o.Op, [][]string{st.list}, name)
 	out := f.Data
 	if changed {
 		items := outOcc[0]
@@ -169,7 +169,7 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
 	}
-	p.Mirroring = change.StateOf(patches.MirroringEnabled(after.list))
+	p.Mirroring = change.StateOf(controllers.MirroringEnabled(after.list))
 	p.Files = []change.FileChange{{Path: path, Kind: kopsKind, Before: f, After: out}}
 	if !st.version.Known {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("spec.kubernetesVersion not readable: using the controller name %q, which every version from 1.19 accepts", name))
@@ -205,7 +205,7 @@ func (kops) Status(o Options) (*change.Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	fs := change.FileStatus{Path: path, Kind: kopsKind, Mirroring: change.StateOf(patches.MirroringEnabled(st.list)),
+	fs := change.FileStatus{Path: path, Kind: kopsKind, Mirroring: change.StateOf(controllers.MirroringEnabled(st.list)),
 		Controllers: strings.Join(st.list, ","), Version: st.version.String()}
 	if !st.set {
 		fs.Note = "controllers not set: kops's default " + strings.Join(st.list, ",")

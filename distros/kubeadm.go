@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
@@ -119,7 +120,7 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 		cfgs = append(cfgs, cfg{cf, st})
 	}
 
-	name, err := patches.NameFor(version, o.ControllerName)
+	name, err := controllers.NameFor(version, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
@@ -153,7 +154,7 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	if len(cfgs) == 0 {
 		p.Warnings = append(p.Warnings, "no kubeadm ClusterConfiguration was edited: `kubeadm upgrade` and new control-plane nodes regenerate the manifest from the kubeadm-config ConfigMap and would undo this; pass --kubeadm-config FILE (an exported ConfigMap works) or update kube-system/kubeadm-config")
 	}
-	if on != (o.Op == patches.Enable) {
+	if on != (o.Op == controllers.Enable) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring stays %s", KubeadmManifest, change.StateOf(on)))
 	}
 	p.Notes = append(p.Notes,
@@ -173,7 +174,7 @@ func (kubeadm) Status(o Options) (*change.Status, error) {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
 	s.Files = append(s.Files, change.FileStatus{
-		Path: KubeadmManifest, Kind: KindStaticPod, Mirroring: change.StateOf(patches.MirroringEnabled(eff)),
+		Path: KubeadmManifest, Kind: KindStaticPod, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
 		Controllers: manifestValue(m, eff), Version: m.Version.String(),
 	})
 	paths, auto := kubeadmConfigs(o)
@@ -191,9 +192,9 @@ func (kubeadm) Status(o Options) (*change.Status, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		fs := change.FileStatus{Path: path, Kind: configKind(st), Mirroring: change.StateOf(st.Mirroring),
-			Controllers: patches.JoinControllers(st.Controllers), Version: st.Version.String()}
+			Controllers: controllers.Join(st.Controllers), Version: st.Version.String()}
 		if !st.Set {
-			fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)
+			fs.Note = "controllers not set: kubeadm's default " + controllers.Join(patches.KubeadmDefaultControllers)
 		}
 		s.Files = append(s.Files, fs)
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 func kubeadmNode(t *testing.T, manifest, config string) nodefs.Root {
@@ -57,7 +57,7 @@ data:
 func TestKubeadmPlanEditsManifestAndConfigMapAlike(t *testing.T) {
 	t.Parallel()
 	r := kubeadmNode(t, sampleManifest(t, "registry.k8s.io/kube-controller-manager:v1.31.4"), strings.Replace(configMapV1beta4, "%s", "v1.31.4", 1))
-	p, err := kubeadm{}.Plan(Options{Root: r, Op: patches.Disable})
+	p, err := kubeadm{}.Plan(Options{Root: r, Op: controllers.Disable})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestKubeadmDigestOnlyImageTakesVersionFromConfig(t *testing.T) {
 	t.Parallel()
 	r := kubeadmNode(t, sampleManifest(t, "registry.k8s.io/kube-controller-manager@sha256:0f4d7a9a3b1c4e6d2f8a9b0c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6"),
 		strings.Replace(strings.Replace(configMapV1beta4, "%s", "v1.27.16", 1), "v1beta4", "v1beta3", 1))
-	p, err := kubeadm{}.Plan(Options{Root: r, Op: patches.Disable})
+	p, err := kubeadm{}.Plan(Options{Root: r, Op: controllers.Disable})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestKubeadmConfigWithoutClusterConfiguration(t *testing.T) {
 	initOnly := "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nnodeRegistration:\n  name: cp-1\n"
 	r := kubeadmNode(t, sampleManifest(t, "registry.k8s.io/kube-controller-manager:v1.31.4"), initOnly)
 	// Found by convention: left alone with a warning.
-	p, err := kubeadm{}.Plan(Options{Root: r, Op: patches.Disable})
+	p, err := kubeadm{}.Plan(Options{Root: r, Op: controllers.Disable})
 	if err != nil {
 		t.Fatalf("auto-discovered config without ClusterConfiguration must not fail: %v", err)
 	}
@@ -125,7 +125,7 @@ func TestKubeadmConfigWithoutClusterConfiguration(t *testing.T) {
 		t.Errorf("files %d, warnings %v", len(p.Files), p.Warnings)
 	}
 	// Asked for explicitly: an error naming the file.
-	_, err = kubeadm{}.Plan(Options{Root: r, Op: patches.Disable, KubeadmConfigs: []string{KubeadmDefaultConfig}})
+	_, err = kubeadm{}.Plan(Options{Root: r, Op: controllers.Disable, KubeadmConfigs: []string{KubeadmDefaultConfig}})
 	if err == nil || !strings.HasPrefix(err.Error(), KubeadmDefaultConfig+": ") {
 		t.Errorf("explicit config without ClusterConfiguration: %v", err)
 	}

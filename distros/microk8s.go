@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // Paths on a MicroK8s node.
@@ -79,7 +79,7 @@ func mk8sParse(data []byte) (lines []string, flags []mk8sFlag, err error) {
 		if n := len(rest); n >= 2 && (rest[0] == '"' || rest[0] == '\'') && rest[n-1] == rest[0] {
 			f.quote, f.value = rest[:1], rest[1:n-1]
 		}
-		if _, err := patches.SplitControllers(f.value); err != nil {
+		if _, err := controllers.Split(f.value); err != nil {
 			return nil, nil, fmt.Errorf("line %d: %w", i+1, err)
 		}
 		if f.value == "" {
@@ -93,33 +93,33 @@ func mk8sParse(data []byte) (lines []string, flags []mk8sFlag, err error) {
 func mk8sOccurrences(flags []mk8sFlag) [][]string {
 	var occ [][]string
 	for _, f := range flags {
-		e, _ := patches.SplitControllers(f.value)
+		e, _ := controllers.Split(f.value)
 		occ = append(occ, e)
 	}
 	return occ
 }
 
-func mk8sVersion(r nodefs.Root) patches.Version {
+func mk8sVersion(r nodefs.Root) controllers.Version {
 	f, err := r.ReadFile(microk8sSnapMeta, true)
 	if err != nil || !f.Exists {
-		return patches.Version{}
+		return controllers.Version{}
 	}
 	for _, l := range strings.Split(string(f.Data), "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "version:"); ok {
-			return patches.ParseVersion(strings.Trim(strings.TrimSpace(v), `"'`))
+			return controllers.ParseVersion(strings.Trim(strings.TrimSpace(v), `"'`))
 		}
 	}
-	return patches.Version{}
+	return controllers.Version{}
 }
 
 // mk8sEdit computes the args file after op.
-func mk8sEdit(data []byte, op patches.Op, name string) ([]byte, bool, error) {
+func mk8sEdit(data []byte, op controllers.Op, name string) ([]byte, bool, error) {
 	lines, flags, err := mk8sParse(data)
 	if err != nil {
 		return nil, false, err
 	}
 	occ := mk8sOccurrences(flags)
-	out, changed := patches.Plan(op, occ, name)
+	out, changed := controllers.Edit(op, occ, name)
 	if !changed {
 		return data, false, nil
 	}
@@ -132,7 +132,7 @@ func mk8sEdit(data []byte, op patches.Op, name string) ([]byte, bool, error) {
 		if text != "" && !strings.HasSuffix(text, "\n") {
 			text += eol
 		}
-		return []byte(text + "--controllers=" + patches.JoinControllers(out[0]) + eol), true, nil
+		return []byte(text + "--controllers=" + controllers.Join(out[0]) + eol), true, nil
 	}
 	drop := map[int]bool{}
 	for i, f := range flags {
@@ -140,7 +140,7 @@ func mk8sEdit(data []byte, op patches.Op, name string) ([]byte, bool, error) {
 			drop[f.line] = true
 			continue
 		}
-		prefix, v := f.prefix, patches.JoinControllers(out[i])
+		prefix, v := f.prefix, controllers.Join(out[i])
 		if f.quote == "" && strings.HasPrefix(v, "-") && !strings.HasSuffix(prefix, "=") {
 			// "--controllers -x" would read as two flags to some parsers: use the "=" form.
 			prefix = strings.TrimRight(prefix, " \t") + "="
@@ -162,7 +162,7 @@ func (microk8s) Plan(o Options) (*change.Plan, error) {
 		return nil, err
 	}
 	v := mk8sVersion(o.Root)
-	name, err := patches.NameFor(v, o.ControllerName)
+	name, err := controllers.NameFor(v, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", MicroK8sArgs, err)
 	}
@@ -174,7 +174,7 @@ func (microk8s) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: internal error: %w", MicroK8sArgs, err)
 	}
-	on := len(flags) == 0 || patches.MirroringEnabled(flattenOcc(mk8sOccurrences(flags)))
+	on := len(flags) == 0 || controllers.MirroringEnabled(flattenOcc(mk8sOccurrences(flags)))
 	p := &change.Plan{Distro: "microk8s", Op: o.Op, Mirroring: change.StateOf(on),
 		Files: []change.FileChange{{Path: MicroK8sArgs, Kind: microk8sKind, Before: f, After: out}}}
 	if !v.Known {
@@ -200,7 +200,7 @@ func (microk8s) Status(o Options) (*change.Status, error) {
 		fs.Mirroring, fs.Controllers, fs.Note = change.Enabled, "*", "no --controllers: kube-controller-manager's default"
 	} else {
 		eff := flattenOcc(mk8sOccurrences(flags))
-		fs.Mirroring, fs.Controllers = change.StateOf(patches.MirroringEnabled(eff)), patches.JoinControllers(eff)
+		fs.Mirroring, fs.Controllers = change.StateOf(controllers.MirroringEnabled(eff)), controllers.Join(eff)
 	}
 	s := &change.Status{Distro: "microk8s", Files: []change.FileStatus{fs}}
 	s.Summarize()

@@ -32,9 +32,9 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // RancherDropIn is the name of the drop-in mirrorctl writes. "99-" sorts after the numbered drop-ins
@@ -284,7 +284,7 @@ type rancherState struct {
 	base      rancherMerged  // every file but ours
 	def       string
 	effective []string // with our drop-in as it is now
-	version   patches.Version
+	version   controllers.Version
 	unit      string   // the systemd unit read for command-line flags ("" when none)
 	cli       []string // kube-controller-manager-arg values from the unit's ExecStart
 	warnings  []string
@@ -350,11 +350,11 @@ func (r rancher) read(o Options) (*rancherState, error) {
 	}
 	all.kcmArgs = append(all.kcmArgs, st.cli...)
 	eff := flattenOcc(rancherControllers(st.def, all.kcmArgs))
-	if _, err := patches.SplitControllers(strings.Join(eff, ",")); err != nil {
+	if _, err := controllers.Split(strings.Join(eff, ",")); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", r.configPath(), rancherKCMArg, err)
 	}
 	st.effective = eff
-	st.version = patches.Version{}
+	st.version = controllers.Version{}
 	if r.podManifst != "" {
 		if f, err := o.Root.ReadFile(r.podManifst, true); err == nil && f.Exists {
 			if m, err := manifests.Parse(f.Data); err == nil {
@@ -381,7 +381,7 @@ func rancherCheckArg(a string) error {
 	if strings.TrimRight(key, "-+") != "controllers" {
 		return nil
 	}
-	_, err := patches.SplitControllers(value)
+	_, err := controllers.Split(value)
 	if err == nil && value == "" {
 		err = fmt.Errorf("%q sets an empty --controllers value", a)
 	}
@@ -396,7 +396,7 @@ func rancherCheckOurs(rf *rancherFile) error {
 		}
 		for _, v := range e.values {
 			k, val, _ := strings.Cut(v, "=")
-			if k != "controllers-" || !patches.IsMirroringName(strings.TrimPrefix(val, "-")) {
+			if k != "controllers-" || !controllers.IsMirroringName(strings.TrimPrefix(val, "-")) {
 				return fmt.Errorf("holds %q, which mirrorctl did not write; move the file away or merge it into another drop-in", v)
 			}
 		}
@@ -450,17 +450,17 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := patches.NameFor(st.version, o.ControllerName)
+	name, err := controllers.NameFor(st.version, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.dropInPath(), err)
 	}
-	want := o.Op == patches.Enable
+	want := o.Op == controllers.Enable
 	baseEff := flattenOcc(rancherControllers(st.def, st.base.kcmArgs))
 	p := &change.Plan{Distro: r.name, Op: o.Op}
 
 	// The entry our drop-in must hold: none when the other files already give the wanted state.
 	entry := ""
-	if patches.MirroringEnabled(baseEff) != want {
+	if controllers.MirroringEnabled(baseEff) != want {
 		entry = name
 		if !want {
 			entry = "-" + name
@@ -501,7 +501,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 	}
 	merged.kcmArgs = append(merged.kcmArgs, st.cli...)
 	eff := flattenOcc(rancherControllers(r.defaultControllers(merged), merged.kcmArgs))
-	if patches.MirroringEnabled(eff) != want {
+	if controllers.MirroringEnabled(eff) != want {
 		if merged.lastKCMBy != "" && merged.lastKCMBy != r.dropInPath() {
 			return nil, fmt.Errorf("%s: loads after %s and overrides its %s; move the mirroring entry there or rename the file", merged.lastKCMBy, r.dropInPath(), rancherKCMArg)
 		}
@@ -528,7 +528,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 		}
 		p.Files = append(p.Files, change.FileChange{Path: f.file.Path, Kind: k, Before: f.file, After: f.file.Data})
 	}
-	p.Mirroring = change.StateOf(patches.MirroringEnabled(eff))
+	p.Mirroring = change.StateOf(controllers.MirroringEnabled(eff))
 	if !st.version.Known {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using the controller name %q, which every version from 1.19 accepts", name))
 	}
@@ -573,8 +573,8 @@ func (r rancher) status(o Options) (*change.Status, error) {
 	note += "; " + r.name + " default " + st.def
 	s.Files = append(s.Files, change.FileStatus{
 		Path: r.configPath(), Kind: r.kindConfig() + "-merged",
-		Mirroring:   change.StateOf(patches.MirroringEnabled(st.effective)),
-		Controllers: patches.JoinControllers(st.effective), Version: st.version.String(), Note: note,
+		Mirroring:   change.StateOf(controllers.MirroringEnabled(st.effective)),
+		Controllers: controllers.Join(st.effective), Version: st.version.String(), Note: note,
 	})
 	if r.podManifst != "" {
 		f, err := o.Root.ReadFile(r.podManifst, true)
@@ -593,8 +593,8 @@ func (r rancher) status(o Options) (*change.Status, error) {
 				return nil, fmt.Errorf("%s: %w", r.podManifst, err)
 			}
 			s.Files = append(s.Files, change.FileStatus{
-				Path: r.podManifst, Kind: "rke2-pod-manifest", Mirroring: change.StateOf(patches.MirroringEnabled(eff)),
-				Controllers: patches.JoinControllers(eff), Version: m.Version.String(),
+				Path: r.podManifst, Kind: "rke2-pod-manifest", Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
+				Controllers: controllers.Join(eff), Version: m.Version.String(),
 				Note: "what runs now; rewritten by rke2 at every start",
 			})
 		}

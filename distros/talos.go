@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
@@ -100,7 +100,7 @@ type talosState struct {
 	user     []string   // controllers as written (nil when unset)
 	set      bool
 	where    string // "cluster.controllerManager.extraArgs" or the document
-	version  patches.Version
+	version  controllers.Version
 	isWorker bool
 	v1HasCM  bool // the v1alpha1 document has a cluster.controllerManager section
 }
@@ -141,7 +141,7 @@ func talosRead(data []byte) (*talosState, error) {
 	read := func(where string, m *yaml.Node) error {
 		_, image := yeGet(m, "image")
 		if image != nil && image.Value != "" {
-			st.version = patches.ImageVersion(image.Value)
+			st.version = controllers.ImageVersion(image.Value)
 		}
 		_, extra := yeGet(m, "extraArgs")
 		if extra != nil && !yeIsNull(extra) && extra.Kind != yaml.MappingNode {
@@ -156,7 +156,7 @@ func talosRead(data []byte) (*talosState, error) {
 			return err
 		}
 		joined := strings.Join(vals, ",")
-		if _, err := patches.SplitControllers(joined); err != nil {
+		if _, err := controllers.Split(joined); err != nil {
 			return fmt.Errorf("%s.controllers: %w", where, err)
 		}
 		st.user, st.set, st.where = strings.Split(joined, ","), true, where
@@ -181,10 +181,10 @@ func talosRead(data []byte) (*talosState, error) {
 func (st *talosState) effective() []string { return talosMerge(st.user) }
 
 // talosValue is the whole controllers value to write for op.
-func talosValue(op patches.Op, eff []string, name string) (string, error) {
-	out, _ := patches.Plan(op, [][]string{eff}, name)
-	v := patches.JoinControllers(out[0])
-	if patches.MirroringEnabled(talosMerge(out[0])) != (op == patches.Enable) {
+func talosValue(op controllers.Op, eff []string, name string) (string, error) {
+	out, _ := controllers.Edit(op, [][]string{eff}, name)
+	v := controllers.Join(out[0])
+	if controllers.MirroringEnabled(talosMerge(out[0])) != (op == controllers.Enable) {
 		return "", fmt.Errorf("internal error: %q does not give the wanted state after Talos's merge", v)
 	}
 	return v, nil
@@ -231,12 +231,12 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 		}
 		cfg = f
 	}
-	version := patches.Version{}
+	version := controllers.Version{}
 	eff := talosDefaultControllers
 	if st != nil {
 		version, eff = st.version, st.effective()
 	}
-	name, err := patches.NameFor(version, o.ControllerName)
+	name, err := controllers.NameFor(version, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
@@ -244,7 +244,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	want := o.Op == patches.Enable
+	want := o.Op == controllers.Enable
 	p.Mirroring = change.StateOf(want)
 
 	if o.TalosPatchOut != "" {
@@ -271,7 +271,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 		p.Notes = append(p.Notes, "apply with `talosctl patch mc --nodes <control-plane nodes> --patch @"+out+"`; Talos restarts kube-controller-manager itself")
 	} else {
 		out := cfg.Data
-		if patches.MirroringEnabled(eff) != want {
+		if controllers.MirroringEnabled(eff) != want {
 			edits, err := a.configEdits(st, o, value)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", cfgPath, err)
@@ -283,7 +283,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", cfgPath, err)
 			}
-			if patches.MirroringEnabled(after.effective()) != want {
+			if controllers.MirroringEnabled(after.effective()) != want {
 				return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", cfgPath)
 			}
 		}
@@ -324,10 +324,10 @@ func (talos) Status(o Options) (*change.Status, error) {
 			return nil, fmt.Errorf("%s: %w", cfgPath, err)
 		}
 		eff := st.effective()
-		fs := change.FileStatus{Path: cfgPath, Kind: talosKindConfig, Mirroring: change.StateOf(patches.MirroringEnabled(eff)),
-			Controllers: patches.JoinControllers(eff), Version: st.version.String()}
+		fs := change.FileStatus{Path: cfgPath, Kind: talosKindConfig, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
+			Controllers: controllers.Join(eff), Version: st.version.String()}
 		if !st.set {
-			fs.Note = "controllers not set: Talos's default " + patches.JoinControllers(talosDefaultControllers)
+			fs.Note = "controllers not set: Talos's default " + controllers.Join(talosDefaultControllers)
 		}
 		s.Files = append(s.Files, fs)
 	}
@@ -344,7 +344,7 @@ func (talos) Status(o Options) (*change.Status, error) {
 				return nil, fmt.Errorf("%s: %w", out, err)
 			}
 			eff := st.effective()
-			fs.Mirroring, fs.Controllers = change.StateOf(patches.MirroringEnabled(eff)), patches.JoinControllers(eff)
+			fs.Mirroring, fs.Controllers = change.StateOf(controllers.MirroringEnabled(eff)), controllers.Join(eff)
 			fs.Note = "what the nodes get once the patch is applied"
 		}
 		s.Files = append(s.Files, fs)

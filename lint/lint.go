@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -542,7 +543,7 @@ func distroGates(root nodefs.Root) []Finding {
 
 // controllerFindings checks every --controllers entry of the kcm container. broken reports an entry
 // that makes the manifest unusable for the other checks (they need a parseable list).
-func controllerFindings(p *podFile, v patches.Version) (out []Finding, broken bool) {
+func controllerFindings(p *podFile, v controllers.Version) (out []Finding, broken bool) {
 	known, tableNote := knownFor(v)
 	for _, c := range containersOf(p.doc) {
 		if scalar(field(c, "name")) != manifests.ContainerName {
@@ -575,8 +576,8 @@ func controllerFindings(p *podFile, v patches.Version) (out []Finding, broken bo
 					continue
 				}
 				msg := fmt.Sprintf("container %s: --controllers entry %q: no controller %q in Kubernetes %s; kube-controller-manager will not start: %q is not in the list of known controllers", manifests.ContainerName, e, name, v, name)
-				if name == patches.NameCanonical && v.Known && !v.AtLeast(1, 28) {
-					msg += fmt.Sprintf("; before 1.28 the mirroring controller is called %q", patches.NameAlias)
+				if name == controllers.NameCanonical && v.Known && !v.AtLeast(1, 28) {
+					msg += fmt.Sprintf("; before 1.28 the mirroring controller is called %q", controllers.NameAlias)
 				}
 				out = append(out, Finding{Check: CheckUnknownController, Severity: Error, Path: p.path, Line: it.line, Message: msg + tableNote})
 			}
@@ -588,7 +589,7 @@ func controllerFindings(p *podFile, v patches.Version) (out []Finding, broken bo
 // knownFor returns the names kcm v accepts. For a minor without its own table it is the union of the
 // nearest tables below and above (a name both lack is unknown for certain; one either has is let
 // through), and a note saying so; for an unknown version the union of all tables.
-func knownFor(v patches.Version) (map[string]bool, string) {
+func knownFor(v controllers.Version) (map[string]bool, string) {
 	if !v.Known {
 		return unionAll(), " (image version unknown: checked against every release mirrorctl knows)"
 	}
@@ -598,7 +599,7 @@ func knownFor(v patches.Version) (map[string]bool, string) {
 	var below, above string
 	var bm, am int = -1, 1 << 30
 	for k := range knownControllers {
-		kv := patches.ParseVersion(k)
+		kv := controllers.ParseVersion(k)
 		if kv.Major != v.Major {
 			continue
 		}
@@ -642,14 +643,14 @@ var controllersLineRE = sync.OnceValue(func() *regexp.Regexp {
 
 // configControllerFindings checks the names in each kubeadm config's controllers value: kubeadm writes
 // them into the manifest, and an unknown one stops kcm at the next upgrade or control-plane join.
-func configControllerFindings(root nodefs.Root, st *change.Status, v patches.Version) []Finding {
+func configControllerFindings(root nodefs.Root, st *change.Status, v controllers.Version) []Finding {
 	var out []Finding
 	for _, f := range st.Files[1:] {
 		if f.Note != "" || f.Controllers == "" {
 			continue // kubeadm's default list
 		}
 		cv := v
-		if fv := patches.ParseVersion(f.Version); fv.Known {
+		if fv := controllers.ParseVersion(f.Version); fv.Known {
 			cv = fv
 		}
 		known, tableNote := knownFor(cv)
@@ -668,8 +669,8 @@ func configControllerFindings(root nodefs.Root, st *change.Status, v patches.Ver
 				continue
 			}
 			msg := fmt.Sprintf("controllerManager.extraArgs controllers entry %q: no controller %q in Kubernetes %s; kubeadm writes it into the kcm manifest at the next upgrade or control-plane join, and kube-controller-manager will not start", e, name, cv)
-			if name == patches.NameCanonical && cv.Known && !cv.AtLeast(1, 28) {
-				msg += fmt.Sprintf("; before 1.28 the mirroring controller is called %q", patches.NameAlias)
+			if name == controllers.NameCanonical && cv.Known && !cv.AtLeast(1, 28) {
+				msg += fmt.Sprintf("; before 1.28 the mirroring controller is called %q", controllers.NameAlias)
 			}
 			out = append(out, Finding{Check: CheckUnknownController, Severity: Error, Path: f.Path, Line: line, Message: msg + tableNote})
 		}
@@ -691,7 +692,7 @@ func disagreements(st *change.Status) []Finding {
 	for _, f := range st.Files[1:] {
 		ctl := f.Controllers
 		if f.Note != "" || ctl == "" {
-			ctl = patches.JoinControllers(patches.KubeadmDefaultControllers)
+			ctl = controllers.Join(patches.KubeadmDefaultControllers)
 		}
 		switch {
 		case f.Mirroring != man.Mirroring && f.Mirroring != change.Unknown:
@@ -714,8 +715,8 @@ func normalize(list string) string {
 		if strings.HasPrefix(x, "-") {
 			sign, x = "-", x[1:]
 		}
-		if patches.IsMirroringName(x) {
-			e[i] = sign + patches.NameCanonical
+		if controllers.IsMirroringName(x) {
+			e[i] = sign + controllers.NameCanonical
 		}
 	}
 	return strings.Join(e, ",")
@@ -729,7 +730,7 @@ func opFor(state string) string {
 }
 
 // ConsumerNotes says what reads EndpointSlices where Endpoints used to do, for a node with mirroring off.
-func ConsumerNotes(path string, v patches.Version) []Finding {
+func ConsumerNotes(path string, v controllers.Version) []Finding {
 	var out []Finding
 	if !v.Known || v.AtLeast(1, 34) {
 		out = append(out, Finding{Check: CheckMirroringConsumers, Severity: Note, Path: path,

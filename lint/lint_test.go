@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 const (
@@ -429,7 +429,7 @@ func TestKnownFor(t *testing.T) {
 		{"", "selinux-warning-controller", true, "unknown"},
 		{"", "nonsense", false, "unknown"},
 	} {
-		known, note := knownFor(patches.ParseVersion(c.v))
+		known, note := knownFor(controllers.ParseVersion(c.v))
 		if known[c.name] != c.known || !strings.Contains(note, c.noteWant) {
 			t.Errorf("%s %s: known %v note %q; want %v, note with %q", c.v, c.name, known[c.name], note, c.known, c.noteWant)
 		}

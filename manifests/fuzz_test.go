@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/pmezard/go-difflib/difflib"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
-
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // FuzzEdit feeds arbitrary bytes to Parse and Edit. Properties, for any input Edit accepts:
@@ -43,13 +42,13 @@ func FuzzEdit(f *testing.F) {
 			oneLineErr(t, err)
 			return
 		}
-		op := patches.Disable
+		op := controllers.Disable
 		if enable {
-			op = patches.Enable
+			op = controllers.Enable
 		}
-		name := patches.NameAlias
+		name := controllers.NameAlias
 		if canonical {
-			name = patches.NameCanonical
+			name = controllers.NameCanonical
 		}
 		out, changed, err := m.Edit(op, name)
 		if err != nil {

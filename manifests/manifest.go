@@ -14,7 +14,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/yamlsplice"
 )
 
@@ -36,7 +36,7 @@ type occurrence struct {
 type Manifest struct {
 	data    []byte
 	Image   string
-	Version patches.Version
+	Version controllers.Version
 	fields  map[string]*yaml.Node // "command", "args" sequences of the kcm container (may be nil)
 	occ     []occurrence
 }
@@ -139,7 +139,7 @@ func parse(data []byte) (*Manifest, error) {
 	}
 	m := &Manifest{data: data, fields: map[string]*yaml.Node{}}
 	m.Image = scalarField(kcm, "image")
-	m.Version = patches.ImageVersion(m.Image)
+	m.Version = controllers.ImageVersion(m.Image)
 	for _, f := range []string{"command", "args"} {
 		seq := field(kcm, f)
 		if seq == nil || seq.Tag == "!!null" {
@@ -300,7 +300,7 @@ func (m *Manifest) Flag(name string) (string, bool) {
 func (m *Manifest) Controllers() ([][]string, error) {
 	var occ [][]string
 	for _, o := range m.occ {
-		e, err := patches.SplitControllers(o.text)
+		e, err := controllers.Split(o.text)
 		if err != nil {
 			return nil, fmt.Errorf("container %s: %w", ContainerName, err)
 		}
@@ -331,23 +331,23 @@ func (m *Manifest) Mirroring() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return patches.MirroringEnabled(e), nil
+	return controllers.MirroringEnabled(e), nil
 }
 
 // Edit applies op and returns the new file bytes. name is the controller name to add (see
-// patches.NameFor). changed is false, and out is the input, when nothing needs to change.
-func (m *Manifest) Edit(op patches.Op, name string) (out []byte, changed bool, err error) {
+// controllers.NameFor). changed is false, and out is the input, when nothing needs to change.
+func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed bool, err error) {
 	occ, err := m.Controllers()
 	if err != nil {
 		return nil, false, err
 	}
-	planned, changed := patches.Plan(op, occ, name)
+	planned, changed := controllers.Edit(op, occ, name)
 	if !changed {
 		return m.data, false, nil
 	}
 	var edits []splice
 	if len(m.occ) == 0 {
-		e, err := m.insertFlag(patches.JoinControllers(planned[0]))
+		e, err := m.insertFlag(controllers.Join(planned[0]))
 		if err != nil {
 			return nil, false, err
 		}
@@ -370,7 +370,7 @@ func (m *Manifest) Edit(op patches.Op, name string) (out []byte, changed bool, e
 			}
 			continue
 		}
-		value := patches.JoinControllers(planned[i])
+		value := controllers.Join(planned[i])
 		target, text := o.value, value
 		if o.joined {
 			target, text = o.flag, flagName+"="+value

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/pmezard/go-difflib/difflib"
-
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -25,7 +24,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, in := range cases {
 		dir := filepath.Dir(in)
-		for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+		for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
 			t.Run(filepath.Base(dir)+"/"+string(op), func(t *testing.T) {
 				data, err := os.ReadFile(in)
 				if err != nil {
@@ -54,12 +53,12 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func edit(data []byte, op patches.Op) ([]byte, error) {
+func edit(data []byte, op controllers.Op) ([]byte, error) {
 	m, err := Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	name, err := patches.NameFor(m.Version, "")
+	name, err := controllers.NameFor(m.Version, "")
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +90,7 @@ func TestOnlyTheFlagLineChanges(t *testing.T) {
 	cases, _ := filepath.Glob("../testdata/manifests/*/input.yaml")
 	for _, in := range cases {
 		data, _ := os.ReadFile(in)
-		for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+		for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
 			out, err := edit(data, op)
 			if err != nil || string(out) == string(data) {
 				continue
@@ -138,7 +137,7 @@ func BenchmarkParseEdit(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, err := edit(variants[i%len(variants)], patches.Disable); err != nil {
+		if _, err := edit(variants[i%len(variants)], controllers.Disable); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -167,7 +166,7 @@ func TestParseKeepsItsOwnCopy(t *testing.T) {
 	if m1 != m2 {
 		t.Error("the same content was parsed twice")
 	}
-	out, changed, err := m2.Edit(patches.Disable, "endpointslice-mirroring-controller")
+	out, changed, err := m2.Edit(controllers.Disable, "endpointslice-mirroring-controller")
 	if err != nil || !changed {
 		t.Fatalf("edit after the first caller overwrote its buffer: changed=%v err=%v", changed, err)
 	}

@@ -1,3 +1,4 @@
+// Package patches holds the kubeadm ClusterConfiguration edits. Nothing here touches the file system.
 package patches
 
 import (
@@ -10,17 +11,22 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
+// KubeadmDefaultControllers is what kubeadm writes when ClusterConfiguration sets no controllers.
+// Any controllers entry in extraArgs replaces it whole, so edits must start from it.
+var KubeadmDefaultControllers = []string{"*", "bootstrapsigner", "tokencleaner"}
+
 // KubeadmState is what a kubeadm config says about kube-controller-manager's --controllers.
 type KubeadmState struct {
-	APIVersion  string   // "kubeadm.k8s.io/v1beta4"
-	Version     Version  // from ClusterConfiguration.kubernetesVersion (Known=false if absent/unparseable)
-	Set         bool     // controllers is set in controllerManager.extraArgs
-	Controllers []string // effective list: the set value, or KubeadmDefaultControllers when not set
-	Mirroring   bool     // MirroringEnabled(Controllers)
-	ConfigMap   bool     // input was an exported kubeadm-config ConfigMap (data.ClusterConfiguration)
+	APIVersion  string              // "kubeadm.k8s.io/v1beta4"
+	Version     controllers.Version // from ClusterConfiguration.kubernetesVersion (Known=false if absent/unparseable)
+	Set         bool                // controllers is set in controllerManager.extraArgs
+	Controllers []string            // effective list: the set value, or KubeadmDefaultControllers when not set
+	Mirroring   bool                // controllers.MirroringEnabled(Controllers)
+	ConfigMap   bool                // input was an exported kubeadm-config ConfigMap (data.ClusterConfiguration)
 }
 
 // ErrNoClusterConfiguration is returned when the input holds no ClusterConfiguration document and no
@@ -54,14 +60,14 @@ func ReadKubeadmConfig(data []byte) (*KubeadmState, error) {
 }
 
 // EditKubeadmConfig returns the new bytes (== data when unchanged) and the state after the edit.
-// nameOverride "" = choose with NameFor(state.Version, "").
+// nameOverride "" = choose with controllers.NameFor(state.Version, "").
 //
 // Only the controllers value changes (or the lines that create it); every other byte of the input stays.
 // A missing entry is created from KubeadmDefaultControllers, because kubeadm replaces its whole default
 // with whatever extraArgs says. In v1beta4/v1 lists, several controllers entries become several
 // --controllers flags, which kube-controller-manager concatenates; they are edited like repeated flags.
-func EditKubeadmConfig(data []byte, op Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
-	if op != Disable && op != Enable {
+func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
+	if op != controllers.Disable && op != controllers.Enable {
 		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
 	}
 	f, err := loadText(data)
@@ -76,7 +82,7 @@ func EditKubeadmConfig(data []byte, op Op, nameOverride string) (out []byte, aft
 	if err != nil {
 		return nil, nil, false, err
 	}
-	name, err := NameFor(before.Version, nameOverride)
+	name, err := controllers.NameFor(before.Version, nameOverride)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%s: kubernetesVersion: %w", cc.what(), err)
 	}
@@ -116,8 +122,8 @@ func EditKubeadmConfig(data []byte, op Op, nameOverride string) (out []byte, aft
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("internal error: the edited file does not read back: %v", err)
 	}
-	if !slices.Equal(after.Controllers, wantList) || after.Mirroring != (op == Enable) {
-		return nil, nil, false, fmt.Errorf("internal error: the edited file reads back as controllers %q, want %q", JoinControllers(after.Controllers), JoinControllers(wantList))
+	if !slices.Equal(after.Controllers, wantList) || after.Mirroring != (op == controllers.Enable) {
+		return nil, nil, false, fmt.Errorf("internal error: the edited file reads back as controllers %q, want %q", controllers.Join(after.Controllers), controllers.Join(wantList))
 	}
 	return out, after, true, nil
 }
@@ -223,7 +229,7 @@ type clusterConfig struct {
 	root       *yaml.Node
 	apiVersion string
 	list       bool // extraArgs is a list of {name, value}
-	version    Version
+	version    controllers.Version
 	kindKey    *yaml.Node
 	style      indentStyle
 }
@@ -439,7 +445,7 @@ func newClusterConfig(lines []string, lineBase, shift int, configMap bool, root 
 	if err != nil {
 		return nil, err
 	}
-	cc.version = ParseVersion(v)
+	cc.version = controllers.ParseVersion(v)
 	return cc, nil
 }
 
@@ -982,7 +988,7 @@ func (cc *clusterConfig) controllersValue(k, v *yaml.Node, flow bool) (controlle
 	if err != nil {
 		return controllersEntry{}, err
 	}
-	entries, err := SplitControllers(v.Value)
+	entries, err := controllers.Split(v.Value)
 	if err != nil {
 		return controllersEntry{}, cc.nodeErr(v, "controllerManager.extraArgs: %s", err.Error())
 	}
@@ -1006,12 +1012,12 @@ func (cc *clusterConfig) checkOrder(a *argsLocation) error {
 	}
 	occ := a.occurrences()
 	sorted := slices.Clone(a.values)
-	sort.SliceStable(sorted, func(i, j int) bool { return JoinControllers(sorted[i].entries) < JoinControllers(sorted[j].entries) })
+	sort.SliceStable(sorted, func(i, j int) bool { return controllers.Join(sorted[i].entries) < controllers.Join(sorted[j].entries) })
 	var occSorted [][]string
 	for _, v := range sorted {
 		occSorted = append(occSorted, v.entries)
 	}
-	if MirroringEnabled(flatten(occ)) != MirroringEnabled(flatten(occSorted)) {
+	if controllers.MirroringEnabled(controllers.Flatten(occ)) != controllers.MirroringEnabled(controllers.Flatten(occSorted)) {
 		return fmt.Errorf("%s: line %d: %d controllers entries in controllerManager.extraArgs mean different things to different kubeadm releases (some sort them by value); merge them into one entry",
 			cc.what(), cc.fileLine(a.values[0].loc.line+1), len(a.values))
 	}
@@ -1030,24 +1036,24 @@ func (cc *clusterConfig) state() (*KubeadmState, *argsLocation, error) {
 	st.Controllers = slices.Clone(KubeadmDefaultControllers)
 	if len(a.values) > 0 {
 		st.Set = true
-		st.Controllers = append([]string{}, flatten(a.occurrences())...)
+		st.Controllers = append([]string{}, controllers.Flatten(a.occurrences())...)
 	}
-	st.Mirroring = MirroringEnabled(st.Controllers)
+	st.Mirroring = controllers.MirroringEnabled(st.Controllers)
 	return st, a, nil
 }
 
 // plan computes the edits for op: the new effective controllers list and whether anything changes.
-func (cc *clusterConfig) plan(a *argsLocation, op Op, name string) ([]lineEdit, []string, bool, error) {
+func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) ([]lineEdit, []string, bool, error) {
 	if len(a.values) == 0 {
-		out, changed := Plan(op, [][]string{slices.Clone(KubeadmDefaultControllers)}, name)
+		out, changed := controllers.Edit(op, [][]string{slices.Clone(KubeadmDefaultControllers)}, name)
 		if !changed {
 			return nil, nil, false, nil
 		}
-		value := JoinControllers(out[0])
+		value := controllers.Join(out[0])
 		return a.create(quoteValue(value, nil)), out[0], true, nil
 	}
 	occ := a.occurrences()
-	out, changed := Plan(op, occ, name)
+	out, changed := controllers.Edit(op, occ, name)
 	if !changed {
 		return nil, nil, false, nil
 	}
@@ -1057,7 +1063,7 @@ func (cc *clusterConfig) plan(a *argsLocation, op Op, name string) ([]lineEdit, 
 			continue
 		}
 		loc := v.loc
-		edits = append(edits, lineEdit{line: loc.line, start: loc.start, end: loc.end, repl: quoteValue(JoinControllers(out[i]), &loc)})
+		edits = append(edits, lineEdit{line: loc.line, start: loc.start, end: loc.end, repl: quoteValue(controllers.Join(out[i]), &loc)})
 	}
-	return edits, flatten(out), true, nil
+	return edits, controllers.Flatten(out), true, nil
 }

@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/controllers/controllerstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -75,12 +78,12 @@ func TestKubeadmGolden(t *testing.T) {
 			if changed != (string(out) != string(input)) {
 				t.Errorf("changed = %v but output differs = %v", changed, string(out) != string(input))
 			}
-			if after.Mirroring != (op == Enable) {
+			if after.Mirroring != (op == controllers.Enable) {
 				t.Errorf("mirroring after %s = %v", op, after.Mirroring)
 			}
 			checkOnlyControllerLines(t, string(input), string(out))
 			// Idempotent: a second run changes nothing, under either name.
-			for _, name := range []string{override, NameAlias} {
+			for _, name := range []string{override, controllers.NameAlias} {
 				again, _, changed2, err := EditKubeadmConfig(out, op, name)
 				if err != nil || changed2 || string(again) != string(out) {
 					t.Errorf("second %s (name %q): changed=%v err=%v", op, name, changed2, err)
@@ -95,17 +98,17 @@ func TestKubeadmGolden(t *testing.T) {
 	}
 }
 
-func readOp(t *testing.T, dir string) (Op, string) {
+func readOp(t *testing.T, dir string) (controllers.Op, string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "op"))
 	if errors.Is(err, os.ErrNotExist) {
-		return Disable, ""
+		return controllers.Disable, ""
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := strings.Fields(string(b))
-	op, override := Op(f[0]), ""
+	op, override := controllers.Op(f[0]), ""
 	if len(f) > 1 {
 		override = f[1]
 	}
@@ -237,11 +240,11 @@ func TestLineDiff(t *testing.T) {
 func TestEditKubeadmConfigArguments(t *testing.T) {
 	t.Parallel()
 	in := []byte("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.31.0\n")
-	if _, _, _, err := EditKubeadmConfig(in, Op("toggle"), ""); err == nil {
+	if _, _, _, err := EditKubeadmConfig(in, controllers.Op("toggle"), ""); err == nil {
 		t.Error("unknown op accepted")
 	}
 	// Unchanged input comes back as the same bytes.
-	out, after, changed, err := EditKubeadmConfig(in, Enable, "")
+	out, after, changed, err := EditKubeadmConfig(in, controllers.Enable, "")
 	if err != nil || changed || &out[0] != &in[0] || !after.Mirroring || after.Set {
 		t.Errorf("enable on a default config: changed=%v err=%v state=%+v", changed, err, after)
 	}
@@ -253,15 +256,15 @@ func TestReadKubeadmConfig(t *testing.T) {
 		dir  string
 		want KubeadmState
 	}{
-		{"v1beta3-init-defaults", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta3", Version: Version{1, 29, true},
+		{"v1beta3-init-defaults", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta3", Version: controllers.Version{Major: 1, Minor: 29, Known: true},
 			Controllers: KubeadmDefaultControllers, Mirroring: true}},
-		{"configmap-v1beta4-enable", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta4", Version: Version{1, 33, true}, Set: true,
-			Controllers: []string{"*", "bootstrapsigner", "tokencleaner", "-" + NameCanonical}, ConfigMap: true}},
-		{"v1beta4-duplicates", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta4", Version: Version{1, 36, true}, Set: true,
-			Controllers: []string{"*", "bootstrapsigner", "tokencleaner", NameAlias}, Mirroring: true}},
+		{"configmap-v1beta4-enable", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta4", Version: controllers.Version{Major: 1, Minor: 33, Known: true}, Set: true,
+			Controllers: []string{"*", "bootstrapsigner", "tokencleaner", "-" + controllers.NameCanonical}, ConfigMap: true}},
+		{"v1beta4-duplicates", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta4", Version: controllers.Version{Major: 1, Minor: 36, Known: true}, Set: true,
+			Controllers: []string{"*", "bootstrapsigner", "tokencleaner", controllers.NameAlias}, Mirroring: true}},
 		{"unknown-version", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta4", Controllers: KubeadmDefaultControllers, Mirroring: true}},
-		{"v1beta3-map-plain-no-star", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta3", Version: Version{1, 26, true}, Set: true,
-			Controllers: []string{"tokencleaner", NameAlias, "bootstrapsigner"}, Mirroring: true}},
+		{"v1beta3-map-plain-no-star", KubeadmState{APIVersion: "kubeadm.k8s.io/v1beta3", Version: controllers.Version{Major: 1, Minor: 26, Known: true}, Set: true,
+			Controllers: []string{"tokencleaner", controllers.NameAlias, "bootstrapsigner"}, Mirroring: true}},
 	}
 	for _, tt := range tests {
 		in, err := os.ReadFile(filepath.Join("testdata/kubeadm", tt.dir, "input.yaml"))
@@ -296,12 +299,12 @@ func FuzzEditKubeadmConfig(f *testing.F) {
 		f.Add(b, true, true)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, enable, canonical bool) {
-		op, override := Disable, ""
+		op, override := controllers.Disable, ""
 		if enable {
-			op = Enable
+			op = controllers.Enable
 		}
 		if canonical {
-			override = NameCanonical
+			override = controllers.NameCanonical
 		}
 		out, after, changed, err := EditKubeadmConfig(data, op, override)
 		if err != nil {
@@ -313,7 +316,7 @@ func FuzzEditKubeadmConfig(f *testing.F) {
 		if !changed && string(out) != string(data) {
 			t.Fatalf("changed=false but the output differs")
 		}
-		if after.Mirroring != (op == Enable) {
+		if after.Mirroring != (op == controllers.Enable) {
 			t.Fatalf("mirroring after %s = %v", op, after.Mirroring)
 		}
 		st, err := ReadKubeadmConfig(out)
@@ -461,7 +464,7 @@ func TestKubeadmEdgeCases(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, after, changed, err := EditKubeadmConfig([]byte(tt.in), Disable, "")
+			out, after, changed, err := EditKubeadmConfig([]byte(tt.in), controllers.Disable, "")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
 					t.Fatalf("err = %v; want one line containing %q\n%s", err, tt.wantErr, out)
@@ -487,7 +490,7 @@ func TestKubeadmEdgeCases(t *testing.T) {
 				}
 			}
 			checkOnlyControllerLines(t, tt.in, string(out))
-			if again, _, changed, err := EditKubeadmConfig(out, Disable, ""); err != nil || changed || string(again) != string(out) {
+			if again, _, changed, err := EditKubeadmConfig(out, controllers.Disable, ""); err != nil || changed || string(again) != string(out) {
 				t.Errorf("second run: changed=%v err=%v", changed, err)
 			}
 		})
@@ -526,11 +529,11 @@ func FuzzKubeadmControllersValue(f *testing.F) {
 		if list {
 			in = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.0\ncontrollerManager:\n  extraArgs:\n  - name: controllers\n    value: " + tok + "\n"
 		}
-		op := Disable
+		op := controllers.Disable
 		if enable {
-			op = Enable
+			op = controllers.Enable
 		}
-		entries, splitErr := SplitControllers(value)
+		entries, splitErr := controllers.Split(value)
 		out, after, changed, err := EditKubeadmConfig([]byte(in), op, "")
 		if splitErr != nil {
 			if err == nil {
@@ -541,11 +544,11 @@ func FuzzKubeadmControllersValue(f *testing.F) {
 		if err != nil {
 			t.Fatalf("valid value %q refused: %v\n%s", value, err, in)
 		}
-		wantOcc, wantChanged := Plan(op, [][]string{entries}, NameCanonical)
-		if changed != wantChanged || !slices.Equal(after.Controllers, flatten(wantOcc)) {
+		wantOcc, wantChanged := controllers.Edit(op, [][]string{entries}, controllers.NameCanonical)
+		if changed != wantChanged || !slices.Equal(after.Controllers, controllers.Flatten(wantOcc)) {
 			t.Fatalf("%q: edit gave %q (changed %v), Plan gives %q (changed %v)", value, after.Controllers, changed, wantOcc, wantChanged)
 		}
-		checkPlanInvariants(t, op, [][]string{entries}, [][]string{after.Controllers}, changed, NameCanonical)
+		controllerstest.CheckEdit(t, op, [][]string{entries}, [][]string{after.Controllers}, changed, controllers.NameCanonical)
 		checkOnlyControllerLines(t, in, string(out))
 	})
 }

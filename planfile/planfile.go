@@ -30,8 +30,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // Format is the format version this package writes and the only one it reads.
@@ -412,7 +412,7 @@ func (f *File) Changes() []change.FileChange {
 // Plan wraps changes (from Changes or Check) with the plan's operation, distro, state and messages.
 func (f *File) Plan(changes []change.FileChange) *change.Plan {
 	return &change.Plan{
-		Distro: f.Distro, Op: patches.Op(f.Operation), Files: changes, Mirroring: f.MirroringAfter,
+		Distro: f.Distro, Op: controllers.Op(f.Operation), Files: changes, Mirroring: f.MirroringAfter,
 		Warnings: append([]string{}, f.Warnings...), Notes: append([]string{}, f.Notes...),
 	}
 }

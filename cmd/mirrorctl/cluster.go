@@ -13,6 +13,7 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -54,7 +55,7 @@ func clusterContext(c *cli.Context) (context.Context, context.CancelFunc) {
 // liveStep is the live ClusterConfiguration part of a disable/enable run; nil without --kubeconfig.
 type liveStep struct {
 	client *cluster.Client
-	op     patches.Op
+	op     controllers.Op
 	edit   cluster.Editor
 	plan   *cluster.LiveChange
 }
@@ -64,7 +65,7 @@ func (l *liveStep) Changed() bool { return l != nil && l.plan.Changed() }
 
 // livePlan reads kube-system/kubeadm-config and plans the same text-preserving edit as for the files.
 // It returns nil, nil when --kubeconfig is not set.
-func livePlan(c *cli.Context, g *globals, op patches.Op) (*liveStep, error) {
+func livePlan(c *cli.Context, g *globals, op controllers.Op) (*liveStep, error) {
 	if c.String("kubeconfig") == "" {
 		return nil, nil
 	}

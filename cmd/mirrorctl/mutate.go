@@ -9,10 +9,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/lint"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
@@ -33,9 +33,9 @@ func targetFlags() []cli.Flag {
 }
 
 func mutateCommand(name string) *cli.Command {
-	op := patches.Op(name)
+	op := controllers.Op(name)
 	verb := "off"
-	if op == patches.Enable {
+	if op == controllers.Enable {
 		verb = "back on"
 	}
 	return &cli.Command{
@@ -47,7 +47,7 @@ already %s nothing is written and no snapshot is taken (exit 0, "changed": false
 
 Examples:
    mirrorctl %s --dry-run
-   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`, map[bool]string{true: "on", false: "off"}[op == patches.Enable], name, name),
+   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name),
 		Flags: append(append(targetFlags(), waitFlags()...),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.StringFlag{Name: "controller-name", Usage: "controller name to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
@@ -71,7 +71,7 @@ Examples:
 }
 
 // baseOptions builds the adapter options from the flags.
-func baseOptions(c *cli.Context, g *globals, op patches.Op) (distros.Options, error) {
+func baseOptions(c *cli.Context, g *globals, op controllers.Op) (distros.Options, error) {
 	root, err := nodefs.New(g.root)
 	if err != nil {
 		return distros.Options{}, err
@@ -94,7 +94,7 @@ func baseOptions(c *cli.Context, g *globals, op patches.Op) (distros.Options, er
 }
 
 // options builds the adapter options and picks the adapter: the one --distro names, or the one detected.
-func options(c *cli.Context, g *globals, op patches.Op) (distros.Adapter, distros.Options, error) {
+func options(c *cli.Context, g *globals, op controllers.Op) (distros.Adapter, distros.Options, error) {
 	o, err := baseOptions(c, g, op)
 	if err != nil {
 		return nil, o, err
@@ -149,7 +149,7 @@ func newResult(p *change.Plan, dryRun bool) *result {
 	return r
 }
 
-func runMutate(c *cli.Context, g *globals, op patches.Op) error {
+func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	a, o, err := options(c, g, op)
 	if err != nil {
 		return err

@@ -14,8 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -38,7 +38,7 @@ const maxPlanSize = 4*nodefs.MaxFileSize + 1<<20
 
 // savePlan writes a dry-run's plan to path (a host path, see above) atomically with mode 0600 and
 // returns the sha256 of the file, which a change ticket cites and `apply-plan --expect-sha256` checks.
-func savePlan(g *globals, p *change.Plan, op patches.Op, path string) (sum string, err error) {
+func savePlan(g *globals, p *change.Plan, op controllers.Op, path string) (sum string, err error) {
 	root, err := nodefs.New(g.root)
 	if err != nil {
 		return "", err

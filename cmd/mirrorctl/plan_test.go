@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
@@ -101,7 +101,7 @@ func plEdit(t *testing.T, root, nodePath, old, new string) {
 
 // plSave makes a plan on the node under root with `<op> --dry-run --save-plan FILE` and returns the
 // plan file's path and the run's stderr.
-func plSave(t *testing.T, root string, op patches.Op) (string, string) {
+func plSave(t *testing.T, root string, op controllers.Op) (string, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), string(op)+".plan")
 	r := run(t, "--root", root, string(op), "--dry-run", "--save-plan", path)
@@ -185,7 +185,7 @@ func TestSavePlan(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
 	before := plTree(t, root)
-	path, stderr := plSave(t, root, patches.Disable)
+	path, stderr := plSave(t, root, controllers.Disable)
 	plUntouched(t, root, before)
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -210,11 +210,11 @@ func TestSavePlan(t *testing.T) {
 	var out, errb bytes.Buffer
 	nr, _ := nodefs.New(root)
 	a, _ := distros.Get("kubeadm")
-	p, err := a.Plan(distros.Options{Root: nr, Op: patches.Disable})
+	p, err := a.Plan(distros.Options{Root: nr, Op: controllers.Disable})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, patches.Disable, path); err != nil {
+	if _, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, controllers.Disable, path); err != nil {
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
@@ -237,7 +237,7 @@ func TestSavePlanRefusesBadPlaces(t *testing.T) {
 	root := plNode(t)
 	nr, _ := nodefs.New(root)
 	a, _ := distros.Get("kubeadm")
-	p, err := a.Plan(distros.Options{Root: nr, Op: patches.Disable})
+	p, err := a.Plan(distros.Options{Root: nr, Op: controllers.Disable})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestSavePlanRefusesBadPlaces(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			_, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, patches.Disable, tc.path)
+			_, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, controllers.Disable, tc.path)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to say %q", err, tc.want)
 			}
@@ -269,10 +269,10 @@ func TestSavePlanRefusesBadPlaces(t *testing.T) {
 // direct `disable` gives on an identical node.
 func TestApplyPlanEqualsDisable(t *testing.T) {
 	t.Parallel()
-	for _, op := range []patches.Op{patches.Disable, patches.Enable} {
+	for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
 		t.Run(string(op), func(t *testing.T) {
 			planned, direct := plNode(t), plNode(t)
-			if op == patches.Enable {
+			if op == controllers.Enable {
 				for _, root := range []string{planned, direct} {
 					plEdit(t, root, plManifest, "--controllers=*,bootstrapsigner,tokencleaner", "--controllers=*,bootstrapsigner,tokencleaner,-endpointslicemirroring")
 				}
@@ -296,7 +296,7 @@ func TestApplyPlanEqualsDisable(t *testing.T) {
 					t.Errorf("%s: mode %v, %s gives %v", p, a.Mode(), op, b.Mode())
 				}
 			}
-			if plRead(t, planned, plManifest) == plRead(t, plNode(t), plManifest) && op == patches.Disable {
+			if plRead(t, planned, plManifest) == plRead(t, plNode(t), plManifest) && op == controllers.Disable {
 				t.Error("apply-plan changed nothing")
 			}
 			if got["changed"] != true || got["snapshot"] == nil || got["dry_run"] != false {
@@ -319,7 +319,7 @@ func TestApplyPlanEqualsDisable(t *testing.T) {
 				t.Fatalf("rollback: exit %d: %s", r.code, r.stderr)
 			}
 			orig := plNode(t)
-			if op == patches.Enable {
+			if op == controllers.Enable {
 				plEdit(t, orig, plManifest, "--controllers=*,bootstrapsigner,tokencleaner", "--controllers=*,bootstrapsigner,tokencleaner,-endpointslicemirroring")
 			}
 			if plRead(t, planned, plManifest) != plRead(t, orig, plManifest) || plRead(t, planned, plConfig) != plRead(t, orig, plConfig) {
@@ -347,7 +347,7 @@ func TestApplyPlanRefusesDrift(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			root := plNode(t)
-			path, _ := plSave(t, root, patches.Disable)
+			path, _ := plSave(t, root, controllers.Disable)
 			plEdit(t, root, tc.file, tc.old, tc.new)
 			before := plTree(t, root)
 			args := []string{"--root", root, "apply-plan", path}
@@ -388,7 +388,7 @@ func TestApplyPlanOtherNode(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a := plNode(t)
-			path, _ := plSave(t, a, patches.Disable)
+			path, _ := plSave(t, a, controllers.Disable)
 			b := t.TempDir()
 			plCopyTree(t, a, b)
 			plWrite(t, b, tc.file, tc.data)
@@ -416,7 +416,7 @@ func TestApplyPlanOtherNode(t *testing.T) {
 	}
 	t.Run("force does not skip the files", func(t *testing.T) {
 		a := plNode(t)
-		path, _ := plSave(t, a, patches.Disable)
+		path, _ := plSave(t, a, controllers.Disable)
 		plWrite(t, a, "/etc/machine-id", "0123456789abcdef0123456789abcdef\n")
 		plEdit(t, a, plConfig, "clusterName: kubernetes", "clusterName: kubernetez")
 		before := plTree(t, a)
@@ -433,7 +433,7 @@ func TestApplyPlanOtherNode(t *testing.T) {
 func TestApplyPlanRefusesBadPlanFiles(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	good, _ := os.ReadFile(path)
 	// One byte of the new manifest bytes: what a hand edit of the reviewed change looks like.
 	i := bytes.Index(good, []byte("      - --controllers=*,bootstrapsigner,tokencleaner,-endpointslice"))
@@ -484,7 +484,7 @@ func TestApplyPlanRefusesBadPlanFiles(t *testing.T) {
 func TestApplyPlanTwice(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	if r := run(t, "--root", root, "apply-plan", path); r.code != 0 {
 		t.Fatalf("first: exit %d: %s", r.code, r.stderr)
 	}
@@ -541,7 +541,7 @@ func fileBytes(t *testing.T, tree map[string]string) map[string]string {
 func TestShowPlanEqualsDryRun(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	dry := run(t, "--root", root, "disable", "--dry-run")
 	if dry.code != 0 {
 		t.Fatalf("dry run: %s", dry.stderr)
@@ -584,7 +584,7 @@ func TestShowPlanEqualsDryRun(t *testing.T) {
 func TestApplyPlanDryRun(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	before := plTree(t, root)
 	m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", "--dry-run", path)
 	if r.code != 0 || m["changed"] != true || m["dry_run"] != true || m["snapshot"] != nil {
@@ -600,7 +600,7 @@ func TestApplyPlanDryRun(t *testing.T) {
 func TestApplyPlanExpectSHA256(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	data, _ := os.ReadFile(path)
 	sum := sha256.Sum256(data)
 	hexSum := hex.EncodeToString(sum[:])
@@ -635,7 +635,7 @@ func TestPlanCommandsUsage(t *testing.T) {
 func TestPlanFileIsReadable(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	data, _ := os.ReadFile(path)
 	re := regexp.MustCompile(`(?m)^  \+    - --controllers=\*,bootstrapsigner,tokencleaner,-endpointslice\S*$`)
 	if !re.Match(data) {
@@ -658,7 +658,7 @@ func TestApplyPlanNothingToChange(t *testing.T) {
 		t.Fatalf("disable: %s", r.stderr)
 	}
 	os.RemoveAll(filepath.Join(root, "var"))
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	data, _ := os.ReadFile(path)
 	if !strings.Contains(string(data), "\nchanged: false\n") || !strings.Contains(string(data), "\ndiff: \"\"\n") {
 		t.Errorf("a plan with nothing to do does not say so:\n%s", data)
@@ -676,7 +676,7 @@ func TestApplyPlanNothingToChange(t *testing.T) {
 func TestApplyPlanWaitsForTheLock(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	nr, _ := nodefs.New(root)
 	unlock, err := snapshot.Open(nr, "/var/lib/mirrorctl").Lock(0)
 	if err != nil {
@@ -702,7 +702,7 @@ func TestApplyPlanWaitsForTheLock(t *testing.T) {
 func TestPlanFromOtherVersion(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	path, _ := plSave(t, root, patches.Disable)
+	path, _ := plSave(t, root, controllers.Disable)
 	data, _ := os.ReadFile(path)
 	// As if an older mirrorctl had rendered the diff with other context: consistent checksum,
 	// a diff this version does not produce.
@@ -724,12 +724,12 @@ func TestSavePlanWarnsAboutCredentials(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
 	plEdit(t, root, plConfig, "kind: InitConfiguration\n", "kind: InitConfiguration\nbootstrapTokens:\n- token: abcdef.0123456789abcdef\n  ttl: 24h0m0s\n")
-	path, stderr := plSave(t, root, patches.Disable)
+	path, stderr := plSave(t, root, controllers.Disable)
 	if !strings.Contains(stderr, "[warning] "+path+" holds the complete contents of "+plConfig+", which has a token:") {
 		t.Errorf("no credential warning:\n%s", stderr)
 	}
 	clean := plNode(t)
-	if _, stderr := plSave(t, clean, patches.Disable); strings.Contains(stderr, "complete contents") {
+	if _, stderr := plSave(t, clean, controllers.Disable); strings.Contains(stderr, "complete contents") {
 		t.Errorf("credential warning without credentials:\n%s", stderr)
 	}
 }
@@ -740,7 +740,7 @@ func TestApplyPlanWait(t *testing.T) {
 	t.Parallel()
 	t.Run("healthy", func(t *testing.T) {
 		root := plNode(t)
-		path, _ := plSave(t, root, patches.Disable)
+		path, _ := plSave(t, root, controllers.Disable)
 		kl := newFakeKubelet(t, root, func([]byte) bool { return false })
 		r := run(t, "--root", root, "apply-plan", "--wait", "10s", "--wait-url", kl.url(), path)
 		if r.code != 0 || !strings.Contains(r.stderr, "[wait] kube-controller-manager is healthy, mirroring controller not running") {
@@ -749,7 +749,7 @@ func TestApplyPlanWait(t *testing.T) {
 	})
 	t.Run("rolled back", func(t *testing.T) {
 		root := plNode(t)
-		path, _ := plSave(t, root, patches.Disable)
+		path, _ := plSave(t, root, controllers.Disable)
 		orig := plTree(t, root)
 		origKCM := []byte(plRead(t, root, plManifest))
 		kl := newFakeKubelet(t, root, func(m []byte) bool { return !bytes.Equal(m, origKCM) })
@@ -778,7 +778,7 @@ func TestApplyPlanUnknownIdentityWarns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	path, _ := plSave(t, a, patches.Disable)
+	path, _ := plSave(t, a, controllers.Disable)
 	m, r := runJSON(t, "--root", a, "-o", "json", "apply-plan", path)
 	if r.code != 0 || m["changed"] != true {
 		t.Fatalf("exit %d changed %v: %s", r.code, m["changed"], r.stderr)
@@ -787,7 +787,7 @@ func TestApplyPlanUnknownIdentityWarns(t *testing.T) {
 		t.Errorf("no warning about the unknown identity: %v", m["warnings"])
 	}
 	b := plNode(t)
-	path, _ = plSave(t, b, patches.Disable)
+	path, _ = plSave(t, b, controllers.Disable)
 	m, r = runJSON(t, "--root", b, "-o", "json", "apply-plan", path)
 	if r.code != 0 || strings.Contains(fmt.Sprint(m["warnings"]), warn) {
 		t.Errorf("a node with an identity: exit %d, warnings %v", r.code, m["warnings"])

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/patches"
 )
@@ -175,9 +176,9 @@ func liveStatus(c *cli.Context, g *globals) (change.FileStatus, error) {
 		return change.FileStatus{}, fmt.Errorf("%s: %w", path, err)
 	}
 	fs := change.FileStatus{Path: path, Kind: cluster.KindLive, Mirroring: change.StateOf(st.Mirroring),
-		Controllers: patches.JoinControllers(st.Controllers), Version: st.Version.String()}
+		Controllers: controllers.Join(st.Controllers), Version: st.Version.String()}
 	if !st.Set {
-		fs.Note = "controllers not set: kubeadm's default " + patches.JoinControllers(patches.KubeadmDefaultControllers)
+		fs.Note = "controllers not set: kubeadm's default " + controllers.Join(patches.KubeadmDefaultControllers)
 	}
 	return fs, nil
 }

@@ -14,10 +14,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
@@ -81,7 +81,7 @@ func runDisableWithWait(t *testing.T, root string, args []string, d time.Duratio
 				return err
 			}
 			a, _ := distros.Get("kubeadm")
-			o := distros.Options{Root: r, Op: patches.Disable}
+			o := distros.Options{Root: r, Op: controllers.Disable}
 			store := snapshot.Open(r, g.stateDir)
 			unlock, err := store.Lock(time.Second)
 			if err != nil {

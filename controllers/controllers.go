@@ -1,6 +1,7 @@
-// Package patches holds the pure edits mirrorctl makes: the --controllers algebra and the
-// kubeadm ClusterConfiguration edits. Nothing here touches the file system.
-package patches
+// Package controllers is kube-controller-manager's --controllers algebra: Kubernetes versions, the
+// mirroring controller's names, entries, and the edit that switches mirroring off or on while leaving
+// every other controller as it was. Nothing here touches the file system.
+package controllers
 
 import (
 	"fmt"
@@ -25,10 +26,6 @@ const (
 	NameAlias     = "endpointslicemirroring"
 	NameCanonical = "endpointslice-mirroring-controller"
 )
-
-// KubeadmDefaultControllers is what kubeadm writes when ClusterConfiguration sets no controllers.
-// Any controllers entry in extraArgs replaces it whole, so edits must start from it.
-var KubeadmDefaultControllers = []string{"*", "bootstrapsigner", "tokencleaner"}
 
 // Version is a Kubernetes minor version. Known is false when it could not be read
 // (an image pinned by digest only, a missing kubernetesVersion).
@@ -130,10 +127,10 @@ func (e *BrokenEntryError) Error() string {
 	return fmt.Sprintf("--controllers=%s: entry %q %s", v, e.Entry, e.Why)
 }
 
-// SplitControllers splits one --controllers value the way pflag's StringSlice does (CSV, no trimming)
+// Split splits one --controllers value the way pflag's StringSlice does (CSV, no trimming)
 // and rejects entries that would make kcm fail or behave surprisingly: empty entries, entries with
 // whitespace or quotes, "-" alone, "-*". An empty value is an empty list.
-func SplitControllers(value string) ([]string, error) {
+func Split(value string) ([]string, error) {
 	if value == "" {
 		return nil, nil
 	}
@@ -151,8 +148,8 @@ func SplitControllers(value string) ([]string, error) {
 	return entries, nil
 }
 
-// JoinControllers is the inverse of SplitControllers.
-func JoinControllers(entries []string) string { return strings.Join(entries, ",") }
+// Join is the inverse of Split.
+func Join(entries []string) string { return strings.Join(entries, ",") }
 
 // MirroringEnabled evaluates kube-controller-manager's IsControllerEnabled for the mirroring controller
 // over the concatenated list: the first entry naming it (under either name) decides; otherwise it runs
@@ -172,8 +169,8 @@ func MirroringEnabled(entries []string) bool {
 	return star
 }
 
-// flatten concatenates occurrences, as repeated --controllers flags are.
-func flatten(occ [][]string) []string {
+// Flatten concatenates occurrences, as repeated --controllers flags are.
+func Flatten(occ [][]string) []string {
 	var all []string
 	for _, o := range occ {
 		all = append(all, o...)
@@ -181,15 +178,15 @@ func flatten(occ [][]string) []string {
 	return all
 }
 
-// Plan computes the --controllers occurrences after op. occ holds every occurrence of the flag in order
+// Edit computes the --controllers occurrences after op. occ holds every occurrence of the flag in order
 // (an empty occ means no flag at all; callers that have a distro default pass it as the only occurrence).
 // It keeps every other entry in place, removes the mentions that contradict the wanted state under either
 // name, and adds one entry named name to the last occurrence when the remaining list does not already give
 // the wanted state. An occurrence that ends up empty is returned empty: the caller drops that flag.
 // changed is false when the mirroring controller is already in the wanted state; out is then occ.
-func Plan(op Op, occ [][]string, name string) (out [][]string, changed bool) {
+func Edit(op Op, occ [][]string, name string) (out [][]string, changed bool) {
 	want := op == Enable
-	all := flatten(occ)
+	all := Flatten(occ)
 	if len(occ) > 0 && MirroringEnabled(all) == want {
 		return occ, false
 	}
@@ -212,7 +209,7 @@ func Plan(op Op, occ [][]string, name string) (out [][]string, changed bool) {
 		}
 		out[i] = kept
 	}
-	if MirroringEnabled(flatten(out)) != want {
+	if MirroringEnabled(Flatten(out)) != want {
 		entry := name
 		if !want {
 			entry = "-" + name
