@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mirrorctl/mirrorctl/engine"
+	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/urfave/cli/v2"
 )
 
@@ -232,4 +234,10 @@ func commandLine(c *cli.Context) []string {
 		return a
 	}
 	return nil
+}
+
+// newEnv is what the engine needs of this run.
+func newEnv(c *cli.Context, g *globals, root nodefs.Root) *engine.Env {
+	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c), Version: version, Stderr: g.stderr,
+		Log: g.logf, Arm: func() { catchInterrupts(c.Context) }}
 }

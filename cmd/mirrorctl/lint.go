@@ -8,9 +8,9 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/lint"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 func lintCommand() *cli.Command {
@@ -65,15 +65,9 @@ Examples:
 // lintResult is lint's JSON object: the changing-command keys (changed, snapshot, files, diff, warnings,
 // dry_run) as disable prints them, plus the findings.
 type lintResult struct {
-	Changed  bool               `json:"changed"`
-	Snapshot *string            `json:"snapshot"`
-	Files    []fileResult       `json:"files"`
-	Diff     []change.DiffEntry `json:"diff"`
-	Warnings []string           `json:"warnings"`
-	DryRun   bool               `json:"dry_run"`
-	Findings []lint.Finding     `json:"findings"` // what is left (after --fix: after the fix; with --dry-run: what the fix would leave)
-	Fixed    []lint.Finding     `json:"fixed"`    // what --fix repaired (or would repair)
-	changes  []change.FileChange
+	*engine.Result
+	Findings []lint.Finding `json:"findings"` // what is left (after --fix: after the fix; with --dry-run: what the fix would leave)
+	Fixed    []lint.Finding `json:"fixed"`    // what --fix repaired (or would repair)
 }
 
 func runLint(c *cli.Context, g *globals) error {
@@ -86,7 +80,7 @@ func runLint(c *cli.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	r := &lintResult{Files: []fileResult{}, Diff: []change.DiffEntry{}, Warnings: []string{}, Findings: findings, Fixed: []lint.Finding{}, DryRun: c.Bool("dry-run")}
+	r := &lintResult{Result: engine.NewResult(&change.Plan{Mirroring: change.Unknown}, c.Bool("dry-run")), Findings: findings, Fixed: []lint.Finding{}}
 	if c.Bool("fix") {
 		if err := lintFix(c, g, root, o, r); err != nil {
 			return err
@@ -103,54 +97,24 @@ func runLint(c *cli.Context, g *globals) error {
 	return nil
 }
 
-// lintFix plans the fix, and unless --dry-run writes it under the lock through the snapshot store, then
-// lints again. r.Findings becomes what is left.
+// lintFix runs the fix through the engine (unless --dry-run: written under the lock, snapshot first),
+// then lints again. r.Findings becomes what is left.
 func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *lintResult) error {
-	changes, err := lint.Fix(root, o)
+	env := newEnv(c, g, root)
+	res, err := engine.Run(c.Context, env, engine.LintFix(env, o, engine.Job{DryRun: r.DryRun, LockTimeout: c.Duration("lock-timeout")}))
 	if err != nil {
 		return err
 	}
 	if path := c.String("save-plan"); path != "" {
-		p := &change.Plan{Distro: "kubeadm", Op: "lint-fix", Files: changes, Mirroring: change.Unknown}
-		if _, err := savePlan(g, p, "lint-fix", path); err != nil {
+		if _, err := savePlan(g, res.Plan, "lint-fix", path); err != nil {
 			return err
 		}
 	}
-	if len(changes) > 0 && !r.DryRun {
-		store := snapshot.Open(root, g.stateDir)
-		unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		// Plan again under the lock: another run may have changed the node since the first look.
-		if changes, err = lint.Fix(root, o); err != nil {
-			return err
-		}
-		id, err := store.Commit(changes, snapshot.Info{Command: commandLine(c), ToolVersion: version, Distro: "kubeadm", Op: "lint-fix"})
-		if err != nil {
-			return err
-		}
-		if id != "" {
-			r.Snapshot = &id
-			g.logf("snapshot", "saved %s in %s", id, g.stateDir)
-		}
-		for _, f := range changes {
-			if f.Changed() {
-				g.logf("write", "wrote %s", f.Path)
-			}
-		}
-	}
+	r.Result = res
 	fixedFiles := map[string]bool{}
-	for _, f := range changes {
-		r.Files = append(r.Files, fileResult{Path: f.Path, Kind: f.Kind, Changed: f.Changed()})
-		if f.Changed() {
-			r.Changed = true
-			fixedFiles[f.Path] = true
-			r.Diff = append(r.Diff, f.AnsibleDiff())
-		}
+	for _, f := range res.Files {
+		fixedFiles[f.Path] = f.Changed
 	}
-	r.changes = changes
 	var left []lint.Finding
 	for _, f := range r.Findings {
 		if f.Fixable && fixedFiles[f.Path] {
@@ -180,16 +144,7 @@ func printLint(g *globals, r *lintResult) error {
 	if g.json {
 		return writeJSON(g.stdout, r)
 	}
-	for _, f := range r.changes {
-		d := f.UnifiedDiff()
-		if d == "" {
-			continue
-		}
-		if g.color {
-			d = colorize(d)
-		}
-		fmt.Fprint(g.stdout, d)
-	}
+	printDiffs(g, r.Changes)
 	for _, f := range r.Findings {
 		fmt.Fprintln(g.stdout, f.String())
 	}
@@ -214,18 +169,4 @@ func printLint(g *globals, r *lintResult) error {
 		fmt.Fprintf(g.stderr, "lint: %d finding(s)\n", n)
 	}
 	return nil
-}
-
-// lintWarnings lints the node for disable and enable, which print the findings as warnings before any
-// change. It never fails the command: a node lint cannot read is one the command itself will report on.
-func lintWarnings(o distros.Options) []string {
-	findings, err := lint.Run(o.Root, lint.Options{KubeadmConfigs: o.KubeadmConfigs})
-	if err != nil {
-		return nil
-	}
-	var w []string
-	for _, f := range findings {
-		w = append(w, "lint: "+f.String())
-	}
-	return w
 }

@@ -2,18 +2,16 @@ package main
 
 import (
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
-	"github.com/mirrorctl/mirrorctl/lint"
+	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/snapshot"
+	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // Flags every command that reads a node's targets shares (disable, enable, status).
@@ -114,41 +112,6 @@ func options(c *cli.Context, g *globals, op controllers.Op) (distros.Adapter, di
 	return a, o, nil
 }
 
-// result is the JSON object every changing command prints; its keys are public contract.
-type result struct {
-	Changed   bool               `json:"changed"`
-	Mirroring string             `json:"mirroring"`
-	Snapshot  *string            `json:"snapshot"`
-	Files     []fileResult       `json:"files"`
-	Diff      []change.DiffEntry `json:"diff"`
-	Warnings  []string           `json:"warnings"`
-	Distro    string             `json:"distro"`
-	DryRun    bool               `json:"dry_run"`
-	Notes     []string           `json:"notes"`
-	changes   []change.FileChange
-}
-
-type fileResult struct {
-	Path    string `json:"path"`
-	Kind    string `json:"kind"`
-	Changed bool   `json:"changed"`
-}
-
-func newResult(p *change.Plan, dryRun bool) *result {
-	r := &result{Mirroring: p.Mirroring, Files: []fileResult{}, Diff: []change.DiffEntry{},
-		Warnings: append([]string{}, p.Warnings...), Notes: append([]string{}, p.Notes...),
-		Distro: p.Distro, DryRun: dryRun, changes: p.Files}
-	for _, f := range p.Files {
-		ch := f.Changed()
-		r.Files = append(r.Files, fileResult{Path: f.Path, Kind: f.Kind, Changed: ch})
-		if ch {
-			r.Changed = true
-			r.Diff = append(r.Diff, f.AnsibleDiff())
-		}
-	}
-	return r
-}
-
 func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	a, o, err := options(c, g, op)
 	if err != nil {
@@ -168,85 +131,30 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	if err := checkWait(c, a.Name()); err != nil {
 		return err
 	}
-	g.logf("plan", "%s on %s node (root %s)", op, a.Name(), o.Root.Dir)
-	plan, err := a.Plan(o)
-	if err != nil {
-		return err
+	env := newEnv(c, g, o.Root)
+	job := engine.Job{DryRun: dryRun, LockTimeout: c.Duration("lock-timeout"), Gate: gate(c, g, o.Root, a.Name())}
+	if c.Bool("restart") {
+		job.Activate = engine.Restart(env, a.Name())
 	}
-	// Lint findings (an EndpointSliceMirroring feature gate, backup files the kubelet would run, …)
-	// are printed before every change: they are how nodes break after a "successful" edit.
-	plan.Warnings = append(preChangeWarnings(o, plan), plan.Warnings...)
-	live, err := livePlan(c, g, op)
-	if err != nil {
-		return err
-	}
-	if dryRun || (!plan.Changed() && !live.Changed()) {
-		r := newResult(plan, dryRun)
-		live.addTo(r)
-		if !r.Changed {
-			g.logf("plan", "mirroring is already %s: nothing to change", plan.Mirroring)
-		}
-		if savePath != "" {
-			if _, err := savePlan(g, plan, op, savePath); err != nil {
-				return err
-			}
-		}
-		return printResult(g, r)
-	}
-
-	store := snapshot.Open(o.Root, g.stateDir)
-	unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	// Plan again under the lock: another run may have changed the node since the first look.
-	if plan, err = a.Plan(o); err != nil {
-		return err
-	}
-	plan.Warnings = append(preChangeWarnings(o, plan), plan.Warnings...)
-	if live != nil {
-		if live, err = livePlan(c, g, op); err != nil {
-			return err
-		}
-	}
-	r := newResult(plan, false)
-	live.addTo(r)
-	if !r.Changed {
-		g.logf("plan", "mirroring is already %s: nothing to change", plan.Mirroring)
-		return printResult(g, r)
-	}
-	var id string
-	if plan.Changed() {
-		id, err = store.Commit(plan.Files, snapshot.Info{
-			Command: commandLine(c), ToolVersion: version, Distro: plan.Distro, Op: string(op),
-		})
+	if c.String("kubeconfig") != "" {
+		cl, err := liveCluster(c, g)
 		if err != nil {
 			return err
 		}
-		r.Snapshot = &id
-		g.logf("snapshot", "saved %s in %s", id, g.stateDir)
-		for _, f := range plan.Files {
-			if f.Changed() {
-				g.logf("write", "wrote %s", f.Path)
-			}
-		}
+		name := c.String("controller-name")
+		job.Live = &engine.KubeadmConfig{Cluster: *cl, Env: env, Op: string(op), Edit: func(data []byte) ([]byte, bool, error) {
+			out, _, changed, err := patches.EditKubeadmConfig(data, op, name)
+			return out, changed, err
+		}}
 	}
-	if c.Bool("restart") && plan.Changed() {
-		if err := restart(g, plan.Distro); err != nil {
-			return fmt.Errorf("%w; the files are written (undo: mirrorctl rollback %s)", err, id)
-		}
-	}
-	// The health gate comes before the live ClusterConfiguration: an automatic rollback restores the
-	// node's files, and the cluster must not keep a change the node could not run.
-	if err := waitOrRollback(c, g, store, plan.Distro, id, plan.Mirroring == change.Enabled, c.Duration("wait")); err != nil {
+	r, err := engine.Run(c.Context, env, engine.Mutate(env, a, o, job))
+	if err != nil {
 		return err
 	}
-	if err := liveApply(c, g, live, store, id, r); err != nil {
-		return err
-	}
-	for _, n := range plan.Notes {
-		g.logf("next", "%s", n)
+	if savePath != "" {
+		if _, err := savePlan(g, r.Plan, string(op), savePath); err != nil {
+			return err
+		}
 	}
 	return printResult(g, r)
 }
@@ -263,39 +171,6 @@ func checkWait(c *cli.Context, distro string) error {
 		return usageErr("--wait watches this node's kube-controller-manager; a %s change takes effect elsewhere", distro)
 	case distros.RestartCommand(distro) != nil && !c.Bool("restart"):
 		return usageErr("--wait needs --restart on %s: the change takes effect only when %s runs", distro, strings.Join(distros.RestartCommand(distro), " "))
-	}
-	return nil
-}
-
-// preChangeWarnings is lint's view of the node, except that what reads EndpointSlices once mirroring
-// is off is said about the state after the change, not before it.
-func preChangeWarnings(o distros.Options, p *change.Plan) []string {
-	var w []string
-	for _, s := range lintWarnings(o) {
-		if !strings.HasSuffix(s, "["+lint.CheckMirroringConsumers+"]") {
-			w = append(w, s)
-		}
-	}
-	if p.Mirroring == change.Disabled && len(p.Files) > 0 {
-		for _, f := range lint.ConsumerNotes(p.Files[0].Path, p.Version) {
-			w = append(w, "lint: "+f.String())
-		}
-	}
-	return w
-}
-
-// restart runs the distribution's restart command (k3s, RKE2, k0s, MicroK8s) so the change takes effect.
-func restart(g *globals, distro string) error {
-	argv := distros.RestartCommand(distro)
-	if len(argv) == 0 {
-		g.logf("restart", "%s needs no restart: the kubelet picks up the manifest", distro)
-		return nil
-	}
-	g.logf("restart", "%s", strings.Join(argv, " "))
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdout, cmd.Stderr = g.stderr, g.stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("--restart: %s: %v", strings.Join(argv, " "), err)
 	}
 	return nil
 }

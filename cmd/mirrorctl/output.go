@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/engine"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -46,35 +49,42 @@ func colorize(d string) string {
 	return b.String()
 }
 
-// printResult prints a changing command's result: JSON, or in text mode the diff alone on stdout
-// (so `mirrorctl disable --dry-run > change.patch` is a patch) and the summary on stderr.
-func printResult(g *globals, r *result) error {
-	for _, w := range r.Warnings {
-		g.logf("warning", "%s", w)
-	}
-	if g.json {
-		return writeJSON(g.stdout, r)
-	}
-	for _, f := range r.changes {
+// printDiffs prints each change's unified diff on stdout: `mirrorctl disable --dry-run > change.patch`
+// is a patch.
+func printDiffs(g *globals, changes []change.FileChange) int {
+	n := 0
+	for _, f := range changes {
 		d := f.UnifiedDiff()
 		if d == "" {
 			continue
 		}
+		n++
 		if g.color {
 			d = colorize(d)
 		}
 		fmt.Fprint(g.stdout, d)
 	}
+	return n
+}
+
+// printResult prints a changing command's result: JSON (extra, when not nil, is the command's object
+// embedding r), or in text mode the diff alone on stdout and the summary on stderr.
+func printResult(g *globals, r *engine.Result, extra ...any) error {
+	for _, w := range r.Warnings {
+		g.logf("warning", "%s", w)
+	}
+	if g.json {
+		if len(extra) > 0 {
+			return writeJSON(g.stdout, extra[0])
+		}
+		return writeJSON(g.stdout, r)
+	}
+	printDiffs(g, r.Changes)
 	verb := "changed"
 	if r.DryRun {
 		verb = "would change"
 	}
-	n := 0
-	for _, f := range r.Files {
-		if f.Changed {
-			n++
-		}
-	}
+	n := r.ChangedFiles()
 	if n == 0 {
 		verb = "unchanged"
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/change"
-	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -38,7 +38,7 @@ const maxPlanSize = 4*nodefs.MaxFileSize + 1<<20
 
 // savePlan writes a dry-run's plan to path (a host path, see above) atomically with mode 0600 and
 // returns the sha256 of the file, which a change ticket cites and `apply-plan --expect-sha256` checks.
-func savePlan(g *globals, p *change.Plan, op controllers.Op, path string) (sum string, err error) {
+func savePlan(g *globals, p *change.Plan, op string, path string) (sum string, err error) {
 	root, err := nodefs.New(g.root)
 	if err != nil {
 		return "", err
@@ -50,7 +50,7 @@ func savePlan(g *globals, p *change.Plan, op controllers.Op, path string) (sum s
 	if err := notATarget(root, p, host, path); err != nil {
 		return "", err
 	}
-	f, err := planfile.Build(p, string(op), planfile.ReadIdentity(root), version, time.Now())
+	f, err := planfile.Build(p, op, planfile.ReadIdentity(root), version, time.Now())
 	if err != nil {
 		return "", err
 	}
@@ -181,7 +181,7 @@ type planInfo struct {
 
 // planResult is the same JSON object `disable` prints, plus which plan it came from.
 type planResult struct {
-	result
+	*engine.Result
 	Plan planInfo `json:"plan"`
 }
 
@@ -190,14 +190,8 @@ func newPlanInfo(path, sum string, f *planfile.File) planInfo {
 		MirrorctlVersion: f.MirrorctlVersion, Node: f.Node}
 }
 
-func printPlanResult(g *globals, r *result, info planInfo) error {
-	if !g.json {
-		return printResult(g, r)
-	}
-	for _, w := range r.Warnings {
-		g.logf("warning", "%s", w)
-	}
-	return writeJSON(g.stdout, planResult{result: *r, Plan: info})
+func printPlanResult(g *globals, r *engine.Result, info planInfo) error {
+	return printResult(g, r, planResult{Result: r, Plan: info})
 }
 
 // describePlan logs what a plan is: which file, which digest, what it does and where it was made.
@@ -244,7 +238,7 @@ FILE is a host path (not under --root). The workflow, with a plan named disable.
 				return err
 			}
 			describePlan(g, path, sum, f)
-			r := newResult(f.Plan(f.Changes()), true)
+			r := engine.NewResult(f.Plan(f.Changes()), true)
 			return printPlanResult(g, r, newPlanInfo(path, sum, f))
 		},
 	}
@@ -303,80 +297,14 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 		return fmt.Errorf("%s: sha256 %s, not %s as --expect-sha256 requires; nothing written", path, sum, want)
 	}
 	describePlan(g, path, sum, f)
-	info := newPlanInfo(path, sum, f)
-	dryRun, force := c.Bool("dry-run"), c.Bool("force")
-	wantOn, known := map[string]bool{change.Enabled: true, change.Disabled: false}[f.MirroringAfter]
-	if c.Duration("wait") > 0 && !known {
+	if _, known := map[string]bool{change.Enabled: true, change.Disabled: false}[f.MirroringAfter]; c.Duration("wait") > 0 && !known {
 		return usageErr("--wait: the plan leaves mirroring %q, so there is no state to wait for", f.MirroringAfter)
 	}
-
-	// check reads the node and builds the result; it runs once to refuse early (no lock, no state
-	// dir for a plan that cannot apply) and again under the lock, right before the write.
-	check := func() (*change.Plan, error) {
-		var forced []string
-		if force {
-			if err := f.CheckIdentity(root); err != nil {
-				forced = append(forced, "--force: "+err.Error())
-			}
-		}
-		changes, err := f.Check(root, force)
-		if err != nil {
-			return nil, err
-		}
-		p := f.Plan(changes)
-		p.Warnings = append(p.Warnings, forced...)
-		if f.Node == (planfile.Identity{}) && planfile.ReadIdentity(root) == (planfile.Identity{}) {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("neither the plan nor this node has %s or %s: which node the plan was made on cannot be checked (each file's sha256 still is)", planfile.MachineIDPath, planfile.HostnamePath))
-		}
-		return p, nil
-	}
-	p, err := check()
+	env := newEnv(c, g, root)
+	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Gate: gate(c, g, root, f.Distro)}
+	r, err := engine.Run(c.Context, env, engine.ApplyPlan(env, f, c.Bool("force"), job))
 	if err != nil {
 		return err
 	}
-	if dryRun || !p.Changed() {
-		if !p.Changed() {
-			g.logf("plan", "the files already hold the planned bytes: nothing to change")
-		}
-		return printPlanResult(g, newResult(p, dryRun), info)
-	}
-
-	store := snapshot.Open(root, g.stateDir)
-	unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if p, err = check(); err != nil {
-		return err
-	}
-	r := newResult(p, false)
-	if !p.Changed() {
-		g.logf("plan", "the files already hold the planned bytes: nothing to change")
-		return printPlanResult(g, r, info)
-	}
-	id, err := store.Commit(p.Files, snapshot.Info{
-		Command: commandLine(c), ToolVersion: version, Distro: f.Distro, Op: f.Operation,
-	})
-	if err != nil {
-		return err
-	}
-	if id != "" {
-		r.Snapshot = &id
-		g.logf("snapshot", "saved %s in %s", id, g.stateDir)
-	}
-	for _, fc := range p.Files {
-		if fc.Changed() {
-			g.logf("write", "wrote %s", fc.Path)
-		}
-	}
-	// The same health gate as disable and enable: on timeout the snapshot is restored and the
-	// command fails.
-	if err := waitOrRollback(c, g, store, f.Distro, id, wantOn, c.Duration("wait")); err != nil {
-		return err
-	}
-	for _, n := range p.Notes {
-		g.logf("next", "%s", n)
-	}
-	return printPlanResult(g, r, info)
+	return printPlanResult(g, r, newPlanInfo(path, sum, f))
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,10 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
-	"github.com/mirrorctl/mirrorctl/distros"
-	"github.com/mirrorctl/mirrorctl/manifests"
+	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -45,112 +42,38 @@ Examples:
 			if err != nil {
 				return err
 			}
-			root, err := nodefs.New(g.root)
-			if err != nil {
-				return err
-			}
-			store := snapshot.Open(root, g.stateDir)
-			dryRun := c.Bool("dry-run")
-			plan := func() ([]change.FileChange, *snapshot.Meta, error) {
-				id := c.Args().First()
-				if id == "" {
-					m, err := store.LatestChange()
-					if err != nil {
-						return nil, nil, err
-					}
-					id = m.ID
-				}
-				return store.PlanRollback(id, c.Bool("force"))
-			}
-			if id := c.Args().First(); id != "" {
-				// Before the lock, which would create the state dir for a bad id.
-				if err := snapshot.ValidID(id); err != nil {
-					return err
-				}
-			}
-			if !dryRun {
-				unlock, err := lockStore(c, store, c.Duration("lock-timeout"))
-				if err != nil {
-					return err
-				}
-				defer unlock()
-			}
-			changes, meta, err := plan()
-			if errors.Is(err, snapshot.ErrNotFound) && c.Args().First() != "" {
-				// A run that changed only cluster objects (the files were already as wanted) has a
-				// cluster record under its id and no file snapshot.
-				if m, ok := clusterOnlySnapshot(store, c.Args().First()); ok {
-					changes, meta, err = nil, m, nil
-				}
-			}
-			if err != nil {
-				return err
-			}
-			p := &change.Plan{Distro: meta.Distro, Files: changes, Mirroring: change.Unknown}
-			r := newResult(p, dryRun)
-			// Cluster objects the snapshot's run changed (live kubeadm-config, skip-mirror labels).
-			live, err := liveRollbackPlan(c, g, store, meta.ID, r)
-			if err != nil {
-				return err
-			}
-			if !dryRun && r.Changed {
-				var id string
-				if p.Changed() {
-					id, err = store.Restore(meta, changes, snapshot.Info{Command: commandLine(c), ToolVersion: version, Distro: meta.Distro, Op: "rollback"})
-					if err != nil {
-						return err
-					}
-					if id != "" {
-						r.Snapshot = &id
-						g.logf("snapshot", "saved the pre-rollback state as %s", id)
-					}
-					for _, f := range changes {
-						if f.Changed() {
-							g.logf("write", "restored %s", f.Path)
-						}
-					}
-				}
-				if err := liveRollbackApply(c, g, live, store, id, r); err != nil {
-					return err
-				}
-			}
-			r.Mirroring = stateAfter(g, changes, dryRun)
-			g.logf("rollback", "snapshot %s (%s, %s)", meta.ID, meta.Op, meta.Time.Format(time.RFC3339))
-			return printResult(g, r)
+			return runRollback(c, g, c.Args().First())
 		},
 	}
 }
 
-// stateAfter is the node's mirroring state after a rollback: read with the detected adapter, or for a
-// dry run from the kcm manifest the rollback would restore; "unknown" when neither says.
-func stateAfter(g *globals, changes []change.FileChange, dryRun bool) string {
-	if dryRun {
-		for _, f := range changes {
-			if f.Kind != distros.KindStaticPod || f.After == nil {
-				continue
-			}
-			if m, err := manifests.Parse(f.After); err == nil {
-				if on, err := m.Mirroring(); err == nil {
-					return change.StateOf(on)
-				}
-			}
+func runRollback(c *cli.Context, g *globals, id string) error {
+	if id != "" {
+		// Before the lock, which would create the state dir for a bad id.
+		if err := snapshot.ValidID(id); err != nil {
+			return err
 		}
-		return change.Unknown
 	}
 	root, err := nodefs.New(g.root)
 	if err != nil {
-		return change.Unknown
+		return err
 	}
-	a, err := distros.Detect(root)
+	var cl *engine.Cluster
+	if c.String("kubeconfig") != "" {
+		if cl, err = liveCluster(c, g); err != nil {
+			return err
+		}
+	}
+	env := newEnv(c, g, root)
+	job := engine.Rollback(env, id, c.Bool("force"), cl, engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout")})
+	r, err := engine.Run(c.Context, env, job)
 	if err != nil {
-		return change.Unknown
+		return err
 	}
-	st, err := a.Status(distros.Options{Root: root})
-	if err != nil {
-		return change.Unknown
-	}
-	st.Summarize()
-	return st.Mirroring
+	r.Mirroring = engine.StateAfter(env, r.Plan.Files, r.DryRun)
+	m := job.Restore
+	g.logf("rollback", "snapshot %s (%s, %s)", m.ID, m.Op, m.Time.Format(time.RFC3339))
+	return printResult(g, r)
 }
 
 func snapshotsCommand() *cli.Command {

@@ -1,22 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"time"
-
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/change"
-	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/health"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/planfile"
-	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 // waitFlags are the health-gate flags of disable and enable.
@@ -28,74 +19,25 @@ func waitFlags() []cli.Flag {
 	}
 }
 
-// waitOrRollback runs the health gate after a change that wrote snapshot id: it waits up to d for kcm
-// to be healthy with mirroring in state want. If kcm is not there by the deadline it restores the
-// snapshot (store must hold the lock), waits up to d again for kcm to be healthy in the old state, and
-// returns an error saying what happened: the command exits 1 and the node is as before. d <= 0 skips
-// the gate.
-func waitOrRollback(c *cli.Context, g *globals, store *snapshot.Store, distro, id string, want bool, d time.Duration) error {
-	if d <= 0 {
+// gate builds the health gate of a changing command from its --wait flags; nil without --wait. It
+// watches this node's kcm, through the lease kcm's own kubeconfig reads.
+func gate(c *cli.Context, g *globals, root nodefs.Root, distro string) *engine.Gate {
+	if c.Duration("wait") <= 0 {
 		return nil
 	}
-	ctx := c.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	catchInterrupts(ctx)
 	o := health.Options{
 		URL:           c.String("wait-url"),
-		Want:          want,
 		Progress:      g.stderr,
 		TTY:           isTerminal(g.stderr),
 		AcceptStandby: c.Bool("wait-accept-standby"),
 	}
-	manifest := kcmManifest(store.Root(), distro)
-	o.Lease, o.Hostname = kcmLease(store.Root(), g, distro, manifest)
+	manifest := kcmManifest(root, distro)
+	o.Lease, o.Hostname = engine.LeaseReader(root, kcmKubeconfig(root, distro, manifest))
 	if manifest != nil {
 		// kcm 1.23 and later list a health check per controller while they lead (its image tag says).
 		o.ListsControllers = manifest.Version.AtLeast(1, 23)
 	}
-	err := waitFor(ctx, o, d)
-	if err == nil {
-		return nil
-	}
-	var te *health.TimeoutError
-	if !errors.As(err, &te) {
-		// Interrupted or misconfigured: the change stays; say how to undo it.
-		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: mirrorctl rollback %s)", interruptCause(ctx, err), id)
-	}
-	if id == "" {
-		return fmt.Errorf("%v; nothing was written, so there is nothing to roll back", te)
-	}
-	g.logf("rollback", "%v: restoring snapshot %s", te, id)
-	plan, m, err := store.PlanRollback(id, false)
-	if err != nil {
-		return fmt.Errorf("%v; automatic rollback of snapshot %s failed: %v", te, id, err)
-	}
-	newID, err := store.Restore(m, plan, snapshot.Info{Command: commandLine(c), ToolVersion: version, Distro: m.Distro, Op: "auto-rollback"})
-	if err != nil {
-		return fmt.Errorf("%v; automatic rollback of snapshot %s failed: %v", te, id, err)
-	}
-	for _, f := range plan {
-		if f.Changed() {
-			g.logf("rollback", "restored %s", f.Path)
-		}
-	}
-	saved := ""
-	if newID != "" {
-		saved = fmt.Sprintf(" (the failed state is kept as snapshot %s)", newID)
-	}
-	o.Want = !want
-	if err := waitFor(ctx, o, d); err != nil {
-		return fmt.Errorf("%v; rolled back to snapshot %s%s, but kube-controller-manager is still not healthy: %v; check `crictl ps -a` and the kubelet log", te, id, saved, err)
-	}
-	return fmt.Errorf("%v; rolled back to snapshot %s automatically%s and kube-controller-manager is healthy again with mirroring %s", te, id, saved, change.StateOf(!want))
-}
-
-func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	return health.Wait(ctx, o)
+	return &engine.Gate{Timeout: c.Duration("wait"), Options: o, Interrupted: interruptCause}
 }
 
 // kcmKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with
@@ -142,39 +84,4 @@ func kcmManifest(root nodefs.Root, distro string) *manifests.Manifest {
 		return nil
 	}
 	return m
-}
-
-// kcmLease returns the health gate's leader-lease reader and this node's hostname, or nil where kcm's
-// kubeconfig is not found (the gate then judges a standby by time alone).
-func kcmLease(root nodefs.Root, g *globals, distro string, m *manifests.Manifest) (func(context.Context) (*health.Lease, error), string) {
-	kubeconfig := kcmKubeconfig(root, distro, m)
-	if kubeconfig == "" {
-		return nil, ""
-	}
-	hostname := planfile.ReadIdentity(root).Hostname
-	if g.root == "/" || g.root == "" {
-		hostname, _ = os.Hostname() // what kcm puts in its lease identity
-	}
-	var client *cluster.Client
-	return func(ctx context.Context) (*health.Lease, error) {
-		if client == nil {
-			c, err := cluster.Load(root, kubeconfig)
-			if err != nil {
-				return nil, err
-			}
-			client = c
-		}
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		l, err := client.KCMLease(ctx)
-		switch {
-		case err == nil:
-			return l, nil
-		case errors.Is(err, cluster.ErrNoLease):
-			return nil, nil
-		case cluster.IsUnreachable(err):
-			return nil, fmt.Errorf("%s: %w: %v", client.Host, health.ErrAPIUnreachable, err)
-		}
-		return nil, err
-	}, hostname
 }

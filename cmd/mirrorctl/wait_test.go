@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -63,12 +65,11 @@ func newFakeKubelet(t *testing.T, root string, startFails func([]byte) bool) *fa
 
 func (f *fakeKubelet) url() string { return f.srv.URL + "/healthz?verbose" }
 
-// runDisableWithWait runs a disable through the snapshot store under the lock, then waitOrRollback,
-// inside a cli app carrying waitFlags, the way runMutate does once --wait is wired.
+// runDisableWithWait runs a kubeadm disable through the engine with the health gate that --wait d
+// builds, inside a cli app carrying waitFlags, and returns the snapshot id the run logged.
 func runDisableWithWait(t *testing.T, root string, args []string, d time.Duration) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	var id string
 	app := &cli.App{
 		Flags:          waitFlags(),
 		Writer:         &out,
@@ -81,25 +82,17 @@ func runDisableWithWait(t *testing.T, root string, args []string, d time.Duratio
 				return err
 			}
 			a, _ := distros.Get("kubeadm")
-			o := distros.Options{Root: r, Op: controllers.Disable}
-			store := snapshot.Open(r, g.stateDir)
-			unlock, err := store.Lock(time.Second)
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			plan, err := a.Plan(o)
-			if err != nil {
-				return err
-			}
-			id, err = store.Commit(plan.Files, snapshot.Info{Op: "disable"})
-			if err != nil {
-				return err
-			}
-			return waitOrRollback(c, g, store, "kubeadm", id, false, d)
+			env := newEnv(c, g, r)
+			job := engine.Job{LockTimeout: time.Second, Gate: gate(c, g, r, "kubeadm")}
+			_, err = engine.Run(c.Context, env, engine.Mutate(env, a, distros.Options{Root: r, Op: controllers.Disable}, job))
+			return err
 		},
 	}
-	err := app.Run(append([]string{"mirrorctl"}, args...))
+	err := app.Run(append([]string{"mirrorctl", "--wait", d.String()}, args...))
+	id := ""
+	if m := regexp.MustCompile(`\[snapshot\] saved (\S+) in`).FindStringSubmatch(errb.String()); m != nil {
+		id = m[1]
+	}
 	return id, errb.String(), err
 }
 

@@ -1,0 +1,219 @@
+// Package engine runs every change mirrorctl makes as one transaction. disable, enable, apply-plan,
+// lint --fix, rollback and skip differ only in their Job: what plans the change, and which of the
+// optional steps around the write they have. The phases, each logged as "[phase] …" on stderr:
+//
+//	plan      read the node (and the cluster) and propose the change; writes nothing
+//	lock      take the node's lock (only when something would change and this is no dry run)
+//	replan    plan again under the lock: another run may have changed the node since the first look
+//	snapshot  save every file about to change (snapshot.Store.Commit, or Restore for a rollback) …
+//	write     … then replace each file atomically
+//	activate  make the change take effect where the kubelet does not (a service restart)
+//	gate      wait for kube-controller-manager to be healthy with the new state, else roll back
+//	live      the cluster objects (live kubeadm-config, skip-mirror labels), recorded first; on failure
+//	          the files written above are rolled back, so a failed run leaves the node as it found it
+//	record    print what to do next
+//
+// The command layer builds a Job from its flags and prints the Result; it decides nothing.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/snapshot"
+)
+
+// Env is what every run shares: where the node is, where the state lives, and how to talk.
+type Env struct {
+	Root     nodefs.Root
+	StateDir string
+	Command  []string // the command line, recorded in snapshots and cluster records
+	Version  string   // mirrorctl's version, likewise
+	Stderr   io.Writer
+	Log      func(phase, format string, a ...any)
+	// Arm starts turning Ctrl-C and TERM into a cancelled context; the engine calls it once it holds
+	// the lock or is about to talk to the API server, from where a run must finish or say what it left.
+	Arm func()
+}
+
+func (e *Env) logf(phase, format string, a ...any) {
+	if e.Log != nil {
+		e.Log(phase, format, a...)
+	}
+}
+
+func (e *Env) arm() {
+	if e.Arm != nil {
+		e.Arm()
+	}
+}
+
+// Store opens the state dir (creating nothing).
+func (e *Env) Store() *snapshot.Store { return snapshot.Open(e.Root, e.StateDir) }
+
+func (e *Env) info(distro, op string) snapshot.Info {
+	return snapshot.Info{Command: e.Command, ToolVersion: e.Version, Distro: distro, Op: op}
+}
+
+// Job is one command's change.
+type Job struct {
+	Op          string // recorded in snapshots: disable, enable, lint-fix, rollback, …
+	DryRun      bool
+	LockTimeout time.Duration
+
+	// Plan reads the node and proposes the change. It runs in the plan phase and again, under the
+	// lock, in the replan phase; it must write nothing.
+	Plan func(store *snapshot.Store) (*change.Plan, error)
+	// Restore, when set, makes the write phase restore this snapshot (a rollback) instead of
+	// committing the plan: the plan is then the rollback plan, and the snapshot taken first is of the
+	// state the rollback replaces.
+	Restore *snapshot.Meta
+	// Live is the cluster step; nil for a node-only run.
+	Live Live
+	// Activate makes a written change take effect (a service restart); nil when the kubelet does.
+	Activate func(p *change.Plan) error
+	// Gate is the health gate; nil for none.
+	Gate *Gate
+	// Unchanged is the log line for a run with nothing to change ("" for none).
+	Unchanged func(p *change.Plan) string
+}
+
+// Live is the cluster part of a run: objects in the API server shown and changed like files.
+type Live interface {
+	// Plan reads the objects and returns their planned change, shown among the files. It runs in
+	// the plan and replan phases.
+	Plan(ctx context.Context) ([]change.FileChange, error)
+	// Apply records the objects' state and writes the change, after the files were committed as
+	// snapshot id ("" when no file changed). It returns what was written (a conflict may have
+	// re-planned it) and the id its record was saved under ("" when nothing changed).
+	Apply(ctx context.Context, id string) (written []change.FileChange, recordID string, err error)
+}
+
+// Run runs job through the phases and returns its result. On an error nothing on the node differs
+// from before the run, unless the error says so and names the snapshot to roll back to.
+func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
+	store := env.Store()
+	p, r, err := plan(ctx, env, job, store)
+	if err != nil || job.DryRun || !r.Changed {
+		return r, err
+	}
+
+	unlock, err := store.Lock(job.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	env.arm()
+	if p, r, err = plan(ctx, env, job, store); err != nil || !r.Changed {
+		return r, err
+	}
+
+	id, err := write(env, job, store, p)
+	if err != nil {
+		return nil, err
+	}
+	if id != "" {
+		r.Snapshot = &id
+	}
+	if job.Activate != nil && p.Changed() {
+		if err := job.Activate(p); err != nil {
+			return nil, fmt.Errorf("%w; the files are written (undo: mirrorctl rollback %s)", err, id)
+		}
+	}
+	if job.Gate != nil {
+		if err := job.Gate.run(ctx, env, store, p, id); err != nil {
+			return nil, err
+		}
+	}
+	if job.Live != nil {
+		if err := live(ctx, env, job, store, id, r); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range p.Notes {
+		env.logf("next", "%s", n)
+	}
+	return r, nil
+}
+
+// plan runs the planner and the live step's plan and builds the result they would give.
+func plan(ctx context.Context, env *Env, job *Job, store *snapshot.Store) (*change.Plan, *Result, error) {
+	p, err := job.Plan(store)
+	if err != nil {
+		return nil, nil, err
+	}
+	r := NewResult(p, job.DryRun)
+	if job.Live != nil {
+		env.arm()
+		lc, err := job.Live.Plan(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range lc {
+			r.Add(c)
+		}
+	}
+	if !r.Changed && job.Unchanged != nil {
+		if msg := job.Unchanged(p); msg != "" {
+			env.logf("plan", "%s", msg)
+		}
+	}
+	return p, r, nil
+}
+
+// write is the snapshot and write phases: the files' old state is saved, then each is replaced.
+func write(env *Env, job *Job, store *snapshot.Store, p *change.Plan) (string, error) {
+	if !p.Changed() {
+		return "", nil
+	}
+	var id string
+	var err error
+	verb := "wrote"
+	if job.Restore != nil {
+		verb = "restored"
+		id, err = store.Restore(job.Restore, p.Files, env.info(job.Restore.Distro, job.Op))
+		if err == nil && id != "" {
+			env.logf("snapshot", "saved the pre-rollback state as %s", id)
+		}
+	} else {
+		id, err = store.Commit(p.Files, env.info(p.Distro, job.Op))
+		if err == nil && id != "" {
+			env.logf("snapshot", "saved %s in %s", id, env.StateDir)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, f := range p.Files {
+		if f.Changed() {
+			env.logf("write", "%s %s", verb, f.Path)
+		}
+	}
+	return id, nil
+}
+
+// live is the live phase: on failure the files of snapshot id are rolled back, so a failed run leaves
+// the node as it found it.
+func live(ctx context.Context, env *Env, job *Job, store *snapshot.Store, id string, r *Result) error {
+	written, recID, err := job.Live.Apply(ctx, id)
+	if err != nil {
+		if id == "" {
+			return err
+		}
+		if _, _, _, rerr := store.Rollback(id, false, env.info("", "rollback")); rerr != nil {
+			return fmt.Errorf("%v; restoring the files of snapshot %s failed too (%v): run `mirrorctl rollback %s`", err, id, rerr, id)
+		}
+		return fmt.Errorf("%v; the files were restored from snapshot %s", err, id)
+	}
+	for _, c := range written {
+		r.Replace(c)
+	}
+	if r.Snapshot == nil && recID != "" {
+		r.Snapshot = &recID
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/cluster"
+	"github.com/mirrorctl/mirrorctl/health"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/planfile"
+	"github.com/mirrorctl/mirrorctl/snapshot"
+)
+
+// Gate is the health gate (--wait): after the write, kube-controller-manager must come back healthy
+// with mirroring in the planned state within Timeout, or the change is rolled back.
+type Gate struct {
+	Timeout time.Duration
+	// Options are the health check's; Want is set from the plan.
+	Options health.Options
+	// Interrupted turns a cancelled wait's error into the signal that cancelled it.
+	Interrupted func(ctx context.Context, err error) error
+}
+
+// run waits up to g.Timeout for kcm to be healthy with mirroring as plan p leaves it. If kcm is not
+// there by the deadline it restores snapshot id (the caller holds the lock), waits again for kcm to be
+// healthy in the old state, and returns an error saying what happened: the command exits 1 and the node
+// is as before.
+func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *change.Plan, id string) error {
+	if g.Timeout <= 0 {
+		return nil
+	}
+	env.arm()
+	want := p.Mirroring == change.Enabled
+	o := g.Options
+	o.Want = want
+	err := waitFor(ctx, o, g.Timeout)
+	if err == nil {
+		return nil
+	}
+	var te *health.TimeoutError
+	if !errors.As(err, &te) {
+		// Interrupted or misconfigured: the change stays; say how to undo it.
+		if g.Interrupted != nil {
+			err = g.Interrupted(ctx, err)
+		}
+		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: mirrorctl rollback %s)", err, id)
+	}
+	if id == "" {
+		return fmt.Errorf("%v; nothing was written, so there is nothing to roll back", te)
+	}
+	env.logf("rollback", "%v: restoring snapshot %s", te, id)
+	plan, m, err := store.PlanRollback(id, false)
+	if err != nil {
+		return fmt.Errorf("%v; automatic rollback of snapshot %s failed: %v", te, id, err)
+	}
+	newID, err := store.Restore(m, plan, env.info(m.Distro, "auto-rollback"))
+	if err != nil {
+		return fmt.Errorf("%v; automatic rollback of snapshot %s failed: %v", te, id, err)
+	}
+	for _, f := range plan {
+		if f.Changed() {
+			env.logf("rollback", "restored %s", f.Path)
+		}
+	}
+	saved := ""
+	if newID != "" {
+		saved = fmt.Sprintf(" (the failed state is kept as snapshot %s)", newID)
+	}
+	o.Want = !want
+	if err := waitFor(ctx, o, g.Timeout); err != nil {
+		return fmt.Errorf("%v; rolled back to snapshot %s%s, but kube-controller-manager is still not healthy: %v; check `crictl ps -a` and the kubelet log", te, id, saved, err)
+	}
+	return fmt.Errorf("%v; rolled back to snapshot %s automatically%s and kube-controller-manager is healthy again with mirroring %s", te, id, saved, change.StateOf(!want))
+}
+
+func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return health.Wait(ctx, o)
+}
+
+// LeaseReader returns the health gate's reader of kcm's leader lease, through kcm's own kubeconfig
+// (node path) so that "unreachable" means unreachable for kcm, and this node's hostname as kcm puts it
+// in its lease identity. It returns nil where kubeconfig is "" (the gate then judges a standby by
+// time alone).
+func LeaseReader(root nodefs.Root, kubeconfig string) (func(context.Context) (*health.Lease, error), string) {
+	if kubeconfig == "" {
+		return nil, ""
+	}
+	hostname := planfile.ReadIdentity(root).Hostname
+	if root.Dir == "/" {
+		hostname, _ = os.Hostname()
+	}
+	var client *cluster.Client
+	return func(ctx context.Context) (*health.Lease, error) {
+		if client == nil {
+			c, err := cluster.Load(root, kubeconfig)
+			if err != nil {
+				return nil, err
+			}
+			client = c
+		}
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		l, err := client.KCMLease(ctx)
+		switch {
+		case err == nil:
+			return l, nil
+		case errors.Is(err, cluster.ErrNoLease):
+			return nil, nil
+		case cluster.IsUnreachable(err):
+			return nil, fmt.Errorf("%s: %w: %v", client.Host, health.ErrAPIUnreachable, err)
+		}
+		return nil, err
+	}, hostname
+}

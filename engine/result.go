@@ -1,0 +1,91 @@
+package engine
+
+import "github.com/mirrorctl/mirrorctl/change"
+
+// Result is what every changing command reports. Its JSON keys are public contract; commands with more
+// to say (lint's findings, a plan file, skip's objects) embed it.
+type Result struct {
+	Changed   bool               `json:"changed"`
+	Mirroring string             `json:"mirroring"`
+	Snapshot  *string            `json:"snapshot"`
+	Files     []FileResult       `json:"files"`
+	Diff      []change.DiffEntry `json:"diff"`
+	Warnings  []string           `json:"warnings"`
+	Distro    string             `json:"distro"`
+	DryRun    bool               `json:"dry_run"`
+	Notes     []string           `json:"notes"`
+
+	// Changes are the files and objects behind Files, in order, for the text diff.
+	Changes []change.FileChange `json:"-"`
+	// Plan is the node plan the result came from (a dry run saves it with --save-plan).
+	Plan *change.Plan `json:"-"`
+}
+
+// FileResult is one target in a Result.
+type FileResult struct {
+	Path    string `json:"path"`
+	Kind    string `json:"kind"`
+	Changed bool   `json:"changed"`
+}
+
+// NewResult is the result of plan p: every target, changed or not, and the diff of those that change.
+func NewResult(p *change.Plan, dryRun bool) *Result {
+	r := &Result{Mirroring: p.Mirroring, Files: []FileResult{}, Diff: []change.DiffEntry{},
+		Warnings: append([]string{}, p.Warnings...), Notes: append([]string{}, p.Notes...),
+		Distro: p.Distro, DryRun: dryRun, Plan: p}
+	for _, f := range p.Files {
+		r.Add(f)
+	}
+	return r
+}
+
+// Add appends a target.
+func (r *Result) Add(f change.FileChange) {
+	ch := f.Changed()
+	r.Files = append(r.Files, FileResult{Path: f.Path, Kind: f.Kind, Changed: ch})
+	r.Changes = append(r.Changes, f)
+	if ch {
+		r.Changed = true
+		r.Diff = append(r.Diff, f.AnsibleDiff())
+	}
+}
+
+// Replace puts f in place of the entry for the same path (a plan shown before the write, replaced by
+// what was written), or appends it.
+func (r *Result) Replace(f change.FileChange) {
+	for i := range r.Files {
+		if r.Files[i].Path != f.Path {
+			continue
+		}
+		r.Files = append(r.Files[:i:i], r.Files[i+1:]...)
+		for j := range r.Changes {
+			if r.Changes[j].Path == f.Path {
+				r.Changes = append(r.Changes[:j:j], r.Changes[j+1:]...)
+				break
+			}
+		}
+		for j := range r.Diff {
+			if r.Diff[j].AfterHeader == f.Path {
+				r.Diff = append(r.Diff[:j:j], r.Diff[j+1:]...)
+				break
+			}
+		}
+		break
+	}
+	r.Changed = false
+	for _, fr := range r.Files {
+		r.Changed = r.Changed || fr.Changed
+	}
+	r.Add(f)
+}
+
+// ChangedFiles counts the targets that change.
+func (r *Result) ChangedFiles() int {
+	n := 0
+	for _, f := range r.Files {
+		if f.Changed {
+			n++
+		}
+	}
+	return n
+}
