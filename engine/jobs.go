@@ -203,4 +203,3 @@ func StateAfter(env *Env, changes []change.FileChange, dryRun bool) string {
 	st.Summarize()
 	return st.Mirroring
 }
-
