@@ -1,14 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -17,12 +11,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/planfile"
-	"github.com/mirrorctl/mirrorctl/snapshot"
 )
-
-// Plan files are host paths, relative to the current directory, never resolved under --root: a plan
-// is for the reviewer and the operator, who run mirrorctl from the host that mounts the node image.
-// On the node itself (--root /) the two are the same.
 
 // planDirsRefused are folders whose every non-dot file a kubelet runs: a plan saved there would be
 // taken for a static pod.
@@ -32,142 +21,27 @@ var planDirsRefused = []string{
 	"/var/lib/rancher/k3s/agent/pod-manifests",
 }
 
-// maxPlanSize bounds what show-plan and apply-plan read: a plan holds a few config files, each at
-// most nodefs.MaxFileSize, twice (old and new bytes).
-const maxPlanSize = 4*nodefs.MaxFileSize + 1<<20
-
-// savePlan writes a dry-run's plan to path (a host path, see above) atomically with mode 0600 and
-// returns the sha256 of the file, which a change ticket cites and `apply-plan --expect-sha256` checks.
-func savePlan(g *globals, p *change.Plan, op string, path string) (sum string, err error) {
+// savePlan saves a dry-run's plan to path (a host path, not under --root) and returns its sha256.
+func savePlan(g *globals, p *change.Plan, op string, path string) (string, error) {
+	if path == "" {
+		return "", usageErr("--save-plan: empty file name")
+	}
 	root, err := nodefs.New(g.root)
 	if err != nil {
 		return "", err
 	}
-	host, err := planHostPath(root, path)
+	s, err := planfile.Save(root, p, op, path, version, planDirsRefused)
 	if err != nil {
 		return "", err
 	}
-	if err := notATarget(root, p, host, path); err != nil {
-		return "", err
+	g.logf("plan", "saved %s sha256 %s", path, s.SHA256)
+	for _, t := range s.Secrets {
+		g.logf("warning", "%s holds the complete contents of %s, which has a %s: keep the plan as private as that file, and cite its sha256 rather than paste it", path, t.Path, t.Kind)
 	}
-	f, err := planfile.Build(p, op, planfile.ReadIdentity(root), version, time.Now())
-	if err != nil {
-		return "", err
-	}
-	data, err := planfile.Marshal(f)
-	if err != nil {
-		return "", err
-	}
-	hostRoot, err := nodefs.New("/")
-	if err != nil {
-		return "", err
-	}
-	if err := snapshot.WriteFile(hostRoot, host, data, 0o600, -1, -1); err != nil {
-		return "", fmt.Errorf("--save-plan: %w", err)
-	}
-	sum = planfile.Sum(data)
-	g.logf("plan", "saved %s sha256 %s", path, sum)
-	for _, t := range f.Files {
-		if m := credentialRE().FindStringSubmatch(t.After); t.Changed && m != nil {
-			g.logf("warning", "%s holds the complete contents of %s, which has a %s: keep the plan as private as that file, and cite its sha256 rather than paste it", path, t.Path, m[1])
-		}
-	}
-	return sum, nil
+	return s.SHA256, nil
 }
 
-// planHostPath checks where a plan is to be saved and returns its absolute host path.
-func planHostPath(root nodefs.Root, path string) (string, error) {
-	if path == "" {
-		return "", usageErr("--save-plan: empty file name")
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", fmt.Errorf("--save-plan %s: %w", path, err)
-	}
-	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
-		return "", fmt.Errorf("--save-plan %s: is a directory", path)
-	}
-	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
-	if err != nil {
-		return "", fmt.Errorf("--save-plan %s: folder %s: %w", path, filepath.Dir(abs), unwrapPath(err))
-	}
-	for _, d := range planDirsRefused {
-		for _, base := range []string{"/", root.Dir} {
-			refused := filepath.Join(base, d)
-			if real, err := filepath.EvalSymlinks(refused); err == nil {
-				refused = real
-			}
-			if dir == refused {
-				return "", fmt.Errorf("--save-plan %s: is in %s, whose files the kubelet runs as static pods; save the plan elsewhere", path, refused)
-			}
-		}
-	}
-	return filepath.Join(dir, filepath.Base(abs)), nil
-}
-
-// notATarget refuses a plan path that names one of the plan's own files (under --root), which
-// saving would overwrite with the plan.
-func notATarget(root nodefs.Root, p *change.Plan, host, path string) error {
-	fi, err := os.Stat(host)
-	for _, c := range p.Files {
-		th, rerr := root.Resolve(c.Path)
-		if rerr != nil {
-			continue
-		}
-		same := th == host
-		if tfi, terr := os.Stat(th); !same && err == nil && terr == nil {
-			same = os.SameFile(fi, tfi)
-		}
-		if same {
-			return fmt.Errorf("--save-plan %s: is %s, a file the plan changes", path, c.Path)
-		}
-	}
-	return nil
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// credentialRE finds the secrets a kubeadm config or a kubeconfig-like file may hold (bootstrap
-// tokens, the certificate key that decrypts the uploaded control-plane certificates, client keys).
-var credentialRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?m)^[ \t-]*(token|certificateKey|client-key-data|client-certificate-data|password):[ \t]*\S`)
-})
-
-var planVersionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^mirrorctl_version: "?([^"\n]*)"?\n`) })
-
-// readPlan reads and checks a plan file (a host path) and returns it with the sha256 of its bytes.
-func readPlan(path string) (*planfile.File, string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, unwrapPath(err))
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, "", fmt.Errorf("%s: not a regular file", path)
-	}
-	if fi.Size() > maxPlanSize {
-		return nil, "", fmt.Errorf("%s: %d bytes, larger than any plan mirrorctl writes", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, unwrapPath(err))
-	}
-	f, err := planfile.Parse(data)
-	if err != nil {
-		if m := planVersionRE().FindSubmatch(data); m != nil && string(m[1]) != version && errors.Is(err, planfile.ErrMalformed) {
-			// A later mirrorctl may render diffs or the file differently; say so rather than let
-			// "malformed" suggest tampering.
-			return nil, "", fmt.Errorf("%s: %w (the plan was made by mirrorctl %s, this is %s)", path, err, m[1], version)
-		}
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return f, planfile.Sum(data), nil
-}
+func readPlan(path string) (*planfile.File, string, error) { return planfile.Read(path, version) }
 
 // planInfo is the "plan" key show-plan and apply-plan add to the JSON result of a dry-run or a run.
 type planInfo struct {

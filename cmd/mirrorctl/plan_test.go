@@ -793,3 +793,44 @@ func TestApplyPlanUnknownIdentityWarns(t *testing.T) {
 		t.Errorf("a node with an identity: exit %d, warnings %v", r.code, m["warnings"])
 	}
 }
+
+// TestSavePlanReplacesPlantedLink: a link planted where root saves a plan (a world-writable /tmp) is
+// replaced by the plan, and the file it names keeps its bytes and mode (issue 14 §1: the attack made
+// root overwrite /etc/shadow this way, and a link into the static pod folder landed a plan there).
+func TestSavePlanReplacesPlantedLink(t *testing.T) {
+	t.Parallel()
+	root := plNode(t)
+	victims := map[string]string{
+		"shadow":          filepath.Join(t.TempDir(), "shadow"),
+		"static pod file": filepath.Join(root, "etc/kubernetes/manifests/planted.yaml"),
+	}
+	for name, victim := range victims {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(victim, []byte("secret\n"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			sticky := t.TempDir()
+			path := filepath.Join(sticky, "disable.plan")
+			if err := os.Symlink(victim, path); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, "--root", root, "disable", "--dry-run", "--save-plan", path)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "secret\n" {
+				t.Errorf("%s was overwritten through the link: %q", victim, b)
+			}
+			if fi, _ := os.Stat(victim); fi.Mode().Perm() != 0o640 {
+				t.Errorf("%s mode %v, want 0640", victim, fi.Mode().Perm())
+			}
+			fi, err := os.Lstat(path)
+			if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("%s is not the plan (0600 regular file): %v %v", path, fi, err)
+			}
+			if _, _, err := readPlan(path); err != nil {
+				t.Errorf("the saved plan does not read back: %v", err)
+			}
+		})
+	}
+}
