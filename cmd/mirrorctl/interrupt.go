@@ -7,11 +7,6 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
-	"time"
-
-	"github.com/urfave/cli/v2"
-
-	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 // interrupts turns Ctrl-C and TERM into a cancelled command context, from the moment a command starts
@@ -88,15 +83,4 @@ func interruptCause(ctx context.Context, err error) error {
 		return in
 	}
 	return err
-}
-
-// lockStore takes the node's lock and, holding it, starts catching interrupts: what follows writes.
-// Waiting for the lock stays interruptible the default way, as nothing has been written yet.
-func lockStore(c *cli.Context, store *snapshot.Store, d time.Duration) (func(), error) {
-	unlock, err := store.Lock(d)
-	if err != nil {
-		return nil, err
-	}
-	catchInterrupts(c.Context)
-	return unlock, nil
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -100,7 +98,7 @@ func snapshotsCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					list, err := listEntries(s)
+					list, err := engine.List(s)
 					if err != nil {
 						return err
 					}
@@ -118,7 +116,7 @@ func snapshotsCommand() *cli.Command {
 						if distro == "" {
 							distro = "-"
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Time.Format(time.RFC3339), m.Op, distro, joinOr(paths, "-"), joinOr(clusterObjects(m.Cluster), "-"))
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Time.Format(time.RFC3339), m.Op, distro, joinOr(paths, "-"), joinOr(engine.Objects(m.Cluster), "-"))
 					}
 					return tw.Flush()
 				},
@@ -143,7 +141,7 @@ func snapshotsCommand() *cli.Command {
 							return writeJSON(g.stdout, rec)
 						}
 						fmt.Fprintf(g.stdout, "id: %s\ntime: %s\nop: %s\nserver: %s\ntool version: %s\ncommand: %v\n", rec.ID, rec.Time, rec.Op, rec.Server, rec.ToolVersion, rec.Command)
-						for _, o := range clusterObjects(rec) {
+						for _, o := range engine.Objects(rec) {
 							fmt.Fprintf(g.stdout, "object: %s\n", o)
 						}
 						return nil
@@ -173,23 +171,7 @@ func snapshotsCommand() *cli.Command {
 					if c.Int("keep") < 0 {
 						return usageErr("--keep must be >= 0")
 					}
-					unlock, err := lockStore(c, s, 30*time.Second)
-					if err != nil {
-						return err
-					}
-					defer unlock()
-					removed, err := s.Prune(c.Int("keep"))
-					if err != nil {
-						return err
-					}
-					// Cluster records share their snapshot's id and go with it; cluster-only records
-					// (skip, or only the live ConfigMap changed) are kept to the same count apart.
-					recs := cluster.OpenRecords(s)
-					for _, id := range removed {
-						_ = recs.Remove(id)
-					}
-					gone, err := pruneClusterOnly(s, recs, c.Int("keep"))
-					removed = append(removed, gone...)
+					removed, err := engine.Prune(s, c.Int("keep"), 30*time.Second, func() { catchInterrupts(c.Context) })
 					if err != nil {
 						return err
 					}
@@ -208,90 +190,4 @@ func snapshotsCommand() *cli.Command {
 			},
 		},
 	}
-}
-
-// listEntry is a snapshot as `snapshots list` shows it, with the cluster record of the same run; a
-// cluster-only record (skip, or a run that changed only the live ConfigMap) has no files.
-type listEntry struct {
-	snapshot.Meta
-	Cluster *cluster.Record `json:"cluster,omitempty"`
-}
-
-func listEntries(s *snapshot.Store) ([]listEntry, error) {
-	metas, err := s.List()
-	if err != nil {
-		return nil, err
-	}
-	recs, err := cluster.OpenRecords(s).List()
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]*cluster.Record{}
-	for i := range recs {
-		byID[recs[i].ID] = &recs[i]
-	}
-	out := []listEntry{}
-	for _, m := range metas {
-		out = append(out, listEntry{Meta: m, Cluster: byID[m.ID]})
-		delete(byID, m.ID)
-	}
-	for _, r := range recs {
-		if byID[r.ID] != nil {
-			out = append(out, listEntry{Meta: snapshot.Meta{ID: r.ID, Time: r.Time, Command: r.Command, ToolVersion: r.ToolVersion,
-				Op: r.Op, RollbackOf: r.RollbackOf, Files: []snapshot.FileMeta{}}, Cluster: byID[r.ID]})
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Time.Equal(out[j].Time) {
-			return out[i].Time.After(out[j].Time)
-		}
-		return out[i].ID > out[j].ID
-	})
-	return out, nil
-}
-
-// clusterObjects names the objects a record changed, for the list and show texts.
-func clusterObjects(r *cluster.Record) []string {
-	if r == nil {
-		return nil
-	}
-	var out []string
-	for _, c := range r.ConfigMaps {
-		out = append(out, "configmap "+c.Namespace+"/"+c.Name)
-	}
-	for _, l := range r.Labels {
-		out = append(out, strings.ToLower(l.Kind)+" "+l.Namespace+"/"+l.Name)
-	}
-	return out
-}
-
-// pruneClusterOnly removes the cluster records without a snapshot beyond the newest keep of them.
-func pruneClusterOnly(s *snapshot.Store, recs *cluster.Records, keep int) ([]string, error) {
-	metas, err := s.List()
-	if err != nil {
-		return nil, err
-	}
-	hasSnap := map[string]bool{}
-	for _, m := range metas {
-		hasSnap[m.ID] = true
-	}
-	all, err := recs.List() // newest first
-	if err != nil {
-		return nil, err
-	}
-	var removed []string
-	n := 0
-	for _, r := range all {
-		if hasSnap[r.ID] {
-			continue
-		}
-		if n++; n <= keep {
-			continue
-		}
-		if err := recs.Remove(r.ID); err != nil {
-			return removed, err
-		}
-		removed = append(removed, r.ID)
-	}
-	return removed, nil
 }

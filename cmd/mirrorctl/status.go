@@ -8,10 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/change"
-	"github.com/mirrorctl/mirrorctl/cluster"
-	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 type statusResult struct {
@@ -157,8 +154,7 @@ func joinOr(s []string, empty string) string {
 	return out
 }
 
-// liveStatus reads the live ClusterConfiguration the way the files are read: it is what kubeadm
-// regenerates the manifest from, so status must show it when it can reach it.
+// liveStatus reads the live ClusterConfiguration through --kubeconfig.
 func liveStatus(c *cli.Context, g *globals) (change.FileStatus, error) {
 	client, err := clusterClient(c, g)
 	if err != nil {
@@ -166,19 +162,5 @@ func liveStatus(c *cli.Context, g *globals) (change.FileStatus, error) {
 	}
 	ctx, cancel := clusterContext(c)
 	defer cancel()
-	lc, err := client.PlanKubeadmConfig(ctx, func(b []byte) ([]byte, bool, error) { return b, false, nil })
-	if err != nil {
-		return change.FileStatus{}, err
-	}
-	path := cluster.LivePath
-	st, err := patches.ReadKubeadmConfig([]byte(lc.Before))
-	if err != nil {
-		return change.FileStatus{}, fmt.Errorf("%s: %w", path, err)
-	}
-	fs := change.FileStatus{Path: path, Kind: cluster.KindLive, Mirroring: change.StateOf(st.Mirroring),
-		Controllers: controllers.Join(st.Controllers), Version: st.Version.String()}
-	if !st.Set {
-		fs.Note = "controllers not set: kubeadm's default " + controllers.Join(patches.KubeadmDefaultControllers)
-	}
-	return fs, nil
+	return client.KubeadmConfigStatus(ctx)
 }
