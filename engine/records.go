@@ -11,16 +11,15 @@ import (
 
 // Prune deletes all but the newest keep snapshots under the node's lock. Cluster records share their
 // snapshot's id and go with it; cluster-only records (skip, or only the live ConfigMap changed) are
-// kept to the same count apart. arm is called once the lock is held.
-func Prune(s *snapshot.Store, keep int, lockTimeout time.Duration, arm func()) ([]string, error) {
+// kept to the same count apart.
+func Prune(env *Env, keep int, lockTimeout time.Duration) ([]string, error) {
+	s := env.Store()
 	unlock, err := s.Lock(lockTimeout)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if arm != nil {
-		arm()
-	}
+	env.arm()
 	removed, err := s.Prune(keep)
 	if err != nil {
 		return nil, err
@@ -40,8 +39,23 @@ type Entry struct {
 	Cluster *cluster.Record `json:"cluster,omitempty"`
 }
 
+// Show returns snapshot id, or where there is none the cluster-only record of that id (skip, or a run
+// that changed only the live ConfigMap). The error is the snapshot's when there is neither.
+func Show(env *Env, id string) (*snapshot.Meta, *cluster.Record, error) {
+	s := env.Store()
+	m, err := s.Get(id)
+	if err == nil {
+		return m, nil, nil
+	}
+	if rec, recErr := cluster.OpenRecords(s).Get(id); recErr == nil {
+		return nil, rec, nil
+	}
+	return nil, nil, err
+}
+
 // List is every snapshot and cluster record, newest first.
-func List(s *snapshot.Store) ([]Entry, error) {
+func List(env *Env) ([]Entry, error) {
+	s := env.Store()
 	metas, err := s.List()
 	if err != nil {
 		return nil, err

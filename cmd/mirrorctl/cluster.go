@@ -14,7 +14,6 @@ import (
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 // kubeconfigFlag is --kubeconfig. On audit and skip it falls back to $KUBECONFIG, then
@@ -337,7 +336,7 @@ func runSkipRollback(c *cli.Context, g *globals, id string) error {
 	if err != nil {
 		return err
 	}
-	records := cluster.OpenRecords(snapshot.Open(root, g.stateDir))
+	records := cluster.OpenRecords(newEnv(c, g, root).Store())
 	var rec *cluster.Record
 	if id == "" {
 		rec, err = records.Latest(func(r *cluster.Record) bool { return len(r.Labels) > 0 && r.RollbackOf == "" })

@@ -7,10 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 func rollbackCommand() *cli.Command {
@@ -46,12 +44,6 @@ Examples:
 }
 
 func runRollback(c *cli.Context, g *globals, id string) error {
-	if id != "" {
-		// Before the lock, which would create the state dir for a bad id.
-		if err := snapshot.ValidID(id); err != nil {
-			return err
-		}
-	}
 	root, err := nodefs.New(g.root)
 	if err != nil {
 		return err
@@ -75,7 +67,7 @@ func runRollback(c *cli.Context, g *globals, id string) error {
 }
 
 func snapshotsCommand() *cli.Command {
-	open := func(c *cli.Context) (*globals, *snapshot.Store, error) {
+	open := func(c *cli.Context) (*globals, *engine.Env, error) {
 		g, err := getGlobals(c)
 		if err != nil {
 			return nil, nil, err
@@ -84,7 +76,7 @@ func snapshotsCommand() *cli.Command {
 		if err != nil {
 			return nil, nil, err
 		}
-		return g, snapshot.Open(root, g.stateDir), nil
+		return g, newEnv(c, g, root), nil
 	}
 	return &cli.Command{
 		Name:  "snapshots",
@@ -133,9 +125,8 @@ func snapshotsCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					m, err := s.Get(c.Args().First())
-					rec, recErr := cluster.OpenRecords(s).Get(c.Args().First())
-					if err != nil && recErr == nil {
+					m, rec, err := engine.Show(s, c.Args().First())
+					if m == nil && rec != nil {
 						// A cluster-only record (skip, or a run that changed only the live ConfigMap).
 						if g.json {
 							return writeJSON(g.stdout, rec)
@@ -171,7 +162,7 @@ func snapshotsCommand() *cli.Command {
 					if c.Int("keep") < 0 {
 						return usageErr("--keep must be >= 0")
 					}
-					removed, err := engine.Prune(s, c.Int("keep"), 30*time.Second, func() { catchInterrupts(c.Context) })
+					removed, err := engine.Prune(s, c.Int("keep"), 30*time.Second)
 					if err != nil {
 						return err
 					}
