@@ -162,19 +162,51 @@ func kitGolden(t *testing.T, path string, got []byte) {
 	}
 }
 
-// kitCaseOptions reads options.json of a golden case (field names as in Options).
+// kitCaseOptions reads options.json of a golden case: the flags an operator would pass, by name
+// without dashes ("kops-spec", "controller-name"), with their values.
 func kitCaseOptions(t *testing.T, dir string, r nodefs.Root) Options {
 	t.Helper()
-	var o Options
+	o := Options{Root: r}
 	data, err := os.ReadFile(filepath.Join(dir, "options.json"))
-	if err == nil {
-		if err := json.Unmarshal(data, &o); err != nil {
-			t.Fatalf("%s/options.json: %v", dir, err)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return o
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	o.Root = r
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatalf("%s/options.json: %v", dir, err)
+	}
+	o.Inputs = Values{}
+	for name, v := range raw {
+		var dst any
+		switch in, ok := LookupInput(name); {
+		case name == "controller-name":
+			dst = &o.ControllerName
+		case !ok:
+			t.Fatalf("%s/options.json: %s is no adapter's input", dir, name)
+		case in.Kind == StringInput:
+			dst = new(string)
+		case in.Kind == BoolInput:
+			dst = new(bool)
+		case in.Kind == StringsInput:
+			dst = new([]string)
+		}
+		if err := json.Unmarshal(v, dst); err != nil {
+			t.Fatalf("%s/options.json: %s: %v", dir, name, err)
+		}
+		switch d := dst.(type) {
+		case *string:
+			if d != &o.ControllerName {
+				o.Inputs[name] = *d
+			}
+		case *bool:
+			o.Inputs[name] = *d
+		case *[]string:
+			o.Inputs[name] = *d
+		}
+	}
 	return o
 }
 

@@ -105,7 +105,9 @@ func FuzzKopsSpec(f *testing.F) {
 		f.Add(s)
 	}
 	a := mustGet(f, "kops")
-	f.Fuzz(func(t *testing.T, s string) { kitFuzzOne(t, a, "/spec.yaml", s, Options{KopsSpec: "/spec.yaml"}) })
+	f.Fuzz(func(t *testing.T, s string) {
+		kitFuzzOne(t, a, "/spec.yaml", s, Options{Inputs: Values{"kops-spec": "/spec.yaml"}})
+	})
 }
 
 func FuzzTalosConfig(f *testing.F) {
@@ -113,7 +115,9 @@ func FuzzTalosConfig(f *testing.F) {
 		f.Add(s)
 	}
 	a := mustGet(f, "talos")
-	f.Fuzz(func(t *testing.T, s string) { kitFuzzOne(t, a, "/mc.yaml", s, Options{TalosConfig: "/mc.yaml"}) })
+	f.Fuzz(func(t *testing.T, s string) {
+		kitFuzzOne(t, a, "/mc.yaml", s, Options{Inputs: Values{"talos-config": "/mc.yaml"}})
+	})
 }
 
 func FuzzKindConfig(f *testing.F) {
@@ -127,7 +131,7 @@ func FuzzKindConfig(f *testing.F) {
 	}
 	a := mustGet(f, "kind")
 	f.Fuzz(func(t *testing.T, s, v string) {
-		kitFuzzOne(t, a, "/kind.yaml", s, Options{KindConfig: "/kind.yaml", KindNodeVersion: v})
+		kitFuzzOne(t, a, "/kind.yaml", s, Options{Inputs: Values{"kind-config": "/kind.yaml", "kind-node-version": v}})
 	})
 }
 
@@ -149,9 +153,9 @@ func TestBadInputNamesTheFile(t *testing.T) {
 		{"k3s", "/etc/rancher/k3s/config.yaml", Options{}, []bad{{"broken controllers", "kube-controller-manager-arg: ['controllers=*,']\n"}}},
 		{"rke2", "/etc/rancher/rke2/config.yaml", Options{}, []bad{{"list of maps", "kube-controller-manager-arg:\n- a: b\n"}}},
 		{"k0s", K0sConfig, Options{}, []bad{{"extraArgs list", "spec:\n  controllerManager:\n    extraArgs: [a]\n"}}},
-		{"kops", "/spec.yaml", Options{KopsSpec: "/spec.yaml"}, []bad{{"empty", ""}, {"controllers string", "kind: Cluster\nspec:\n  kubeControllerManager:\n    controllers: '*'\n"}}},
-		{"talos", "/mc.yaml", Options{TalosConfig: "/mc.yaml"}, []bad{{"empty", ""}, {"space entry", "cluster:\n  controllerManager:\n    extraArgs:\n      controllers: '*, -foo'\n"}}},
-		{"kind", "/kind.yaml", Options{KindConfig: "/kind.yaml"}, []bad{{"empty", ""}, {"patch not a string", "kind: Cluster\nkubeadmConfigPatches:\n- kind: ClusterConfiguration\n"}, {"patch invalid", "kind: Cluster\nkubeadmConfigPatches:\n- \"a: [\"\n"}}},
+		{"kops", "/spec.yaml", Options{Inputs: Values{"kops-spec": "/spec.yaml"}}, []bad{{"empty", ""}, {"controllers string", "kind: Cluster\nspec:\n  kubeControllerManager:\n    controllers: '*'\n"}}},
+		{"talos", "/mc.yaml", Options{Inputs: Values{"talos-config": "/mc.yaml"}}, []bad{{"empty", ""}, {"space entry", "cluster:\n  controllerManager:\n    extraArgs:\n      controllers: '*, -foo'\n"}}},
+		{"kind", "/kind.yaml", Options{Inputs: Values{"kind-config": "/kind.yaml"}}, []bad{{"empty", ""}, {"patch not a string", "kind: Cluster\nkubeadmConfigPatches:\n- kind: ClusterConfiguration\n"}, {"patch invalid", "kind: Cluster\nkubeadmConfigPatches:\n- \"a: [\"\n"}}},
 		{"microk8s", MicroK8sArgs, Options{}, []bad{{"directory", ""}, {"space entry", "--controllers=*, -foo\n"}, {"no value", "--controllers\n"}}},
 	} {
 		cases := c.extra
@@ -197,11 +201,11 @@ func TestTargets(t *testing.T) {
 	}{
 		{"k3s", Options{}, []string{"/etc/rancher/k3s/config.yaml", "/etc/rancher/k3s/config.yaml.d/10-a.yaml", "/etc/rancher/k3s/config.yaml.d/99-mirrorctl.yaml"}},
 		{"rke2", Options{}, []string{"/etc/rancher/rke2/config.yaml", "/etc/rancher/rke2/config.yaml.d/99-mirrorctl.yaml", RKE2PodManifest}},
-		{"k0s", Options{K0sConfig: "etc/k0s/other.yaml"}, []string{"/etc/k0s/other.yaml"}},
+		{"k0s", Options{Inputs: Values{"k0s-config": "etc/k0s/other.yaml"}}, []string{"/etc/k0s/other.yaml"}},
 		{"microk8s", Options{}, []string{MicroK8sArgs}},
-		{"kind", Options{KindConfig: "/k.yaml"}, []string{"/k.yaml"}},
-		{"talos", Options{TalosConfig: "/mc.yaml", TalosPatchOut: "/p.yaml"}, []string{"/mc.yaml", "/p.yaml"}},
-		{"kops", Options{KopsSpec: "/s.yaml"}, []string{"/s.yaml"}},
+		{"kind", Options{Inputs: Values{"kind-config": "/k.yaml"}}, []string{"/k.yaml"}},
+		{"talos", Options{Inputs: Values{"talos-config": "/mc.yaml", "talos-patch-out": "/p.yaml"}}, []string{"/mc.yaml", "/p.yaml"}},
+		{"kops", Options{Inputs: Values{"kops-spec": "/s.yaml"}}, []string{"/s.yaml"}},
 		{"managed", Options{}, nil},
 	} {
 		c.o.Root = r

@@ -6,6 +6,7 @@ package distros
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,24 +15,198 @@ import (
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
-// Options carries everything an adapter may need; each adapter reads only its own fields.
+// Options carries everything an adapter may need; each adapter reads only the inputs it declares.
 type Options struct {
 	Root           nodefs.Root
 	Op             controllers.Op // for Plan
 	ControllerName string         // --controller-name: override the version-based choice
 
-	KubeadmConfigs []string // --kubeadm-config, node paths
+	// Inputs holds the values of the adapters' declared inputs (see Input), by Input.Name. The
+	// command line fills it from one flag per input; tests and other callers fill in what they need.
+	Inputs Values
+}
 
-	// Per-distribution inputs (node paths unless said otherwise).
-	K0sConfig       string // --k0s-config
-	AllowK0sHA      bool   // --i-understand-k0s-ha-needs-mirroring
-	KindConfig      string // --kind-config
-	KindNodeVersion string // --kind-node-version: Kubernetes version of the kind node image
-	TalosConfig     string // --talos-config: machine config file to rewrite
-	TalosPatchOut   string // --talos-patch-out: where to write the machine-config patch
-	TalosDocument   bool   // --talos-document: emit the v1.14+ KubeControllerManagerConfig document form
-	KopsSpec        string // --kops-spec
-	Restart         bool   // --restart: restart the service after writing (k3s, RKE2, k0s, MicroK8s)
+// Values are inputs' values by Input.Name: a string, a bool or a []string, as the Input's Kind says.
+type Values map[string]any
+
+// String returns a StringInput's value ("" when unset).
+func (o Options) String(in Input) string {
+	v, _ := o.value(in, StringInput).(string)
+	return v
+}
+
+// Bool returns a BoolInput's value (false when unset).
+func (o Options) Bool(in Input) bool {
+	v, _ := o.value(in, BoolInput).(bool)
+	return v
+}
+
+// Strings returns a StringsInput's values (nil when unset).
+func (o Options) Strings(in Input) []string {
+	v, _ := o.value(in, StringsInput).([]string)
+	return v
+}
+
+// value returns the input's value, and panics when it is not of the input's kind: that is a caller
+// filling Values by hand with the wrong type, which would otherwise read as "not given".
+func (o Options) value(in Input, want InputKind) any {
+	if in.Kind != want {
+		panic(fmt.Sprintf("distros: input %s is a %s, read as a %s", in.Name, in.Kind, want))
+	}
+	v, ok := o.Inputs[in.Name]
+	if !ok || v == nil {
+		return nil
+	}
+	var typeOK bool
+	switch want {
+	case StringInput:
+		_, typeOK = v.(string)
+	case BoolInput:
+		_, typeOK = v.(bool)
+	case StringsInput:
+		_, typeOK = v.([]string)
+	}
+	if !typeOK {
+		panic(fmt.Sprintf("distros: input %s holds a %T, want a %s", in.Name, v, want))
+	}
+	return v
+}
+
+// InputKind is the type of value an input takes.
+type InputKind int
+
+const (
+	StringInput  InputKind = iota + 1 // one string
+	BoolInput                         // a switch, false unless given
+	StringsInput                      // a repeatable string
+)
+
+func (k InputKind) String() string {
+	switch k {
+	case StringInput:
+		return "string"
+	case BoolInput:
+		return "bool"
+	case StringsInput:
+		return "string list"
+	}
+	return fmt.Sprintf("InputKind(%d)", int(k))
+}
+
+// Input is a value an adapter reads from the operator: the command line offers it as the flag
+// --<Name> (and MIRRORCTL_<NAME> in the environment), with Usage as its help text. Several adapters
+// may declare the same input (the same Name, Usage, Kind and Order): it is offered once.
+type Input struct {
+	Name  string
+	Usage string
+	Kind  InputKind
+	// Order places the flag among the distribution flags in help and the man page, ascending; inputs
+	// with the same Order keep the order their adapter declares them in.
+	Order int
+}
+
+// Inputs returns every adapter's inputs, once each, in Order: the flags the command line offers for
+// them.
+func Inputs() []Input {
+	var out []Input
+	seen := map[string]bool{}
+	for _, a := range registry {
+		for _, in := range a.Inputs() {
+			if !seen[in.Name] {
+				seen[in.Name] = true
+				out = append(out, in)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Order < out[j].Order })
+	return out
+}
+
+// LookupInput returns the input with this name, as some adapter declares it.
+func LookupInput(name string) (Input, bool) {
+	for _, in := range Inputs() {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Input{}, false
+}
+
+// ReadBy lists the adapters that declare the input with this name, in registry order.
+func ReadBy(name string) []string {
+	var out []string
+	for _, a := range registry {
+		for _, in := range a.Inputs() {
+			if in.Name == name {
+				out = append(out, a.Name())
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ActivationKind is how a change written to a node's files reaches the running kube-controller-manager.
+type ActivationKind int
+
+const (
+	// ByKubelet: kcm is a static pod whose manifest was edited; the kubelet sees the change and
+	// restarts kcm by itself.
+	ByKubelet ActivationKind = iota + 1
+	// ByServiceRestart: the service that runs kcm on this node reads the file only when it starts;
+	// Activation.Command restarts it.
+	ByServiceRestart
+	// Elsewhere: the file is applied on another machine or by another tool (a cluster config, a
+	// machine-config patch, a cloud control plane); this node's kcm does not change.
+	Elsewhere
+)
+
+// Activation says how a written change takes effect: what --wait can watch on this node and what
+// --restart runs.
+type Activation struct {
+	Kind    ActivationKind
+	Command []string // ByServiceRestart: the restart command, argv; nil otherwise
+}
+
+// Valid says whether the activation is one of the three kinds, with a command exactly when a
+// restart is needed.
+func (a Activation) Valid() bool {
+	switch a.Kind {
+	case ByKubelet, Elsewhere:
+		return a.Command == nil
+	case ByServiceRestart:
+		return len(a.Command) > 0
+	}
+	return false
+}
+
+// Layout is where a distribution runs things on a node, for the callers that must know without
+// planning: the --wait health gate reads kcm's leader lease with kcm's own kubeconfig, and nothing
+// mirrorctl saves may land in a folder whose files the kubelet runs.
+type Layout struct {
+	// StaticPodDirs are folders whose every non-dot file the kubelet runs as a pod (node paths).
+	StaticPodDirs []string
+	// KCMManifest is kcm's static pod manifest; "" where kcm is not a static pod. Its --kubeconfig
+	// flag, when set, names kcm's kubeconfig.
+	KCMManifest string
+	// KCMKubeconfig is the kubeconfig kcm uses where the manifest names none (or there is no
+	// manifest); "" where the distribution has none on this node.
+	KCMKubeconfig string
+}
+
+// StaticPodDirs lists every folder whose files a kubelet runs, for any registered distribution:
+// snapshots, backups and plans must never be saved there. Sorted, each once.
+func StaticPodDirs() []string {
+	var out []string
+	for _, a := range registry {
+		for _, d := range a.Layout().StaticPodDirs {
+			if !slices.Contains(out, d) {
+				out = append(out, d)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Target is a file an adapter would read or write.
@@ -44,6 +219,13 @@ type Target struct {
 type Adapter interface {
 	// Name is the --distro value.
 	Name() string
+	// Inputs declares what the adapter reads from the operator beyond the common options; the
+	// command line offers one flag per input.
+	Inputs() []Input
+	// Activation says how a written change takes effect.
+	Activation() Activation
+	// Layout says where the distribution keeps kcm and static pods on a node.
+	Layout() Layout
 	// Detect looks only at the file system under the root and returns what it found (files, folders)
 	// that says this node runs the distribution; empty means not detected.
 	Detect(r nodefs.Root) []string

@@ -7,7 +7,7 @@ package distros
 //
 // In a multi-controller k0s cluster the `kubernetes` Service's EndpointSlice comes from the mirroring
 // controller (k0s maintains the Endpoints itself; kubernetes/kubernetes#104612), so turning mirroring off
-// there breaks in-cluster API access. Plan refuses unless Options.AllowK0sHA.
+// there breaks in-cluster API access. Plan refuses unless --i-understand-k0s-ha-needs-mirroring.
 
 import (
 	"fmt"
@@ -37,6 +37,23 @@ var _ = register(k0s{})
 
 func (k0s) Name() string { return "k0s" }
 
+var (
+	k0sConfigInput = Input{Name: "k0s-config", Kind: StringInput, Order: 20,
+		Usage: "k0s: config file (default /etc/k0s/k0s.yaml)"}
+	k0sAllowHAInput = Input{Name: "i-understand-k0s-ha-needs-mirroring", Kind: BoolInput, Order: 20,
+		Usage: "k0s: disable mirroring even on an HA control plane, whose `kubernetes` Endpoints depend on it"}
+)
+
+func (k0s) Inputs() []Input { return []Input{k0sConfigInput, k0sAllowHAInput} }
+
+func (k0s) Activation() Activation {
+	return Activation{Kind: ByServiceRestart, Command: []string{"systemctl", "restart", "k0scontroller"}}
+}
+
+// Layout: k0s runs kcm itself (its controllermanager component), with the kubeconfig it writes
+// under its cert root.
+func (k0s) Layout() Layout { return Layout{KCMKubeconfig: k0sDataDir + "/pki/ccm.conf"} }
+
 func (k0s) Detect(r nodefs.Root) []string {
 	var found []string
 	for _, p := range []string{K0sConfig, k0sDataDir} {
@@ -62,8 +79,8 @@ func k0sUnit(r nodefs.Root) (string, string) {
 
 // k0sPath is the config k0s reads: the one given, the service's --config, or k0s's default.
 func k0sPath(o Options) string {
-	if o.K0sConfig != "" {
-		return nodefs.Clean(o.K0sConfig)
+	if p := o.String(k0sConfigInput); p != "" {
+		return nodefs.Clean(p)
 	}
 	if _, unit := k0sUnit(o.Root); unit != "" {
 		words := systemdExecStart(unit)
@@ -215,7 +232,7 @@ const k0sNewFileHeader = "# Created by mirrorctl: k0s reads this file at start (
 
 func (a k0s) Plan(o Options) (*change.Plan, error) {
 	path := k0sPath(o)
-	f, err := o.Root.ReadFile(path, o.K0sConfig == "")
+	f, err := o.Root.ReadFile(path, o.String(k0sConfigInput) == "")
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +253,7 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 	p := &change.Plan{Distro: "k0s", Op: o.Op, Mirroring: change.StateOf(controllers.MirroringEnabled(st.effective()))}
 	out := f.Data
 	if controllers.MirroringEnabled(st.effective()) != want {
-		if !want && len(st.ha) > 0 && !o.AllowK0sHA {
+		if !want && len(st.ha) > 0 && !o.Bool(k0sAllowHAInput) {
 			return nil, fmt.Errorf("%s: this k0s control plane looks highly available (%s): k0s keeps the `kubernetes` Service's Endpoints itself and relies on EndpointSlice mirroring to publish them (kubernetes/kubernetes#104612), so disabling mirroring breaks in-cluster API access; pass --i-understand-k0s-ha-needs-mirroring to do it anyway", path, strings.Join(st.ha, ", "))
 		}
 		nf := k0sNewFirst(o.Op, st.first, st.raw, name)
@@ -259,7 +276,7 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: extraArgs.controllers replaces k0s's default, so the whole list is written (%s)", path, controllers.Join(nf)))
 		}
 	}
-	if !want && len(st.ha) > 0 && o.AllowK0sHA {
+	if !want && len(st.ha) > 0 && o.Bool(k0sAllowHAInput) {
 		p.Warnings = append(p.Warnings, "k0s HA ("+strings.Join(st.ha, ", ")+"): the `kubernetes` Service's EndpointSlice is no longer kept up to date (kubernetes/kubernetes#104612)")
 	}
 	p.Files = []change.FileChange{{Path: path, Kind: k0sKind, Before: f, After: out, Mode: 0o600}}
@@ -284,7 +301,7 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 
 func (k0s) Status(o Options) (*change.Status, error) {
 	path := k0sPath(o)
-	f, err := o.Root.ReadFile(path, o.K0sConfig == "")
+	f, err := o.Root.ReadFile(path, o.String(k0sConfigInput) == "")
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,9 @@ var _ = register(k3s{rancher{
 }})
 
 func (a k3s) Name() string                             { return a.name }
+func (a k3s) Inputs() []Input                          { return nil }
+func (a k3s) Activation() Activation                   { return a.activation() }
+func (a k3s) Layout() Layout                           { return a.layout() }
 func (a k3s) Detect(r nodefs.Root) []string            { return a.detect(r) }
 func (a k3s) Targets(o Options) ([]Target, error)      { return a.targets(o) }
 func (a k3s) Plan(o Options) (*change.Plan, error)     { return a.plan(o) }

@@ -1,7 +1,7 @@
 package distros
 
 // kind: a kind node is a plain kubeadm node (detected by /kind/), so inside one the kubeadm adapter is
-// the right one. This adapter edits a kind cluster config (Options.KindConfig) so new clusters start with
+// the right one. This adapter edits a kind cluster config (--kind-config) so new clusters start with
 // the change: a kubeadmConfigPatches entry for ClusterConfiguration setting controllerManager.extraArgs
 // controllers to the whole list (kubeadm's default "*,bootstrapsigner,tokencleaner" is replaced by it).
 //
@@ -9,7 +9,7 @@ package distros
 // v1beta2 below 1.23, v1beta3 below 1.36, v1beta4 from 1.36, and applies a patch to a document when the
 // kind matches and the patch's apiVersion is empty or equal (pkg/internal/patch/resource.go). v1beta4's
 // extraArgs is a list of {name, value}; the older ones a map. The node version comes from
-// Options.KindNodeVersion or the nodes' image tags; when neither says, kind's current default node image
+// --kind-node-version or the nodes' image tags; when neither says, kind's current default node image
 // (v1.37, so v1beta4) is assumed and a warning says so.
 
 import (
@@ -37,6 +37,21 @@ var _ = register(kindAdapter{})
 
 func (kindAdapter) Name() string { return "kind" }
 
+var (
+	kindConfigInput = Input{Name: "kind-config", Kind: StringInput, Order: 30,
+		Usage: "kind: cluster config file to edit"}
+	kindNodeVersionInput = Input{Name: "kind-node-version", Kind: StringInput, Order: 30,
+		Usage: "kind: Kubernetes version of the node image (picks the kubeadm extraArgs shape)"}
+)
+
+func (kindAdapter) Inputs() []Input { return []Input{kindConfigInput, kindNodeVersionInput} }
+
+// Activation: clusters created from the config get the change (`kind create cluster --config`).
+func (kindAdapter) Activation() Activation { return Activation{Kind: Elsewhere} }
+
+// Layout: the config lives on the operator's machine; inside a kind node the kubeadm adapter applies.
+func (kindAdapter) Layout() Layout { return Layout{} }
+
 // Detect finds nothing on purpose: a kind node (/kind/version) is a kubeadm node and auto-detection
 // must pick the kubeadm adapter there; a kind cluster config lives with the user, given by flag.
 func (kindAdapter) Detect(nodefs.Root) []string { return nil }
@@ -44,10 +59,10 @@ func (kindAdapter) Detect(nodefs.Root) []string { return nil }
 var errKindConfig = errors.New("kind: pass the cluster config with --kind-config FILE (inside a kind node, use --distro kubeadm)")
 
 func (kindAdapter) Targets(o Options) ([]Target, error) {
-	if o.KindConfig == "" {
+	if o.String(kindConfigInput) == "" {
 		return nil, errKindConfig
 	}
-	return []Target{{Path: nodefs.Clean(o.KindConfig), Kind: kindKind}}, nil
+	return []Target{{Path: nodefs.Clean(o.String(kindConfigInput)), Kind: kindKind}}, nil
 }
 
 // kindPatchDoc is a ClusterConfiguration document inside one kubeadmConfigPatches entry.
@@ -339,15 +354,15 @@ func (st *kindState) spliceBlock(item *yaml.Node, oldText, newText string) (yeSp
 }
 
 func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
-	if o.KindConfig == "" {
+	if o.String(kindConfigInput) == "" {
 		return nil, errKindConfig
 	}
-	path := nodefs.Clean(o.KindConfig)
+	path := nodefs.Clean(o.String(kindConfigInput))
 	f, err := o.Root.ReadFile(path, false)
 	if err != nil {
 		return nil, err
 	}
-	st, err := kindRead(f.Data, o.KindNodeVersion)
+	st, err := kindRead(f.Data, o.String(kindNodeVersionInput))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -403,7 +418,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		if out, err = yeApply(f.Data, edits); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		after, err := kindRead(out, o.KindNodeVersion)
+		after, err := kindRead(out, o.String(kindNodeVersionInput))
 		if err != nil {
 			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
 		}
@@ -437,15 +452,15 @@ func kindLastLine(seq *yaml.Node) int {
 }
 
 func (kindAdapter) Status(o Options) (*change.Status, error) {
-	if o.KindConfig == "" {
+	if o.String(kindConfigInput) == "" {
 		return nil, errKindConfig
 	}
-	path := nodefs.Clean(o.KindConfig)
+	path := nodefs.Clean(o.String(kindConfigInput))
 	f, err := o.Root.ReadFile(path, false)
 	if err != nil {
 		return nil, err
 	}
-	st, err := kindRead(f.Data, o.KindNodeVersion)
+	st, err := kindRead(f.Data, o.String(kindNodeVersionInput))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -27,16 +27,25 @@ var _ = register(kops{})
 
 func (kops) Name() string { return "kops" }
 
+var kopsSpecInput = Input{Name: "kops-spec", Kind: StringInput, Order: 50, Usage: "kops: cluster spec file to edit"}
+
+func (kops) Inputs() []Input { return []Input{kopsSpecInput} }
+
+// Activation: `kops update cluster --yes` and a rolling update apply the spec.
+func (kops) Activation() Activation { return Activation{Kind: Elsewhere} }
+
+func (kops) Layout() Layout { return Layout{} }
+
 // Detect finds nothing: a kops cluster spec lives with the operator, not on a node.
 func (kops) Detect(nodefs.Root) []string { return nil }
 
 var errKopsSpec = errors.New("kops: pass the cluster spec with --kops-spec FILE (`kops get cluster NAME -o yaml > FILE`)")
 
 func (kops) Targets(o Options) ([]Target, error) {
-	if o.KopsSpec == "" {
+	if o.String(kopsSpecInput) == "" {
 		return nil, errKopsSpec
 	}
-	return []Target{{Path: nodefs.Clean(o.KopsSpec), Kind: kopsKind}}, nil
+	return []Target{{Path: nodefs.Clean(o.String(kopsSpecInput)), Kind: kopsKind}}, nil
 }
 
 type kopsState struct {
@@ -123,10 +132,10 @@ func kopsRead(data []byte) (*kopsState, error) {
 }
 
 func (a kops) Plan(o Options) (*change.Plan, error) {
-	if o.KopsSpec == "" {
+	if o.String(kopsSpecInput) == "" {
 		return nil, errKopsSpec
 	}
-	path := nodefs.Clean(o.KopsSpec)
+	path := nodefs.Clean(o.String(kopsSpecInput))
 	f, err := o.Root.ReadFile(path, false)
 	if err != nil {
 		return nil, err
@@ -193,10 +202,10 @@ func kopsInsert(st *kopsState, lines []string) ([]yeSplice, error) {
 }
 
 func (kops) Status(o Options) (*change.Status, error) {
-	if o.KopsSpec == "" {
+	if o.String(kopsSpecInput) == "" {
 		return nil, errKopsSpec
 	}
-	path := nodefs.Clean(o.KopsSpec)
+	path := nodefs.Clean(o.String(kopsSpecInput))
 	f, err := o.Root.ReadFile(path, false)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,23 @@ var _ = register(kubeadm{})
 
 func (kubeadm) Name() string { return "kubeadm" }
 
+// KubeadmConfigInput is --kubeadm-config: kubeadm config files to edit with the manifest. lint reads
+// the same files.
+var KubeadmConfigInput = Input{Name: "kubeadm-config", Kind: StringsInput, Order: 10,
+	Usage: "kubeadm config file or exported kubeadm-config ConfigMap to edit too (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"}
+
+func (kubeadm) Inputs() []Input { return []Input{KubeadmConfigInput} }
+
+func (kubeadm) Activation() Activation { return Activation{Kind: ByKubelet} }
+
+func (kubeadm) Layout() Layout {
+	return Layout{
+		StaticPodDirs: []string{KubeadmManifestsDir},
+		KCMManifest:   KubeadmManifest,
+		KCMKubeconfig: "/etc/kubernetes/controller-manager.conf",
+	}
+}
+
 func (kubeadm) Detect(r nodefs.Root) []string {
 	// Lstat, not Stat: a broken or looping link there is still a kubeadm node, and Plan then names
 	// the file and what is wrong with it.
@@ -45,8 +62,8 @@ func (kubeadm) Detect(r nodefs.Root) []string {
 // kubeadmConfigs returns the kubeadm config files to edit: the ones given, or the conventional file when
 // present. auto tells the caller the file was found rather than asked for.
 func kubeadmConfigs(o Options) (paths []string, auto bool) {
-	if len(o.KubeadmConfigs) > 0 {
-		for _, p := range o.KubeadmConfigs {
+	if given := o.Strings(KubeadmConfigInput); len(given) > 0 {
+		for _, p := range given {
 			paths = append(paths, nodefs.Clean(p))
 		}
 		return paths, false

@@ -125,7 +125,7 @@ func TestKubeadmConfigWithoutClusterConfiguration(t *testing.T) {
 		t.Errorf("files %d, warnings %v", len(p.Files), p.Warnings)
 	}
 	// Asked for explicitly: an error naming the file.
-	_, err = kubeadm{}.Plan(Options{Root: r, Op: controllers.Disable, KubeadmConfigs: []string{KubeadmDefaultConfig}})
+	_, err = kubeadm{}.Plan(Options{Root: r, Op: controllers.Disable, Inputs: Values{"kubeadm-config": []string{KubeadmDefaultConfig}}})
 	if err == nil || !strings.HasPrefix(err.Error(), KubeadmDefaultConfig+": ") {
 		t.Errorf("explicit config without ClusterConfiguration: %v", err)
 	}

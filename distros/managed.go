@@ -23,6 +23,13 @@ var ErrManaged = fmt.Errorf("managed control plane (EKS, GKE, AKS): kube-control
 
 func (managed) Name() string { return "managed" }
 
+func (managed) Inputs() []Input { return nil }
+
+// Activation: only the provider can change its control plane.
+func (managed) Activation() Activation { return Activation{Kind: Elsewhere} }
+
+func (managed) Layout() Layout { return Layout{} }
+
 func (managed) Detect(r nodefs.Root) []string {
 	var found []string
 	for _, p := range []string{

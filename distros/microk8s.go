@@ -28,6 +28,18 @@ var _ = register(microk8s{})
 
 func (microk8s) Name() string { return "microk8s" }
 
+func (microk8s) Inputs() []Input { return nil }
+
+// Activation: kubelite reads the args file when it starts.
+func (microk8s) Activation() Activation {
+	return Activation{Kind: ByServiceRestart, Command: []string{"snap", "restart", "microk8s.daemon-kubelite"}}
+}
+
+// Layout: kubelite runs kcm in process, with the kubeconfig its default args file names.
+func (microk8s) Layout() Layout {
+	return Layout{KCMKubeconfig: "/var/snap/microk8s/current/credentials/controller.config"}
+}
+
 func (microk8s) Detect(r nodefs.Root) []string {
 	if r.Exists(microk8sSnapDir) {
 		return []string{microk8sSnapDir}

@@ -695,19 +695,18 @@ func systemdExecStart(unit string) []string {
 	return words
 }
 
-// RestartCommand is the command that makes a written plan take effect for the distributions whose
-// service must restart (k3s, RKE2, k0s, MicroK8s); nil for the others. Adapters never run it: the CLI
-// runs it after writing when --restart is given (and only with --root /, since it acts on this host).
-func RestartCommand(distro string) []string {
-	switch distro {
-	case "k3s":
-		return []string{"systemctl", "restart", "k3s"}
-	case "rke2":
-		return []string{"systemctl", "restart", "rke2-server"}
-	case "k0s":
-		return []string{"systemctl", "restart", "k0scontroller"}
-	case "microk8s":
-		return []string{"snap", "restart", "microk8s.daemon-kubelite"}
+// activation: the server reads its config (and RKE2 rewrites kcm's manifest from it) only when the
+// service starts.
+func (r rancher) activation() Activation {
+	return Activation{Kind: ByServiceRestart, Command: []string{"systemctl", "restart", r.service}}
+}
+
+// layout: both run the kubelet's static pods from the agent's pod-manifests folder; k3s runs kcm in
+// process, RKE2 as a static pod there, each with the kubeconfig the server writes for it.
+func (r rancher) layout() Layout {
+	return Layout{
+		StaticPodDirs: []string{r.dataDir + "/agent/pod-manifests"},
+		KCMManifest:   r.podManifst,
+		KCMKubeconfig: r.dataDir + "/server/cred/controller.kubeconfig",
 	}
-	return nil
 }

@@ -22,6 +22,9 @@ var _ = register(rke2{rancher{
 }})
 
 func (a rke2) Name() string                             { return a.name }
+func (a rke2) Inputs() []Input                          { return nil }
+func (a rke2) Activation() Activation                   { return a.activation() }
+func (a rke2) Layout() Layout                           { return a.layout() }
 func (a rke2) Detect(r nodefs.Root) []string            { return a.detect(r) }
 func (a rke2) Targets(o Options) ([]Target, error)      { return a.targets(o) }
 func (a rke2) Plan(o Options) (*change.Plan, error)     { return a.plan(o) }

@@ -1,7 +1,7 @@
 package distros
 
 // Talos has no shell: its machine config is changed with `talosctl patch mc`. The adapter emits that
-// patch (Options.TalosPatchOut) or rewrites a machine config file (Options.TalosConfig).
+// patch (--talos-patch-out) or rewrites a machine config file (--talos-config).
 //
 // Talos builds kcm's flags itself (siderolabs/talos internal/app/machined/pkg/controllers/k8s/
 // control_plane_static_pod.go): default controllers "*,tokencleaner", and extraArgs.controllers is merged
@@ -42,6 +42,25 @@ var _ = register(talos{})
 
 func (talos) Name() string { return "talos" }
 
+var (
+	talosConfigInput = Input{Name: "talos-config", Kind: StringInput, Order: 40,
+		Usage: "Talos: machine config file to rewrite"}
+	talosPatchOutInput = Input{Name: "talos-patch-out", Kind: StringInput, Order: 40,
+		Usage: "Talos: write a machine-config patch for `talosctl patch mc --patch @FILE` here"}
+	talosDocumentInput = Input{Name: "talos-document", Kind: BoolInput, Order: 40,
+		Usage: "Talos: emit the v1.14+ KubeControllerManagerConfig document form"}
+)
+
+func (talos) Inputs() []Input {
+	return []Input{talosConfigInput, talosPatchOutInput, talosDocumentInput}
+}
+
+// Activation: `talosctl patch mc` (or applying the rewritten config) from an operator's machine.
+func (talos) Activation() Activation { return Activation{Kind: Elsewhere} }
+
+// Layout: the node has no shell for mirrorctl to run in.
+func (talos) Layout() Layout { return Layout{} }
+
 func (talos) Detect(r nodefs.Root) []string {
 	if r.Exists(TalosStateConfig) {
 		return []string{TalosStateConfig}
@@ -51,8 +70,8 @@ func (talos) Detect(r nodefs.Root) []string {
 
 // talosConfigPath is the machine config to read: the one given, or the node's own.
 func talosConfigPath(o Options) string {
-	if o.TalosConfig != "" {
-		return nodefs.Clean(o.TalosConfig)
+	if o.String(talosConfigInput) != "" {
+		return nodefs.Clean(o.String(talosConfigInput))
 	}
 	if o.Root.Exists(TalosStateConfig) {
 		return TalosStateConfig
@@ -64,13 +83,13 @@ func (talos) Targets(o Options) ([]Target, error) {
 	var t []Target
 	if p := talosConfigPath(o); p != "" {
 		kind := talosKindConfig
-		if o.TalosPatchOut != "" {
+		if o.String(talosPatchOutInput) != "" {
 			kind += "-readonly"
 		}
 		t = append(t, Target{Path: p, Kind: kind})
 	}
-	if o.TalosPatchOut != "" {
-		t = append(t, Target{Path: nodefs.Clean(o.TalosPatchOut), Kind: talosKindPatch})
+	if o.String(talosPatchOutInput) != "" {
+		t = append(t, Target{Path: nodefs.Clean(o.String(talosPatchOutInput)), Kind: talosKindPatch})
 	}
 	return t, nil
 }
@@ -199,7 +218,7 @@ func (talos) patchText(o Options, value, fromConfig string, document bool) []byt
 		b.WriteString("# Computed from Talos's default controllers (no machine config was read). ")
 	}
 	b.WriteString("Apply to every control-plane node:\n")
-	b.WriteString("#   talosctl patch mc --nodes <control-plane nodes> --patch @" + nodefs.Clean(o.TalosPatchOut) + "\n")
+	b.WriteString("#   talosctl patch mc --nodes <control-plane nodes> --patch @" + nodefs.Clean(o.String(talosPatchOutInput)) + "\n")
 	if document {
 		b.WriteString("apiVersion: v1alpha1\nkind: " + talosDocKind + "\nextraArgs:\n")
 		b.WriteString("  controllers: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value) + "\n")
@@ -212,7 +231,7 @@ func (talos) patchText(o Options, value, fromConfig string, document bool) []byt
 
 func (a talos) Plan(o Options) (*change.Plan, error) {
 	cfgPath := talosConfigPath(o)
-	if cfgPath == "" && o.TalosPatchOut == "" {
+	if cfgPath == "" && o.String(talosPatchOutInput) == "" {
 		return nil, errors.New("talos: pass --talos-patch-out FILE to get a patch for `talosctl patch mc`, or --talos-config FILE to rewrite a machine config")
 	}
 	p := &change.Plan{Distro: "talos", Op: o.Op}
@@ -247,13 +266,13 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 	want := o.Op == controllers.Enable
 	p.Mirroring = change.StateOf(want)
 
-	if o.TalosPatchOut != "" {
-		out := nodefs.Clean(o.TalosPatchOut)
+	if o.String(talosPatchOutInput) != "" {
+		out := nodefs.Clean(o.String(talosPatchOutInput))
 		before, err := o.Root.ReadFile(out, true)
 		if err != nil {
 			return nil, err
 		}
-		document := o.TalosDocument || (st != nil && st.kcmDoc != nil)
+		document := o.Bool(talosDocumentInput) || (st != nil && st.kcmDoc != nil)
 		if document && st != nil && st.v1HasCM {
 			return nil, fmt.Errorf("%s: sets cluster.controllerManager, which Talos refuses next to a %s document; drop --talos-document (or move the section to the document first)", cfgPath, talosDocKind)
 		}
@@ -303,7 +322,7 @@ func (talos) configEdits(st *talosState, o Options, value string) ([]yeSplice, e
 	if st.kcmDoc != nil {
 		return st.yf.setPath(st.kcmDoc, talosDocKind, []string{"extraArgs", "controllers"}, value)
 	}
-	if o.TalosDocument {
+	if o.Bool(talosDocumentInput) {
 		return nil, fmt.Errorf("--talos-document: the config has no %s document to edit; rewrite it yourself or drop the flag", talosDocKind)
 	}
 	if st.v1 == nil {
@@ -331,8 +350,8 @@ func (talos) Status(o Options) (*change.Status, error) {
 		}
 		s.Files = append(s.Files, fs)
 	}
-	if o.TalosPatchOut != "" {
-		out := nodefs.Clean(o.TalosPatchOut)
+	if o.String(talosPatchOutInput) != "" {
+		out := nodefs.Clean(o.String(talosPatchOutInput))
 		f, err := o.Root.ReadFile(out, true)
 		if err != nil {
 			return nil, err

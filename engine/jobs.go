@@ -32,7 +32,7 @@ func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 		}
 		// Lint findings (an EndpointSliceMirroring feature gate, backup files the kubelet would run, …)
 		// are printed before every change: they are how nodes break after a "successful" edit.
-		p.Warnings = append(lint.PreChangeWarnings(o.Root, o.KubeadmConfigs, p), p.Warnings...)
+		p.Warnings = append(lint.PreChangeWarnings(o.Root, o.Strings(distros.KubeadmConfigInput), p), p.Warnings...)
 		return p, nil
 	}
 	job.Unchanged = func(p *change.Plan) string {
@@ -41,15 +41,24 @@ func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 	return &job
 }
 
-// Restart is the activate phase of k3s, RKE2, k0s and MicroK8s with --restart: the distribution's
-// service restart, so the change takes effect.
+// Restart is the activate phase with --restart: the service restart the distribution's activation
+// names (k3s, RKE2, k0s, MicroK8s), so the change takes effect.
 func Restart(env *Env, distro string) func(*change.Plan) error {
 	return func(*change.Plan) error {
-		argv := distros.RestartCommand(distro)
-		if len(argv) == 0 {
+		a, err := distros.Get(distro)
+		if err != nil {
+			return err
+		}
+		act := a.Activation()
+		switch act.Kind {
+		case distros.ByKubelet:
 			env.logf("restart", "%s needs no restart: the kubelet picks up the manifest", distro)
 			return nil
+		case distros.Elsewhere:
+			env.logf("restart", "%s needs no restart here: the change takes effect elsewhere", distro)
+			return nil
 		}
+		argv := act.Command
 		env.logf("restart", "%s", strings.Join(argv, " "))
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Stdout, cmd.Stderr = env.Stderr, env.Stderr

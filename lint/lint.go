@@ -225,7 +225,7 @@ func kubeadmStatus(root nodefs.Root, configs []string) (*change.Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.Status(distros.Options{Root: root, KubeadmConfigs: configs})
+	return a.Status(distros.Options{Root: root, Inputs: distros.Values{distros.KubeadmConfigInput.Name: configs}})
 }
 
 func sortFindings(f []Finding) []Finding {

@@ -7,15 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// optionFlags maps the golden cases' options.json fields (distros.Options names) to CLI flags.
-var optionFlags = map[string]string{
-	"KubeadmConfigs": "--kubeadm-config", "K0sConfig": "--k0s-config", "AllowK0sHA": "--i-understand-k0s-ha-needs-mirroring",
-	"KindConfig": "--kind-config", "KindNodeVersion": "--kind-node-version", "TalosConfig": "--talos-config",
-	"TalosPatchOut": "--talos-patch-out", "TalosDocument": "--talos-document", "KopsSpec": "--kops-spec",
-	"ControllerName": "--controller-name",
-}
+	"github.com/mirrorctl/mirrorctl/distros"
+)
 
 func caseFlags(t *testing.T, dir string) []string {
 	t.Helper()
@@ -29,10 +23,10 @@ func caseFlags(t *testing.T, dir string) []string {
 	}
 	var flags []string
 	for k, v := range o {
-		f, ok := optionFlags[k]
-		if !ok {
+		if _, ok := distros.LookupInput(k); !ok && k != "controller-name" {
 			t.Fatalf("%s: options.json field %s has no CLI flag", dir, k)
 		}
+		f := "--" + k
 		switch v := v.(type) {
 		case bool:
 			if v {

@@ -14,20 +14,25 @@ import (
 	"github.com/mirrorctl/mirrorctl/patches"
 )
 
-// Flags every command that reads a node's targets shares (disable, enable, status).
+// Flags every command that reads a node's targets shares (disable, enable, status): --distro, then one
+// flag per adapter input.
 func targetFlags() []cli.Flag {
-	return []cli.Flag{
+	flags := []cli.Flag{
 		&cli.StringFlag{Name: "distro", Value: "auto", Usage: "distribution: auto or one of " + fmt.Sprint(distros.Names())},
-		&cli.StringSliceFlag{Name: "kubeadm-config", Usage: "kubeadm config file or exported kubeadm-config ConfigMap to edit too (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"},
-		&cli.StringFlag{Name: "k0s-config", Usage: "k0s: config file (default /etc/k0s/k0s.yaml)"},
-		&cli.BoolFlag{Name: "i-understand-k0s-ha-needs-mirroring", Usage: "k0s: disable mirroring even on an HA control plane, whose `kubernetes` Endpoints depend on it"},
-		&cli.StringFlag{Name: "kind-config", Usage: "kind: cluster config file to edit"},
-		&cli.StringFlag{Name: "kind-node-version", Usage: "kind: Kubernetes version of the node image (picks the kubeadm extraArgs shape)"},
-		&cli.StringFlag{Name: "talos-config", Usage: "Talos: machine config file to rewrite"},
-		&cli.StringFlag{Name: "talos-patch-out", Usage: "Talos: write a machine-config patch for `talosctl patch mc --patch @FILE` here"},
-		&cli.BoolFlag{Name: "talos-document", Usage: "Talos: emit the v1.14+ KubeControllerManagerConfig document form"},
-		&cli.StringFlag{Name: "kops-spec", Usage: "kops: cluster spec file to edit"},
 	}
+	for _, in := range distros.Inputs() {
+		switch in.Kind {
+		case distros.StringInput:
+			flags = append(flags, &cli.StringFlag{Name: in.Name, Usage: in.Usage})
+		case distros.BoolInput:
+			flags = append(flags, &cli.BoolFlag{Name: in.Name, Usage: in.Usage})
+		case distros.StringsInput:
+			flags = append(flags, &cli.StringSliceFlag{Name: in.Name, Usage: in.Usage})
+		default:
+			panic(fmt.Sprintf("input %s: kind %s has no flag type", in.Name, in.Kind))
+		}
+	}
+	return flags
 }
 
 func mutateCommand(name string) *cli.Command {
@@ -74,21 +79,18 @@ func baseOptions(c *cli.Context, g *globals, op controllers.Op) (distros.Options
 	if err != nil {
 		return distros.Options{}, err
 	}
-	return distros.Options{
-		Root:            root,
-		Op:              op,
-		ControllerName:  c.String("controller-name"),
-		KubeadmConfigs:  c.StringSlice("kubeadm-config"),
-		K0sConfig:       c.String("k0s-config"),
-		AllowK0sHA:      c.Bool("i-understand-k0s-ha-needs-mirroring"),
-		KindConfig:      c.String("kind-config"),
-		KindNodeVersion: c.String("kind-node-version"),
-		TalosConfig:     c.String("talos-config"),
-		TalosPatchOut:   c.String("talos-patch-out"),
-		TalosDocument:   c.Bool("talos-document"),
-		KopsSpec:        c.String("kops-spec"),
-		Restart:         c.Bool("restart"),
-	}, nil
+	values := distros.Values{}
+	for _, in := range distros.Inputs() {
+		switch in.Kind {
+		case distros.StringInput:
+			values[in.Name] = c.String(in.Name)
+		case distros.BoolInput:
+			values[in.Name] = c.Bool(in.Name)
+		case distros.StringsInput:
+			values[in.Name] = c.StringSlice(in.Name)
+		}
+	}
+	return distros.Options{Root: root, Op: op, ControllerName: c.String("controller-name"), Inputs: values}, nil
 }
 
 // options builds the adapter options and picks the adapter: the one --distro names, or the one detected.
@@ -160,17 +162,23 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 }
 
 // checkWait refuses a health gate that could only time out and roll back a good change: it watches
-// this node's kcm, which restarts by itself only on kubeadm-style nodes (the kubelet watches the
-// manifest); k3s, RKE2, k0s and MicroK8s need --restart, and kind, Talos and kops apply elsewhere.
+// this node's kcm, which restarts by itself only where the kubelet runs it from the edited manifest;
+// a service restart needs --restart, and a change applied elsewhere never reaches this node's kcm.
 func checkWait(c *cli.Context, distro string) error {
 	if c.Duration("wait") <= 0 || c.Bool("dry-run") {
 		return nil
 	}
-	switch {
-	case distro == "kind" || distro == "talos" || distro == "kops" || distro == "managed":
+	a, err := distros.Get(distro)
+	if err != nil {
+		return err
+	}
+	switch act := a.Activation(); act.Kind {
+	case distros.Elsewhere:
 		return usageErr("--wait watches this node's kube-controller-manager; a %s change takes effect elsewhere", distro)
-	case distros.RestartCommand(distro) != nil && !c.Bool("restart"):
-		return usageErr("--wait needs --restart on %s: the change takes effect only when %s runs", distro, strings.Join(distros.RestartCommand(distro), " "))
+	case distros.ByServiceRestart:
+		if !c.Bool("restart") {
+			return usageErr("--wait needs --restart on %s: the change takes effect only when %s runs", distro, strings.Join(act.Command, " "))
+		}
 	}
 	return nil
 }

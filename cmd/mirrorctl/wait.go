@@ -42,11 +42,9 @@ func gate(c *cli.Context, g *globals, root nodefs.Root, distro string) *engine.G
 
 // kcmKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with
 // it, the server and credentials kcm itself uses, so "unreachable" means unreachable for kcm. A static
-// pod kcm (kubeadm, RKE2, hand-made kubeadm-style control planes) names it in --kubeconfig; k3s, k0s and
-// MicroK8s run kcm themselves with one they write: k3s <data-dir>/cred/controller.kubeconfig, k0s
-// <cert-root>/ccm.conf (its controllermanager component), MicroK8s ${SNAP_DATA}/credentials/
-// controller.config (its default args file). "" where none applies or the file is absent (a custom
-// data dir), and the gate judges a standby by time.
+// pod kcm (kubeadm, RKE2, hand-made kubeadm-style control planes) names it in --kubeconfig; elsewhere
+// the distribution's adapter knows the one kcm gets (distros.Layout). "" where none applies or the
+// file is absent (a custom data dir), and the gate judges a standby by time.
 // m is kcmManifest's result.
 func kcmKubeconfig(root nodefs.Root, distro string, m *manifests.Manifest) string {
 	path := ""
@@ -54,13 +52,7 @@ func kcmKubeconfig(root nodefs.Root, distro string, m *manifests.Manifest) strin
 		path, _ = m.Flag("kubeconfig")
 	}
 	if path == "" {
-		path = map[string]string{
-			"kubeadm":  "/etc/kubernetes/controller-manager.conf",
-			"k3s":      "/var/lib/rancher/k3s/server/cred/controller.kubeconfig",
-			"rke2":     "/var/lib/rancher/rke2/server/cred/controller.kubeconfig",
-			"k0s":      "/var/lib/k0s/pki/ccm.conf",
-			"microk8s": "/var/snap/microk8s/current/credentials/controller.config",
-		}[distro]
+		path = kcmLayout(distro).KCMKubeconfig
 	}
 	if path == "" || !root.Exists(path) {
 		return ""
@@ -71,7 +63,7 @@ func kcmKubeconfig(root nodefs.Root, distro string, m *manifests.Manifest) strin
 // kcmManifest returns this node's kcm static pod manifest where the distribution has one (kubeadm,
 // RKE2), parsed; nil otherwise or when it does not parse.
 func kcmManifest(root nodefs.Root, distro string) *manifests.Manifest {
-	p := map[string]string{"kubeadm": distros.KubeadmManifest, "rke2": distros.RKE2PodManifest}[distro]
+	p := kcmLayout(distro).KCMManifest
 	if p == "" {
 		return nil
 	}
@@ -84,4 +76,13 @@ func kcmManifest(root nodefs.Root, distro string) *manifests.Manifest {
 		return nil
 	}
 	return m
+}
+
+// kcmLayout is the distribution's node layout; none for a name no adapter has.
+func kcmLayout(distro string) distros.Layout {
+	a, err := distros.Get(distro)
+	if err != nil {
+		return distros.Layout{}
+	}
+	return a.Layout()
 }
