@@ -101,10 +101,11 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 		return nil, err
 	}
 	out = append(out, fs...)
-	// RKE2 and k3s run static pods from their own folders (RKE2 rewrites its manifests there at every
-	// start, from its config): files the kubelet should not run matter there too.
-	for _, extra := range rancherPodDirs {
-		if extra == dir {
+	// Other distributions run static pods from their own folders (RKE2 rewrites its manifests there at
+	// every start, from its config): files the kubelet should not run matter there too. kubeadm's
+	// folder is the one --manifests-dir replaces.
+	for _, extra := range distros.StaticPodDirs() {
+		if extra == dir || extra == distros.KubeadmManifestsDir {
 			continue
 		}
 		xp, xf, err := readPodDir(root, extra, false)
@@ -248,9 +249,6 @@ type podFile struct {
 	doc  *yaml.Node // the Pod mapping; nil when it does not parse as one
 	name string     // metadata.name
 }
-
-// rancherPodDirs are the static pod folders of RKE2 and k3s.
-var rancherPodDirs = []string{"/var/lib/rancher/rke2/agent/pod-manifests", "/var/lib/rancher/k3s/agent/pod-manifests"}
 
 // backupRE matches names editors, package managers, patch and Ansible (`backup: yes`:
 // name.<pid>.<YYYY-MM-DD@HH:MM:SS>~) leave beside a file.

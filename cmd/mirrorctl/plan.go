@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/planfile"
@@ -15,11 +16,7 @@ import (
 
 // planDirsRefused are folders whose every non-dot file a kubelet runs: a plan saved there would be
 // taken for a static pod.
-var planDirsRefused = []string{
-	"/etc/kubernetes/manifests",
-	"/var/lib/rancher/rke2/agent/pod-manifests",
-	"/var/lib/rancher/k3s/agent/pod-manifests",
-}
+var planDirsRefused = distros.StaticPodDirs()
 
 // savePlan saves a dry-run's plan to path (a host path, not under --root) and returns its sha256.
 func savePlan(g *globals, p *change.Plan, op string, path string) (string, error) {
