@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -52,8 +53,11 @@ func (e *Env) arm() {
 	}
 }
 
-// Store opens the state dir (creating nothing).
-func (e *Env) Store() *snapshot.Store { return snapshot.Open(e.Root, e.StateDir) }
+// Store opens the state dir (creating nothing). It may not be in any distribution's static pod folder:
+// snapshot refuses only the few it knows by itself.
+func (e *Env) Store() *snapshot.Store {
+	return snapshot.Open(e.Root, e.StateDir, snapshot.RefuseStaticPodDirs(distros.StaticPodDirs()))
+}
 
 func (e *Env) info(distro, op string) snapshot.Info {
 	return snapshot.Info{Command: e.Command, ToolVersion: e.Version, Distro: distro, Op: op}

@@ -62,17 +62,33 @@ const (
 )
 
 // staticPodDirs are folders whose every non-dot file a kubelet runs (or may, if it ever recurses):
-// the state dir must never be one of them or inside one.
+// the state dir must never be one of them or inside one. These are refused whatever the caller
+// says; the distributions' full list (distros.StaticPodDirs) comes in through RefuseStaticPodDirs,
+// since this package must not depend on the adapters.
 var staticPodDirs = []string{
 	"/etc/kubernetes/manifests",
 	"/var/lib/rancher/rke2/agent/pod-manifests",
 	"/var/lib/rancher/k3s/agent/pod-manifests",
 }
 
+// Option configures a Store at Open.
+type Option func(*Store)
+
+// RefuseStaticPodDirs makes the Store refuse a state dir in or under any of these folders (node
+// paths) too, besides the ones it always refuses.
+func RefuseStaticPodDirs(dirs []string) Option {
+	return func(s *Store) {
+		for _, d := range dirs {
+			s.podDirs = append(s.podDirs, nodefs.Clean(d))
+		}
+	}
+}
+
 // Store is one state dir, e.g. node path /var/lib/mirrorctl under a root.
 type Store struct {
-	root nodefs.Root
-	dir  string // node path, cleaned
+	root    nodefs.Root
+	dir     string   // node path, cleaned
+	podDirs []string // static pod folders refused as or around the state dir
 
 	mu   sync.Mutex
 	lock *os.File // non-nil while this Store holds the lock
@@ -80,8 +96,12 @@ type Store struct {
 
 // Open returns the Store for a state dir (a node path, resolved under root). It creates nothing and
 // touches nothing, so --dry-run callers can use List, Get and PlanRollback freely.
-func Open(root nodefs.Root, stateDir string) *Store {
-	return &Store{root: root, dir: nodefs.Clean(stateDir)}
+func Open(root nodefs.Root, stateDir string, opts ...Option) *Store {
+	s := &Store{root: root, dir: nodefs.Clean(stateDir), podDirs: append([]string(nil), staticPodDirs...)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Dir returns the state dir's node path.
@@ -101,7 +121,7 @@ func (s *Store) hostDir() (string, error) {
 	if s.dir == "/" {
 		return "", fmt.Errorf("state dir %s: %w: the root itself cannot be the state dir", s.dir, ErrUnsafe)
 	}
-	for _, d := range staticPodDirs {
+	for _, d := range s.podDirs {
 		if s.dir == d || strings.HasPrefix(s.dir, d+"/") {
 			return "", fmt.Errorf("state dir %s: %w: it is in the static pod folder %s, whose files the kubelet runs", s.dir, ErrUnsafe, d)
 		}
