@@ -228,18 +228,7 @@ func printSkip(g *globals, r *skipResult, verb string) error {
 	if g.json {
 		return writeJSON(g.stdout, r)
 	}
-	n := 0
-	for _, f := range r.changes {
-		d := f.UnifiedDiff()
-		if d == "" {
-			continue
-		}
-		n++
-		if g.color {
-			d = colorize(d)
-		}
-		fmt.Fprint(g.stdout, d)
-	}
+	n := printDiffs(g, r.changes)
 	if r.DryRun {
 		verb = "would be " + verb
 	}
