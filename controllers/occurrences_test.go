@@ -122,8 +122,8 @@ func TestEffective(t *testing.T) {
 		argv []string
 		want []string
 	}{
-		{[]string{"kcm"}, []string{"*"}},                        // kcm's default
-		{[]string{"kcm", "--controllers="}, nil},                // set, and empty: no controller runs
+		{[]string{"kcm"}, []string{"*"}},         // kcm's default
+		{[]string{"kcm", "--controllers="}, nil}, // set, and empty: no controller runs
 		{[]string{"kcm", "--controllers=", "--controllers=a"}, []string{"a"}},
 		{[]string{"kcm", "--controllers=a,b", "--controllers", "c"}, []string{"a", "b", "c"}},
 	} {
