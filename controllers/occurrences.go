@@ -14,7 +14,8 @@ type Occurrence struct {
 	Flag    int      // index of "--controllers=V" or of a bare "--controllers"
 	Value   int      // index of the token holding V: Flag in the one-token form, Flag+1 in the two-token form
 	Raw     string   // V, as kcm receives it
-	Entries []string // Split(Raw); nil when Raw is broken (Occurrences then reports why)
+	Entries []string // Split(Raw); nil when Raw is broken
+	Err     error    // Split's *BrokenEntryError when Raw is broken, else nil
 }
 
 // OneToken reports the "--controllers=V" form.
@@ -64,23 +65,19 @@ func Scan(argv []string, name string) ([]Occurrence, error) {
 // holding command and args separately passes command followed by args, the argv the kubelet runs.
 //
 // Every complete occurrence is returned even with an error, so that a caller can report or locate them
-// all; the error is the first problem in argv order: a *BrokenEntryError (that occurrence's Entries is
-// nil) or a *MissingValueError (a bare --controllers at the end, which is not among the occurrences).
+// all. The error is a *MissingValueError when a bare --controllers ends argv (kcm stops at parsing its
+// flags, before it reads any entry), else the first occurrence's Err.
 func Occurrences(argv []string) ([]Occurrence, error) {
 	occ, missing := Scan(argv, FlagName)
 	var first error
 	for i := range occ {
-		e, err := Split(occ[i].Raw)
-		if err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
+		occ[i].Entries, occ[i].Err = Split(occ[i].Raw)
+		if first == nil {
+			first = occ[i].Err
 		}
-		occ[i].Entries = e
 	}
-	if first == nil {
-		first = missing
+	if missing != nil {
+		return occ, missing
 	}
 	return occ, first
 }
