@@ -82,6 +82,16 @@ func Occurrences(argv []string) ([]Occurrence, error) {
 	return occ, first
 }
 
+// FirstBroken returns the first occurrence's Err, nil when every value splits.
+func FirstBroken(occ []Occurrence) error {
+	for _, o := range occ {
+		if o.Err != nil {
+			return o.Err
+		}
+	}
+	return nil
+}
+
 // Lists returns each occurrence's entries, the shape Edit takes.
 func Lists(occ []Occurrence) [][]string {
 	out := make([][]string, len(occ))

@@ -144,6 +144,18 @@ func TestEffective(t *testing.T) {
 	}
 }
 
+func TestFirstBroken(t *testing.T) {
+	t.Parallel()
+	occ, _ := controllers.Occurrences([]string{"--controllers=a", "--controllers=b, c", "--controllers=,", "--controllers"})
+	var be *controllers.BrokenEntryError
+	if err := controllers.FirstBroken(occ); !errors.As(err, &be) || be.Value != "b, c" {
+		t.Errorf("FirstBroken = %v, want the entry of \"b, c\"", err)
+	}
+	if err := controllers.FirstBroken(occ[:1]); err != nil {
+		t.Errorf("FirstBroken = %v, want nil", err)
+	}
+}
+
 func TestLast(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
