@@ -370,33 +370,15 @@ func kcmPod(p *corev1.Pod, leader string) KCMPod {
 	return k
 }
 
-// EffectiveControllers reads --controllers from a command line the way kcm's pflag StringSlice does:
-// both "--controllers=V" and "--controllers V", repeated occurrences concatenated; "*" without any.
+// EffectiveControllers reads --controllers from a command line (controllers.Occurrences): repeated
+// occurrences concatenated, "*" without any. A bare --controllers at the end sets nothing here; kcm
+// itself refuses it ("flag needs an argument"), which the pod's own status shows.
 func EffectiveControllers(argv []string) ([]string, error) {
-	var all []string
-	found := false
-	for i := 0; i < len(argv); i++ {
-		var v string
-		switch {
-		case strings.HasPrefix(argv[i], "--controllers="):
-			v = strings.TrimPrefix(argv[i], "--controllers=")
-		case argv[i] == "--controllers" && i+1 < len(argv):
-			i++
-			v = argv[i]
-		default:
-			continue
-		}
-		e, err := controllers.Split(v)
-		if err != nil {
-			return nil, err
-		}
-		found = true
-		all = append(all, e...)
+	occ, _ := controllers.Occurrences(argv)
+	if err := controllers.FirstBroken(occ); err != nil {
+		return nil, err
 	}
-	if !found {
-		return []string{"*"}, nil
-	}
-	return all, nil
+	return controllers.Effective(occ), nil
 }
 
 // conclude decides Safe and writes the findings, warnings and notes.

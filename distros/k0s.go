@@ -152,28 +152,23 @@ func k0sRead(data []byte) (*k0sState, error) {
 	if err != nil {
 		return nil, err
 	}
+	occ, rawErr := controllers.Occurrences(rawArgs)
 	var rawVals []string
-	for i := 0; i < len(rawArgs); i++ {
-		a := rawArgs[i]
-		var v string
-		switch {
-		case strings.HasPrefix(a, "--controllers="):
-			v = strings.TrimPrefix(a, "--controllers=")
-		case a == "--controllers" && i+1 < len(rawArgs):
-			i++
-			v = rawArgs[i]
-		default:
-			continue
+	for _, o := range occ {
+		err := o.Err
+		if err == nil && o.Raw == "" {
+			err = fmt.Errorf("empty --controllers value")
 		}
-		e, err := controllers.Split(v)
-		if err != nil || v == "" {
-			if err == nil {
-				err = fmt.Errorf("empty --controllers value")
-			}
+		if err != nil {
 			return nil, fmt.Errorf("spec.controllerManager.rawArgs: %w", err)
 		}
-		st.raw = append(st.raw, e)
-		rawVals = append(rawVals, v)
+		st.raw = append(st.raw, o.Entries)
+		rawVals = append(rawVals, o.Raw)
+	}
+	if rawErr != nil {
+		// Left after the loop: a bare --controllers at the end. rawArgs end kcm's command line, and kcm
+		// would stop with "flag needs an argument".
+		return nil, fmt.Errorf("spec.controllerManager.rawArgs: %w", rawErr)
 	}
 	st.extraRaw = strings.Join(rawVals, ",")
 
@@ -206,7 +201,7 @@ func k0sRead(data []byte) (*k0sState, error) {
 
 // effective is the concatenated --controllers list kcm gets.
 func (st *k0sState) effective() []string {
-	return append(append([]string(nil), st.first...), flattenOcc(st.raw)...)
+	return controllers.Flatten(append([][]string{st.first}, st.raw...))
 }
 
 // k0sNewFirst computes the extraArgs value: the algebra on it alone, then, when rawArgs (which follow it)
@@ -215,7 +210,7 @@ func k0sNewFirst(op controllers.Op, first []string, raw [][]string, name string)
 	want := op == controllers.Enable
 	out, _ := controllers.Edit(op, [][]string{first}, name)
 	nf := out[0]
-	if controllers.MirroringEnabled(append(append([]string(nil), nf...), flattenOcc(raw)...)) != want {
+	if controllers.MirroringEnabled(controllers.Flatten(append([][]string{nf}, raw...))) != want {
 		e := name
 		if !want {
 			e = "-" + name

@@ -6,6 +6,7 @@ package distros
 // then split on spaces into arguments. MicroK8s sets no --controllers, so kcm's own default "*" applies.
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -60,31 +61,56 @@ type mk8sFlag struct {
 	suffix string // after the value (a carriage return)
 }
 
-// mk8sParse splits the args file into lines and finds the --controllers flags.
-func mk8sParse(data []byte) (lines []string, flags []mk8sFlag, err error) {
-	lines = strings.Split(string(data), "\n")
+// mk8sArgv is the command line kubelite builds from the args file (options.ReadArgsFromFile), without
+// its $VAR expansion, and the index in lines of each argument.
+func mk8sArgv(lines []string) (argv []string, lineOf []int) {
+	unquote := strings.NewReplacer(`"`, "", `'`, "")
 	for i, l := range lines {
-		body := strings.TrimRight(l, "\r")
-		cr := l[len(body):]
-		t := strings.TrimSpace(body)
+		t := strings.TrimSpace(l)
 		if t == "" || strings.HasPrefix(t, "#") {
 			continue
 		}
+		for _, a := range strings.Split(unquote.Replace(t), " ") {
+			argv, lineOf = append(argv, a), append(lineOf, i)
+		}
+	}
+	return argv, lineOf
+}
+
+// mk8sParse splits the args file into lines and finds the --controllers flags (controllers.Scan over
+// kubelite's command line). Each must be alone on its line, value included, so that it can be edited
+// as a line.
+func mk8sParse(data []byte) (lines []string, flags []mk8sFlag, err error) {
+	lines = strings.Split(string(data), "\n")
+	argv, lineOf := mk8sArgv(lines)
+	occ, scanErr := controllers.Scan(argv, controllers.FlagName)
+	perLine := map[int]int{}
+	for _, l := range lineOf {
+		perLine[l]++
+	}
+	for _, o := range occ {
+		i := lineOf[o.Flag]
+		if lineOf[o.Value] != i {
+			return nil, nil, fmt.Errorf("line %d: --controllers without a value", i+1)
+		}
+		if perLine[i] != o.Value-o.Flag+1 {
+			return nil, nil, fmt.Errorf("line %d: more than one argument on the --controllers line (kubelite splits lines on spaces); put it on a line of its own", i+1)
+		}
+		l := lines[i]
+		body := strings.TrimRight(l, "\r")
+		cr := l[len(body):]
+		t := strings.TrimSpace(body)
 		lead := body[:len(body)-len(strings.TrimLeft(body, " \t"))]
 		var prefix, rest string
 		switch {
 		case strings.HasPrefix(t, "--controllers="):
 			prefix, rest = "--controllers=", strings.TrimPrefix(t, "--controllers=")
-		case strings.HasPrefix(t, "--controllers ") || strings.HasPrefix(t, "--controllers\t"):
-			rest = strings.TrimLeft(strings.TrimPrefix(t, "--controllers"), " \t")
+		case strings.HasPrefix(t, "--controllers "):
+			rest = strings.TrimPrefix(t, "--controllers ")
 			prefix = t[:len(t)-len(rest)]
-		case t == "--controllers":
-			return nil, nil, fmt.Errorf("line %d: --controllers without a value", i+1)
 		default:
-			continue
-		}
-		if strings.Contains(strings.TrimSpace(rest), " ") {
-			return nil, nil, fmt.Errorf("line %d: more than one argument on the --controllers line (kubelite splits lines on spaces); put it on a line of its own", i+1)
+			// Quotes around the flag itself, which kubelite removes.
+			return nil, nil, fmt.Errorf("line %d: quoted --controllers flag; write it as --controllers=\"V\"", i+1)
 		}
 		trailing := body[len(lead)+len(t):]
 		f := mk8sFlag{line: i, prefix: lead + prefix, value: rest, suffix: trailing + cr}
@@ -98,6 +124,10 @@ func mk8sParse(data []byte) (lines []string, flags []mk8sFlag, err error) {
 			return nil, nil, fmt.Errorf("line %d: --controllers with an empty value", i+1)
 		}
 		flags = append(flags, f)
+	}
+	var missing *controllers.MissingValueError
+	if errors.As(scanErr, &missing) {
+		return nil, nil, fmt.Errorf("line %d: --controllers without a value", lineOf[missing.Flag]+1)
 	}
 	return lines, flags, nil
 }
@@ -186,7 +216,7 @@ func (microk8s) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: internal error: %w", MicroK8sArgs, err)
 	}
-	on := len(flags) == 0 || controllers.MirroringEnabled(flattenOcc(mk8sOccurrences(flags)))
+	on := len(flags) == 0 || controllers.MirroringEnabled(controllers.Flatten(mk8sOccurrences(flags)))
 	p := &change.Plan{Distro: "microk8s", Op: o.Op, Mirroring: change.StateOf(on),
 		Files: []change.FileChange{{Path: MicroK8sArgs, Kind: microk8sKind, Before: f, After: out}}}
 	if !v.Known {
@@ -211,7 +241,7 @@ func (microk8s) Status(o Options) (*change.Status, error) {
 	if len(flags) == 0 {
 		fs.Mirroring, fs.Controllers, fs.Note = change.Enabled, "*", "no --controllers: kube-controller-manager's default"
 	} else {
-		eff := flattenOcc(mk8sOccurrences(flags))
+		eff := controllers.Flatten(mk8sOccurrences(flags))
 		fs.Mirroring, fs.Controllers = change.StateOf(controllers.MirroringEnabled(eff)), controllers.Join(eff)
 	}
 	s := &change.Status{Distro: "microk8s", Files: []change.FileStatus{fs}}

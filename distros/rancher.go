@@ -260,14 +260,6 @@ func rancherControllers(def string, kcmArgs []string) [][]string {
 	return occ
 }
 
-func flattenOcc(occ [][]string) []string {
-	var all []string
-	for _, o := range occ {
-		all = append(all, o...)
-	}
-	return all
-}
-
 // defaultControllers is the distro's own --controllers for this merged config.
 func (r rancher) defaultControllers(m rancherMerged) string {
 	if m.noCCM || (r.podManifst != "" && m.cloudSet) {
@@ -349,7 +341,7 @@ func (r rancher) read(o Options) (*rancherState, error) {
 		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
 	}
 	all.kcmArgs = append(all.kcmArgs, st.cli...)
-	eff := flattenOcc(rancherControllers(st.def, all.kcmArgs))
+	eff := controllers.Flatten(rancherControllers(st.def, all.kcmArgs))
 	if _, err := controllers.Split(strings.Join(eff, ",")); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", r.configPath(), rancherKCMArg, err)
 	}
@@ -455,7 +447,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 		return nil, fmt.Errorf("%s: %w", r.dropInPath(), err)
 	}
 	want := o.Op == controllers.Enable
-	baseEff := flattenOcc(rancherControllers(st.def, st.base.kcmArgs))
+	baseEff := controllers.Flatten(rancherControllers(st.def, st.base.kcmArgs))
 	p := &change.Plan{Distro: r.name, Op: o.Op}
 
 	// The entry our drop-in must hold: none when the other files already give the wanted state.
@@ -500,7 +492,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
 	}
 	merged.kcmArgs = append(merged.kcmArgs, st.cli...)
-	eff := flattenOcc(rancherControllers(r.defaultControllers(merged), merged.kcmArgs))
+	eff := controllers.Flatten(rancherControllers(r.defaultControllers(merged), merged.kcmArgs))
 	if controllers.MirroringEnabled(eff) != want {
 		if merged.lastKCMBy != "" && merged.lastKCMBy != r.dropInPath() {
 			return nil, fmt.Errorf("%s: loads after %s and overrides its %s; move the mirroring entry there or rename the file", merged.lastKCMBy, r.dropInPath(), rancherKCMArg)

@@ -434,30 +434,36 @@ func containersOf(doc *yaml.Node) []*yaml.Node {
 	return out
 }
 
-// flagItems returns every occurrence of flag ("--feature-gates") in a container's command and args.
+// flagItems returns every occurrence of flag ("--feature-gates") on a container's command line, command
+// then args, as controllers.Scan reads it. A two-item flag whose value is not a string or lies in the
+// other list is left out: neither can be checked or fixed item by item.
 func flagItems(c *yaml.Node, flag string) []flagItem {
 	name := scalar(field(c, "name"))
-	var out []flagItem
+	var items, seqOf []*yaml.Node
+	var argv []string
 	for _, f := range []string{"command", "args"} {
 		seq := field(c, f)
 		if seq == nil || seq.Kind != yaml.SequenceNode {
 			continue
 		}
-		items := seq.Content
-		for i := 0; i < len(items); i++ {
-			it := items[i]
-			if it.Kind != yaml.ScalarNode {
-				continue
-			}
-			switch {
-			case strings.HasPrefix(it.Value, flag+"="):
-				out = append(out, flagItem{container: name, seq: seq, flag: it, text: strings.TrimPrefix(it.Value, flag+"="), line: it.Line, item: it.Value})
-			case it.Value == flag && i+1 < len(items) && items[i+1].Kind == yaml.ScalarNode:
-				v := items[i+1]
-				out = append(out, flagItem{container: name, seq: seq, flag: it, value: v, text: v.Value, line: v.Line, item: flag + " " + v.Value})
-				i++
-			}
+		for _, it := range seq.Content {
+			items, seqOf = append(items, it), append(seqOf, seq)
+			argv = append(argv, scalar(it)) // "" for an item that is not a string: never a flag
 		}
+	}
+	occ, _ := controllers.Scan(argv, strings.TrimPrefix(flag, "--"))
+	var out []flagItem
+	for _, o := range occ {
+		it, seq := items[o.Flag], seqOf[o.Flag]
+		if o.OneToken() {
+			out = append(out, flagItem{container: name, seq: seq, flag: it, text: o.Raw, line: it.Line, item: it.Value})
+			continue
+		}
+		v := items[o.Value]
+		if v.Kind != yaml.ScalarNode || seqOf[o.Value] != seq {
+			continue
+		}
+		out = append(out, flagItem{container: name, seq: seq, flag: it, value: v, text: v.Value, line: v.Line, item: flag + " " + v.Value})
 	}
 	return out
 }
@@ -547,7 +553,7 @@ func controllerFindings(p *podFile, v controllers.Version) (out []Finding, broke
 		if scalar(field(c, "name")) != manifests.ContainerName {
 			continue
 		}
-		for _, it := range flagItems(c, "--controllers") {
+		for _, it := range flagItems(c, "--"+controllers.FlagName) {
 			for _, e := range strings.Split(it.text, ",") {
 				var why string
 				switch {

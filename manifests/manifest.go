@@ -37,8 +37,11 @@ type Manifest struct {
 	data    []byte
 	Image   string
 	Version controllers.Version
-	fields  map[string]*yaml.Node // "command", "args" sequences of the kcm container (may be nil)
-	occ     []occurrence
+	fields  map[string]*yaml.Node    // "command", "args" sequences of the kcm container (may be nil)
+	argv    []string                 // command then args: the command line the kubelet runs
+	flags   []controllers.Occurrence // every --controllers on argv
+	occ     []occurrence             // the same, located in the YAML
+	broken  error                    // the first --controllers value kcm would reject or misread
 }
 
 // Parse reads a static pod manifest and finds the kcm container and its --controllers flags.
@@ -149,7 +152,9 @@ func parse(data []byte) (*Manifest, error) {
 			return nil, fmt.Errorf("container %s: %s is not a list", ContainerName, f)
 		}
 		m.fields[f] = seq
-		if err := m.collect(f, seq); err != nil {
+		// Collected once command is known and again with args: a problem in command is reported before
+		// anything args holds, as the kubelet's order of the arguments has it.
+		if err := m.collect(); err != nil {
 			return nil, err
 		}
 	}
@@ -250,79 +255,75 @@ func scalarField(m *yaml.Node, key string) string {
 	return n.Value
 }
 
-func (m *Manifest) collect(f string, seq *yaml.Node) error {
-	items := seq.Content
-	for i := 0; i < len(items); i++ {
-		it := items[i]
-		if it.Kind != yaml.ScalarNode {
-			return fmt.Errorf("container %s: %s[%d] is not a string", ContainerName, f, i)
-		}
-		switch {
-		case strings.HasPrefix(it.Value, flagName+"="):
-			m.occ = append(m.occ, occurrence{field: f, flag: it, text: strings.TrimPrefix(it.Value, flagName+"="), joined: true})
-		case it.Value == flagName:
-			if i+1 >= len(items) || items[i+1].Kind != yaml.ScalarNode {
-				return fmt.Errorf("container %s: %s ends with %s and no value", ContainerName, f, flagName)
-			}
-			m.occ = append(m.occ, occurrence{field: f, flag: it, value: items[i+1], text: items[i+1].Value})
-			i++
-		}
-	}
-	return nil
-}
-
-// Flag returns the value kube-controller-manager gets for the single-valued flag --name, and whether
-// the manifest sets it: the last occurrence wins, as in pflag, with command before args.
-func (m *Manifest) Flag(name string) (string, bool) {
-	flag := "--" + name
-	val, ok := "", false
+// collect finds the --controllers occurrences (controllers.Occurrences) on the command line made of the
+// fields known so far. Every item must be a string; a flag whose value is not in its own list (the last
+// item of command, its value args[0]) is refused, as before: kcm would read it, but editing a flag split
+// over two lists is not supported.
+func (m *Manifest) collect() error {
+	var items []*yaml.Node
+	var fieldOf []string
+	var notString error
+	m.argv = nil
 	for _, f := range []string{"command", "args"} {
 		seq := m.fields[f]
 		if seq == nil {
 			continue
 		}
-		items := seq.Content
-		for i := 0; i < len(items); i++ {
-			switch v := items[i].Value; {
-			case strings.HasPrefix(v, flag+"="):
-				val, ok = strings.TrimPrefix(v, flag+"="), true
-			case v == flag && i+1 < len(items):
-				val, ok = items[i+1].Value, true
-				i++
+		for i, it := range seq.Content {
+			if it.Kind != yaml.ScalarNode {
+				notString = fmt.Errorf("container %s: %s[%d] is not a string", ContainerName, f, i)
+				break
 			}
+			items, fieldOf = append(items, it), append(fieldOf, f)
+			m.argv = append(m.argv, it.Value)
+		}
+		if notString != nil {
+			break
 		}
 	}
-	return val, ok
+	occ, err := controllers.Occurrences(m.argv)
+	var missing *controllers.MissingValueError
+	if errors.As(err, &missing) {
+		return fmt.Errorf("container %s: %s ends with %s and no value", ContainerName, fieldOf[missing.Flag], flagName)
+	}
+	m.flags, m.occ, m.broken = occ, nil, err
+	for _, o := range occ {
+		if fieldOf[o.Value] != fieldOf[o.Flag] {
+			return fmt.Errorf("container %s: %s ends with %s and no value", ContainerName, fieldOf[o.Flag], flagName)
+		}
+		oc := occurrence{field: fieldOf[o.Flag], flag: items[o.Flag], text: o.Raw, joined: o.OneToken()}
+		if !o.OneToken() {
+			oc.value = items[o.Value]
+		}
+		m.occ = append(m.occ, oc)
+	}
+	return notString
+}
+
+// Flag returns the value kube-controller-manager gets for the single-valued flag --name, and whether
+// the manifest sets it: the last occurrence on the command line (command then args) wins, as in pflag.
+func (m *Manifest) Flag(name string) (string, bool) {
+	return controllers.Last(m.argv, name)
 }
 
 // Controllers returns every --controllers occurrence split into entries, command before args, the
 // order kubelet passes them (command then args) and pflag concatenates them.
 func (m *Manifest) Controllers() ([][]string, error) {
-	var occ [][]string
-	for _, o := range m.occ {
-		e, err := controllers.Split(o.text)
-		if err != nil {
-			return nil, fmt.Errorf("container %s: %w", ContainerName, err)
-		}
-		occ = append(occ, e)
+	if m.broken != nil {
+		return nil, fmt.Errorf("container %s: %w", ContainerName, m.broken)
 	}
-	return occ, nil
+	if len(m.flags) == 0 {
+		return nil, nil
+	}
+	return controllers.Lists(m.flags), nil
 }
 
 // Effective is the --controllers value kcm ends up with ("*" when the flag is absent).
 func (m *Manifest) Effective() ([]string, error) {
-	occ, err := m.Controllers()
-	if err != nil {
+	if _, err := m.Controllers(); err != nil {
 		return nil, err
 	}
-	if len(occ) == 0 {
-		return []string{"*"}, nil
-	}
-	var all []string
-	for _, o := range occ {
-		all = append(all, o...)
-	}
-	return all, nil
+	return controllers.Effective(m.flags), nil
 }
 
 // Mirroring reports whether kcm runs the mirroring controller with these flags.
