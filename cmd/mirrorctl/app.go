@@ -163,20 +163,23 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "state-dir", Value: "/var/lib/mirrorctl", Usage: "where snapshots and the lock live (under --root)"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result format: text or json"},
 		&cli.StringFlag{Name: "color", Value: "auto", Usage: "color diffs: auto (on a terminal, unless NO_COLOR is set), always or never"},
+		&cli.BoolFlag{Name: "show-secrets", Usage: "print credentials (bootstrap tokens, certificate keys, client keys) in diffs as they are, instead of <redacted>"},
 	}
 }
 
 type globals struct {
-	root     string
-	stateDir string
-	json     bool
-	color    bool
-	stdout   io.Writer
-	stderr   io.Writer
+	secrets       bool // --show-secrets
+	warnedSecrets bool
+	root          string
+	stateDir      string
+	json          bool
+	color         bool
+	stdout        io.Writer
+	stderr        io.Writer
 }
 
 func getGlobals(c *cli.Context) (*globals, error) {
-	g := &globals{root: c.String("root"), stateDir: c.String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	g := &globals{secrets: c.Bool("show-secrets"), root: c.String("root"), stateDir: c.String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
 	switch c.String("output") {
 	case "text", "":
 	case "json":

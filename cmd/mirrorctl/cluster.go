@@ -226,6 +226,7 @@ func printSkip(g *globals, r *skipResult, verb string) error {
 		g.logf("warning", "%s", w)
 	}
 	if g.json {
+		g.redact(r.Diff)
 		return writeJSON(g.stdout, r)
 	}
 	n := printDiffs(g, r.changes)

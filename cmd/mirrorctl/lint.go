@@ -142,6 +142,7 @@ func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *li
 // summary goes to stderr, like disable's.
 func printLint(g *globals, r *lintResult) error {
 	if g.json {
+		g.redact(r.Diff)
 		return writeJSON(g.stdout, r)
 	}
 	printDiffs(g, r.Changes)

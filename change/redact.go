@@ -1,0 +1,68 @@
+package change
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Redacted stands in for a credential's value in what mirrorctl prints.
+const Redacted = "<redacted>"
+
+// secretRE finds YAML lines whose value is a credential: kubeadm's bootstrap token secrets
+// (bootstrapTokens[].token, discovery.bootstrapToken.token, tlsBootstrapToken), the certificate key
+// that decrypts the uploaded control-plane certificates, and a kubeconfig's client key, token or
+// password. Group 1 is the key and what precedes the value, group 2 the value.
+var secretRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([ \t]*(?:-[ \t]+)?(?:token|certificateKey|tlsBootstrapToken|client-key-data|password)[ \t]*:[ \t]+)("[^"]*"|'[^']*'|[^ \t#][^#]*?)([ \t]+#.*)?$`)
+})
+
+// redactLine returns line with a credential's value replaced, and whether it had one.
+func redactLine(line string) (string, bool) {
+	body := strings.TrimRight(line, "\r")
+	m := secretRE().FindStringSubmatchIndex(body)
+	if m == nil {
+		return line, false
+	}
+	return body[:m[3]] + Redacted + body[m[5]:] + line[len(body):], true
+}
+
+// Redact replaces the credentials' values in a YAML text (see secretRE); the files on disk keep them.
+// It reports whether it replaced any.
+func Redact(text string) (string, bool) {
+	lines := strings.SplitAfter(text, "\n")
+	any := false
+	for i, l := range lines {
+		body := strings.TrimSuffix(l, "\n")
+		if r, ok := redactLine(body); ok {
+			lines[i] = r + l[len(body):]
+			any = true
+		}
+	}
+	return strings.Join(lines, ""), any
+}
+
+// RedactDiff is Redact for a unified diff: the lines of its hunks, not its headers.
+func RedactDiff(diff string) (string, bool) {
+	lines := strings.SplitAfter(diff, "\n")
+	any := false
+	for i, l := range lines {
+		if l == "" || strings.HasPrefix(l, "--- ") || strings.HasPrefix(l, "+++ ") || !strings.ContainsAny(l[:1], " +-") {
+			continue
+		}
+		body := strings.TrimSuffix(l, "\n")
+		if r, ok := redactLine(body[1:]); ok {
+			lines[i] = body[:1] + r + l[len(body):]
+			any = true
+		}
+	}
+	return strings.Join(lines, ""), any
+}
+
+// Redact replaces the credentials' values in the entry's texts.
+func (d *DiffEntry) Redact() bool {
+	var b, a bool
+	d.Before, b = Redact(d.Before)
+	d.After, a = Redact(d.After)
+	return b || a
+}
