@@ -9,7 +9,9 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
+	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/health"
+	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -81,6 +83,65 @@ func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return health.Wait(ctx, o)
+}
+
+// NewGate is the health gate for a change on this node (root) of distribution distro: it watches kcm
+// through the leader lease that kcm's own kubeconfig reads, and, for kcm 1.23 and later (its image
+// tag says), the per-controller health checks a leader lists.
+func NewGate(root nodefs.Root, distro string, timeout time.Duration, o health.Options, interrupted func(context.Context, error) error) *Gate {
+	manifest := KCMManifest(root, distro)
+	o.Lease, o.Hostname = LeaseReader(root, KCMKubeconfig(root, distro, manifest))
+	if manifest != nil {
+		o.ListsControllers = manifest.Version.AtLeast(1, 23)
+	}
+	return &Gate{Timeout: timeout, Options: o, Interrupted: interrupted}
+}
+
+// KCMKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with
+// it, the server and credentials kcm itself uses, so "unreachable" means unreachable for kcm. A static
+// pod kcm (kubeadm, RKE2, hand-made kubeadm-style control planes) names it in --kubeconfig; elsewhere
+// the distribution's adapter knows the one kcm gets (distros.Layout). "" where none applies or the
+// file is absent (a custom data dir), and the gate judges a standby by time.
+// m is KCMManifest's result.
+func KCMKubeconfig(root nodefs.Root, distro string, m *manifests.Manifest) string {
+	path := ""
+	if m != nil {
+		path, _ = m.Flag("kubeconfig")
+	}
+	if path == "" {
+		path = kcmLayout(distro).KCMKubeconfig
+	}
+	if path == "" || !root.Exists(path) {
+		return ""
+	}
+	return path
+}
+
+// KCMManifest returns this node's kcm static pod manifest where the distribution has one (kubeadm,
+// RKE2), parsed; nil otherwise or when it does not parse.
+func KCMManifest(root nodefs.Root, distro string) *manifests.Manifest {
+	p := kcmLayout(distro).KCMManifest
+	if p == "" {
+		return nil
+	}
+	f, err := root.ReadFile(p, true)
+	if err != nil || !f.Exists {
+		return nil
+	}
+	m, err := manifests.Parse(f.Data)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// kcmLayout is the distribution's node layout; none for a name no adapter has.
+func kcmLayout(distro string) distros.Layout {
+	a, err := distros.Get(distro)
+	if err != nil {
+		return distros.Layout{}
+	}
+	return a.Layout()
 }
 
 // LeaseReader returns the health gate's reader of kcm's leader lease, through kcm's own kubeconfig

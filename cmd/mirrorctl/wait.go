@@ -3,10 +3,8 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/health"
-	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
@@ -19,70 +17,15 @@ func waitFlags() []cli.Flag {
 	}
 }
 
-// gate builds the health gate of a changing command from its --wait flags; nil without --wait. It
-// watches this node's kcm, through the lease kcm's own kubeconfig reads.
+// gate builds the health gate of a changing command from its --wait flags; nil without --wait.
 func gate(c *cli.Context, g *globals, root nodefs.Root, distro string) *engine.Gate {
 	if c.Duration("wait") <= 0 {
 		return nil
 	}
-	o := health.Options{
+	return engine.NewGate(root, distro, c.Duration("wait"), health.Options{
 		URL:           c.String("wait-url"),
 		Progress:      g.stderr,
 		TTY:           isTerminal(g.stderr),
 		AcceptStandby: c.Bool("wait-accept-standby"),
-	}
-	manifest := kcmManifest(root, distro)
-	o.Lease, o.Hostname = engine.LeaseReader(root, kcmKubeconfig(root, distro, manifest))
-	if manifest != nil {
-		// kcm 1.23 and later list a health check per controller while they lead (its image tag says).
-		o.ListsControllers = manifest.Version.AtLeast(1, 23)
-	}
-	return &engine.Gate{Timeout: c.Duration("wait"), Options: o, Interrupted: interruptCause}
-}
-
-// kcmKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with
-// it, the server and credentials kcm itself uses, so "unreachable" means unreachable for kcm. A static
-// pod kcm (kubeadm, RKE2, hand-made kubeadm-style control planes) names it in --kubeconfig; elsewhere
-// the distribution's adapter knows the one kcm gets (distros.Layout). "" where none applies or the
-// file is absent (a custom data dir), and the gate judges a standby by time.
-// m is kcmManifest's result.
-func kcmKubeconfig(root nodefs.Root, distro string, m *manifests.Manifest) string {
-	path := ""
-	if m != nil {
-		path, _ = m.Flag("kubeconfig")
-	}
-	if path == "" {
-		path = kcmLayout(distro).KCMKubeconfig
-	}
-	if path == "" || !root.Exists(path) {
-		return ""
-	}
-	return path
-}
-
-// kcmManifest returns this node's kcm static pod manifest where the distribution has one (kubeadm,
-// RKE2), parsed; nil otherwise or when it does not parse.
-func kcmManifest(root nodefs.Root, distro string) *manifests.Manifest {
-	p := kcmLayout(distro).KCMManifest
-	if p == "" {
-		return nil
-	}
-	f, err := root.ReadFile(p, true)
-	if err != nil || !f.Exists {
-		return nil
-	}
-	m, err := manifests.Parse(f.Data)
-	if err != nil {
-		return nil
-	}
-	return m
-}
-
-// kcmLayout is the distribution's node layout; none for a name no adapter has.
-func kcmLayout(distro string) distros.Layout {
-	a, err := distros.Get(distro)
-	if err != nil {
-		return distros.Layout{}
-	}
-	return a.Layout()
+	}, interruptCause)
 }

@@ -245,7 +245,7 @@ func TestKCMKubeconfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := kcmKubeconfig(r, c.distro, kcmManifest(r, c.distro)); got != c.want {
+			if got := engine.KCMKubeconfig(r, c.distro, engine.KCMManifest(r, c.distro)); got != c.want {
 				t.Errorf("kcmKubeconfig(%s) = %q, want %q", c.distro, got, c.want)
 			}
 		})
