@@ -28,7 +28,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
-	"github.com/mirrorctl/mirrorctl/yamlsplice"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 // Severities. Error: a component will not start or the kubelet runs something it should not. Warning:
@@ -371,7 +371,7 @@ func unwrap(err error) error {
 // parsePod decodes one YAML (or JSON) document and checks it is a Pod mapping.
 func parsePod(data []byte) (*yaml.Node, error) {
 	// Only the first document matters to the kubelet; an error after it does not.
-	docs, err := yamlsplice.Documents(data)
+	docs, err := yamledit.Documents(data)
 	if len(docs) == 0 {
 		if err == nil {
 			return nil, errors.New("file is empty")
