@@ -53,31 +53,28 @@ func (f *File) LineEnd(off int) int {
 	return end
 }
 
-// ScalarSpan returns the byte range of a one-line scalar's source (quotes included). inFlow says the
-// scalar sits in a flow collection, where "," "]" and "}" end a plain scalar.
+// ScalarSpan returns the byte range of a one-line scalar's source (quotes included), checked to decode
+// to the node's value. inFlow says the scalar sits in a flow collection, where "," "]" and "}" end a
+// plain scalar. Multi-line scalars are refused: rewriting them in place could change the file's meaning
+// elsewhere.
 func (f *File) ScalarSpan(n *yaml.Node, inFlow bool) (int, int, error) {
 	if n.Kind != yaml.ScalarNode {
 		return 0, 0, errors.New("internal error: not a scalar")
 	}
-	start, err := f.Offset(n.Line, n.Column)
-	if err != nil {
-		return 0, 0, err
+	if n.Line < 1 || n.Line > len(f.lines) {
+		return 0, 0, fmt.Errorf("internal error: line %d past end of file", n.Line)
 	}
-	end := TokenEnd(f.Data[start:f.LineEnd(start)], n.Style, inFlow)
-	if end >= 0 {
-		end += start
-	}
-	if end < 0 {
+	ls := f.lines[n.Line-1]
+	start, end, err := SpanInLine(string(f.Data[ls:f.LineEnd(ls)]), n, inFlow)
+	switch {
+	case errors.Is(err, ErrUnlocated):
+		return 0, 0, fmt.Errorf("internal error: column %d past end of line %d", n.Column, n.Line)
+	case errors.Is(err, ErrMultiLine):
 		return 0, 0, fmt.Errorf("the value %q spans several lines; write it on one line", n.Value)
-	}
-	var v string
-	if err := yaml.Unmarshal(f.Data[start:end], &v); err != nil || v != n.Value {
-		if n.Tag == "!!null" && start == end {
-			return start, end, nil
-		}
+	case err != nil:
 		return 0, 0, fmt.Errorf("the value %q spans several lines or uses an unsupported YAML form; write it on one line", n.Value)
 	}
-	return start, end, nil
+	return ls + start, ls + end, nil
 }
 
 // KeyEnd returns the offset just after a mapping key's source text.
