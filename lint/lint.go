@@ -389,17 +389,7 @@ func parsePod(data []byte) (*yaml.Node, error) {
 	return doc, nil
 }
 
-func field(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
+func field(m *yaml.Node, key string) *yaml.Node { return yamledit.Field(m, key) }
 
 func scalar(n *yaml.Node) string {
 	if n == nil || n.Kind != yaml.ScalarNode {
