@@ -18,6 +18,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 // K0sConfig is k0s's default config path.
@@ -102,7 +103,7 @@ func (k0s) Targets(o Options) ([]Target, error) {
 
 // k0sState is what a k0s config says.
 type k0sState struct {
-	yf       *yeFile
+	yf       *yamledit.File
 	root     *yaml.Node
 	set      bool     // extraArgs.controllers is set
 	first    []string // extraArgs.controllers, or the default
@@ -113,33 +114,33 @@ type k0sState struct {
 }
 
 func k0sRead(data []byte) (*k0sState, error) {
-	yf, err := yeParse(data)
+	yf, err := yamledit.Parse(data, yamledit.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
-	if len(yf.docs) > 1 {
-		return nil, fmt.Errorf("holds %d YAML documents; k0s reads one ClusterConfig", len(yf.docs))
+	if len(yf.Docs) > 1 {
+		return nil, fmt.Errorf("holds %d YAML documents; k0s reads one ClusterConfig", len(yf.Docs))
 	}
 	st := &k0sState{yf: yf, first: k0sDefaultControllers}
-	if len(yf.docs) == 1 {
-		st.root = yf.docs[0]
+	if len(yf.Docs) == 1 {
+		st.root = yf.Docs[0]
 	}
 	if st.root != nil && st.root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("is %s; want a k0s ClusterConfig", yeKindName(st.root))
+		return nil, fmt.Errorf("is %s; want a k0s ClusterConfig", yamledit.KindName(st.root))
 	}
-	if _, k := yeGet(st.root, "kind"); k != nil && k.Value != "ClusterConfig" {
+	if _, k := yamledit.Get(st.root, "kind"); k != nil && k.Value != "ClusterConfig" {
 		return nil, fmt.Errorf("kind is %q; want ClusterConfig", k.Value)
 	}
-	_, spec := yeGet(st.root, "spec")
-	_, cm := yeGet(spec, "controllerManager")
-	_, extra := yeGet(cm, "extraArgs")
-	if extra != nil && !yeIsNull(extra) && extra.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("spec.controllerManager.extraArgs: is %s; want a mapping", yeKindName(extra))
+	_, spec := yamledit.Get(st.root, "spec")
+	_, cm := yamledit.Get(spec, "controllerManager")
+	_, extra := yamledit.Get(cm, "extraArgs")
+	if extra != nil && !yamledit.IsNull(extra) && extra.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("spec.controllerManager.extraArgs: is %s; want a mapping", yamledit.KindName(extra))
 	}
 	// k0s fills in its default when the value is empty (pkg/component/controller/controllermanager.go).
-	if _, c := yeGet(extra, "controllers"); c != nil && !(c.Kind == yaml.ScalarNode && c.Value == "") {
-		if c.Kind != yaml.ScalarNode || yeIsNull(c) {
-			return nil, fmt.Errorf("spec.controllerManager.extraArgs.controllers: is %s; want a string", yeKindName(c))
+	if _, c := yamledit.Get(extra, "controllers"); c != nil && !(c.Kind == yaml.ScalarNode && c.Value == "") {
+		if c.Kind != yaml.ScalarNode || yamledit.IsNull(c) {
+			return nil, fmt.Errorf("spec.controllerManager.extraArgs.controllers: is %s; want a string", yamledit.KindName(c))
 		}
 		e, err := controllers.Split(c.Value)
 		if err != nil {
@@ -147,8 +148,8 @@ func k0sRead(data []byte) (*k0sState, error) {
 		}
 		st.set, st.first = true, e
 	}
-	_, raw := yeGet(cm, "rawArgs")
-	rawArgs, err := yeStrings("spec.controllerManager.rawArgs", raw)
+	_, raw := yamledit.Get(cm, "rawArgs")
+	rawArgs, err := yamledit.Strings("spec.controllerManager.rawArgs", raw)
 	if err != nil {
 		return nil, err
 	}
@@ -174,25 +175,25 @@ func k0sRead(data []byte) (*k0sState, error) {
 
 	// HA hints (k0s docs "Control plane high availability"): a load-balanced API address, an external
 	// etcd cluster, or an external kine datastore shared by several controllers.
-	_, api := yeGet(spec, "api")
-	if _, ea := yeGet(api, "externalAddress"); ea != nil && ea.Value != "" {
+	_, api := yamledit.Get(spec, "api")
+	if _, ea := yamledit.Get(api, "externalAddress"); ea != nil && ea.Value != "" {
 		st.ha = append(st.ha, "spec.api.externalAddress is set")
 	}
-	_, storage := yeGet(spec, "storage")
-	_, etcd := yeGet(storage, "etcd")
-	if _, ext := yeGet(etcd, "externalCluster"); ext != nil && !yeIsNull(ext) {
+	_, storage := yamledit.Get(spec, "storage")
+	_, etcd := yamledit.Get(storage, "etcd")
+	if _, ext := yamledit.Get(etcd, "externalCluster"); ext != nil && !yamledit.IsNull(ext) {
 		st.ha = append(st.ha, "spec.storage.etcd.externalCluster is set")
 	}
-	_, network := yeGet(spec, "network")
+	_, network := yamledit.Get(spec, "network")
 	for _, lb := range []string{"nodeLocalLoadBalancing", "controlPlaneLoadBalancing"} {
-		_, n := yeGet(network, lb)
-		if _, en := yeGet(n, "enabled"); en != nil && en.Value == "true" {
+		_, n := yamledit.Get(network, lb)
+		if _, en := yamledit.Get(n, "enabled"); en != nil && en.Value == "true" {
 			st.ha = append(st.ha, "spec.network."+lb+" is enabled")
 		}
 	}
-	if _, t := yeGet(storage, "type"); t != nil && t.Value == "kine" {
-		_, kine := yeGet(storage, "kine")
-		if _, ds := yeGet(kine, "dataSource"); ds != nil && !strings.HasPrefix(ds.Value, "sqlite:") && ds.Value != "" {
+	if _, t := yamledit.Get(storage, "type"); t != nil && t.Value == "kine" {
+		_, kine := yamledit.Get(storage, "kine")
+		if _, ds := yamledit.Get(kine, "dataSource"); ds != nil && !strings.HasPrefix(ds.Value, "sqlite:") && ds.Value != "" {
 			st.ha = append(st.ha, "spec.storage.kine.dataSource is an external database")
 		}
 	}
@@ -252,11 +253,11 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 			return nil, fmt.Errorf("%s: this k0s control plane looks highly available (%s): k0s keeps the `kubernetes` Service's Endpoints itself and relies on EndpointSlice mirroring to publish them (kubernetes/kubernetes#104612), so disabling mirroring breaks in-cluster API access; pass --i-understand-k0s-ha-needs-mirroring to do it anyway", path, strings.Join(st.ha, ", "))
 		}
 		nf := k0sNewFirst(o.Op, st.first, st.raw, name)
-		edits, err := st.yf.setPath(st.root, "", []string{"spec", "controllerManager", "extraArgs", "controllers"}, controllers.Join(nf))
+		edits, err := st.yf.SetPath(st.root, "", []string{"spec", "controllerManager", "extraArgs", "controllers"}, controllers.Join(nf))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if out, err = yeApply(f.Data, edits); err != nil {
+		if out, err = yamledit.Apply(f.Data, edits); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if !f.Exists {

@@ -23,7 +23,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
-	"github.com/mirrorctl/mirrorctl/yamlsplice"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 const (
@@ -67,8 +67,8 @@ func (kindAdapter) Targets(o Options) ([]Target, error) {
 
 // kindPatchDoc is a ClusterConfiguration document inside one kubeadmConfigPatches entry.
 type kindPatchDoc struct {
-	item   *yaml.Node // the entry (a block scalar)
-	inner  *yeFile    // the entry's text
+	item   *yaml.Node     // the entry (a block scalar)
+	inner  *yamledit.File // the entry's text
 	doc    *yaml.Node
 	api    string
 	ctrl   *yaml.Node // the controllers value node (nil when unset)
@@ -76,7 +76,7 @@ type kindPatchDoc struct {
 }
 
 type kindState struct {
-	yf        *yeFile
+	yf        *yamledit.File
 	root      *yaml.Node
 	version   controllers.Version
 	guessed   bool
@@ -101,15 +101,15 @@ func kindAPIFor(v controllers.Version) string {
 }
 
 func kindRead(data []byte, nodeVersion string) (*kindState, error) {
-	yf, err := yeParse(data)
+	yf, err := yamledit.Parse(data, yamledit.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
-	if len(yf.docs) != 1 || yf.docs[0] == nil || yf.docs[0].Kind != yaml.MappingNode {
+	if len(yf.Docs) != 1 || yf.Docs[0] == nil || yf.Docs[0].Kind != yaml.MappingNode {
 		return nil, errors.New("want one kind Cluster document")
 	}
-	st := &kindState{yf: yf, root: yf.docs[0]}
-	if _, k := yeGet(st.root, "kind"); k == nil || k.Value != "Cluster" {
+	st := &kindState{yf: yf, root: yf.Docs[0]}
+	if _, k := yamledit.Get(st.root, "kind"); k == nil || k.Value != "Cluster" {
 		return nil, errors.New("kind: want Cluster (a kind cluster config)")
 	}
 	// The node version: given, or the control-plane nodes' image tags.
@@ -119,12 +119,12 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 			return nil, fmt.Errorf("kind node version %q is not a Kubernetes version", nodeVersion)
 		}
 	} else {
-		_, nodes := yeGet(st.root, "nodes")
+		_, nodes := yamledit.Get(st.root, "nodes")
 		var seen []string
 		if nodes != nil && nodes.Kind == yaml.SequenceNode {
 			for _, n := range nodes.Content {
-				_, role := yeGet(n, "role")
-				_, img := yeGet(n, "image")
+				_, role := yamledit.Get(n, "role")
+				_, img := yamledit.Get(n, "image")
 				if img == nil || (role != nil && role.Value != "control-plane") {
 					continue
 				}
@@ -144,26 +144,26 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 	}
 	st.api = kindAPIFor(st.version)
 
-	st.patchKey, st.patchSeq = yeGet(st.root, "kubeadmConfigPatches")
-	if st.patchSeq != nil && !yeIsNull(st.patchSeq) && st.patchSeq.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("kubeadmConfigPatches: is %s; want a list of YAML strings", yeKindName(st.patchSeq))
+	st.patchKey, st.patchSeq = yamledit.Get(st.root, "kubeadmConfigPatches")
+	if st.patchSeq != nil && !yamledit.IsNull(st.patchSeq) && st.patchSeq.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("kubeadmConfigPatches: is %s; want a list of YAML strings", yamledit.KindName(st.patchSeq))
 	}
 	if st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode {
 		for i, it := range st.patchSeq.Content {
 			if it.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("kubeadmConfigPatches[%d]: is %s; want a YAML string", i, yeKindName(it))
+				return nil, fmt.Errorf("kubeadmConfigPatches[%d]: is %s; want a YAML string", i, yamledit.KindName(it))
 			}
-			inner, err := yeParse([]byte(it.Value))
+			inner, err := yamledit.Parse([]byte(it.Value), yamledit.ConfigFile)
 			if err != nil {
 				return nil, fmt.Errorf("kubeadmConfigPatches[%d]: %w", i, err)
 			}
-			for _, d := range inner.docs {
-				_, k := yeGet(d, "kind")
+			for _, d := range inner.Docs {
+				_, k := yamledit.Get(d, "kind")
 				if k == nil || k.Value != "ClusterConfiguration" {
 					continue
 				}
 				pd := &kindPatchDoc{item: it, inner: inner, doc: d}
-				if _, a := yeGet(d, "apiVersion"); a != nil {
+				if _, a := yamledit.Get(d, "apiVersion"); a != nil {
 					pd.api = a.Value
 				}
 				if pd.api != "" && pd.api != st.api {
@@ -171,26 +171,26 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 					continue
 				}
 				where := fmt.Sprintf("kubeadmConfigPatches[%d]: controllerManager.extraArgs", i)
-				_, cm := yeGet(d, "controllerManager")
-				_, extra := yeGet(cm, "extraArgs")
+				_, cm := yamledit.Get(d, "controllerManager")
+				_, extra := yamledit.Get(cm, "extraArgs")
 				switch {
-				case extra == nil || yeIsNull(extra):
+				case extra == nil || yamledit.IsNull(extra):
 				case extra.Kind == yaml.MappingNode:
-					_, pd.ctrl = yeGet(extra, "controllers")
+					_, pd.ctrl = yamledit.Get(extra, "controllers")
 				case extra.Kind == yaml.SequenceNode:
 					for _, a := range extra.Content {
-						_, n := yeGet(a, "name")
-						_, v := yeGet(a, "value")
+						_, n := yamledit.Get(a, "name")
+						_, v := yamledit.Get(a, "value")
 						if n != nil && n.Value == "controllers" && v != nil {
 							pd.ctrl = v
 						}
 					}
 				default:
-					return nil, fmt.Errorf("%s: is %s", where, yeKindName(extra))
+					return nil, fmt.Errorf("%s: is %s", where, yamledit.KindName(extra))
 				}
 				if pd.ctrl != nil {
 					if pd.ctrl.Kind != yaml.ScalarNode {
-						return nil, fmt.Errorf("%s: controllers is %s; want a string", where, yeKindName(pd.ctrl))
+						return nil, fmt.Errorf("%s: controllers is %s; want a string", where, yamledit.KindName(pd.ctrl))
 					}
 					if pd.values, err = controllers.Split(pd.ctrl.Value); err != nil {
 						return nil, fmt.Errorf("%s: %w", where, err)
@@ -203,9 +203,9 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 	}
 	// Patches kind applies after these (per node, or JSON 6902) may set controllers too: not edited,
 	// but said, since they would win on the nodes they target.
-	if _, nodes := yeGet(st.root, "nodes"); nodes != nil && nodes.Kind == yaml.SequenceNode {
+	if _, nodes := yamledit.Get(st.root, "nodes"); nodes != nil && nodes.Kind == yaml.SequenceNode {
 		for i, n := range nodes.Content {
-			_, np := yeGet(n, "kubeadmConfigPatches")
+			_, np := yamledit.Get(n, "kubeadmConfigPatches")
 			if np == nil || np.Kind != yaml.SequenceNode {
 				continue
 			}
@@ -216,10 +216,10 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 			}
 		}
 	}
-	if _, j := yeGet(st.root, "kubeadmConfigPatchesJSON6902"); j != nil && j.Kind == yaml.SequenceNode {
+	if _, j := yamledit.Get(st.root, "kubeadmConfigPatchesJSON6902"); j != nil && j.Kind == yaml.SequenceNode {
 		for i, it := range j.Content {
-			_, k := yeGet(it, "kind")
-			_, patch := yeGet(it, "patch")
+			_, k := yamledit.Get(it, "kind")
+			_, patch := yamledit.Get(it, "patch")
 			if k != nil && k.Value == "ClusterConfiguration" && patch != nil && strings.Contains(patch.Value, "controllers") {
 				st.overrides = append(st.overrides, fmt.Sprintf("kubeadmConfigPatchesJSON6902[%d]", i))
 			}
@@ -234,8 +234,8 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 
 // listShape says whether a patch document's extraArgs is a v1beta4 list.
 func (st *kindState) listShape(pd *kindPatchDoc) bool {
-	_, cm := yeGet(pd.doc, "controllerManager")
-	_, extra := yeGet(cm, "extraArgs")
+	_, cm := yamledit.Get(pd.doc, "controllerManager")
+	_, extra := yamledit.Get(cm, "extraArgs")
 	switch {
 	case extra != nil && extra.Kind == yaml.SequenceNode:
 		return true
@@ -250,107 +250,65 @@ func (st *kindState) listShape(pd *kindPatchDoc) bool {
 // kindArgLines renders controllers in a shape, relative to extraArgs' children.
 func kindArgLines(list bool, value string) []string {
 	if list {
-		return []string{"- name: controllers", "  value: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value)}
+		return []string{"- name: controllers", "  value: " + yamledit.Render(yaml.DoubleQuotedStyle, value)}
 	}
-	return []string{"controllers: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value)}
+	return []string{"controllers: " + yamledit.Render(yaml.DoubleQuotedStyle, value)}
 }
 
 // innerEdits computes the edits of one patch document's text.
-func (st *kindState) innerEdits(pd *kindPatchDoc, value string) ([]yeSplice, error) {
+func (st *kindState) innerEdits(pd *kindPatchDoc, value string) ([]yamledit.Splice, error) {
 	in := pd.inner
 	if pd.ctrl != nil {
-		s, err := in.setScalar(pd.ctrl, value, false)
+		s, err := in.SetScalar(pd.ctrl, value, false)
 		if err != nil {
 			return nil, err
 		}
-		return []yeSplice{s}, nil
+		return []yamledit.Splice{s}, nil
 	}
 	list := st.listShape(pd)
-	cmKey, cm := yeGet(pd.doc, "controllerManager")
+	cmKey, cm := yamledit.Get(pd.doc, "controllerManager")
 	if cmKey == nil {
 		lines := []string{"controllerManager:", "  extraArgs:"}
 		for _, l := range kindArgLines(list, value) {
 			lines = append(lines, "    "+l)
 		}
-		return in.insertInto("controllerManager", nil, pd.doc, lines)
+		return in.InsertInto("controllerManager", nil, pd.doc, lines)
 	}
-	exKey, extra := yeGet(cm, "extraArgs")
+	exKey, extra := yamledit.Get(cm, "extraArgs")
 	if exKey == nil {
 		lines := []string{"extraArgs:"}
 		for _, l := range kindArgLines(list, value) {
 			lines = append(lines, "  "+l)
 		}
-		return in.insertInto("controllerManager", cmKey, cm, lines)
+		return in.InsertInto("controllerManager", cmKey, cm, lines)
 	}
 	if extra.Kind == yaml.SequenceNode && len(extra.Content) > 0 {
 		indent := extra.Content[0].Column - 1 - 2 // the "- " before the first item's key
-		at, err := in.blockEnd(indent, extra.Content[len(extra.Content)-1].Line)
+		s, err := in.AppendToBlock(indent, extra.Content[len(extra.Content)-1].Line, kindArgLines(true, value))
 		if err != nil {
 			return nil, err
 		}
-		return []yeSplice{{at, at, in.indentLines(indent, kindArgLines(true, value))}}, nil
+		return []yamledit.Splice{s}, nil
 	}
 	if list {
 		return nil, errors.New("controllerManager.extraArgs: an empty list; write the controllers item yourself")
 	}
-	return in.insertInto("controllerManager.extraArgs", exKey, extra, kindArgLines(false, value))
+	return in.InsertInto("controllerManager.extraArgs", exKey, extra, kindArgLines(false, value))
 }
 
 // spliceBlock maps an edit of a block scalar's text back onto the file: the changed lines are replaced,
 // indented like the block.
-func (st *kindState) spliceBlock(item *yaml.Node, oldText, newText string) (yeSplice, error) {
-	if item.Style&yaml.LiteralStyle == 0 {
-		return yeSplice{}, errors.New("the ClusterConfiguration patch is not a literal block (|); write it as one")
+func (st *kindState) spliceBlock(item *yaml.Node, oldText, newText string) (yamledit.Splice, error) {
+	s, err := st.yf.ReplaceBlockLines(item, oldText, newText)
+	switch {
+	case errors.Is(err, yamledit.ErrNotLiteral):
+		return s, errors.New("the ClusterConfiguration patch is not a literal block (|); write it as one")
+	case errors.Is(err, yamledit.ErrBlockUnmapped):
+		return s, errors.New("cannot map the patch text to the file; write it as a plain literal block")
+	case errors.Is(err, yamledit.ErrBlockEmpty):
+		return s, errors.New("the patch is empty")
 	}
-	oldLines := strings.Split(oldText, "\n")
-	newLines := strings.Split(newText, "\n")
-	pre := 0
-	for pre < len(oldLines) && pre < len(newLines) && oldLines[pre] == newLines[pre] {
-		pre++
-	}
-	suf := 0
-	for suf < len(oldLines)-pre && suf < len(newLines)-pre && oldLines[len(oldLines)-1-suf] == newLines[len(newLines)-1-suf] {
-		suf++
-	}
-	// The block's indentation, from its first non-empty line.
-	f := st.yf
-	indent := -1
-	for k, l := range oldLines {
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		off, err := f.offset(item.Line+1+k, 1)
-		if err != nil {
-			return yeSplice{}, err
-		}
-		fileLine := strings.TrimSuffix(string(f.data[off:f.lineEnd(off)]), "\r")
-		if !strings.HasSuffix(fileLine, l) {
-			return yeSplice{}, errors.New("cannot map the patch text to the file; write it as a plain literal block")
-		}
-		indent = len(fileLine) - len(l)
-		break
-	}
-	if indent < 0 {
-		return yeSplice{}, errors.New("the patch is empty")
-	}
-	pad := strings.Repeat(" ", indent)
-	var b strings.Builder
-	for _, l := range newLines[pre : len(newLines)-suf] {
-		if l == "" {
-			b.WriteString(f.eol)
-		} else {
-			b.WriteString(pad + l + f.eol)
-		}
-	}
-	start, err := f.offset(item.Line+1+pre, 1)
-	if err != nil {
-		return yeSplice{}, err
-	}
-	end := start
-	for k := pre; k < len(oldLines)-suf; k++ {
-		end = f.afterEOL(f.lineEnd(end))
-	}
-	return yeSplice{start, end, b.String()}, nil
+	return s, err
 }
 
 func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
@@ -375,7 +333,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 	occ, changed := controllers.Edit(o.Op, [][]string{st.eff}, name)
 	if changed {
 		value := controllers.Join(occ[0])
-		var edits []yeSplice
+		var edits []yamledit.Splice
 		target := st.setter
 		if target == nil && len(st.docs) > 0 {
 			target = st.docs[len(st.docs)-1]
@@ -385,15 +343,15 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: kubeadmConfigPatches: %w", path, err)
 			}
-			newText, err := yeApply(target.inner.data, inner)
+			newText, err := yamledit.Apply(target.inner.Data, inner)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
-			s, err := st.spliceBlock(target.item, string(target.inner.data), string(newText))
+			s, err := st.spliceBlock(target.item, string(target.inner.Data), string(newText))
 			if err != nil {
 				return nil, fmt.Errorf("%s: kubeadmConfigPatches: %w", path, err)
 			}
-			edits = []yeSplice{s}
+			edits = []yamledit.Splice{s}
 		} else {
 			lines := []string{"- |", "  kind: ClusterConfiguration", "  controllerManager:", "    extraArgs:"}
 			for _, l := range kindArgLines(st.api == "kubeadm.k8s.io/v1beta4", value) {
@@ -401,21 +359,21 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 			}
 			if st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode && len(st.patchSeq.Content) > 0 {
 				indent := st.patchSeq.Column - 1
-				at, err := st.yf.blockEnd(indent, kindLastLine(st.patchSeq))
+				s, err := st.yf.AppendToBlock(indent, kindLastLine(st.patchSeq), lines)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", path, err)
 				}
-				edits = []yeSplice{{at, at, st.yf.indentLines(indent, lines)}}
+				edits = []yamledit.Splice{s}
 			} else if st.patchKey != nil {
-				edits, err = st.yf.insertInto("kubeadmConfigPatches", st.patchKey, nil, lines)
+				edits, err = st.yf.InsertInto("kubeadmConfigPatches", st.patchKey, nil, lines)
 			} else {
-				edits, err = st.yf.insertInto("", nil, st.root, append([]string{"kubeadmConfigPatches:"}, lines...))
+				edits, err = st.yf.InsertInto("", nil, st.root, append([]string{"kubeadmConfigPatches:"}, lines...))
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
 		}
-		if out, err = yeApply(f.Data, edits); err != nil {
+		if out, err = yamledit.Apply(f.Data, edits); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		after, err := kindRead(out, o.String(kindNodeVersionInput))

@@ -16,7 +16,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/yamlsplice"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 const kopsKind = "kops-cluster-spec"
@@ -49,7 +49,7 @@ func (kops) Targets(o Options) ([]Target, error) {
 }
 
 type kopsState struct {
-	yf       *yeFile
+	yf       *yamledit.File
 	doc      *yaml.Node // the Cluster document
 	kcmKey   *yaml.Node
 	kcm      *yaml.Node
@@ -62,23 +62,23 @@ type kopsState struct {
 }
 
 func kopsRead(data []byte) (*kopsState, error) {
-	yf, err := yeParse(data)
+	yf, err := yamledit.Parse(data, yamledit.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
 	st := &kopsState{yf: yf}
 	// `kops get cluster -o yaml` may print InstanceGroups too: pick the Cluster document.
-	for _, d := range yf.docs {
+	for _, d := range yf.Docs {
 		if d == nil || d.Kind != yaml.MappingNode {
 			continue
 		}
-		_, k := yeGet(d, "kind")
+		_, k := yamledit.Get(d, "kind")
 		if k != nil && k.Value == "Cluster" {
 			st.doc = d
 			break
 		}
 		if k == nil && st.doc == nil {
-			if _, spec := yeGet(d, "spec"); spec != nil {
+			if _, spec := yamledit.Get(d, "spec"); spec != nil {
 				st.doc = d // a bare spec, as in the kops docs
 			}
 		}
@@ -86,20 +86,20 @@ func kopsRead(data []byte) (*kopsState, error) {
 	if st.doc == nil {
 		return nil, errors.New("no kops Cluster document (kind: Cluster with a spec)")
 	}
-	_, spec := yeGet(st.doc, "spec")
+	_, spec := yamledit.Get(st.doc, "spec")
 	if spec == nil || spec.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("spec: is %s; want a mapping", yeKindName(spec))
+		return nil, fmt.Errorf("spec: is %s; want a mapping", yamledit.KindName(spec))
 	}
-	st.kcmKey, st.kcm = yeGet(spec, "kubeControllerManager")
-	if st.kcm != nil && !yeIsNull(st.kcm) && st.kcm.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("spec.kubeControllerManager: is %s; want a mapping", yeKindName(st.kcm))
+	st.kcmKey, st.kcm = yamledit.Get(spec, "kubeControllerManager")
+	if st.kcm != nil && !yamledit.IsNull(st.kcm) && st.kcm.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("spec.kubeControllerManager: is %s; want a mapping", yamledit.KindName(st.kcm))
 	}
-	st.ctrlKey, st.ctrl = yeGet(st.kcm, "controllers")
-	if st.ctrl != nil && !yeIsNull(st.ctrl) {
+	st.ctrlKey, st.ctrl = yamledit.Get(st.kcm, "controllers")
+	if st.ctrl != nil && !yamledit.IsNull(st.ctrl) {
 		if st.ctrl.Kind != yaml.SequenceNode {
-			return nil, fmt.Errorf("spec.kubeControllerManager.controllers: is %s; want a list", yeKindName(st.ctrl))
+			return nil, fmt.Errorf("spec.kubeControllerManager.controllers: is %s; want a list", yamledit.KindName(st.ctrl))
 		}
-		items, err := yeStrings("spec.kubeControllerManager.controllers", st.ctrl)
+		items, err := yamledit.Strings("spec.kubeControllerManager.controllers", st.ctrl)
 		if err != nil {
 			return nil, err
 		}
@@ -111,9 +111,9 @@ func kopsRead(data []byte) (*kopsState, error) {
 		st.list, st.set = entries, len(entries) > 0
 	}
 	for _, p := range [][]string{{"networking", "nonMasqueradeCIDR"}, {"nonMasqueradeCIDR"}} {
-		_, n := yeGet(spec, p[0])
+		_, n := yamledit.Get(spec, p[0])
 		if len(p) == 2 {
-			_, n = yeGet(n, p[1])
+			_, n = yamledit.Get(n, p[1])
 		}
 		if n != nil && strings.Contains(n.Value, ":") {
 			st.ipv6Only = true
@@ -125,7 +125,7 @@ func kopsRead(data []byte) (*kopsState, error) {
 			st.list = append(st.list, "-nodeipam")
 		}
 	}
-	if _, v := yeGet(spec, "kubernetesVersion"); v != nil {
+	if _, v := yamledit.Get(spec, "kubernetesVersion"); v != nil {
 		st.version = controllers.ParseVersion(v.Value)
 	}
 	return st, nil
@@ -153,21 +153,21 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 	out := f.Data
 	if changed {
 		items := outOcc[0]
-		var edits []yeSplice
+		var edits []yamledit.Splice
 		switch {
-		case st.ctrl != nil && !yeIsNull(st.ctrl):
-			edits, err = st.yf.setStringList("spec.kubeControllerManager.controllers", st.ctrl, items)
+		case st.ctrl != nil && !yamledit.IsNull(st.ctrl):
+			edits, err = st.yf.SetStringList("spec.kubeControllerManager.controllers", st.ctrl, items)
 		default:
 			lines := []string{"controllers:"}
 			for _, it := range items {
-				lines = append(lines, "- "+yamlsplice.Render(yaml.DoubleQuotedStyle, it))
+				lines = append(lines, "- "+yamledit.Render(yaml.DoubleQuotedStyle, it))
 			}
 			edits, err = kopsInsert(st, lines)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if out, err = yeApply(f.Data, edits); err != nil {
+		if out, err = yamledit.Apply(f.Data, edits); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if !st.set {
@@ -189,16 +189,16 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 }
 
 // kopsInsert adds lines to spec.kubeControllerManager, creating it when absent.
-func kopsInsert(st *kopsState, lines []string) ([]yeSplice, error) {
+func kopsInsert(st *kopsState, lines []string) ([]yamledit.Splice, error) {
 	if st.kcmKey != nil {
-		return st.yf.insertInto("spec.kubeControllerManager", st.kcmKey, st.kcm, lines)
+		return st.yf.InsertInto("spec.kubeControllerManager", st.kcmKey, st.kcm, lines)
 	}
-	specKey, spec := yeGet(st.doc, "spec")
+	specKey, spec := yamledit.Get(st.doc, "spec")
 	nested := []string{"kubeControllerManager:"}
 	for _, l := range lines {
 		nested = append(nested, "  "+l)
 	}
-	return st.yf.insertInto("spec", specKey, spec, nested)
+	return st.yf.InsertInto("spec", specKey, spec, nested)
 }
 
 func (kops) Status(o Options) (*change.Status, error) {

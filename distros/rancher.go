@@ -35,6 +35,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 // RancherDropIn is the name of the drop-in mirrorctl writes. "99-" sorts after the numbered drop-ins
@@ -131,19 +132,19 @@ func unwrapPath(err error) error {
 // parseRancherFile reads the top-level keys of a k3s config file.
 func parseRancherFile(f *nodefs.File) (*rancherFile, error) {
 	rf := &rancherFile{file: f}
-	yf, err := yeParse(f.Data)
+	yf, err := yamledit.Parse(f.Data, yamledit.ConfigFile)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Path, err)
 	}
-	if len(yf.docs) > 1 {
-		return nil, fmt.Errorf("%s: holds %d YAML documents; k3s reads one", f.Path, len(yf.docs))
+	if len(yf.Docs) > 1 {
+		return nil, fmt.Errorf("%s: holds %d YAML documents; k3s reads one", f.Path, len(yf.Docs))
 	}
-	if len(yf.docs) == 0 || yf.docs[0] == nil {
+	if len(yf.Docs) == 0 || yf.Docs[0] == nil {
 		return rf, nil
 	}
-	root := yf.docs[0]
+	root := yf.Docs[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: is %s; want a mapping of k3s flags", f.Path, yeKindName(root))
+		return nil, fmt.Errorf("%s: is %s; want a mapping of k3s flags", f.Path, yamledit.KindName(root))
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -153,7 +154,7 @@ func parseRancherFile(f *nodefs.File) (*rancherFile, error) {
 			e.list = true
 			for _, it := range v.Content {
 				if it.Kind != yaml.ScalarNode {
-					return nil, fmt.Errorf("%s: %s: holds %s; want strings", f.Path, k.Value, yeKindName(it))
+					return nil, fmt.Errorf("%s: %s: holds %s; want strings", f.Path, k.Value, yamledit.KindName(it))
 				}
 				e.values = append(e.values, it.Value)
 			}
@@ -161,7 +162,7 @@ func parseRancherFile(f *nodefs.File) (*rancherFile, error) {
 			e.values = []string{v.Value}
 		default:
 			if strings.TrimSuffix(k.Value, "+") == rancherKCMArg {
-				return nil, fmt.Errorf("%s: %s: is %s; want a list of flag=value strings", f.Path, k.Value, yeKindName(v))
+				return nil, fmt.Errorf("%s: %s: is %s; want a list of flag=value strings", f.Path, k.Value, yamledit.KindName(v))
 			}
 		}
 		rf.entries = append(rf.entries, e)

@@ -22,7 +22,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/yamlsplice"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 // TalosStateConfig is where a Talos node keeps its machine config (readable from a mounted disk image).
@@ -113,7 +113,7 @@ func talosMerge(user []string) []string {
 }
 
 type talosState struct {
-	yf       *yeFile
+	yf       *yamledit.File
 	v1       *yaml.Node // the v1alpha1 document (machine/cluster), nil when absent
 	kcmDoc   *yaml.Node // a KubeControllerManagerConfig document, nil when absent
 	user     []string   // controllers as written (nil when unset)
@@ -125,25 +125,25 @@ type talosState struct {
 }
 
 func talosRead(data []byte) (*talosState, error) {
-	yf, err := yeParse(data)
+	yf, err := yamledit.Parse(data, yamledit.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
 	st := &talosState{yf: yf}
-	for _, d := range yf.docs {
+	for _, d := range yf.Docs {
 		if d == nil || d.Kind != yaml.MappingNode {
 			continue
 		}
-		_, kind := yeGet(d, "kind")
+		_, kind := yamledit.Get(d, "kind")
 		switch {
 		case kind != nil && kind.Value == talosDocKind:
 			st.kcmDoc = d
 		case kind == nil:
-			if _, c := yeGet(d, "cluster"); c != nil {
+			if _, c := yamledit.Get(d, "cluster"); c != nil {
 				st.v1 = d
-			} else if _, m := yeGet(d, "machine"); m != nil {
+			} else if _, m := yamledit.Get(d, "machine"); m != nil {
 				st.v1 = d
-			} else if _, v := yeGet(d, "version"); v != nil {
+			} else if _, v := yamledit.Get(d, "version"); v != nil {
 				st.v1 = d
 			}
 		}
@@ -151,26 +151,26 @@ func talosRead(data []byte) (*talosState, error) {
 	if st.v1 == nil && st.kcmDoc == nil {
 		return nil, errors.New("not a Talos machine config (no v1alpha1 document with machine/cluster, no KubeControllerManagerConfig)")
 	}
-	_, machine := yeGet(st.v1, "machine")
-	if _, t := yeGet(machine, "type"); t != nil && t.Value == "worker" {
+	_, machine := yamledit.Get(st.v1, "machine")
+	if _, t := yamledit.Get(machine, "type"); t != nil && t.Value == "worker" {
 		st.isWorker = true
 	}
-	_, cluster := yeGet(st.v1, "cluster")
-	_, cm := yeGet(cluster, "controllerManager")
+	_, cluster := yamledit.Get(st.v1, "cluster")
+	_, cm := yamledit.Get(cluster, "controllerManager")
 	read := func(where string, m *yaml.Node) error {
-		_, image := yeGet(m, "image")
+		_, image := yamledit.Get(m, "image")
 		if image != nil && image.Value != "" {
 			st.version = controllers.ImageVersion(image.Value)
 		}
-		_, extra := yeGet(m, "extraArgs")
-		if extra != nil && !yeIsNull(extra) && extra.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s: is %s; want a mapping", where, yeKindName(extra))
+		_, extra := yamledit.Get(m, "extraArgs")
+		if extra != nil && !yamledit.IsNull(extra) && extra.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s: is %s; want a mapping", where, yamledit.KindName(extra))
 		}
-		_, c := yeGet(extra, "controllers")
+		_, c := yamledit.Get(extra, "controllers")
 		if c == nil {
 			return nil
 		}
-		vals, err := yeStrings(where+".controllers", c) // newer Talos also takes a list of strings
+		vals, err := yamledit.Strings(where+".controllers", c) // newer Talos also takes a list of strings
 		if err != nil {
 			return err
 		}
@@ -221,11 +221,11 @@ func (talos) patchText(o Options, value, fromConfig string, document bool) []byt
 	b.WriteString("#   talosctl patch mc --nodes <control-plane nodes> --patch @" + nodefs.Clean(o.String(talosPatchOutInput)) + "\n")
 	if document {
 		b.WriteString("apiVersion: v1alpha1\nkind: " + talosDocKind + "\nextraArgs:\n")
-		b.WriteString("  controllers: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value) + "\n")
+		b.WriteString("  controllers: " + yamledit.Render(yaml.DoubleQuotedStyle, value) + "\n")
 		return b.Bytes()
 	}
 	b.WriteString("cluster:\n  controllerManager:\n    extraArgs:\n")
-	b.WriteString("      controllers: " + yamlsplice.Render(yaml.DoubleQuotedStyle, value) + "\n")
+	b.WriteString("      controllers: " + yamledit.Render(yaml.DoubleQuotedStyle, value) + "\n")
 	return b.Bytes()
 }
 
@@ -295,7 +295,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", cfgPath, err)
 			}
-			if out, err = yeApply(cfg.Data, edits); err != nil {
+			if out, err = yamledit.Apply(cfg.Data, edits); err != nil {
 				return nil, fmt.Errorf("%s: %w", cfgPath, err)
 			}
 			after, err := talosRead(out)
@@ -318,9 +318,9 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 
 // configEdits puts value where the controllers live: the KubeControllerManagerConfig document when it
 // exists (or is asked for and there is no v1alpha1 one), else cluster.controllerManager.extraArgs.
-func (talos) configEdits(st *talosState, o Options, value string) ([]yeSplice, error) {
+func (talos) configEdits(st *talosState, o Options, value string) ([]yamledit.Splice, error) {
 	if st.kcmDoc != nil {
-		return st.yf.setPath(st.kcmDoc, talosDocKind, []string{"extraArgs", "controllers"}, value)
+		return st.yf.SetPath(st.kcmDoc, talosDocKind, []string{"extraArgs", "controllers"}, value)
 	}
 	if o.Bool(talosDocumentInput) {
 		return nil, fmt.Errorf("--talos-document: the config has no %s document to edit; rewrite it yourself or drop the flag", talosDocKind)
@@ -328,7 +328,7 @@ func (talos) configEdits(st *talosState, o Options, value string) ([]yeSplice, e
 	if st.v1 == nil {
 		return nil, errors.New("no v1alpha1 document to edit")
 	}
-	return st.yf.setPath(st.v1, "", []string{"cluster", "controllerManager", "extraArgs", "controllers"}, value)
+	return st.yf.SetPath(st.v1, "", []string{"cluster", "controllerManager", "extraArgs", "controllers"}, value)
 }
 
 func (talos) Status(o Options) (*change.Status, error) {

@@ -1,9 +1,8 @@
 package lint
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -11,7 +10,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/yamlsplice"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 // Fix plans the repairs lint can make: removing the EndpointSliceMirroring entry from every
@@ -54,13 +53,9 @@ func Fix(root nodefs.Root, o Options) ([]change.FileChange, error) {
 	return out, nil
 }
 
-type edit struct {
-	start, end int
-	text       string
-}
-
 func removeGates(data []byte, items []flagItem) ([]byte, error) {
-	var edits []edit
+	f := yamledit.Over(data)
+	var edits []yamledit.Splice
 	for _, it := range items {
 		if it.seq.Style&yaml.FlowStyle != 0 {
 			return nil, fmt.Errorf("line %d: %s is in a flow-style list ([a, b]); remove the %s gate by hand", it.line, it.item, featureGate)
@@ -77,9 +72,12 @@ func removeGates(data []byte, items []flagItem) ([]byte, error) {
 				if n == nil {
 					continue
 				}
-				e, err := deleteLine(data, n)
+				e, err := f.DeleteItem(n)
+				if errors.Is(err, yamledit.ErrNotAlone) {
+					return nil, fmt.Errorf("line %d: %q does not stand alone on its line; remove the %s gate by hand", n.Line, n.Value, featureGate)
+				}
 				if err != nil {
-					return nil, err
+					return nil, notRewritten(n)
 				}
 				edits = append(edits, e)
 			}
@@ -90,71 +88,17 @@ func removeGates(data []byte, items []flagItem) ([]byte, error) {
 		if it.value == nil {
 			target, text = it.flag, "--feature-gates="+value
 		}
-		start, end, err := scalarSpan(data, target)
+		e, err := f.SetScalar(target, text, false)
 		if err != nil {
-			return nil, err
+			return nil, notRewritten(target)
 		}
-		edits = append(edits, edit{start, end, yamlsplice.Render(target.Style, text)})
+		edits = append(edits, e)
 	}
-	sort.Slice(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
-	var b bytes.Buffer
-	pos := 0
-	for _, e := range edits {
-		if e.start < pos {
-			return nil, fmt.Errorf("internal error: overlapping edits")
-		}
-		b.Write(data[pos:e.start])
-		b.WriteString(e.text)
-		pos = e.end
-	}
-	b.Write(data[pos:])
-	return b.Bytes(), nil
+	return yamledit.Apply(data, edits)
 }
 
-func offset(data []byte, n *yaml.Node) (int, error) {
-	return yamlsplice.Offset(data, n.Line, n.Column)
-}
-
-// scalarSpan returns the bytes of a one-line scalar as written (quotes included) and checks they decode
-// to the node's value, so an edit never lands beside its target.
-func scalarSpan(data []byte, n *yaml.Node) (int, int, error) {
-	start, err := offset(data, n)
-	if err != nil {
-		return 0, 0, err
-	}
-	eol := bytes.IndexByte(data[start:], '\n')
-	if eol < 0 {
-		eol = len(data) - start
-	}
-	end := yamlsplice.TokenEnd(data[start:start+eol], n.Style, false)
-	var v string
-	if end < 0 || yaml.Unmarshal(data[start:start+end], &v) != nil || v != n.Value {
-		return 0, 0, fmt.Errorf("line %d: %q spans several lines or uses a YAML form mirrorctl does not rewrite; fix it by hand", n.Line, n.Value)
-	}
-	return start, start + end, nil
-}
-
-// deleteLine removes the whole line of a block sequence item ("    - value  # comment").
-func deleteLine(data []byte, n *yaml.Node) (edit, error) {
-	off, err := offset(data, n)
-	if err != nil {
-		return edit{}, err
-	}
-	_, vend, err := scalarSpan(data, n)
-	if err != nil {
-		return edit{}, err
-	}
-	start := bytes.LastIndexByte(data[:off], '\n') + 1
-	end := bytes.IndexByte(data[off:], '\n')
-	if end < 0 {
-		end = len(data)
-	} else {
-		end += off + 1
-	}
-	prefix := strings.TrimLeft(string(data[start:off]), " ")
-	rest := strings.TrimSpace(string(data[vend:min(end, len(data))]))
-	if strings.TrimSpace(prefix) != "-" || rest != "" && !strings.HasPrefix(rest, "#") {
-		return edit{}, fmt.Errorf("line %d: %q does not stand alone on its line; remove the %s gate by hand", n.Line, n.Value, featureGate)
-	}
-	return edit{start, end, ""}, nil
+// notRewritten refuses a value whose text is not one whole token on its line, so an edit never lands
+// beside its target.
+func notRewritten(n *yaml.Node) error {
+	return fmt.Errorf("line %d: %q spans several lines or uses a YAML form mirrorctl does not rewrite; fix it by hand", n.Line, n.Value)
 }

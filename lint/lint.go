@@ -28,7 +28,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/patches"
-	"github.com/mirrorctl/mirrorctl/yamlsplice"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 // Severities. Error: a component will not start or the kubelet runs something it should not. Warning:
@@ -369,7 +369,7 @@ func unwrap(err error) error {
 // parsePod decodes one YAML (or JSON) document and checks it is a Pod mapping.
 func parsePod(data []byte) (*yaml.Node, error) {
 	// Only the first document matters to the kubelet; an error after it does not.
-	docs, err := yamlsplice.Documents(data)
+	docs, err := yamledit.Documents(data)
 	if len(docs) == 0 {
 		if err == nil {
 			return nil, errors.New("file is empty")
@@ -387,17 +387,7 @@ func parsePod(data []byte) (*yaml.Node, error) {
 	return doc, nil
 }
 
-func field(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
+func field(m *yaml.Node, key string) *yaml.Node { return yamledit.Field(m, key) }
 
 func scalar(n *yaml.Node) string {
 	if n == nil || n.Kind != yaml.ScalarNode {

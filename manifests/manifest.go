@@ -7,15 +7,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/mirrorctl/mirrorctl/controllers"
-	"github.com/mirrorctl/mirrorctl/yamlsplice"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
 // ContainerName is the container kubeadm (and every static pod layout we know) gives kcm.
@@ -34,6 +32,7 @@ type occurrence struct {
 
 // Manifest is a parsed static pod manifest.
 type Manifest struct {
+	file    *yamledit.File
 	data    []byte
 	Image   string
 	Version controllers.Version
@@ -93,18 +92,11 @@ func parse(data []byte) (*Manifest, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("file is empty")
 	}
-	if !utf8.Valid(data) {
-		return nil, errors.New("not a YAML file (invalid UTF-8)")
-	}
-	if i := loneCR(data); i >= 0 {
-		// YAML reads a lone CR as a line break; editors and diff tools do not. Such a file is
-		// ambiguous, and splicing by line would be too.
-		return nil, fmt.Errorf("line %d: carriage return without a line feed (old Mac line endings); convert the file to LF or CRLF", bytes.Count(data[:i], []byte("\n"))+1)
-	}
-	doc, err := singleDocument(data)
+	f, err := parsePolicy(data)
 	if err != nil {
 		return nil, err
 	}
+	doc := f.Docs[0]
 	if doc.Kind != yaml.MappingNode {
 		return nil, errors.New("not a Kubernetes object (the document is not a mapping)")
 	}
@@ -140,7 +132,7 @@ func parse(data []byte) (*Manifest, error) {
 	if kcm == nil {
 		return nil, fmt.Errorf("no container named %q (found: %s)", ContainerName, strings.Join(names, ", "))
 	}
-	m := &Manifest{data: data, fields: map[string]*yaml.Node{}}
+	m := &Manifest{file: f, data: data, fields: map[string]*yaml.Node{}}
 	m.Image = scalarField(kcm, "image")
 	m.Version = controllers.ImageVersion(m.Image)
 	for _, f := range []string{"command", "args"} {
@@ -161,99 +153,36 @@ func parse(data []byte) (*Manifest, error) {
 	return m, nil
 }
 
-// singleDocument decodes the one document of a static pod file. The kubelet reads one object per file;
-// a second document is a mistake we must not silently ignore (yaml.Parse would).
-func singleDocument(data []byte) (*yaml.Node, error) {
-	docs, err := yamlsplice.Documents(data)
-	if err != nil {
-		return nil, fmt.Errorf("malformed YAML: %s", oneLine(err.Error()))
-	}
-	if len(docs) == 0 {
-		return nil, errors.New("file holds no YAML document")
-	}
-	if len(docs) > 1 {
-		return nil, fmt.Errorf("file holds %d YAML documents; a static pod manifest holds one", len(docs))
-	}
-	if len(docs[0].Content) != 1 {
-		return nil, errors.New("file holds no YAML document")
-	}
-	doc := docs[0].Content[0]
-	if hasAlias(doc, 0) {
+// parsePolicy decodes the one document of a static pod file under yamledit.StaticPod, in the words of a
+// static pod. The kubelet reads one object per file; a second document is a mistake we must not
+// silently ignore (yaml.Parse would).
+func parsePolicy(data []byte) (*yamledit.File, error) {
+	f, err := yamledit.Parse(data, yamledit.StaticPod)
+	var syn *yamledit.SyntaxError
+	var count *yamledit.CountError
+	var dup *yamledit.DuplicateKeyError
+	switch {
+	case err == nil:
+		return f, nil
+	case errors.Is(err, yamledit.ErrAlias):
 		return nil, errors.New("YAML aliases or anchors are not supported in a static pod manifest")
+	case errors.As(err, &syn):
+		return nil, fmt.Errorf("malformed YAML: %s", syn.Detail())
+	case errors.As(err, &count) && count.N == 0:
+		return nil, errors.New("file holds no YAML document")
+	case errors.As(err, &count):
+		return nil, fmt.Errorf("file holds %d YAML documents; a static pod manifest holds one", count.N)
+	case errors.As(err, &dup):
+		// The kubelet decodes static pods leniently and keeps the last one, while a locator that
+		// stops at the first would edit a list kcm never runs.
+		return nil, fmt.Errorf("%w; the kubelet would use the last one", err)
 	}
-	if err := duplicateKeys(doc); err != nil {
-		return nil, err
-	}
-	return doc, nil
+	return nil, err
 }
 
-// duplicateKeys refuses a mapping that holds a key twice. The kubelet decodes static pods leniently
-// and keeps the last one, while a locator that stops at the first would edit a list kcm never runs.
-func duplicateKeys(n *yaml.Node) error {
-	if n.Kind == yaml.MappingNode {
-		seen := map[string]int{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if first, ok := seen[k.Value]; ok {
-				return fmt.Errorf("line %d: duplicate key %q (first at line %d); the kubelet would use the last one", k.Line, k.Value, first)
-			}
-			seen[k.Value] = k.Line
-		}
-	}
-	for _, c := range n.Content {
-		if err := duplicateKeys(c); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func field(m *yaml.Node, key string) *yaml.Node { return yamledit.Field(m, key) }
 
-// loneCR returns the offset of the first CR not followed by LF, or -1.
-func loneCR(data []byte) int {
-	for i, b := range data {
-		if b == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
-			return i
-		}
-	}
-	return -1
-}
-
-func hasAlias(n *yaml.Node, depth int) bool {
-	if depth > 64 {
-		return true // nothing legitimate nests this deep in a pod; treat as hostile
-	}
-	if n.Kind == yaml.AliasNode || n.Anchor != "" {
-		return true
-	}
-	for _, c := range n.Content {
-		if hasAlias(c, depth+1) {
-			return true
-		}
-	}
-	return false
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func field(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalarField(m *yaml.Node, key string) string {
-	n := field(m, key)
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return ""
-	}
-	return n.Value
-}
+func scalarField(m *yaml.Node, key string) string { return yamledit.ScalarField(m, key) }
 
 // collect finds the --controllers occurrences (controllers.Occurrences) on the command line made of the
 // fields known so far. Every item must be a string; a flag whose value is not in its own list (the last
@@ -346,7 +275,7 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 	if !changed {
 		return m.data, false, nil
 	}
-	var edits []splice
+	var edits []yamledit.Splice
 	if len(m.occ) == 0 {
 		e, err := m.insertFlag(controllers.Join(planned[0]))
 		if err != nil {
@@ -363,7 +292,10 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 				if n == nil {
 					continue
 				}
-				e, err := deleteItem(m.data, n)
+				e, err := m.file.DeleteItem(n)
+				if errors.Is(err, yamledit.ErrNotAlone) {
+					return nil, false, fmt.Errorf("cannot remove the list item %q: it does not stand alone on its line", n.Value)
+				}
 				if err != nil {
 					return nil, false, err
 				}
@@ -376,13 +308,13 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 		if o.joined {
 			target, text = o.flag, flagName+"="+value
 		}
-		e, err := replaceScalar(m.data, target, text)
+		e, err := m.file.SetScalar(target, text, false)
 		if err != nil {
 			return nil, false, err
 		}
 		edits = append(edits, e)
 	}
-	out, err = apply(m.data, edits)
+	out, err = yamledit.Apply(m.data, edits)
 	if err != nil {
 		return nil, false, err
 	}
@@ -435,7 +367,7 @@ func equalOcc(a, b [][]string) bool {
 
 // insertFlag adds "--controllers=V" as a new list item. kubeadm writes flags sorted by name, so the new
 // item goes where kubeadm would have put it; it copies the indentation of its neighbour line.
-func (m *Manifest) insertFlag(value string) (splice, error) {
+func (m *Manifest) insertFlag(value string) (yamledit.Splice, error) {
 	seq := m.fields["command"]
 	if seq == nil || len(seq.Content) < 2 {
 		if a := m.fields["args"]; a != nil && len(a.Content) > 0 {
@@ -443,10 +375,10 @@ func (m *Manifest) insertFlag(value string) (splice, error) {
 		}
 	}
 	if seq == nil || len(seq.Content) == 0 {
-		return splice{}, fmt.Errorf("container %s has no command or args list to add %s to", ContainerName, flagName)
+		return yamledit.Splice{}, fmt.Errorf("container %s has no command or args list to add %s to", ContainerName, flagName)
 	}
 	if seq.Style&yaml.FlowStyle != 0 {
-		return splice{}, fmt.Errorf("container %s: flow-style lists ([a, b]) are not supported; write the list one item per line", ContainerName)
+		return yamledit.Splice{}, fmt.Errorf("container %s: flow-style lists ([a, b]) are not supported; write the list one item per line", ContainerName)
 	}
 	item := flagName + "=" + value
 	// Insert before the first flag that sorts after ours (skipping the binary name at command[0]).
@@ -467,39 +399,9 @@ func (m *Manifest) insertFlag(value string) (splice, error) {
 	} else {
 		anchor, before = seq.Content[len(seq.Content)-1], false
 	}
-	start, end, err := lineOf(m.data, anchor)
-	if err != nil {
-		return splice{}, err
+	s, err := m.file.InsertItem(anchor, before, item)
+	if errors.Is(err, yamledit.ErrNotItemLine) {
+		return yamledit.Splice{}, fmt.Errorf("container %s: cannot find the list item line of %q", ContainerName, anchor.Value)
 	}
-	line := m.data[start:end]
-	dash := bytes.IndexByte(line, '-')
-	if dash < 0 || !isBlank(line[:dash]) || dash+1 >= len(line) || line[dash+1] != ' ' {
-		return splice{}, fmt.Errorf("container %s: cannot find the list item line of %q", ContainerName, anchor.Value)
-	}
-	eol := lineEnding(m.data)
-	newLine := string(line[:dash+2]) + item + eol
-	at := start
-	if !before {
-		at = end
-		// The last line of a file may lack its newline.
-		if at == len(m.data) && !bytes.HasSuffix(m.data, []byte("\n")) {
-			newLine = eol + strings.TrimSuffix(newLine, eol)
-		} else {
-			at = nextLine(m.data, end)
-		}
-	}
-	return splice{at, at, newLine}, nil
+	return s, err
 }
-
-func isBlank(b []byte) bool { return len(bytes.TrimLeft(b, " ")) == 0 }
-
-// lineEnding returns the file's line ending, so an inserted line matches (CRLF files stay CRLF).
-func lineEnding(data []byte) string {
-	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
-		return "\r\n"
-	}
-	return "\n"
-}
-
-// Sorted reports whether edits apply in order; exported for tests of the splice helpers.
-func sortSplices(s []splice) { sort.Slice(s, func(i, j int) bool { return s[i].start < s[j].start }) }

@@ -7,11 +7,10 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/yamledit"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -94,28 +93,28 @@ func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out
 		return data, before, false, nil
 	}
 
-	newDoc := applyEdits(cc.lines, edits)
+	newDoc := yamledit.ApplyLines(cc.lines, edits)
 	if err := validateClusterConfiguration(cc.apiVersion, strings.Join(cc.lines, ""), strings.Join(newDoc, "")); err != nil {
 		return nil, nil, false, fmt.Errorf("%s: %w", cc.what(), err)
 	}
 
-	fileEdits := make([]lineEdit, len(edits))
+	fileEdits := make([]yamledit.LineEdit, len(edits))
 	pad := strings.Repeat(" ", cc.shift)
 	for i, e := range edits {
-		e.line += cc.lineBase
-		if e.insert == nil {
-			e.start += cc.shift
-			e.end += cc.shift
+		e.Line += cc.lineBase
+		if e.Insert == nil {
+			e.Start += cc.shift
+			e.End += cc.shift
 		} else {
-			ins := make([]string, len(e.insert))
-			for j, l := range e.insert {
+			ins := make([]string, len(e.Insert))
+			for j, l := range e.Insert {
 				ins[j] = pad + l
 			}
-			e.insert = ins
+			e.Insert = ins
 		}
 		fileEdits[i] = e
 	}
-	out = f.bytes(applyEdits(f.lines, fileEdits))
+	out = f.bytes(yamledit.ApplyLines(f.lines, fileEdits))
 
 	// Read the result back: the splice must say exactly what was planned, and the file must still parse.
 	after, err = ReadKubeadmConfig(out)
@@ -329,7 +328,7 @@ func (base *clusterConfig) embedded() (*clusterConfig, error) {
 		return nil, fail("not a literal block scalar (|); mirrorctl edits the form kubectl prints")
 	}
 	hl := v.Line - 1
-	hcol, ok := byteCol(trimEOL(base.lines[hl]), v.Column-1)
+	hcol, ok := yamledit.ByteCol(trimEOL(base.lines[hl]), v.Column)
 	if !ok {
 		return nil, fail("cannot locate the block scalar header")
 	}
@@ -364,7 +363,7 @@ func (base *clusterConfig) embedded() (*clusterConfig, error) {
 			break
 		}
 	}
-	keyCol, _ := byteCol(trimEOL(base.lines[key.Line-1]), key.Column-1)
+	keyCol, _ := yamledit.ByteCol(trimEOL(base.lines[key.Line-1]), key.Column)
 	if indent <= keyCol {
 		return nil, fail("block scalar is empty")
 	}
@@ -449,26 +448,15 @@ func newClusterConfig(lines []string, lineBase, shift int, configMap bool, root 
 	return cc, nil
 }
 
-// field looks a key up in a mapping, refusing what would make the lookup ambiguous: duplicate keys,
-// merge keys and aliases. It returns nil nodes when the key is absent.
+// field looks a key up in a mapping, refusing what would make the lookup ambiguous (yamledit.Lookup).
+// It returns nil nodes when the key is absent.
 func (cc *clusterConfig) field(m *yaml.Node, name string) (key, value *yaml.Node, err error) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0 {
-			return nil, nil, cc.nodeErr(k, "merge keys (<<) are not supported")
-		}
-		if k.Kind != yaml.ScalarNode || k.Value != name {
-			continue
-		}
-		if key != nil {
-			return nil, nil, cc.nodeErr(k, "duplicate key %q", name)
-		}
-		if v.Kind == yaml.AliasNode || v.Anchor != "" {
-			return nil, nil, cc.nodeErr(k, "%s: YAML anchors and aliases are not supported here", name)
-		}
-		key, value = k, v
+	key, value, err = yamledit.Lookup(m, name)
+	var ne *yamledit.NodeError
+	if errors.As(err, &ne) {
+		return nil, nil, cc.nodeErr(ne.Node, "%s", ne.Msg)
 	}
-	return key, value, nil
+	return key, value, err
 }
 
 func (cc *clusterConfig) nodeErr(n *yaml.Node, format string, args ...any) error {
@@ -511,126 +499,16 @@ func (cc *clusterConfig) locate(n *yaml.Node, flow bool) (scalarLoc, error) {
 	if li < 0 || li >= len(cc.lines) {
 		return scalarLoc{}, cc.nodeErr(n, "cannot locate the value")
 	}
-	line := trimEOL(cc.lines[li])
-	start, ok := byteCol(line, n.Column-1)
-	if !ok {
-		return scalarLoc{}, cc.nodeErr(n, "cannot locate the value")
-	}
-	end := -1
+	start, end, err := yamledit.SpanInLine(trimEOL(cc.lines[li]), n, flow)
 	switch {
-	case n.Style&yaml.DoubleQuotedStyle != 0:
-		for i := start + 1; i < len(line); i++ {
-			if line[i] == '\\' {
-				i++
-			} else if line[i] == '"' {
-				end = i + 1
-				break
-			}
-		}
-	case n.Style&yaml.SingleQuotedStyle != 0:
-		for i := start + 1; i < len(line); i++ {
-			if line[i] == '\'' {
-				if i+1 < len(line) && line[i+1] == '\'' {
-					i++
-					continue
-				}
-				end = i + 1
-				break
-			}
-		}
-	default:
-		end = len(line)
-		for i := start; i < len(line); i++ {
-			// A plain scalar ends at " #", at ": " or a final ":" (a key), and in flow context at , ] }.
-			if (line[i] == '#' && i > start && (line[i-1] == ' ' || line[i-1] == '\t')) ||
-				(line[i] == ':' && (i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\t' || (flow && strings.IndexByte(",]}", line[i+1]) >= 0))) ||
-				(flow && strings.IndexByte(",]}", line[i]) >= 0) {
-				end = i
-				break
-			}
-		}
-		end = start + len(strings.TrimRight(line[start:end], " \t"))
-	}
-	if end < 0 {
+	case errors.Is(err, yamledit.ErrUnlocated):
+		return scalarLoc{}, cc.nodeErr(n, "cannot locate the value")
+	case errors.Is(err, yamledit.ErrMultiLine):
 		return scalarLoc{}, cc.nodeErr(n, "value spans several lines; write it on one line")
-	}
-	loc := scalarLoc{line: li, start: start, end: end, style: n.Style, flow: flow}
-	if got, ok := scalarValue(line[start:end]); !ok || got != n.Value {
+	case err != nil:
 		return scalarLoc{}, cc.nodeErr(n, "value spans several lines or cannot be located; write it on one line")
 	}
-	return loc, nil
-}
-
-// scalarValue decodes one scalar token on its own.
-func scalarValue(token string) (string, bool) {
-	rn, err := yaml.Parse(token)
-	if err != nil {
-		return "", false
-	}
-	n := rn.YNode()
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return "", false
-	}
-	return n.Value, true
-}
-
-// byteCol converts yaml.v3's column (in characters, 0-based) into a byte offset in line.
-func byteCol(line string, col int) (int, bool) {
-	if col < 0 {
-		return 0, false
-	}
-	i := 0
-	for range col {
-		if i >= len(line) {
-			return 0, false
-		}
-		_, size := utf8.DecodeRuneInString(line[i:])
-		i += size
-	}
-	return i, i <= len(line)
-}
-
-// quoteValue writes a controllers value in the style of the value it replaces (new values: double quotes;
-// the leading "*" would be read as an alias unquoted).
-func quoteValue(value string, old *scalarLoc) string {
-	if old != nil {
-		switch {
-		case old.style&yaml.SingleQuotedStyle != 0:
-			q := "'" + strings.ReplaceAll(value, "'", "''") + "'"
-			if strconv.CanBackquote(value) {
-				if got, ok := scalarValue(q); ok && got == value {
-					return q
-				}
-			}
-		case old.style&yaml.DoubleQuotedStyle != 0:
-		default:
-			if plainOK(value, old.flow) {
-				return value
-			}
-		}
-	}
-	return strconv.Quote(value)
-}
-
-// plainOK reports whether value reads back as the same string when written unquoted.
-func plainOK(value string, flow bool) bool {
-	if value == "" || strings.ContainsAny(value, "\n\r\t#") {
-		return false
-	}
-	doc := "k: " + value
-	if flow {
-		doc = "{k: " + value + "}"
-	}
-	rn, err := yaml.Parse(doc)
-	if err != nil {
-		return false
-	}
-	n := rn.YNode()
-	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
-		return false
-	}
-	v := n.Content[1]
-	return v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Style == 0 && v.Value == value
+	return scalarLoc{line: li, start: start, end: end, style: n.Style, flow: flow}, nil
 }
 
 func oneLine(s string) string {
@@ -678,59 +556,6 @@ func detectIndent(roots ...*yaml.Node) indentStyle {
 	return st
 }
 
-// lineEdit is one change to a document's lines: replace bytes [start, end) of a line (insert == nil),
-// or insert whole lines after a line.
-type lineEdit struct {
-	line       int
-	start, end int
-	repl       string
-	insert     []string // lines without "\n"
-}
-
-// applyEdits returns a copy of lines with the edits applied. Replacements on one line are applied right
-// to left; inserted lines get "\n", and a last line without "\n" keeps lacking it after an insertion.
-func applyEdits(lines []string, edits []lineEdit) []string {
-	byLine := map[int][]lineEdit{}
-	for _, e := range edits {
-		byLine[e.line] = append(byLine[e.line], e)
-	}
-	out := make([]string, 0, len(lines)+4)
-	for i, l := range lines {
-		es := byLine[i]
-		var inserts []string
-		var repls []lineEdit
-		for _, e := range es {
-			if e.insert != nil {
-				inserts = append(inserts, e.insert...)
-			} else {
-				repls = append(repls, e)
-			}
-		}
-		sort.Slice(repls, func(a, b int) bool { return repls[a].start > repls[b].start })
-		eol := strings.HasSuffix(l, "\n")
-		body := trimEOL(l)
-		for _, r := range repls {
-			body = body[:r.start] + r.repl + body[r.end:]
-		}
-		if len(inserts) == 0 {
-			if eol {
-				body += "\n"
-			}
-			out = append(out, body)
-			continue
-		}
-		out = append(out, body+"\n")
-		for j, ins := range inserts {
-			if j == len(inserts)-1 && !eol {
-				out = append(out, ins)
-			} else {
-				out = append(out, ins+"\n")
-			}
-		}
-	}
-	return out
-}
-
 // controllersEntry is one controllers value in extraArgs.
 type controllersEntry struct {
 	loc     scalarLoc
@@ -741,7 +566,7 @@ type controllersEntry struct {
 // controllers entries, or how to create one.
 type argsLocation struct {
 	values []controllersEntry
-	create func(quoted string) []lineEdit
+	create func(quoted string) []yamledit.LineEdit
 }
 
 func pad(n int) string { return strings.Repeat(" ", n) }
@@ -770,7 +595,7 @@ func keyCol(k *yaml.Node) int { return k.Column - 1 }
 
 // emptyValue recognises a key whose value is empty: nothing, null/~, {} or []. It returns the edit that
 // clears the value from the key's line (so block content can follow), or ok=false for a non-empty value.
-func (cc *clusterConfig) emptyValue(k, v *yaml.Node) (clear *lineEdit, ok bool, err error) {
+func (cc *clusterConfig) emptyValue(k, v *yaml.Node) (clear *yamledit.LineEdit, ok bool, err error) {
 	isNull := v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null"
 	isEmptyFlow := (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode) && len(v.Content) == 0
 	if !isNull && !isEmptyFlow {
@@ -820,7 +645,7 @@ func (cc *clusterConfig) emptyValue(k, v *yaml.Node) (clear *lineEdit, ok bool, 
 	if tokEnd < 0 {
 		return nil, false, cc.nodeErr(k, "%s: cannot locate its empty value on the key's line", k.Value)
 	}
-	return &lineEdit{line: kl.line, start: colon, end: tokEnd, repl: ""}, true, nil
+	return &yamledit.LineEdit{Line: kl.line, Start: colon, End: tokEnd, Repl: ""}, true, nil
 }
 
 // blockChildren checks that a non-empty collection is in block style and starts below its key, so that
@@ -835,8 +660,8 @@ func (cc *clusterConfig) blockChildren(k, v *yaml.Node) error {
 // extraArgs finds controllerManager.extraArgs and its controllers entries.
 func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 	loc := &argsLocation{}
-	insertAfter := func(line int, ls []string, clear *lineEdit) []lineEdit {
-		edits := []lineEdit{{line: line, insert: ls}}
+	insertAfter := func(line int, ls []string, clear *yamledit.LineEdit) []yamledit.LineEdit {
+		edits := []yamledit.LineEdit{{Line: line, Insert: ls}}
 		if clear != nil {
 			edits = append(edits, *clear)
 		}
@@ -856,7 +681,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 			return nil, err
 		}
 		col := keyCol(cc.kindKey)
-		loc.create = func(q string) []lineEdit {
+		loc.create = func(q string) []yamledit.LineEdit {
 			ls := append([]string{pad(col) + "controllerManager:"}, cc.extraArgsLines(col+cc.style.step, q)...)
 			return insertAfter(cc.kindKey.Line-1, ls, nil)
 		}
@@ -867,7 +692,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		return nil, err
 	}
 	if empty {
-		loc.create = func(q string) []lineEdit {
+		loc.create = func(q string) []yamledit.LineEdit {
 			return insertAfter(cmK.Line-1, cc.extraArgsLines(keyCol(cmK)+cc.style.step, q), clear)
 		}
 		return loc, nil
@@ -884,7 +709,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 			return nil, err
 		}
 		col := keyCol(cmV.Content[0])
-		loc.create = func(q string) []lineEdit {
+		loc.create = func(q string) []yamledit.LineEdit {
 			return insertAfter(cmK.Line-1, cc.extraArgsLines(col, q), nil)
 		}
 		return loc, nil
@@ -898,7 +723,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if cc.list {
 			col = keyCol(eaK) + cc.style.seq
 		}
-		loc.create = func(q string) []lineEdit {
+		loc.create = func(q string) []yamledit.LineEdit {
 			return insertAfter(eaK.Line-1, cc.entryLines(col, q, 2), clear)
 		}
 		return loc, nil
@@ -917,7 +742,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 				return nil, err
 			}
 			col := keyCol(eaV.Content[0])
-			loc.create = func(q string) []lineEdit {
+			loc.create = func(q string) []yamledit.LineEdit {
 				return insertAfter(eaK.Line-1, cc.entryLines(col, q, 0), nil)
 			}
 			return loc, nil
@@ -973,7 +798,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if first.Kind == yaml.MappingNode && first.Style&yaml.FlowStyle == 0 && first.Line == eaV.Line {
 			off = keyCol(first) - dash
 		}
-		loc.create = func(q string) []lineEdit {
+		loc.create = func(q string) []yamledit.LineEdit {
 			return insertAfter(eaK.Line-1, cc.entryLines(dash, q, off), nil)
 		}
 	}
@@ -1043,27 +868,27 @@ func (cc *clusterConfig) state() (*KubeadmState, *argsLocation, error) {
 }
 
 // plan computes the edits for op: the new effective controllers list and whether anything changes.
-func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) ([]lineEdit, []string, bool, error) {
+func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) ([]yamledit.LineEdit, []string, bool, error) {
 	if len(a.values) == 0 {
 		out, changed := controllers.Edit(op, [][]string{slices.Clone(KubeadmDefaultControllers)}, name)
 		if !changed {
 			return nil, nil, false, nil
 		}
 		value := controllers.Join(out[0])
-		return a.create(quoteValue(value, nil)), out[0], true, nil
+		return a.create(yamledit.Render(yaml.DoubleQuotedStyle, value)), out[0], true, nil
 	}
 	occ := a.occurrences()
 	out, changed := controllers.Edit(op, occ, name)
 	if !changed {
 		return nil, nil, false, nil
 	}
-	var edits []lineEdit
+	var edits []yamledit.LineEdit
 	for i, v := range a.values {
 		if slices.Equal(out[i], occ[i]) {
 			continue
 		}
 		loc := v.loc
-		edits = append(edits, lineEdit{line: loc.line, start: loc.start, end: loc.end, repl: quoteValue(controllers.Join(out[i]), &loc)})
+		edits = append(edits, yamledit.LineEdit{Line: loc.line, Start: loc.start, End: loc.end, Repl: yamledit.RenderIn(loc.style, controllers.Join(out[i]), loc.flow)})
 	}
 	return edits, controllers.Flatten(out), true, nil
 }

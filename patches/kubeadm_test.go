@@ -16,6 +16,8 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/controllers/controllerstest"
+	"github.com/mirrorctl/mirrorctl/yamledit"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -517,12 +519,13 @@ func FuzzKubeadmControllersValue(f *testing.F) {
 		case 1:
 			tok = "'" + strings.ReplaceAll(value, "'", "''") + "'"
 		default:
-			if !plainOK(value, false) {
-				return
+			if yamledit.Render(0, value) != value {
+				return // not a plain scalar
 			}
 			tok = value
 		}
-		if v, ok := scalarValue(tok); !ok || v != value || strings.ContainsAny(tok, "\n\r") {
+		var v string
+		if err := yaml.Unmarshal([]byte(tok), &v); err != nil || v != value || strings.ContainsAny(tok, "\n\r") {
 			return // not a single-line YAML spelling of value
 		}
 		in := "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.0\ncontrollerManager:\n  extraArgs:\n    controllers: " + tok + "\n"

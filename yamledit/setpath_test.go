@@ -1,4 +1,4 @@
-package distros
+package yamledit
 
 import (
 	"testing"
@@ -6,15 +6,15 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-func firstDoc(f *yeFile) *yaml.Node {
-	if len(f.docs) == 0 {
+func firstDoc(f *File) *yaml.Node {
+	if len(f.Docs) == 0 {
 		return nil
 	}
-	return f.docs[0]
+	return f.Docs[0]
 }
 
 // setPath edits only where the change is, in every shape the value's parents can have.
-func TestYeSetPath(t *testing.T) {
+func TestSetPath(t *testing.T) {
 	path := []string{"spec", "cm", "extraArgs", "controllers"}
 	for _, c := range []struct{ name, in, want string }{
 		{"empty file", "", "spec:\n  cm:\n    extraArgs:\n      controllers: \"v\"\n"},
@@ -33,15 +33,15 @@ func TestYeSetPath(t *testing.T) {
 		{"unchanged", "spec:\n  cm:\n    extraArgs:\n      controllers: v\n", "spec:\n  cm:\n    extraArgs:\n      controllers: v\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f, err := yeParse([]byte(c.in))
+			f, err := Parse([]byte(c.in), ConfigFile)
 			if err != nil {
 				t.Fatal(err)
 			}
-			edits, err := f.setPath(firstDoc(f), "", path, "v")
+			edits, err := f.SetPath(firstDoc(f), "", path, "v")
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := yeApply(f.data, edits)
+			out, err := Apply(f.Data, edits)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,11 +51,11 @@ func TestYeSetPath(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"spec: [a]\n", "spec:\n  cm: text\n", "spec:\n  cm: {a: b}\n"} {
-		f, err := yeParse([]byte(bad))
+		f, err := Parse([]byte(bad), ConfigFile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.setPath(firstDoc(f), "", path, "v"); err == nil {
+		if _, err := f.SetPath(firstDoc(f), "", path, "v"); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
 	}

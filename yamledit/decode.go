@@ -1,4 +1,4 @@
-package yamlsplice
+package yamledit
 
 import (
 	"bytes"
