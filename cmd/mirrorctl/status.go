@@ -9,15 +9,8 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/engine"
 )
-
-type statusResult struct {
-	Distro    string              `json:"distro"`
-	Mirroring string              `json:"mirroring"`
-	Agree     bool                `json:"agree"`
-	Files     []change.FileStatus `json:"files"`
-	Warnings  []string            `json:"warnings"`
-}
 
 func statusCommand() *cli.Command {
 	return &cli.Command{
@@ -46,28 +39,13 @@ Examples:
 			if err != nil {
 				return err
 			}
-			st, err := a.Status(o)
+			var live func() (change.FileStatus, error)
+			if c.String("kubeconfig") != "" {
+				live = func() (change.FileStatus, error) { return liveStatus(c, g) }
+			}
+			r, err := engine.Status(a, o, live)
 			if err != nil {
 				return err
-			}
-			if c.String("kubeconfig") != "" {
-				fs, err := liveStatus(c, g)
-				if err != nil {
-					return err
-				}
-				st.Files = append(st.Files, fs)
-				st.Summarize()
-				if st.Mirroring == change.Mixed {
-					st.Warnings = append(st.Warnings, "the node and the live ClusterConfiguration disagree: `kubeadm upgrade` and `kubeadm join --control-plane` regenerate the manifest from the ConfigMap")
-				}
-			}
-			if st.Mirroring == "" {
-				st.Summarize()
-			}
-			r := statusResult{Distro: st.Distro, Mirroring: st.Mirroring, Agree: st.Mirroring != change.Mixed,
-				Files: st.Files, Warnings: append([]string{}, st.Warnings...)}
-			if r.Files == nil {
-				r.Files = []change.FileStatus{}
 			}
 			if g.json {
 				return writeJSON(g.stdout, r)
