@@ -36,20 +36,11 @@ type Env struct {
 	Version  string   // mirrorctl's version, likewise
 	Stderr   io.Writer
 	Log      func(phase, format string, a ...any)
-	// Arm starts turning Ctrl-C and TERM into a cancelled context; the engine calls it once it holds
-	// the lock or is about to talk to the API server, from where a run must finish or say what it left.
-	Arm func()
 }
 
 func (e *Env) logf(phase, format string, a ...any) {
 	if e.Log != nil {
 		e.Log(phase, format, a...)
-	}
-}
-
-func (e *Env) arm() {
-	if e.Arm != nil {
-		e.Arm()
 	}
 }
 
@@ -111,7 +102,7 @@ func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
 		return nil, err
 	}
 	defer unlock()
-	env.arm()
+	CatchInterrupts(ctx)
 	if p, r, err = plan(ctx, env, job, store); err != nil || !r.Changed {
 		return r, err
 	}
@@ -152,7 +143,7 @@ func plan(ctx context.Context, env *Env, job *Job, store *snapshot.Store) (*chan
 	}
 	r := NewResult(p, job.DryRun)
 	if job.Live != nil {
-		env.arm()
+		CatchInterrupts(ctx)
 		lc, err := job.Live.Plan(ctx)
 		if err != nil {
 			return nil, nil, err

@@ -23,8 +23,6 @@ type Gate struct {
 	Timeout time.Duration
 	// Options are the health check's; Want is set from the plan.
 	Options health.Options
-	// Interrupted turns a cancelled wait's error into the signal that cancelled it.
-	Interrupted func(ctx context.Context, err error) error
 }
 
 // run waits up to g.Timeout for kcm to be healthy with mirroring as plan p leaves it. If kcm is not
@@ -35,7 +33,7 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 	if g.Timeout <= 0 {
 		return nil
 	}
-	env.arm()
+	CatchInterrupts(ctx)
 	want := p.Mirroring == change.Enabled
 	o := g.Options
 	o.Want = want
@@ -46,10 +44,7 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 	var te *health.TimeoutError
 	if !errors.As(err, &te) {
 		// Interrupted or misconfigured: the change stays; say how to undo it.
-		if g.Interrupted != nil {
-			err = g.Interrupted(ctx, err)
-		}
-		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: mirrorctl rollback %s)", err, id)
+		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: mirrorctl rollback %s)", InterruptCause(ctx, err), id)
 	}
 	if id == "" {
 		return fmt.Errorf("%v; nothing was written, so there is nothing to roll back", te)
@@ -88,13 +83,13 @@ func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
 // NewGate is the health gate for a change on this node (root) of distribution distro: it watches kcm
 // through the leader lease that kcm's own kubeconfig reads, and, for kcm 1.23 and later (its image
 // tag says), the per-controller health checks a leader lists.
-func NewGate(root nodefs.Root, distro string, timeout time.Duration, o health.Options, interrupted func(context.Context, error) error) *Gate {
+func NewGate(root nodefs.Root, distro string, timeout time.Duration, o health.Options) *Gate {
 	manifest := KCMManifest(root, distro)
 	o.Lease, o.Hostname = LeaseReader(root, KCMKubeconfig(root, distro, manifest))
 	if manifest != nil {
 		o.ListsControllers = manifest.Version.AtLeast(1, 23)
 	}
-	return &Gate{Timeout: timeout, Options: o, Interrupted: interrupted}
+	return &Gate{Timeout: timeout, Options: o}
 }
 
 // KCMKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"time"
@@ -12,14 +13,14 @@ import (
 // Prune deletes all but the newest keep snapshots under the node's lock. Cluster records share their
 // snapshot's id and go with it; cluster-only records (skip, or only the live ConfigMap changed) are
 // kept to the same count apart.
-func Prune(env *Env, keep int, lockTimeout time.Duration) ([]string, error) {
+func Prune(ctx context.Context, env *Env, keep int, lockTimeout time.Duration) ([]string, error) {
 	s := env.Store()
 	unlock, err := s.Lock(lockTimeout)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	env.arm()
+	CatchInterrupts(ctx)
 	removed, err := s.Prune(keep)
 	if err != nil {
 		return nil, err

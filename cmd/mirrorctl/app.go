@@ -52,7 +52,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	app.Metadata = map[string]any{"args": args}
 	// Ctrl-C or a TERM from a supervisor cancels writes and waits once a command starts them (see
 	// interrupts).
-	ctx, stop := withInterrupts(context.Background())
+	ctx, stop := engine.WithInterrupts(context.Background())
 	defer stop()
 	err := app.RunContext(ctx, args)
 	if err == nil {
@@ -70,7 +70,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	// One line, always: scripts and Ansible show it as is. An API call a signal cut short says which
-	// (net/http reports the context's cause); a wait says so itself (interruptCause).
+	// (net/http reports the context's cause); a wait says so itself (engine.InterruptCause).
 	fmt.Fprintf(stderr, "mirrorctl: %s\n", strings.Join(strings.Fields(err.Error()), " "))
 	return code
 }
@@ -242,5 +242,5 @@ func commandLine(c *cli.Context) []string {
 // newEnv is what the engine needs of this run.
 func newEnv(c *cli.Context, g *globals, root nodefs.Root) *engine.Env {
 	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c), Version: version, Stderr: g.stderr,
-		Log: g.logf, Arm: func() { catchInterrupts(c.Context) }}
+		Log: g.logf}
 }

@@ -39,7 +39,7 @@ func clusterContext(c *cli.Context) (context.Context, context.CancelFunc) {
 	if d <= 0 {
 		d = 5 * time.Minute
 	}
-	catchInterrupts(c.Context)
+	engine.CatchInterrupts(c.Context)
 	return context.WithTimeout(c.Context, d)
 }
 

@@ -162,7 +162,7 @@ func snapshotsCommand() *cli.Command {
 					if c.Int("keep") < 0 {
 						return usageErr("--keep must be >= 0")
 					}
-					removed, err := engine.Prune(s, c.Int("keep"), 30*time.Second)
+					removed, err := engine.Prune(c.Context, s, c.Int("keep"), 30*time.Second)
 					if err != nil {
 						return err
 					}

@@ -27,5 +27,5 @@ func gate(c *cli.Context, g *globals, root nodefs.Root, distro string) *engine.G
 		Progress:      g.stderr,
 		TTY:           isTerminal(g.stderr),
 		AcceptStandby: c.Bool("wait-accept-standby"),
-	}, interruptCause)
+	})
 }

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"context"
@@ -36,14 +36,14 @@ func (e interrupted) Error() string {
 
 type interruptsKey struct{}
 
-// withInterrupts returns a context that catchInterrupts can later arm, and the function that releases
+// WithInterrupts returns a context that CatchInterrupts can later arm, and the function that releases
 // it (stops catching, if it started).
-func withInterrupts(parent context.Context) (context.Context, func()) {
+func WithInterrupts(parent context.Context) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	in := &interrupts{cancel: cancel}
 	ctx = context.WithValue(ctx, interruptsKey{}, in)
 	return ctx, func() {
-		in.once.Do(func() {}) // a later catchInterrupts must not start catching
+		in.once.Do(func() {}) // a later CatchInterrupts must not start catching
 		if in.ch != nil {
 			signal.Stop(in.ch)
 			close(in.done)
@@ -52,9 +52,9 @@ func withInterrupts(parent context.Context) (context.Context, func()) {
 	}
 }
 
-// catchInterrupts starts turning Ctrl-C and TERM into cancelling ctx (see interrupts). Idempotent;
-// a no-op for a context that withInterrupts did not make.
-func catchInterrupts(ctx context.Context) {
+// CatchInterrupts starts turning Ctrl-C and TERM into cancelling ctx (see interrupts). Idempotent;
+// a no-op for a context that WithInterrupts did not make.
+func CatchInterrupts(ctx context.Context) {
 	if ctx == nil {
 		return
 	}
@@ -76,8 +76,8 @@ func catchInterrupts(ctx context.Context) {
 	})
 }
 
-// interruptCause returns the signal that cancelled ctx, in place of err's "context canceled", or err.
-func interruptCause(ctx context.Context, err error) error {
+// InterruptCause returns the signal that cancelled ctx, in place of err's "context canceled", or err.
+func InterruptCause(ctx context.Context, err error) error {
 	var in interrupted
 	if errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &in) {
 		return in
