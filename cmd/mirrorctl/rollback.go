@@ -52,15 +52,14 @@ Examples:
 			store := snapshot.Open(root, g.stateDir)
 			dryRun := c.Bool("dry-run")
 			plan := func() ([]change.FileChange, *snapshot.Meta, error) {
-				id := c.Args().First()
-				if id == "" {
-					m, err := store.LatestChange()
-					if err != nil {
-						return nil, nil, err
-					}
-					id = m.ID
+				// Without an id: an interrupted change's snapshot (from whichever state dir holds it),
+				// else the latest change.
+				owner, m, err := store.RollbackTarget(c.Args().First())
+				if err != nil {
+					return nil, nil, err
 				}
-				return store.PlanRollback(id, c.Bool("force"))
+				store = owner
+				return store.PlanRollback(m.ID, c.Bool("force"))
 			}
 			if id := c.Args().First(); id != "" {
 				// Before the lock, which would create the state dir for a bad id.

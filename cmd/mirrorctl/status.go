@@ -12,6 +12,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/patches"
+	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 type statusResult struct {
@@ -20,6 +21,8 @@ type statusResult struct {
 	Agree     bool                `json:"agree"`
 	Files     []change.FileStatus `json:"files"`
 	Warnings  []string            `json:"warnings"`
+	// Interrupted is a change that died between its files (null when none): see snapshot.Journal.
+	Interrupted *snapshot.Journal `json:"interrupted"`
 }
 
 func statusCommand() *cli.Command {
@@ -69,6 +72,11 @@ Examples:
 			}
 			r := statusResult{Distro: st.Distro, Mirroring: st.Mirroring, Agree: st.Mirroring != change.Mixed,
 				Files: st.Files, Warnings: append([]string{}, st.Warnings...)}
+			if r.Interrupted, err = snapshot.Interrupted(o.Root); err != nil {
+				r.Warnings = append(r.Warnings, "cannot tell whether a change was interrupted: "+err.Error())
+			} else if r.Interrupted != nil {
+				r.Warnings = append(r.Warnings, r.Interrupted.Advice())
+			}
 			if r.Files == nil {
 				r.Files = []change.FileStatus{}
 			}
