@@ -538,7 +538,7 @@ func (s *Store) RollbackTarget(id string) (*Store, *Meta, error) {
 		}
 		m, err := owner.Get(target)
 		if err != nil {
-			return owner, nil, fmt.Errorf("%s: %w", j.Advice(), err)
+			return owner, nil, fmt.Errorf("%s; but that snapshot cannot be read (%w): check the files by hand, then remove %s", j.Advice(), err, JournalPath)
 		}
 		return owner, m, nil
 	}
