@@ -182,7 +182,7 @@ func (s *Store) completing(j *Journal, steps []step) (*prior, error) {
 // is recovered the same way); the same op again (a rollback for a rollback) completes it, its snapshot
 // recording the bytes from before the interrupted run; anything else is refused.
 func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error) {
-	j, _, err := s.pending()
+	j, err := s.pending()
 	if err != nil {
 		return "", err
 	}

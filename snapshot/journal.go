@@ -218,20 +218,17 @@ func clearJournal(root nodefs.Root) error {
 	return nil
 }
 
-// pending returns the journal of an unfinished change on the node and its snapshot's metadata (nil
-// when that cannot be read), removing the journal of a change that finished. Needs the lock.
-func (s *Store) pending() (*Journal, *Meta, error) {
-	j, m, done, err := loadJournal(s.root)
+// pending returns the journal of an unfinished change on the node, removing the journal of a change
+// that finished. Needs the lock.
+func (s *Store) pending() (*Journal, error) {
+	j, _, done, err := loadJournal(s.root)
 	if err != nil || j == nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if done {
-		if err := clearJournal(s.root); err != nil {
-			return nil, nil, err
-		}
-		return nil, nil, nil
+		return nil, clearJournal(s.root)
 	}
-	return j, m, nil
+	return j, nil
 }
 
 // at returns the Store of another state dir on the same node, sharing s's lock (the lock is the

@@ -337,7 +337,7 @@ func (s *Store) Prune(keep int) (removed []string, err error) {
 		return nil, err
 	}
 	// An interrupted change's snapshot is what recovering from it needs, however old.
-	j, _, err := s.pending()
+	j, err := s.pending()
 	if err != nil {
 		return nil, err
 	}
