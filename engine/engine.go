@@ -67,6 +67,9 @@ type Job struct {
 	// committing the plan: the plan is then the rollback plan, and the snapshot taken first is of the
 	// state the rollback replaces.
 	Restore *snapshot.Meta
+	// RestoreIn is the state dir holding Restore when it is not the run's own (an interrupted change
+	// made with another --state-dir).
+	RestoreIn *snapshot.Store
 	// Live is the cluster step; nil for a node-only run.
 	Live Live
 	// Activate makes a written change take effect (a service restart); nil when the kubelet does.
@@ -170,7 +173,11 @@ func write(env *Env, job *Job, store *snapshot.Store, p *change.Plan) (string, e
 	verb := "wrote"
 	if job.Restore != nil {
 		verb = "restored"
-		id, err = store.Restore(job.Restore, p.Files, env.info(job.Restore.Distro, job.Op))
+		in := store
+		if job.RestoreIn != nil {
+			in = job.RestoreIn
+		}
+		id, err = in.Restore(job.Restore, p.Files, env.info(job.Restore.Distro, job.Op))
 		if err == nil && id != "" {
 			env.logf("snapshot", "saved the pre-rollback state as %s", id)
 		}

@@ -117,15 +117,14 @@ func Rollback(env *Env, id string, force bool, c *Cluster, job Job) *Job {
 		step = &RecordRollback{Cluster: *c, Env: env, Force: force}
 	}
 	job.Plan = func(store *snapshot.Store) (*change.Plan, error) {
-		want := id
-		if want == "" {
-			m, err := store.LatestChange()
-			if err != nil {
-				return nil, err
-			}
-			want = m.ID
+		// Without an id: an interrupted change's snapshot (from whichever state dir holds it), else
+		// the latest change.
+		var changes []change.FileChange
+		owner, meta, err := store.RollbackTarget(id)
+		if err == nil {
+			store = owner
+			changes, meta, err = store.PlanRollback(meta.ID, force)
 		}
-		changes, meta, err := store.PlanRollback(want, force)
 		if errors.Is(err, snapshot.ErrNotFound) && id != "" {
 			// A run that changed only cluster objects (the files were already as wanted) has a
 			// cluster record under its id and no file snapshot.
@@ -137,7 +136,7 @@ func Rollback(env *Env, id string, force bool, c *Cluster, job Job) *Job {
 		if err != nil {
 			return nil, err
 		}
-		job.Restore = meta
+		job.Restore, job.RestoreIn = meta, store
 		p := &change.Plan{Distro: meta.Distro, Files: changes, Mirroring: change.Unknown}
 		rec, err := FindRecord(store, meta.ID)
 		if err != nil {

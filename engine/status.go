@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 // StatusResult is what status reports; its JSON keys are public contract.
@@ -12,6 +13,8 @@ type StatusResult struct {
 	Agree     bool                `json:"agree"`
 	Files     []change.FileStatus `json:"files"`
 	Warnings  []string            `json:"warnings"`
+	// Interrupted is a change that died between its files (null when none): see snapshot.Journal.
+	Interrupted *snapshot.Journal `json:"interrupted"`
 }
 
 // Status reads the node's targets through adapter a and, when live is not nil, the live
@@ -37,6 +40,11 @@ func Status(a distros.Adapter, o distros.Options, live func() (change.FileStatus
 	}
 	r := &StatusResult{Distro: st.Distro, Mirroring: st.Mirroring, Agree: st.Mirroring != change.Mixed,
 		Files: st.Files, Warnings: append([]string{}, st.Warnings...)}
+	if r.Interrupted, err = snapshot.Interrupted(o.Root); err != nil {
+		r.Warnings = append(r.Warnings, "cannot tell whether a change was interrupted: "+err.Error())
+	} else if r.Interrupted != nil {
+		r.Warnings = append(r.Warnings, r.Interrupted.Advice())
+	}
 	if r.Files == nil {
 		r.Files = []change.FileStatus{}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -95,9 +96,13 @@ func (s *Store) prepare(c change.FileChange) (step, error) {
 	return st, nil
 }
 
-// checkPlacement refuses targets that would share a folder with the state dir (its lock file would sit
-// beside a target; in a static pod folder the kubelet would try to run it) or live inside it.
+// checkPlacement refuses targets that would share a folder with the state dir (in a static pod folder
+// the kubelet would try to run its files) or live inside it or inside the journal's folder.
 func (s *Store) checkPlacement(stateHost string, steps []step) error {
+	journalHost, err := journalDir(s.root, false)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	seen := map[string]string{}
 	for _, st := range steps {
 		if other, ok := seen[st.host]; ok {
@@ -110,14 +115,93 @@ func (s *Store) checkPlacement(stateHost string, steps []step) error {
 		if strings.HasPrefix(st.host, stateHost+"/") {
 			return fmt.Errorf("%s: is inside the state dir %s; mirrorctl does not edit its own state", st.path, s.dir)
 		}
+		if strings.HasPrefix(st.host, journalHost+"/") {
+			return fmt.Errorf("%s: is inside %s, which holds mirrorctl's own state", st.path, path.Dir(JournalPath))
+		}
 	}
 	return nil
 }
 
-// apply runs a transaction: snapshot first, complete and durable, then the writes.
+// prior is the interrupted change a run completes: the new snapshot records, for every file of it,
+// the bytes from before the interrupted run rather than the half-changed ones it finds.
+type prior struct {
+	j       *Journal
+	m       *Meta
+	from    *Store // the store holding m
+	byPath  map[string]FileMeta
+	carried []carried // its files this run does not write
+}
+
+// carried is a file of the interrupted change that this run leaves as it is: recorded in the new
+// snapshot all the same, so its rollback restores it too.
+type carried struct {
+	f   FileMeta
+	cur *nodefs.File
+}
+
+// completing checks that every file of the interrupted change still holds what it had before the
+// interrupted run or what that run wrote (anything else is someone's edit, which completing and then
+// rolling back would silently discard), and collects the files this run does not write.
+func (s *Store) completing(j *Journal, steps []step) (*prior, error) {
+	from := s.at(j.StateDir)
+	m, err := from.Get(j.Snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("completing the interrupted %s: %w", j.Op, err)
+	}
+	p := &prior{j: j, m: m, from: from, byPath: map[string]FileMeta{}}
+	writes := map[string]bool{}
+	for _, st := range steps {
+		writes[st.path] = true
+	}
+	var drifted []string
+	for _, f := range m.Files {
+		p.byPath[f.Path] = f
+		cur, err := s.root.ReadFile(f.Path, true)
+		if err != nil {
+			return nil, err
+		}
+		if fileStateOf(cur, f) == stateNeither {
+			drifted = append(drifted, f.Path)
+			continue
+		}
+		if !writes[f.Path] && (cur.Exists || f.Existed) {
+			p.carried = append(p.carried, carried{f, cur})
+		}
+	}
+	if len(drifted) > 0 {
+		return nil, fmt.Errorf("%s: %w since the interrupted %s (snapshot %s); check it, then `mirrorctl rollback --force` restores the bytes from before that run; nothing written", joinPaths(drifted), ErrDrift, j.Op, j.Snapshot)
+	}
+	return p, nil
+}
+
+// apply runs a transaction: snapshot first, complete and durable, then the journal, then the writes,
+// then the journal's removal.
+//
+// An unfinished journal from an earlier run decides what this one may do: restoring that change's own
+// snapshot recovers from it (the journal stays until the restore is done, so a second interruption
+// is recovered the same way); the same op again (a rollback for a rollback) completes it, its snapshot
+// recording the bytes from before the interrupted run; anything else is refused.
 func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error) {
+	j, err := s.pending()
+	if err != nil {
+		return "", err
+	}
+	recovering := j != nil && rollbackOf != "" && rollbackOf == j.Snapshot && s.dir == j.StateDir
 	if len(steps) == 0 {
+		if recovering {
+			return "", clearJournal(s.root)
+		}
 		return "", nil
+	}
+	var p *prior
+	if j != nil && !recovering {
+		isRollback := rollbackOf != ""
+		if isRollback != (j.RollbackOf != "") || !isRollback && info.Op != j.Op {
+			return "", fmt.Errorf("%w: %s; nothing written", ErrInterrupted, j.Advice())
+		}
+		if p, err = s.completing(j, steps); err != nil {
+			return "", err
+		}
 	}
 	stateHost, err := s.stateHost()
 	if err != nil {
@@ -126,9 +210,28 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 	if err := s.checkPlacement(stateHost, steps); err != nil {
 		return "", err
 	}
-	id, snapHost, err := s.writeSnapshot(steps, info, rollbackOf)
+	m, snapHost, err := s.writeSnapshot(steps, info, rollbackOf, p)
 	if err != nil {
 		return "", err
+	}
+	id := m.ID
+	dropSnapshot := func() error {
+		if err := os.RemoveAll(snapHost); err != nil {
+			return err
+		}
+		_ = fsyncDir(filepath.Dir(snapHost))
+		return nil
+	}
+	if !recovering {
+		nj := &Journal{Snapshot: id, StateDir: s.dir, Op: info.Op, RollbackOf: rollbackOf, Command: info.Command, Time: m.Time}
+		for _, f := range m.Files {
+			nj.Files = append(nj.Files, f.Path)
+		}
+		if err := writeJournal(s.root, nj); err != nil {
+			_ = dropSnapshot()
+			return "", fmt.Errorf("%w; nothing written", err)
+		}
+		crashPoint("journal written")
 	}
 	for i, st := range steps {
 		var done bool
@@ -149,12 +252,27 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 		if uerr := undo(steps[:n]); uerr != nil {
 			return id, fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run `mirrorctl rollback %s`", st.path, werr, uerr, id)
 		}
-		if rerr := os.RemoveAll(snapHost); rerr != nil {
+		// The files are as this run found them: so must the journal be, before the snapshot it names goes.
+		var jerr error
+		switch {
+		case recovering:
+		case p != nil:
+			jerr = writeJournal(s.root, j)
+		default:
+			jerr = clearJournal(s.root)
+		}
+		if jerr != nil {
+			return "", fmt.Errorf("%s: %v; the files already written were restored, nothing changed, but resetting %s failed (%v): `mirrorctl rollback` clears it", st.path, werr, JournalPath, jerr)
+		}
+		if rerr := dropSnapshot(); rerr != nil {
 			return "", fmt.Errorf("%s: %v; the files already written were restored, nothing changed (leftover snapshot %s)", st.path, werr, id)
 		}
-		_ = fsyncDir(filepath.Dir(snapHost))
 		return "", fmt.Errorf("%s: %w; the files already written were restored, nothing changed", st.path, werr)
 	}
+	// Every file is written: the change is complete whether or not the journal's removal survives
+	// (a journal whose files all hold their new bytes counts as finished and is removed by the next
+	// locked run), so a failure here is not the caller's.
+	_ = clearJournal(s.root)
 	for _, st := range steps {
 		cleanStaleTemps(st.host)
 	}
@@ -185,11 +303,18 @@ func undo(steps []step) error {
 
 // writeSnapshot writes <state>/snapshots/<id>/: each existing file's bytes (0600, fsynced), fsyncs the
 // folders, then writes meta.json atomically. Until meta.json exists the snapshot does not count, and
-// no target has been touched.
-func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string) (string, string, error) {
+// no target has been touched. With p, the files of the interrupted change are recorded as they were
+// before it (their bytes copied from its snapshot), and the ones this run leaves alone are added.
+func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *prior) (*Meta, string, error) {
 	snaps, err := s.snapsHost(true)
 	if err != nil {
-		return "", "", err
+		return nil, "", err
+	}
+	var priorHost string
+	if p != nil {
+		if priorHost, err = p.from.snapHost(p.m.ID); err != nil {
+			return nil, "", err
+		}
 	}
 	now := time.Now().UTC()
 	var id, host string
@@ -201,33 +326,71 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string) (strin
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) || tries > 100 {
-			return "", "", fmt.Errorf("%s: %w", s.snapNode(id), unwrapPathError(err))
+			return nil, "", fmt.Errorf("%s: %w", s.snapNode(id), unwrapPathError(err))
 		}
 	}
 	crashPoint("snapshot dir made")
-	fail := func(err error) (string, string, error) {
+	fail := func(err error) (*Meta, string, error) {
 		_ = os.RemoveAll(host)
-		return "", "", err
+		return nil, "", err
 	}
 	m := Meta{ID: id, Time: now, Command: info.Command, ToolVersion: info.ToolVersion, Distro: info.Distro, Op: info.Op, RollbackOf: rollbackOf}
+	if p != nil {
+		m.Completes = p.m.ID
+	}
+	// store records file i's state before the change: from the interrupted change's snapshot when the
+	// file is one of its, else as read now.
+	store := func(i int, fm *FileMeta, cur *nodefs.File, mtime time.Time) error {
+		if pf, ok := p.lookup(fm.Path); ok {
+			fm.Existed, fm.SHA256Before, fm.Mode, fm.UID, fm.GID, fm.ModTime, fm.Size = pf.Existed, pf.SHA256Before, pf.Mode, pf.UID, pf.GID, pf.ModTime, pf.Size
+			if !pf.Existed {
+				return nil
+			}
+			data, err := p.from.readStored(priorHost, p.m.ID, pf)
+			if err != nil {
+				return err
+			}
+			fm.Stored = storedName(i+1, fm.Path)
+			return writeNew(filepath.Join(host, fm.Stored), data)
+		}
+		fm.Existed = cur.Exists
+		if !cur.Exists {
+			return nil
+		}
+		fm.SHA256Before = sha(cur.Data)
+		fm.Mode = uint32(cur.Mode.Perm())
+		fm.UID, fm.GID = cur.UID, cur.GID
+		fm.ModTime = mtime.UTC()
+		fm.Size = int64(len(cur.Data))
+		fm.Stored = storedName(i+1, fm.Path)
+		return writeNew(filepath.Join(host, fm.Stored), cur.Data)
+	}
 	for i, st := range steps {
-		fm := FileMeta{Path: st.path, Kind: st.kind, Existed: st.cur.Exists, Removed: st.remove}
+		fm := FileMeta{Path: st.path, Kind: st.kind, Removed: st.remove}
 		if !st.remove {
 			fm.SHA256After = sha(st.data)
 		}
-		if st.cur.Exists {
-			fm.SHA256Before = sha(st.cur.Data)
-			fm.Mode = uint32(st.cur.Mode.Perm())
-			fm.UID, fm.GID = st.cur.UID, st.cur.GID
-			fm.ModTime = st.mtime.UTC()
-			fm.Size = int64(len(st.cur.Data))
-			fm.Stored = storedName(i+1, st.path)
-			if err := writeNew(filepath.Join(host, fm.Stored), st.cur.Data); err != nil {
-				return fail(fmt.Errorf("%s: %w", s.storedNode(id, fm.Stored), err))
-			}
+		if err := store(i, &fm, st.cur, st.mtime); err != nil {
+			return fail(fmt.Errorf("%s: %w", s.storedNode(id, fm.Stored), err))
+		}
+		if fm.Stored != "" {
 			crashPoint("copy stored")
 		}
 		m.Files = append(m.Files, fm)
+	}
+	if p != nil {
+		for _, c := range p.carried {
+			fm := FileMeta{Path: c.f.Path, Kind: c.f.Kind}
+			if c.cur.Exists {
+				fm.SHA256After = sha(c.cur.Data)
+			} else {
+				fm.Removed = true
+			}
+			if err := store(len(m.Files), &fm, c.cur, time.Time{}); err != nil {
+				return fail(fmt.Errorf("%s: %w", s.storedNode(id, fm.Stored), err))
+			}
+			m.Files = append(m.Files, fm)
+		}
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -247,7 +410,16 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string) (strin
 	if _, err := writeAtomic(filepath.Join(host, metaName), data, filePerm, -1, -1, time.Time{}); err != nil {
 		return fail(fmt.Errorf("%s: %w", s.storedNode(id, metaName), err))
 	}
-	return id, host, nil
+	return &m, host, nil
+}
+
+// lookup returns the interrupted change's record of a file (nothing without an interrupted change).
+func (p *prior) lookup(path string) (FileMeta, bool) {
+	if p == nil {
+		return FileMeta{}, false
+	}
+	f, ok := p.byPath[path]
+	return f, ok
 }
 
 // PlanRollback reads snapshot id and the current files and returns, for every file of the snapshot in
@@ -275,17 +447,11 @@ func (s *Store) PlanRollback(id string, force bool) ([]change.FileChange, *Meta,
 		if err != nil {
 			return nil, nil, err
 		}
-		var curSHA string
-		if cur.Exists {
-			curSHA = sha(cur.Data)
-		}
-		inBefore := cur.Exists == f.Existed && (!cur.Exists || curSHA == f.SHA256Before)
-		inAfter := cur.Exists != f.Removed && (f.Removed || curSHA == f.SHA256After)
 		c := change.FileChange{Path: f.Path, Kind: f.Kind, Before: cur, Mode: fs.FileMode(f.Mode)}
-		switch {
-		case inBefore:
+		switch st := fileStateOf(cur, f); {
+		case st == stateBefore || st == stateBoth:
 			c.After = cur.Data // already as the snapshot has it
-		case !inAfter && !force:
+		case st == stateNeither && !force:
 			drifted = append(drifted, f.Path)
 		default:
 			if f.Existed {
@@ -350,22 +516,49 @@ func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info) (id string
 	return s.apply(steps, info, m.ID)
 }
 
-// Rollback plans and restores snapshot id under the lock the caller holds; "" means LatestChange, so
-// running `rollback` twice does not undo the first rollback. It returns the plan (for the diff), the
-// snapshot restored, and the id of the snapshot taken of the state it replaced ("" when the files were
-// already as the snapshot has them).
-func (s *Store) Rollback(id string, force bool, info Info) (newID string, plan []change.FileChange, m *Meta, err error) {
-	if id == "" {
-		latest, err := s.LatestChange()
-		if err != nil {
-			return "", nil, nil, err
-		}
-		id = latest.ID
+// RollbackTarget returns the snapshot `rollback [ID]` restores and the Store holding it. With an id,
+// that snapshot of s. Without one: when a change on this node was interrupted (see Journal), its
+// snapshot, from whichever state dir holds it (the returned Store, sharing s's lock), or for an
+// interrupted rollback the snapshot that rollback was restoring, so running it again completes it;
+// otherwise LatestChange. It writes nothing and needs no lock.
+func (s *Store) RollbackTarget(id string) (*Store, *Meta, error) {
+	if id != "" {
+		m, err := s.Get(id)
+		return s, m, err
 	}
-	plan, m, err = s.PlanRollback(id, force)
+	j, _, done, err := loadJournal(s.root)
+	if err != nil {
+		return s, nil, err
+	}
+	if j != nil && !done {
+		owner := s.at(j.StateDir)
+		target := j.Snapshot
+		if j.RollbackOf != "" {
+			target = j.RollbackOf
+		}
+		m, err := owner.Get(target)
+		if err != nil {
+			return owner, nil, fmt.Errorf("%s; but that snapshot cannot be read (%w): check the files by hand, then remove %s", j.Advice(), err, JournalPath)
+		}
+		return owner, m, nil
+	}
+	m, err := s.LatestChange()
+	return s, m, err
+}
+
+// Rollback plans and restores snapshot id under the lock the caller holds; "" means RollbackTarget's
+// choice (the interrupted change, else LatestChange, so running `rollback` twice does not undo the
+// first rollback). It returns the plan (for the diff), the snapshot restored, and the id of the
+// snapshot taken of the state it replaced ("" when the files were already as the snapshot has them).
+func (s *Store) Rollback(id string, force bool, info Info) (newID string, plan []change.FileChange, m *Meta, err error) {
+	owner, m, err := s.RollbackTarget(id)
 	if err != nil {
 		return "", nil, m, err
 	}
-	newID, err = s.Restore(m, plan, info)
+	plan, m, err = owner.PlanRollback(m.ID, force)
+	if err != nil {
+		return "", nil, m, err
+	}
+	newID, err = owner.Restore(m, plan, info)
 	return newID, plan, m, err
 }

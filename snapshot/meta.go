@@ -31,14 +31,17 @@ type Info struct {
 
 // Meta is a snapshot's meta.json.
 type Meta struct {
-	ID          string     `json:"id"`
-	Time        time.Time  `json:"time"` // UTC
-	Command     []string   `json:"command"`
-	ToolVersion string     `json:"tool_version"`
-	Distro      string     `json:"distro,omitempty"`
-	Op          string     `json:"op"`
-	RollbackOf  string     `json:"rollback_of,omitempty"` // set on the snapshot a Restore takes
-	Files       []FileMeta `json:"files"`
+	ID          string    `json:"id"`
+	Time        time.Time `json:"time"` // UTC
+	Command     []string  `json:"command"`
+	ToolVersion string    `json:"tool_version"`
+	Distro      string    `json:"distro,omitempty"`
+	Op          string    `json:"op"`
+	RollbackOf  string    `json:"rollback_of,omitempty"` // set on the snapshot a Restore takes
+	// Completes names the snapshot of an interrupted change this one's run completed: this snapshot
+	// then holds, for every file of that change, the bytes from before it (see Journal).
+	Completes string     `json:"completes,omitempty"`
+	Files     []FileMeta `json:"files"`
 }
 
 // FileMeta is one file of a snapshot: its state before the change and the digest of what the change
@@ -333,10 +336,21 @@ func (s *Store) Prune(keep int) (removed []string, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// An interrupted change's snapshot is what recovering from it needs, however old.
+	j, err := s.pending()
+	if err != nil {
+		return nil, err
+	}
+	needed := map[string]bool{}
+	if j != nil && j.StateDir == s.dir {
+		needed[j.Snapshot], needed[j.RollbackOf] = true, true
+	}
 	victims := append([]string(nil), incomplete...)
 	if len(all) > keep {
 		for _, m := range all[keep:] {
-			victims = append(victims, m.ID)
+			if !needed[m.ID] {
+				victims = append(victims, m.ID)
+			}
 		}
 	}
 	if len(victims) == 0 {

@@ -610,9 +610,9 @@ func TestUnsafeStateDirRefused(t *testing.T) {
 			mkdir(t, r, state+"/snapshots", 0o777)
 		}, state},
 		{"lock file is a symlink", func(t *testing.T, r nodefs.Root) {
-			mkdir(t, r, state, 0o700)
+			mkdir(t, r, "/run/mirrorctl", 0o700)
 			put(t, r, "/elsewhere/f", "x", 0o600, 0, 0)
-			symlink(t, r.Host("/elsewhere/f"), r.Host(state+"/lock"))
+			symlink(t, r.Host("/elsewhere/f"), r.Host(LockPath))
 		}, state},
 		{"static pod folder", func(t *testing.T, r nodefs.Root) {}, "/etc/kubernetes/manifests/.mirrorctl"},
 		{"root", func(t *testing.T, r nodefs.Root) {}, "/"},
@@ -697,7 +697,7 @@ func TestLockContentionGoroutines(t *testing.T) {
 	if waited := time.Since(start); waited < 300*time.Millisecond {
 		t.Errorf("gave up after %v, before the timeout", waited)
 	}
-	want := "another mirrorctl run holds the lock on " + state + "/lock (held by pid " + strconv.Itoa(os.Getpid()) + ")"
+	want := "another mirrorctl run holds the lock on /run/mirrorctl/lock (held by pid " + strconv.Itoa(os.Getpid()) + ")"
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("second Lock = %v; want ErrLocked: %q", err, want)
 	}

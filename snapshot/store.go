@@ -1,24 +1,37 @@
-// Package snapshot is mirrorctl's transaction manager: one lock per state dir, a complete snapshot of
-// every file about to change written before any target is touched, atomic writes that keep mode and
-// owner, and rollback from any snapshot.
+// Package snapshot is mirrorctl's transaction manager: one lock per node, a complete snapshot of every
+// file about to change written before any target is touched, an intent journal that makes a change of
+// several files one transaction, atomic writes that keep mode and owner, and rollback from any snapshot.
 //
 // A run goes: Lock → (the caller plans under the lock) → Commit → unlock. Commit writes the snapshot
-// (the files' old bytes, fsynced, then meta.json atomically and last) and only then replaces the
-// targets one by one, each atomically. A crash at any instant therefore leaves every target either old
-// or new, and the state dir usable: a snapshot dir without meta.json is incomplete, ignored by List
-// and removed by Prune, and no target was touched while it was being written.
+// (the files' old bytes, fsynced, then meta.json atomically and last), then the journal naming it, and
+// only then replaces the targets one by one, each atomically, and removes the journal. A crash at any
+// instant therefore leaves every target either old or new, and the state dir usable: a snapshot dir
+// without meta.json is incomplete, ignored by List and removed by Prune, and no target was touched
+// while it was being written. A crash between two targets leaves the journal: Interrupted reports it
+// (status), every other change is refused until it is resolved, Rollback without an id restores every
+// file of it, and running the same op again completes it, its snapshot recording the bytes from before
+// the interrupted run (Meta.Completes) so that a rollback still returns to them.
 //
 // Rollback (PlanRollback, then Restore under the lock) puts back each file's bytes, mode, owner and
 // mtime, and removes files the change created. It is a transaction like Commit: it snapshots the
 // state it replaces first (Meta.RollbackOf names the snapshot restored), so a rollback can be rolled
-// back by its id; without an id, Rollback uses LatestChange, so repeating it changes nothing.
+// back by its id; without an id, Rollback uses RollbackTarget (the interrupted change, else
+// LatestChange), so repeating it changes nothing.
 //
-// Layout (node paths, resolved under --root):
+// Layout (node paths, resolved under --root). The lock and the journal are the node's, at fixed paths
+// whatever --state-dir says, so runs with different state dirs serialise and see each other's
+// unfinished change:
 //
+//	/run/mirrorctl/                    0700, ours; created (with /run 0755 if the root has none) and
+//	                                   opened component by component, never through a symlink
+//	/run/mirrorctl/lock                0600, flock(2) target (LockPath); holds the holder's pid for the
+//	                                   "locked" message; refused unless a regular file with one link
+//	/var/lib/mirrorctl/                0700, never a symlink, never writable by group or others
+//	/var/lib/mirrorctl/transaction.json  0600, Journal as JSON (JournalPath), only while a change runs
 //	<state>/            0700, never a symlink, never writable by group or others
-//	<state>/lock        0600, flock(2) target; holds the holder's pid for the "locked" message
 //	<state>/snapshots/<id>/meta.json   0600, Meta as JSON
 //	<state>/snapshots/<id>/NN-<name>   0600, a file's bytes before the change
+//	<state>/lock        releases before the node lock used it; left alone, neither used nor removed
 package snapshot
 
 import (
@@ -33,6 +46,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
@@ -52,8 +67,19 @@ var (
 	ErrStale = errors.New("changed on disk since it was read")
 )
 
+// The node's fixed paths (under --root), the same whatever --state-dir says: every run on a node must
+// find them, or two runs with different state dirs would not see each other.
 const (
-	lockName  = "lock"
+	// LockPath is the node's one lock. /run is where the FHS puts such runtime state, and a lock
+	// needs no persistence: flock(2) dies with its holder. Not /run/lock, which is world-writable.
+	LockPath = "/run/mirrorctl/lock"
+	lockDir  = "/run/mirrorctl"
+	// JournalPath records a change in progress (see Journal). It must survive a reboot, so it is not
+	// under /run; /var/lib/mirrorctl is also the default state dir.
+	JournalPath = "/var/lib/mirrorctl/transaction.json"
+)
+
+const (
 	snapsName = "snapshots"
 	metaName  = "meta.json"
 
@@ -112,7 +138,6 @@ func (s *Store) Root() nodefs.Root { return s.root }
 
 func (s *Store) snapsNode() string              { return path.Join(s.dir, snapsName) }
 func (s *Store) snapNode(id string) string      { return path.Join(s.dir, snapsName, id) }
-func (s *Store) lockNode() string               { return path.Join(s.dir, lockName) }
 func (s *Store) storedNode(id, n string) string { return path.Join(s.dir, snapsName, id, n) }
 
 // hostDir returns the state dir's host path. Its parents may be symlinks inside the root (the node
@@ -190,16 +215,8 @@ func (s *Store) ensureStateDir() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Lstat(host); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			return "", fmt.Errorf("state dir %s: %w", s.dir, unwrapPathError(err))
-		}
-		if err := os.Mkdir(host, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
-			return "", fmt.Errorf("state dir %s: %w", s.dir, unwrapPathError(err))
-		}
-		if err := fsyncDir(filepath.Dir(host)); err != nil {
-			return "", fmt.Errorf("state dir %s: %w", s.dir, err)
-		}
+	if err := mkdirChecked(host, "state dir "+s.dir); err != nil {
+		return "", err
 	}
 	return host, checkDir(host, s.dir)
 }
@@ -207,10 +224,15 @@ func (s *Store) ensureStateDir() (string, error) {
 // pollInterval bounds how late Lock notices a released lock.
 const pollInterval = 50 * time.Millisecond
 
-// Lock creates the state dir if needed and takes an exclusive flock on <state>/lock, waiting up to
-// timeout (0: try once). On timeout the error wraps ErrLocked and names the lock file and, when it
-// can, the holder's pid. The lock dies with its process, so a killed run never leaves a stale lock;
-// the lock file itself stays (removing a flock file races with the next locker).
+// Lock creates the state dir if needed and takes an exclusive flock on the node's one lock, LockPath
+// (under the root), waiting up to timeout (0: try once). The lock is per node, not per state dir:
+// runs with different --state-dir edit the same files, and a lock each would let both plan from the
+// same bytes and one edit vanish. On timeout the error wraps ErrLocked and names the lock file and,
+// when it can, the holder's pid. The lock dies with its process, so a killed run never leaves a
+// stale lock; the lock file itself stays (removing a flock file races with the next locker).
+//
+// Releases before this one locked <state>/lock; such files are left alone (never removed, never
+// locked): a run of an older release on the same node still serialises with runs of its own kind.
 //
 // Commit, Restore and Prune require the lock. unlock is safe to call more than once.
 func (s *Store) Lock(timeout time.Duration) (unlock func(), err error) {
@@ -218,23 +240,16 @@ func (s *Store) Lock(timeout time.Duration) (unlock func(), err error) {
 	held := s.lock != nil
 	s.mu.Unlock()
 	if held {
-		return nil, fmt.Errorf("%s: this Store already holds the lock", s.lockNode())
+		return nil, fmt.Errorf("%s: this Store already holds the lock", LockPath)
 	}
-	host, err := s.ensureStateDir()
+	// The lock file first: an unsafe lock path must stop the run before it creates anything else.
+	f, err := openNodeLock(s.root)
 	if err != nil {
 		return nil, err
 	}
-	name := filepath.Join(host, lockName)
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, filePerm)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("%s: %w: the lock file is a symlink", s.lockNode(), ErrUnsafe)
-		}
-		return nil, fmt.Errorf("%s: %w", s.lockNode(), unwrapPathError(err))
-	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	if _, err := s.ensureStateDir(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w: the lock file is not a regular file", s.lockNode(), ErrUnsafe)
+		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -244,19 +259,23 @@ func (s *Store) Lock(timeout time.Duration) (unlock func(), err error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
-			return nil, fmt.Errorf("%s: lock: %w", s.lockNode(), err)
+			return nil, fmt.Errorf("%s: lock: %w", LockPath, err)
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			holder := readHolder(f)
 			f.Close()
-			return nil, fmt.Errorf("%w on %s%s (waited %s)", ErrLocked, s.lockNode(), holder, timeout)
+			return nil, fmt.Errorf("%w on %s%s (waited %s)", ErrLocked, LockPath, holder, timeout)
 		}
 		time.Sleep(min(left, pollInterval))
 	}
-	// Best effort: the pid only makes the "locked" message more useful.
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	// Best effort: the pid only makes the "locked" message more useful. Truncating goes through the
+	// inode, so it is done only while the file has no other name (checked again now, under the lock).
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err == nil && st.Nlink == 1 {
+		if err := f.Truncate(0); err == nil {
+			_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		}
 	}
 	s.mu.Lock()
 	s.lock = f
@@ -275,6 +294,106 @@ func (s *Store) Lock(timeout time.Duration) (unlock func(), err error) {
 	}, nil
 }
 
+// openNodeLock opens LockPath under root, creating /run (0755, only when the root has none) and
+// /run/mirrorctl (0700) on the way. Every component is opened relative to the one before with
+// O_NOFOLLOW, so no symlink anywhere below the root can redirect the lock (or a truncation) to another
+// file; the folder must be ours and writable by nobody else, and the file a regular file with one
+// link, as whoever could put another name on it could make our truncation hit that file.
+func openNodeLock(root nodefs.Root) (*os.File, error) {
+	rootFD, err := unix.Open(root.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("--root %s: %w", root.Dir, err)
+	}
+	defer unix.Close(rootFD)
+	runFD, err := openDirAt(rootFD, path.Dir(lockDir), 0o755, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(runFD)
+	dirFD, err := openDirAt(runFD, lockDir, dirPerm, true)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dirFD)
+	name := path.Base(LockPath)
+	fd, err := unix.Openat(dirFD, name, unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, filePerm)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("%s: %w: the lock file is a symlink", LockPath, ErrUnsafe)
+		}
+		return nil, fmt.Errorf("%s: %w", LockPath, err)
+	}
+	f := os.NewFile(uintptr(fd), root.Host(LockPath))
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", LockPath, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		f.Close()
+		return nil, fmt.Errorf("%s: %w: the lock file is not a regular file", LockPath, ErrUnsafe)
+	case st.Nlink != 1:
+		f.Close()
+		return nil, fmt.Errorf("%s: %w: the lock file has %d hard links (remove it; it is recreated)", LockPath, ErrUnsafe, st.Nlink)
+	case int(st.Uid) != os.Geteuid():
+		f.Close()
+		return nil, fmt.Errorf("%s: %w: owned by uid %d, not by the user running mirrorctl (uid %d)", LockPath, ErrUnsafe, st.Uid, os.Geteuid())
+	}
+	return f, nil
+}
+
+// openDirAt opens the folder node (whose last component is looked up in parent) without following a
+// symlink, creating it with perm when missing. strict refuses one not owned by us or writable by group
+// or others, as checkDir does for the state dir.
+func openDirAt(parent int, node string, perm uint32, strict bool) (int, error) {
+	name := path.Base(node)
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(parent, name, flags, 0)
+	created := false
+	if errors.Is(err, unix.ENOENT) {
+		if err := unix.Mkdirat(parent, name, perm); err != nil && !errors.Is(err, unix.EEXIST) {
+			return -1, fmt.Errorf("%s: %w", node, err)
+		}
+		created = true
+		fd, err = unix.Openat(parent, name, flags, 0)
+	}
+	if err != nil {
+		var st unix.Stat_t
+		if serr := unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW); serr == nil {
+			if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				return -1, fmt.Errorf("%s: %w: it is a symlink", node, ErrUnsafe)
+			}
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return -1, fmt.Errorf("%s: %w: not a directory", node, ErrUnsafe)
+			}
+		}
+		return -1, fmt.Errorf("%s: %w", node, err)
+	}
+	if created {
+		// The umask may have taken bits a created folder needs (/run must stay traversable).
+		_ = unix.Fchmod(fd, perm)
+		_ = unix.Fsync(parent)
+	}
+	if !strict {
+		return fd, nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s: %w", node, err)
+	}
+	if p := st.Mode & 0o777; p&0o022 != 0 {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s: %w: writable by group or others (mode %04o; chmod 700 it)", node, ErrUnsafe, p)
+	}
+	if int(st.Uid) != os.Geteuid() {
+		unix.Close(fd)
+		return -1, fmt.Errorf("%s: %w: owned by uid %d, not by the user running mirrorctl (uid %d)", node, ErrUnsafe, st.Uid, os.Geteuid())
+	}
+	return fd, nil
+}
+
 // readHolder returns " (held by pid N)" from the lock file, or "" when it says nothing usable.
 func readHolder(f *os.File) string {
 	buf := make([]byte, 32)
@@ -291,7 +410,7 @@ func (s *Store) requireLock(what string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lock == nil {
-		return fmt.Errorf("snapshot: %s needs the lock on %s: call Lock first", what, s.lockNode())
+		return fmt.Errorf("snapshot: %s needs the lock on %s: call Lock first", what, LockPath)
 	}
 	return nil
 }

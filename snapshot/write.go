@@ -80,6 +80,12 @@ func writeAtomic(host string, data []byte, mode fs.FileMode, uid, gid int, mtime
 // on disk; the crash tests kill the process there.
 var crashHook func(point string)
 
+// SetCrashHook sets the crash hook from another package's tests (cmd's crash tests run mirrorctl in a
+// child process that kills itself at a named point); nil removes it. Never called by mirrorctl itself.
+// The points: "temp written", "temp ready", "renamed" (each atomic write), "removed", "snapshot dir
+// made", "copy stored", "journal written", "step done" (after each target).
+func SetCrashHook(f func(point string)) { crashHook = f }
+
 func crashPoint(point string) {
 	if crashHook != nil {
 		crashHook(point)

@@ -160,7 +160,7 @@ func addEnvVars(flags []cli.Flag, _ string) {
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "root", Value: "/", Usage: "node file system root: every path read or written resolves under it, like a chroot"},
-		&cli.StringFlag{Name: "state-dir", Value: "/var/lib/mirrorctl", Usage: "where snapshots and the lock live (under --root)"},
+		&cli.StringFlag{Name: "state-dir", Value: "/var/lib/mirrorctl", Usage: "where snapshots live (under --root); the lock (/run/mirrorctl/lock) and the journal of a change in progress (/var/lib/mirrorctl/transaction.json) are the node's, whatever this says"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result format: text or json"},
 		&cli.StringFlag{Name: "color", Value: "auto", Usage: "color diffs: auto (on a terminal, unless NO_COLOR is set), always or never"},
 		&cli.BoolFlag{Name: "show-secrets", Usage: "print credentials (bootstrap tokens, certificate keys, client keys) in diffs as they are, instead of <redacted>"},

@@ -52,7 +52,7 @@ func files(t *testing.T, root string) map[string]string {
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
-		if strings.HasPrefix(rel, "var/lib/mirrorctl/") {
+		if strings.HasPrefix(rel, "var/lib/mirrorctl/") || strings.HasPrefix(rel, "run/mirrorctl/") {
 			return nil
 		}
 		b, _ := os.ReadFile(p)

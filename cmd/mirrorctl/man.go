@@ -26,7 +26,9 @@ func writeMan(w io.Writer, app *cli.App) error {
 	fmt.Fprintf(&b, ".SH SIGNALS\n%s\n", roff("SIGINT and SIGTERM end a run at once while it has written nothing (a plan, status, lint, waiting for the lock). Once a command holds the lock, calls the API server or runs the --wait gate, they are caught: writes finish, the call or wait is cancelled, and the command says what state it leaves and how to undo it."))
 	b.WriteString(".SH FILES\n.TP\n.I /etc/kubernetes/manifests/kube\\-controller\\-manager.yaml\nkubeadm's kube-controller-manager static pod manifest\n")
 	b.WriteString(".TP\n.I /etc/kubernetes/kubeadm\\-config.yaml\nkubeadm configuration, edited when present\n")
-	b.WriteString(".TP\n.I /var/lib/mirrorctl\nsnapshots and the lock (--state-dir)\n")
+	b.WriteString(".TP\n.I /var/lib/mirrorctl\nsnapshots (--state-dir)\n")
+	b.WriteString(".TP\n.I /var/lib/mirrorctl/transaction.json\nthe journal of a change in progress, whatever --state-dir says: present after a run died between two files (status reports it; rollback restores them, a re-run completes the change)\n")
+	b.WriteString(".TP\n.I /run/mirrorctl/lock\nthe node's one lock, whatever --state-dir says\n")
 	return manpage.Write(w, app, manpage.Page{
 		Section:  8,
 		Manual:   "System Administration",

@@ -433,7 +433,7 @@ func TestConcurrentDisable(t *testing.T) {
 				}
 			case 1:
 				line := strings.TrimSpace(r.stderr[strings.LastIndex(strings.TrimRight(r.stderr, "\n"), "\n")+1:])
-				if r.timeout != "0s" || !strings.Contains(line, "another mirrorctl run holds the lock on /var/lib/mirrorctl/lock") {
+				if r.timeout != "0s" || !strings.Contains(line, "another mirrorctl run holds the lock on /run/mirrorctl/lock") {
 					t.Errorf("process %d (lock timeout %s): exit 1: %q", i, r.timeout, line)
 				}
 				locked++
@@ -520,10 +520,10 @@ func TestStateDirSecurity(t *testing.T) {
 			os.Symlink("../../../elsewhere", filepath.Join(root, stateRel, "snapshots"))
 		}, "symlink"},
 		{"lock file is a symlink", func(t *testing.T, root string) {
-			os.MkdirAll(filepath.Join(root, stateRel), 0o700)
+			os.MkdirAll(filepath.Join(root, "run/mirrorctl"), 0o700)
 			os.WriteFile(filepath.Join(root, "target"), []byte("x"), 0o600)
-			os.Symlink("../../../target", filepath.Join(root, stateRel, "lock"))
-		}, "symlink"},
+			os.Symlink("../../target", filepath.Join(root, lockRel))
+		}, "/run/mirrorctl/lock: refusing an unsafe state dir: the lock file is a symlink"},
 		{"state dir is a file", func(t *testing.T, root string) {
 			os.MkdirAll(filepath.Join(root, "var/lib"), 0o755)
 			os.WriteFile(filepath.Join(root, stateRel), []byte("x"), 0o600)
@@ -535,7 +535,7 @@ func TestStateDirSecurity(t *testing.T) {
 			c.setup(t, root)
 			before := hashTree(t, root)
 			r := run(t, "--root", root, "disable")
-			if r.code != 1 || !strings.Contains(r.stderr, "/var/lib/mirrorctl") || !strings.Contains(r.stderr, c.msg) {
+			if r.code != 1 || !strings.Contains(r.stderr, "/var/lib/mirrorctl") && !strings.Contains(c.msg, "/run/mirrorctl") || !strings.Contains(r.stderr, c.msg) {
 				t.Fatalf("exit %d, stderr %q; want 1 naming the state dir and %q", r.code, r.stderr, c.msg)
 			}
 			diffTrees(t, before, hashTree(t, root))
@@ -578,7 +578,7 @@ func TestStateDirSecurity(t *testing.T) {
 func withoutLock(m map[string]fileSig) map[string]fileSig {
 	out := make(map[string]fileSig, len(m))
 	for k, v := range m {
-		if k != lockRel {
+		if k != lockRel && k != filepath.Dir(lockRel) && k != "run" {
 			out[k] = v
 		}
 	}
@@ -639,10 +639,10 @@ func hashTree(t *testing.T, root string) map[string]fileSig {
 	return m
 }
 
-// lockRel is exempt from diffTrees: a run that fails after taking the lock leaves the lock file (by
-// design: removing a flock file races with the next locker) with its holder's pid, so its mtime moves.
-// It is mirrorctl's own state, not a node file.
-var lockRel = filepath.Join(stateRel, "lock")
+// lockRel and its folders are exempt from diffTrees: a run that fails after taking the lock leaves the
+// lock file (by design: removing a flock file races with the next locker) with its holder's pid, so its
+// mtime moves. It is mirrorctl's own state, not a node file.
+var lockRel = "run/mirrorctl/lock"
 
 func diffTrees(t *testing.T, before, after map[string]fileSig) {
 	t.Helper()
