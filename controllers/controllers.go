@@ -136,16 +136,40 @@ func Split(value string) ([]string, error) {
 	}
 	entries := strings.Split(value, ",")
 	for _, e := range entries {
-		switch {
-		case e == "":
+		switch CheckEntry(e) {
+		case EntryEmpty:
 			return nil, &BrokenEntryError{value, e, "is empty"}
-		case strings.ContainsAny(e, " \t\r\n\"'"):
+		case EntryUntrimmed:
 			return nil, &BrokenEntryError{value, e, "contains whitespace or quotes (kube-controller-manager does not trim entries)"}
-		case e == "-" || e == "-*" || strings.HasPrefix(e, "--"):
+		case EntryNotAName:
 			return nil, &BrokenEntryError{value, e, "is not a controller name"}
 		}
 	}
 	return entries, nil
+}
+
+// EntryProblem is what is wrong with one entry of a --controllers value.
+type EntryProblem int
+
+const (
+	EntryOK        EntryProblem = iota
+	EntryEmpty                  // "a,,b": kcm looks for a controller named ""
+	EntryUntrimmed              // whitespace or quotes: kcm does not trim entries
+	EntryNotAName               // "-", "-*" or "--x"
+)
+
+// CheckEntry applies Split's rules to one entry, for callers that report every broken entry rather
+// than the first.
+func CheckEntry(e string) EntryProblem {
+	switch {
+	case e == "":
+		return EntryEmpty
+	case strings.ContainsAny(e, " \t\r\n\"'"):
+		return EntryUntrimmed
+	case e == "-" || e == "-*" || strings.HasPrefix(e, "--"):
+		return EntryNotAName
+	}
+	return EntryOK
 }
 
 // Join is the inverse of Split.

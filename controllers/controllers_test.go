@@ -380,3 +380,15 @@ func FuzzPlan(f *testing.F) {
 		controllerstest.CheckEdit(t, op, occ, out, changed, name)
 	})
 }
+
+func TestCheckEntry(t *testing.T) {
+	for e, want := range map[string]controllers.EntryProblem{
+		"*": controllers.EntryOK, "-" + controllers.NameAlias: controllers.EntryOK, "": controllers.EntryEmpty,
+		" x": controllers.EntryUntrimmed, "'x'": controllers.EntryUntrimmed,
+		"-": controllers.EntryNotAName, "-*": controllers.EntryNotAName, "--x": controllers.EntryNotAName,
+	} {
+		if got := controllers.CheckEntry(e); got != want {
+			t.Errorf("CheckEntry(%q) = %d; want %d", e, got, want)
+		}
+	}
+}

@@ -290,3 +290,34 @@ func FuzzOccurrences(f *testing.F) {
 		}
 	})
 }
+
+func TestParseExtraArg(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want controllers.ExtraArg
+		ok   bool
+	}{
+		{"controllers=*,-x", controllers.ExtraArg{Value: "*,-x", HasValue: true}, true},
+		{"--controllers+=a=b", controllers.ExtraArg{Merge: "+", Value: "a=b", HasValue: true}, true},
+		{"controllers-=-x", controllers.ExtraArg{Merge: "-", Value: "-x", HasValue: true}, true},
+		{"controllers+-=x", controllers.ExtraArg{Merge: "+-", Value: "x", HasValue: true}, true},
+		{"controllers", controllers.ExtraArg{Value: "true"}, true},
+		{"controllers=", controllers.ExtraArg{HasValue: true}, true},
+		{"node-monitor-period=5s", controllers.ExtraArg{}, false},
+		{"controllersx=1", controllers.ExtraArg{}, false},
+		{"---controllers=1", controllers.ExtraArg{}, false},
+	} {
+		got, ok := controllers.ParseExtraArg(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("ParseExtraArg(%q) = %+v, %v; want %+v, %v", c.in, got, ok, c.want, c.ok)
+		}
+		if ok && c.want.HasValue {
+			if back := controllers.FormatExtraArg(got.Merge, got.Value); back != strings.TrimPrefix(c.in, "--") {
+				t.Errorf("FormatExtraArg(%q, %q) = %q", got.Merge, got.Value, back)
+			}
+		}
+	}
+	if controllers.Arg("*") != "--controllers=*" {
+		t.Errorf("Arg = %q", controllers.Arg("*"))
+	}
+}

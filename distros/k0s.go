@@ -138,7 +138,7 @@ func k0sRead(data []byte) (*k0sState, error) {
 		return nil, fmt.Errorf("spec.controllerManager.extraArgs: is %s; want a mapping", yamledit.KindName(extra))
 	}
 	// k0s fills in its default when the value is empty (pkg/component/controller/controllermanager.go).
-	if _, c := yamledit.Get(extra, "controllers"); c != nil && !(c.Kind == yaml.ScalarNode && c.Value == "") {
+	if _, c := yamledit.Get(extra, controllers.FlagName); c != nil && !(c.Kind == yaml.ScalarNode && c.Value == "") {
 		if c.Kind != yaml.ScalarNode || yamledit.IsNull(c) {
 			return nil, fmt.Errorf("spec.controllerManager.extraArgs.controllers: is %s; want a string", yamledit.KindName(c))
 		}
@@ -253,7 +253,7 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 			return nil, fmt.Errorf("%s: this k0s control plane looks highly available (%s): k0s keeps the `kubernetes` Service's Endpoints itself and relies on EndpointSlice mirroring to publish them (kubernetes/kubernetes#104612), so disabling mirroring breaks in-cluster API access; pass --i-understand-k0s-ha-needs-mirroring to do it anyway", path, strings.Join(st.ha, ", "))
 		}
 		nf := k0sNewFirst(o.Op, st.first, st.raw, name)
-		edits, err := st.yf.SetPath(st.root, "", []string{"spec", "controllerManager", "extraArgs", "controllers"}, controllers.Join(nf))
+		edits, err := st.yf.SetPath(st.root, "", []string{"spec", "controllerManager", "extraArgs", controllers.FlagName}, controllers.Join(nf))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

@@ -176,12 +176,12 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 				switch {
 				case extra == nil || yamledit.IsNull(extra):
 				case extra.Kind == yaml.MappingNode:
-					_, pd.ctrl = yamledit.Get(extra, "controllers")
+					_, pd.ctrl = yamledit.Get(extra, controllers.FlagName)
 				case extra.Kind == yaml.SequenceNode:
 					for _, a := range extra.Content {
 						_, n := yamledit.Get(a, "name")
 						_, v := yamledit.Get(a, "value")
-						if n != nil && n.Value == "controllers" && v != nil {
+						if n != nil && n.Value == controllers.FlagName && v != nil {
 							pd.ctrl = v
 						}
 					}
@@ -210,7 +210,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 				continue
 			}
 			for _, it := range np.Content {
-				if it.Kind == yaml.ScalarNode && strings.Contains(it.Value, "ClusterConfiguration") && strings.Contains(it.Value, "controllers") {
+				if it.Kind == yaml.ScalarNode && strings.Contains(it.Value, "ClusterConfiguration") && strings.Contains(it.Value, controllers.FlagName) {
 					st.overrides = append(st.overrides, fmt.Sprintf("nodes[%d].kubeadmConfigPatches", i))
 				}
 			}
@@ -220,7 +220,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 		for i, it := range j.Content {
 			_, k := yamledit.Get(it, "kind")
 			_, patch := yamledit.Get(it, "patch")
-			if k != nil && k.Value == "ClusterConfiguration" && patch != nil && strings.Contains(patch.Value, "controllers") {
+			if k != nil && k.Value == "ClusterConfiguration" && patch != nil && strings.Contains(patch.Value, controllers.FlagName) {
 				st.overrides = append(st.overrides, fmt.Sprintf("kubeadmConfigPatchesJSON6902[%d]", i))
 			}
 		}
@@ -283,7 +283,7 @@ func (st *kindState) innerEdits(pd *kindPatchDoc, value string) ([]yamledit.Spli
 		return in.InsertInto("controllerManager", cmKey, cm, lines)
 	}
 	if extra.Kind == yaml.SequenceNode && len(extra.Content) > 0 {
-		indent := extra.Content[0].Column - 1 - 2 // the "- " before the first item's key
+		indent := yamledit.IndentOf(extra.Content[0]) - 2 // the "- " before the first item's key
 		s, err := in.AppendToBlock(indent, extra.Content[len(extra.Content)-1].Line, kindArgLines(true, value))
 		if err != nil {
 			return nil, err
@@ -358,7 +358,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 				lines = append(lines, "      "+l)
 			}
 			if st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode && len(st.patchSeq.Content) > 0 {
-				indent := st.patchSeq.Column - 1
+				indent := yamledit.IndentOf(st.patchSeq)
 				s, err := st.yf.AppendToBlock(indent, kindLastLine(st.patchSeq), lines)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", path, err)

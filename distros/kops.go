@@ -94,7 +94,7 @@ func kopsRead(data []byte) (*kopsState, error) {
 	if st.kcm != nil && !yamledit.IsNull(st.kcm) && st.kcm.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("spec.kubeControllerManager: is %s; want a mapping", yamledit.KindName(st.kcm))
 	}
-	st.ctrlKey, st.ctrl = yamledit.Get(st.kcm, "controllers")
+	st.ctrlKey, st.ctrl = yamledit.Get(st.kcm, controllers.FlagName)
 	if st.ctrl != nil && !yamledit.IsNull(st.ctrl) {
 		if st.ctrl.Kind != yaml.SequenceNode {
 			return nil, fmt.Errorf("spec.kubeControllerManager.controllers: is %s; want a list", yamledit.KindName(st.ctrl))

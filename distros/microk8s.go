@@ -103,10 +103,10 @@ func mk8sParse(data []byte) (lines []string, flags []mk8sFlag, err error) {
 		lead := body[:len(body)-len(strings.TrimLeft(body, " \t"))]
 		var prefix, rest string
 		switch {
-		case strings.HasPrefix(t, "--controllers="):
-			prefix, rest = "--controllers=", strings.TrimPrefix(t, "--controllers=")
-		case strings.HasPrefix(t, "--controllers "):
-			rest = strings.TrimPrefix(t, "--controllers ")
+		case strings.HasPrefix(t, controllers.Flag+"="):
+			prefix, rest = controllers.Flag+"=", strings.TrimPrefix(t, controllers.Flag+"=")
+		case strings.HasPrefix(t, controllers.Flag+" "):
+			rest = strings.TrimPrefix(t, controllers.Flag+" ")
 			prefix = t[:len(t)-len(rest)]
 		default:
 			// Quotes around the flag itself, which kubelite removes.
@@ -174,7 +174,7 @@ func mk8sEdit(data []byte, op controllers.Op, name string) ([]byte, bool, error)
 		if text != "" && !strings.HasSuffix(text, "\n") {
 			text += eol
 		}
-		return []byte(text + "--controllers=" + controllers.Join(out[0]) + eol), true, nil
+		return []byte(text + controllers.Arg(controllers.Join(out[0])) + eol), true, nil
 	}
 	drop := map[int]bool{}
 	for i, f := range flags {

@@ -10,10 +10,11 @@ package distros
 //   - pkg/daemons/control/server.go controllerManager: default controllers "*,tokencleaner", plus
 //     ",-service,-route,-cloud-node-lifecycle" unless the cloud controller is disabled
 //     (disable-cloud-controller; on RKE2 also cloud-provider-name / cloud-provider-config).
-//   - pkg/util/args.go GetArgs: "controllers=V" drops the default and adds V after earlier values,
-//     "controllers+=V" keeps the default (first use only) and appends V, "controllers-=V" puts V before
-//     the default and every earlier value. Each value becomes one --controllers flag, and kcm
-//     concatenates repeated flags.
+//   - pkg/util/args.go GetArgs (read at commit 0aa32d5656f84887848522c45df9d6869d8eaec9): an entry
+//     is "--"-less "name=value" (controllers.ParseExtraArg reads it); "controllers=V" drops the
+//     default and adds V after earlier values, "controllers+=V" keeps the default (first use only) and
+//     appends V, "controllers-=V" puts V before the default and every earlier value. Each value becomes
+//     one --controllers=V flag, and kcm concatenates repeated flags.
 //
 // The drop-in holds one "controllers-=±name" entry: it is placed first, so kcm's first-match rule
 // makes it decide for the mirroring controller whatever the other files say, and every other entry —
@@ -46,6 +47,9 @@ const (
 	rancherKCMArg     = "kube-controller-manager-arg"
 	rancherDropInMode = 0o600
 )
+
+// rancherPrepend starts the entry our drop-in writes: a controllers value put before every other.
+var rancherPrepend = controllers.FormatExtraArg("-", "")
 
 // rancherDefaults are k3s's own kcm --controllers (pkg/daemons/control/server.go).
 const (
@@ -216,29 +220,27 @@ func mergeRancher(files []*rancherFile) (rancherMerged, error) {
 	return m, nil
 }
 
-// rancherControllers applies k3s's GetArgs to the "controllers" entries of kube-controller-manager-arg
-// and returns the --controllers flags kcm gets, in order.
+// rancherControllers applies k3s's GetArgs to the controllers entries of kube-controller-manager-arg
+// and returns the --controllers flags kcm gets, in order. Every value but def has passed
+// rancherCheckArg.
 func rancherControllers(def string, kcmArgs []string) [][]string {
 	var values []string
 	initial, haveInitial := def, true
 	for _, a := range kcmArgs {
-		a = strings.TrimPrefix(a, "--")
-		key, value, found := strings.Cut(a, "=")
-		if !found {
-			value = "true"
-		}
-		if strings.TrimRight(key, "-+") != "controllers" {
+		arg, ok := controllers.ParseExtraArg(a)
+		if !ok {
 			continue
 		}
+		value := arg.Value
 		var next []string
 		switch {
-		case strings.HasSuffix(key, "+"):
+		case strings.HasSuffix(arg.Merge, "+"):
 			if haveInitial {
 				next = append(next, initial)
 			}
 			next = append(next, values...)
 			next = append(next, value)
-		case strings.HasSuffix(key, "-"):
+		case strings.HasSuffix(arg.Merge, "-"):
 			next = append(next, value)
 			if haveInitial {
 				next = append(next, initial)
@@ -256,7 +258,7 @@ func rancherControllers(def string, kcmArgs []string) [][]string {
 	}
 	occ := make([][]string, len(values))
 	for i, v := range values {
-		occ[i] = strings.Split(v, ",")
+		occ[i], _ = controllers.Split(v)
 	}
 	return occ
 }
@@ -370,9 +372,13 @@ func (rf *rancherFile) kcmValues() []string {
 
 // rancherCheckArg rejects a controllers argument kcm would refuse or misread.
 func rancherCheckArg(a string) error {
-	key, value, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-	if strings.TrimRight(key, "-+") != "controllers" {
+	arg, ok := controllers.ParseExtraArg(a)
+	if !ok {
 		return nil
+	}
+	value := arg.Value
+	if !arg.HasValue {
+		value = "" // k3s would pass "true", which is no controller either
 	}
 	_, err := controllers.Split(value)
 	if err == nil && value == "" {
@@ -388,8 +394,8 @@ func rancherCheckOurs(rf *rancherFile) error {
 			return fmt.Errorf("holds %q, which mirrorctl did not write; move the file away or merge it into another drop-in", e.key)
 		}
 		for _, v := range e.values {
-			k, val, _ := strings.Cut(v, "=")
-			if k != "controllers-" || !controllers.IsMirroringName(strings.TrimPrefix(val, "-")) {
+			val, ok := strings.CutPrefix(v, rancherPrepend)
+			if !ok || !controllers.IsMirroringName(strings.TrimPrefix(val, "-")) {
 				return fmt.Errorf("holds %q, which mirrorctl did not write; move the file away or merge it into another drop-in", v)
 			}
 		}
@@ -408,7 +414,7 @@ func (r rancher) dropInContent(entry, op string) []byte {
 	b.WriteString("# \"controllers-=\" puts this entry before every other --controllers value, so it decides for the\n")
 	b.WriteString("# EndpointSlice mirroring controller; all other controllers stay as the other files set them.\n")
 	fmt.Fprintf(&b, "# Undo with `mirrorctl enable` (or delete this file), then `systemctl restart %s`.\n", r.service)
-	fmt.Fprintf(&b, "%s+:\n  - \"controllers-=%s\"\n", rancherKCMArg, entry)
+	fmt.Fprintf(&b, "%s+:\n  - %q\n", rancherKCMArg, controllers.FormatExtraArg("-", entry))
 	return b.Bytes()
 }
 
@@ -463,7 +469,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 	switch {
 	case entry == "" && !st.ours.Exists:
 		after = nil // nothing to write, nothing to remove
-	case entry == "" && st.ours.Exists && !bytes.Contains(st.ours.Data, []byte("controllers-=")):
+	case entry == "" && st.ours.Exists && !bytes.Contains(st.ours.Data, []byte(rancherPrepend)):
 		after = st.ours.Data
 	default:
 		after = r.dropInContent(entry, string(o.Op))
@@ -537,7 +543,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 func rancherSameEntry(a, b []byte) bool {
 	pick := func(d []byte) string {
 		for _, l := range strings.Split(string(d), "\n") {
-			if strings.Contains(l, "controllers-=") && !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			if strings.Contains(l, rancherPrepend) && !strings.HasPrefix(strings.TrimSpace(l), "#") {
 				return strings.TrimSpace(l)
 			}
 		}

@@ -166,7 +166,7 @@ func talosRead(data []byte) (*talosState, error) {
 		if extra != nil && !yamledit.IsNull(extra) && extra.Kind != yaml.MappingNode {
 			return fmt.Errorf("%s: is %s; want a mapping", where, yamledit.KindName(extra))
 		}
-		_, c := yamledit.Get(extra, "controllers")
+		_, c := yamledit.Get(extra, controllers.FlagName)
 		if c == nil {
 			return nil
 		}
@@ -320,7 +320,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 // exists (or is asked for and there is no v1alpha1 one), else cluster.controllerManager.extraArgs.
 func (talos) configEdits(st *talosState, o Options, value string) ([]yamledit.Splice, error) {
 	if st.kcmDoc != nil {
-		return st.yf.SetPath(st.kcmDoc, talosDocKind, []string{"extraArgs", "controllers"}, value)
+		return st.yf.SetPath(st.kcmDoc, talosDocKind, []string{"extraArgs", controllers.FlagName}, value)
 	}
 	if o.Bool(talosDocumentInput) {
 		return nil, fmt.Errorf("--talos-document: the config has no %s document to edit; rewrite it yourself or drop the flag", talosDocKind)
@@ -328,7 +328,7 @@ func (talos) configEdits(st *talosState, o Options, value string) ([]yamledit.Sp
 	if st.v1 == nil {
 		return nil, errors.New("no v1alpha1 document to edit")
 	}
-	return st.yf.SetPath(st.v1, "", []string{"cluster", "controllerManager", "extraArgs", "controllers"}, value)
+	return st.yf.SetPath(st.v1, "", []string{"cluster", "controllerManager", "extraArgs", controllers.FlagName}, value)
 }
 
 func (talos) Status(o Options) (*change.Status, error) {

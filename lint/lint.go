@@ -546,14 +546,14 @@ func controllerFindings(p *podFile, v controllers.Version) (out []Finding, broke
 		for _, it := range flagItems(c, "--"+controllers.FlagName) {
 			for _, e := range strings.Split(it.text, ",") {
 				var why string
-				switch {
+				switch problem := controllers.CheckEntry(e); {
 				case it.text == "":
 					why = "is empty: kube-controller-manager then runs no controller at all"
-				case e == "":
+				case problem == controllers.EntryEmpty:
 					why = "has an empty entry"
-				case strings.ContainsAny(e, " \t\r\n\"'"):
+				case problem == controllers.EntryUntrimmed:
 					why = fmt.Sprintf("has the entry %q with whitespace or quotes: kube-controller-manager does not trim entries and will not start (unknown controller)", e)
-				case e == "-" || e == "-*" || strings.HasPrefix(e, "--"):
+				case problem == controllers.EntryNotAName:
 					why = fmt.Sprintf("has the entry %q, which is not a controller name", e)
 				}
 				if why != "" {
@@ -631,10 +631,6 @@ func unionAll() map[string]bool {
 	return u
 }
 
-var controllersLineRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^\s*(-\s*name:\s*["']?controllers["']?\s*$|["']?controllers["']?\s*:)`)
-})
-
 // configControllerFindings checks the names in each kubeadm config's controllers value: kubeadm writes
 // them into the manifest, and an unknown one stops kcm at the next upgrade or control-plane join.
 func configControllerFindings(root nodefs.Root, st *change.Status, v controllers.Version) []Finding {
@@ -648,13 +644,10 @@ func configControllerFindings(root nodefs.Root, st *change.Status, v controllers
 			cv = fv
 		}
 		known, tableNote := knownFor(cv)
-		line := 0
+		line := 0 // where the editor found the entry; the finding stands without it
 		if file, err := root.ReadFile(f.Path, false); err == nil {
-			for i, l := range strings.Split(string(file.Data), "\n") {
-				if controllersLineRE().MatchString(l) {
-					line = i + 1
-					break
-				}
+			if ks, err := patches.ReadKubeadmConfig(file.Data); err == nil {
+				line = ks.Line
 			}
 		}
 		for _, e := range strings.Split(f.Controllers, ",") {

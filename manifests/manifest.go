@@ -19,7 +19,7 @@ import (
 // ContainerName is the container kubeadm (and every static pod layout we know) gives kcm.
 const ContainerName = "kube-controller-manager"
 
-const flagName = "--controllers"
+const flagName = controllers.Flag
 
 // occurrence is one --controllers flag in the container's command or args.
 type occurrence struct {

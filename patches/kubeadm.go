@@ -4,7 +4,6 @@ package patches
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -26,6 +25,10 @@ type KubeadmState struct {
 	Controllers []string            // effective list: the set value, or KubeadmDefaultControllers when not set
 	Mirroring   bool                // controllers.MirroringEnabled(Controllers)
 	ConfigMap   bool                // input was an exported kubeadm-config ConfigMap (data.ClusterConfiguration)
+	// Line is the 1-based file line of the first controllers entry (its key; in a v1beta4/v1 list,
+	// its name), 0 when Set is false: where lint points. It says where, not what, so the golden
+	// state files leave it out.
+	Line int `json:"-"`
 }
 
 // ErrNoClusterConfiguration is returned when the input holds no ClusterConfiguration document and no
@@ -46,11 +49,11 @@ var kubeadmAPIVersions = map[string]bool{
 // ReadKubeadmConfig reads what a kubeadm config file (plain, possibly multi-document) or an exported
 // kubeadm-config ConfigMap says about --controllers.
 func ReadKubeadmConfig(data []byte) (*KubeadmState, error) {
-	f, err := loadText(data)
+	f, err := yamledit.ParseLines(data, yamledit.Kubeadm)
 	if err != nil {
 		return nil, err
 	}
-	cc, err := f.findClusterConfiguration()
+	cc, err := findClusterConfiguration(f)
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +72,11 @@ func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out
 	if op != controllers.Disable && op != controllers.Enable {
 		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
 	}
-	f, err := loadText(data)
+	f, err := yamledit.ParseLines(data, yamledit.Kubeadm)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	cc, err := f.findClusterConfiguration()
+	cc, err := findClusterConfiguration(f)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -93,28 +96,11 @@ func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out
 		return data, before, false, nil
 	}
 
-	newDoc := yamledit.ApplyLines(cc.lines, edits)
-	if err := validateClusterConfiguration(cc.apiVersion, strings.Join(cc.lines, ""), strings.Join(newDoc, "")); err != nil {
+	newDoc := yamledit.ApplyLines(cc.doc.Lines, edits)
+	if err := validateClusterConfiguration(cc.apiVersion, cc.doc.Text(), strings.Join(newDoc, "")); err != nil {
 		return nil, nil, false, fmt.Errorf("%s: %w", cc.what(), err)
 	}
-
-	fileEdits := make([]yamledit.LineEdit, len(edits))
-	pad := strings.Repeat(" ", cc.shift)
-	for i, e := range edits {
-		e.Line += cc.lineBase
-		if e.Insert == nil {
-			e.Start += cc.shift
-			e.End += cc.shift
-		} else {
-			ins := make([]string, len(e.Insert))
-			for j, l := range e.Insert {
-				ins[j] = pad + l
-			}
-			e.Insert = ins
-		}
-		fileEdits[i] = e
-	}
-	out = f.bytes(yamledit.ApplyLines(f.lines, fileEdits))
+	out = f.Bytes(yamledit.ApplyLines(f.Lines, cc.doc.ToFile(edits)))
 
 	// Read the result back: the splice must say exactly what was planned, and the file must still parse.
 	after, err = ReadKubeadmConfig(out)
@@ -127,102 +113,10 @@ func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out
 	return out, after, true, nil
 }
 
-// fileText is the input split into lines (each keeping its "\n"), with a UTF-8 BOM and CRLF line
-// endings taken off so that YAML line numbers index lines; bytes() puts them back.
-type fileText struct {
-	bom, crlf bool
-	lines     []string
-}
-
-func loadText(data []byte) (*fileText, error) {
-	s := string(data)
-	f := &fileText{}
-	if rest, ok := strings.CutPrefix(s, "\ufeff"); ok {
-		f.bom, s = true, rest
-	}
-	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("file is empty")
-	}
-	if n := strings.Count(s, "\r\n"); n > 0 {
-		if n != strings.Count(s, "\n") {
-			return nil, errors.New("mixed CRLF and LF line endings; convert the file to one style first")
-		}
-		f.crlf, s = true, strings.ReplaceAll(s, "\r\n", "\n")
-	}
-	if strings.Contains(s, "\r") {
-		// YAML reads a lone CR as a line break, which would shift every line number after it.
-		return nil, errors.New("file contains a carriage return that is not part of a CRLF line ending")
-	}
-	f.lines = splitLines(s)
-	return f, nil
-}
-
-func (f *fileText) bytes(lines []string) []byte {
-	s := strings.Join(lines, "")
-	if f.crlf {
-		s = strings.ReplaceAll(s, "\n", "\r\n")
-	}
-	if f.bom {
-		s = "\ufeff" + s
-	}
-	return []byte(s)
-}
-
-// splitLines splits s after each "\n"; the last line has no "\n" when s does not end with one.
-func splitLines(s string) []string {
-	var lines []string
-	for s != "" {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			lines = append(lines, s)
-			break
-		}
-		lines = append(lines, s[:i+1])
-		s = s[i+1:]
-	}
-	return lines
-}
-
-func trimEOL(line string) string { return strings.TrimSuffix(line, "\n") }
-
-// marker reports whether a line is a YAML document marker ("---" or "...") at column 0. Such a line
-// ends the document even inside a block scalar, so splitting on lines is exact.
-func marker(line string) (string, bool) {
-	l := trimEOL(line)
-	for _, m := range []string{"---", "..."} {
-		if l == m || strings.HasPrefix(l, m+" ") || strings.HasPrefix(l, m+"\t") {
-			return strings.TrimSpace(l[3:]), true
-		}
-	}
-	return "", false
-}
-
-// segment is one YAML document: lines [start, end) of the file, markers excluded.
-type segment struct{ start, end int }
-
-func (f *fileText) segments() ([]segment, error) {
-	var segs []segment
-	start := 0
-	for i, line := range f.lines {
-		rest, ok := marker(line)
-		if !ok {
-			continue
-		}
-		if rest != "" && !strings.HasPrefix(rest, "#") {
-			return nil, fmt.Errorf("line %d: content after the document marker is not supported; start the document on the next line", i+1)
-		}
-		segs = append(segs, segment{start, i})
-		start = i + 1
-	}
-	return append(segs, segment{start, len(f.lines)}), nil
-}
-
 // clusterConfig is a located ClusterConfiguration: its text as lines, where those lines sit in the
 // file, and the parsed nodes.
 type clusterConfig struct {
-	lines     []string // the ClusterConfiguration document's own text, line by line
-	lineBase  int      // file line index of lines[0]
-	shift     int      // indentation each line carries in the file (block scalar content), else 0
+	doc       *yamledit.LineDoc
 	configMap bool
 
 	root       *yaml.Node
@@ -230,7 +124,7 @@ type clusterConfig struct {
 	list       bool // extraArgs is a list of {name, value}
 	version    controllers.Version
 	kindKey    *yaml.Node
-	style      indentStyle
+	style      yamledit.Indentation
 }
 
 func (cc *clusterConfig) what() string {
@@ -245,30 +139,21 @@ func (cc *clusterConfig) what() string {
 }
 
 // fileLine is the 1-based file line of a node's line (1-based within the document).
-func (cc *clusterConfig) fileLine(docLine int) int { return cc.lineBase + docLine }
+func (cc *clusterConfig) fileLine(docLine int) int { return cc.doc.FileLine(docLine) }
 
-func (f *fileText) findClusterConfiguration() (*clusterConfig, error) {
-	segs, err := f.segments()
-	if err != nil {
-		return nil, err
-	}
+func findClusterConfiguration(f *yamledit.LineFile) (*clusterConfig, error) {
 	var found []*clusterConfig
 	var roots []*yaml.Node
-	for di, seg := range segs {
-		text := strings.Join(f.lines[seg.start:seg.end], "")
-		rn, err := yaml.Parse(text)
-		if errors.Is(err, io.EOF) {
-			continue // empty or comment-only document
+	for _, d := range f.Docs {
+		if d.Err != nil {
+			return nil, d.Err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("document %d (line %d): malformed YAML: %s", di+1, seg.start+1, oneLine(err.Error()))
-		}
-		root := rn.YNode()
+		root := d.Root
 		if root == nil || root.Kind != yaml.MappingNode {
-			continue
+			continue // empty or comment-only document, or no mapping
 		}
 		roots = append(roots, root)
-		base := &clusterConfig{lines: f.lines[seg.start:seg.end], lineBase: seg.start, root: root}
+		base := &clusterConfig{doc: d, root: root}
 		kind, _, err := base.stringField(root, "kind")
 		if err != nil {
 			return nil, err
@@ -279,7 +164,7 @@ func (f *fileText) findClusterConfiguration() (*clusterConfig, error) {
 		}
 		switch {
 		case kind == "ClusterConfiguration":
-			cc, err := newClusterConfig(base.lines, seg.start, 0, false, root)
+			cc, err := newClusterConfig(d, false)
 			if err != nil {
 				return nil, err
 			}
@@ -299,10 +184,10 @@ func (f *fileText) findClusterConfiguration() (*clusterConfig, error) {
 		return nil, ErrNoClusterConfiguration
 	case 1:
 	default:
-		return nil, fmt.Errorf("%d ClusterConfiguration documents (lines %d and %d); kubeadm reads one", len(found), found[0].lineBase+1, found[1].lineBase+1)
+		return nil, fmt.Errorf("%d ClusterConfiguration documents (lines %d and %d); kubeadm reads one", len(found), found[0].doc.FileLine(1), found[1].doc.FileLine(1))
 	}
 	cc := found[0]
-	cc.style = detectIndent(append([]*yaml.Node{cc.root}, roots...)...)
+	cc.style = yamledit.DetectIndent(append([]*yaml.Node{cc.root}, roots...)...)
 	return cc, nil
 }
 
@@ -324,80 +209,24 @@ func (base *clusterConfig) embedded() (*clusterConfig, error) {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("ConfigMap data.ClusterConfiguration: line %d: %s", base.fileLine(key.Line), fmt.Sprintf(format, args...))
 	}
-	if v.Kind != yaml.ScalarNode || v.Style&yaml.LiteralStyle == 0 || v.Style&yaml.TaggedStyle != 0 || v.Anchor != "" {
+	doc, err := base.doc.Block(key, v)
+	var header *yamledit.BlockHeaderError
+	var marker *yamledit.BlockMarkerError
+	switch {
+	case errors.Is(err, yamledit.ErrNotLiteral):
 		return nil, fail("not a literal block scalar (|); mirrorctl edits the form kubectl prints")
-	}
-	hl := v.Line - 1
-	hcol, ok := yamledit.ByteCol(trimEOL(base.lines[hl]), v.Column)
-	if !ok {
+	case errors.Is(err, yamledit.ErrHeaderUnlocated):
 		return nil, fail("cannot locate the block scalar header")
-	}
-	header := trimEOL(base.lines[hl])[hcol:]
-	if i := strings.Index(header, " #"); i >= 0 {
-		header = header[:i]
-	}
-	header = strings.TrimRight(header, " \t")
-	var chomp byte
-	switch header {
-	case "|":
-	case "|-", "|+":
-		chomp = header[1]
-	default:
-		return nil, fail("block scalar header %q is not supported (want |, |- or |+)", header)
-	}
-
-	// Content: every following line that is blank or indented at least as deep as the first
-	// non-blank line.
-	indent := -1
-	end := hl + 1
-	for ; end < len(base.lines); end++ {
-		l := trimEOL(base.lines[end])
-		spaces := len(l) - len(strings.TrimLeft(l, " "))
-		if spaces == len(l) {
-			continue // blank
-		}
-		if indent < 0 {
-			indent = spaces
-		}
-		if spaces < indent {
-			break
-		}
-	}
-	keyCol, _ := yamledit.ByteCol(trimEOL(base.lines[key.Line-1]), key.Column)
-	if indent <= keyCol {
+	case errors.As(err, &header):
+		return nil, fail("%s", header)
+	case errors.Is(err, yamledit.ErrBlockEmpty):
 		return nil, fail("block scalar is empty")
-	}
-	var inner []string
-	last := -1
-	for i := hl + 1; i < end; i++ {
-		l := trimEOL(base.lines[i])
-		rest := ""
-		if len(l) >= indent {
-			rest = l[indent:]
-		}
-		inner = append(inner, rest+"\n")
-		if rest != "" {
-			last = len(inner) - 1
-		}
-	}
-	content := inner[:last+1]
-	want := strings.Join(content, "")
-	switch chomp {
-	case '-':
-		want = strings.TrimSuffix(want, "\n")
-	case '+':
-		want = strings.Join(inner, "")
-	}
-	if end == len(base.lines) && !strings.HasSuffix(base.lines[end-1], "\n") {
-		want = "" // a last line without "\n" changes chomping; not worth mapping
-	}
-	if want != v.Value {
+	case errors.Is(err, yamledit.ErrBlockUnmapped):
 		return nil, fail("cannot map the block scalar's content to lines of the file")
-	}
-	for i, l := range content {
-		if _, ok := marker(l); ok {
-			return nil, fmt.Errorf("ConfigMap data.ClusterConfiguration: line %d: more than one YAML document", base.fileLine(hl+1+i+1))
-		}
+	case errors.As(err, &marker):
+		return nil, fmt.Errorf("ConfigMap data.ClusterConfiguration: %w", marker)
+	case err != nil:
+		return nil, err
 	}
 	if strings.TrimSpace(v.Value) == "" {
 		return nil, fail("block scalar is empty")
@@ -406,20 +235,16 @@ func (base *clusterConfig) embedded() (*clusterConfig, error) {
 	if err != nil {
 		return nil, fail("malformed YAML: %s", oneLine(err.Error()))
 	}
-	root := rn.YNode()
-	if root == nil || root.Kind != yaml.MappingNode {
+	doc.Root = rn.YNode()
+	if doc.Root == nil || doc.Root.Kind != yaml.MappingNode {
 		return nil, fail("not a YAML map")
 	}
-	// With |- the value lacks the last line's "\n": the lines must read exactly as the value.
-	if !strings.HasSuffix(v.Value, "\n") && len(content) > 0 {
-		content = slices.Clone(content)
-		content[len(content)-1] = strings.TrimSuffix(content[len(content)-1], "\n")
-	}
-	return newClusterConfig(content, base.lineBase+hl+1, indent, true, root)
+	return newClusterConfig(doc, true)
 }
 
-func newClusterConfig(lines []string, lineBase, shift int, configMap bool, root *yaml.Node) (*clusterConfig, error) {
-	cc := &clusterConfig{lines: lines, lineBase: lineBase, shift: shift, configMap: configMap, root: root}
+func newClusterConfig(doc *yamledit.LineDoc, configMap bool) (*clusterConfig, error) {
+	root := doc.Root
+	cc := &clusterConfig{doc: doc, configMap: configMap, root: root}
 	kind, kindKey, err := cc.stringField(root, "kind")
 	if err != nil {
 		return nil, err
@@ -479,11 +304,11 @@ func (cc *clusterConfig) stringField(m *yaml.Node, name string) (string, *yaml.N
 	return v.Value, k, nil
 }
 
-// scalarLoc is where a single-line scalar's token sits: lines[line][start:end] (byte offsets).
+// scalarLoc is where a single-line scalar's token sits in the document, and how it is written.
 type scalarLoc struct {
-	line, start, end int
-	style            yaml.Style
-	flow             bool
+	yamledit.LineSpan
+	style yaml.Style
+	flow  bool
 }
 
 // locate finds a scalar's token in the text and checks that the token says exactly the node's value,
@@ -495,11 +320,7 @@ func (cc *clusterConfig) locate(n *yaml.Node, flow bool) (scalarLoc, error) {
 	if n.Style&(yaml.TaggedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 || n.Anchor != "" {
 		return scalarLoc{}, cc.nodeErr(n, "tagged, anchored or block scalars are not supported here; write the value on one line")
 	}
-	li := n.Line - 1
-	if li < 0 || li >= len(cc.lines) {
-		return scalarLoc{}, cc.nodeErr(n, "cannot locate the value")
-	}
-	start, end, err := yamledit.SpanInLine(trimEOL(cc.lines[li]), n, flow)
+	sp, err := cc.doc.Span(n, flow)
 	switch {
 	case errors.Is(err, yamledit.ErrUnlocated):
 		return scalarLoc{}, cc.nodeErr(n, "cannot locate the value")
@@ -508,56 +329,12 @@ func (cc *clusterConfig) locate(n *yaml.Node, flow bool) (scalarLoc, error) {
 	case err != nil:
 		return scalarLoc{}, cc.nodeErr(n, "value spans several lines or cannot be located; write it on one line")
 	}
-	return scalarLoc{line: li, start: start, end: end, style: n.Style, flow: flow}, nil
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// indentStyle is how the file indents: the step of nested maps and the offset of a block
-// sequence's dash from its key (0: "key:\n- a", as kubeadm and kubectl print).
-type indentStyle struct{ step, seq int }
-
-// detectIndent takes the first nested block map and block sequence found in the given documents.
-func detectIndent(roots ...*yaml.Node) indentStyle {
-	st := indentStyle{step: -1, seq: -1}
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		if n == nil || (st.step >= 0 && st.seq >= 0) {
-			return
-		}
-		if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle == 0 {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				if v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Line > k.Line {
-					switch {
-					case v.Kind == yaml.MappingNode && st.step < 0 && v.Column > k.Column:
-						st.step = v.Column - k.Column
-					case v.Kind == yaml.SequenceNode && st.seq < 0 && v.Column >= k.Column:
-						st.seq = v.Column - k.Column
-					}
-				}
-			}
-		}
-		for _, c := range n.Content {
-			walk(c)
-		}
-	}
-	for _, r := range roots {
-		walk(r)
-	}
-	if st.step < 0 {
-		st.step = 2
-	}
-	if st.seq < 0 {
-		st.seq = 0
-	}
-	return st
+	return scalarLoc{LineSpan: sp, style: n.Style, flow: flow}, nil
 }
 
 // controllersEntry is one controllers value in extraArgs.
 type controllersEntry struct {
+	key     *yaml.Node // the controllers key, or in a list the entry's name key
 	loc     scalarLoc
 	entries []string
 }
@@ -583,69 +360,28 @@ func (cc *clusterConfig) entryLines(col int, quoted string, itemKeyOffset int) [
 
 // extraArgsLines writes "extraArgs:" at column col with one controllers entry under it.
 func (cc *clusterConfig) extraArgsLines(col int, quoted string) []string {
-	child := col + cc.style.step
+	child := col + cc.style.Step
 	if cc.list {
-		child = col + cc.style.seq
+		child = col + cc.style.Seq
 	}
 	return append([]string{pad(col) + "extraArgs:"}, cc.entryLines(child, quoted, 2)...)
 }
 
-// keyCol is the byte column of a key node (indentation is spaces, so characters = bytes).
-func keyCol(k *yaml.Node) int { return k.Column - 1 }
-
 // emptyValue recognises a key whose value is empty: nothing, null/~, {} or []. It returns the edit that
 // clears the value from the key's line (so block content can follow), or ok=false for a non-empty value.
 func (cc *clusterConfig) emptyValue(k, v *yaml.Node) (clear *yamledit.LineEdit, ok bool, err error) {
-	isNull := v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null"
-	isEmptyFlow := (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode) && len(v.Content) == 0
-	if !isNull && !isEmptyFlow {
+	if !yamledit.IsEmpty(v) {
 		return nil, false, nil
 	}
 	kl, err := cc.locate(k, false)
 	if err != nil {
 		return nil, false, err
 	}
-	line := trimEOL(cc.lines[kl.line])
-	i := kl.end
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-		i++
+	clear, ok, err = cc.doc.ClearEmpty(kl.LineSpan, v)
+	if err != nil {
+		return nil, false, cc.nodeErr(k, "%s: %s", k.Value, err)
 	}
-	if i >= len(line) || line[i] != ':' {
-		return nil, false, cc.nodeErr(k, "%s: the value must follow the key on the same line", k.Value)
-	}
-	colon := i + 1
-	rest := line[colon:]
-	trimmed := strings.TrimLeft(rest, " \t")
-	if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-		return nil, true, nil // the value is absent: nothing to clear
-	}
-	tokStart := colon + len(rest) - len(trimmed)
-	tokEnd := -1
-	if isEmptyFlow {
-		open, close := byte('{'), byte('}')
-		if v.Kind == yaml.SequenceNode {
-			open, close = '[', ']'
-		}
-		if trimmed[0] == open {
-			j := 1
-			for j < len(trimmed) && (trimmed[j] == ' ' || trimmed[j] == '\t') {
-				j++
-			}
-			if j < len(trimmed) && trimmed[j] == close {
-				tokEnd = tokStart + j + 1
-			}
-		}
-	} else {
-		for _, tok := range []string{"null", "Null", "NULL", "~"} {
-			if strings.HasPrefix(trimmed, tok) && (len(trimmed) == len(tok) || trimmed[len(tok)] == ' ' || trimmed[len(tok)] == '\t') {
-				tokEnd = tokStart + len(tok)
-			}
-		}
-	}
-	if tokEnd < 0 {
-		return nil, false, cc.nodeErr(k, "%s: cannot locate its empty value on the key's line", k.Value)
-	}
-	return &yamledit.LineEdit{Line: kl.line, Start: colon, End: tokEnd, Repl: ""}, true, nil
+	return clear, ok, nil
 }
 
 // blockChildren checks that a non-empty collection is in block style and starts below its key, so that
@@ -660,8 +396,8 @@ func (cc *clusterConfig) blockChildren(k, v *yaml.Node) error {
 // extraArgs finds controllerManager.extraArgs and its controllers entries.
 func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 	loc := &argsLocation{}
-	insertAfter := func(line int, ls []string, clear *yamledit.LineEdit) []yamledit.LineEdit {
-		edits := []yamledit.LineEdit{{Line: line, Insert: ls}}
+	insertAfter := func(n *yaml.Node, ls []string, clear *yamledit.LineEdit) []yamledit.LineEdit {
+		edits := []yamledit.LineEdit{cc.doc.InsertAfter(n, ls)}
 		if clear != nil {
 			edits = append(edits, *clear)
 		}
@@ -680,10 +416,10 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if _, err := cc.locate(kv, false); err != nil {
 			return nil, err
 		}
-		col := keyCol(cc.kindKey)
+		col := yamledit.IndentOf(cc.kindKey)
 		loc.create = func(q string) []yamledit.LineEdit {
-			ls := append([]string{pad(col) + "controllerManager:"}, cc.extraArgsLines(col+cc.style.step, q)...)
-			return insertAfter(cc.kindKey.Line-1, ls, nil)
+			ls := append([]string{pad(col) + "controllerManager:"}, cc.extraArgsLines(col+cc.style.Step, q)...)
+			return insertAfter(cc.kindKey, ls, nil)
 		}
 		return loc, nil
 	}
@@ -693,7 +429,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 	}
 	if empty {
 		loc.create = func(q string) []yamledit.LineEdit {
-			return insertAfter(cmK.Line-1, cc.extraArgsLines(keyCol(cmK)+cc.style.step, q), clear)
+			return insertAfter(cmK, cc.extraArgsLines(yamledit.IndentOf(cmK)+cc.style.Step, q), clear)
 		}
 		return loc, nil
 	}
@@ -708,9 +444,9 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if err := cc.blockChildren(cmK, cmV); err != nil {
 			return nil, err
 		}
-		col := keyCol(cmV.Content[0])
+		col := yamledit.IndentOf(cmV.Content[0])
 		loc.create = func(q string) []yamledit.LineEdit {
-			return insertAfter(cmK.Line-1, cc.extraArgsLines(col, q), nil)
+			return insertAfter(cmK, cc.extraArgsLines(col, q), nil)
 		}
 		return loc, nil
 	}
@@ -719,12 +455,12 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		return nil, err
 	}
 	if empty {
-		col := keyCol(eaK) + cc.style.step
+		col := yamledit.IndentOf(eaK) + cc.style.Step
 		if cc.list {
-			col = keyCol(eaK) + cc.style.seq
+			col = yamledit.IndentOf(eaK) + cc.style.Seq
 		}
 		loc.create = func(q string) []yamledit.LineEdit {
-			return insertAfter(eaK.Line-1, cc.entryLines(col, q, 2), clear)
+			return insertAfter(eaK, cc.entryLines(col, q, 2), clear)
 		}
 		return loc, nil
 	}
@@ -733,7 +469,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if eaV.Kind != yaml.MappingNode {
 			return nil, cc.nodeErr(eaK, "controllerManager.extraArgs must be a map in %s", cc.apiVersion)
 		}
-		k, v, err := cc.field(eaV, "controllers")
+		k, v, err := cc.field(eaV, controllers.FlagName)
 		if err != nil {
 			return nil, err
 		}
@@ -741,13 +477,13 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 			if err := cc.blockChildren(eaK, eaV); err != nil {
 				return nil, err
 			}
-			col := keyCol(eaV.Content[0])
+			col := yamledit.IndentOf(eaV.Content[0])
 			loc.create = func(q string) []yamledit.LineEdit {
-				return insertAfter(eaK.Line-1, cc.entryLines(col, q, 0), nil)
+				return insertAfter(eaK, cc.entryLines(col, q, 0), nil)
 			}
 			return loc, nil
 		}
-		e, err := cc.controllersValue(k, v, flow)
+		e, err := cc.controllersValue(k, k, v, flow)
 		if err != nil {
 			return nil, err
 		}
@@ -763,11 +499,11 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 			return nil, cc.nodeErr(item, "controllerManager.extraArgs: an entry is not a {name, value} map")
 		}
 		itemFlow := flow || item.Style&yaml.FlowStyle != 0
-		name, _, err := cc.stringField(item, "name")
+		name, nameKey, err := cc.stringField(item, "name")
 		if err != nil {
 			return nil, err
 		}
-		if name != "controllers" {
+		if name != controllers.FlagName {
 			continue
 		}
 		if mk, mv, err := cc.field(item, "mergeMethod"); err != nil {
@@ -782,7 +518,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if vk == nil {
 			return nil, cc.nodeErr(item, "controllers entry has no value")
 		}
-		e, err := cc.controllersValue(vk, vv, itemFlow)
+		e, err := cc.controllersValue(nameKey, vk, vv, itemFlow)
 		if err != nil {
 			return nil, err
 		}
@@ -792,20 +528,20 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if err := cc.blockChildren(eaK, eaV); err != nil {
 			return nil, err
 		}
-		dash := keyCol(eaV)
+		dash := yamledit.IndentOf(eaV)
 		first := eaV.Content[0]
 		off := 2
 		if first.Kind == yaml.MappingNode && first.Style&yaml.FlowStyle == 0 && first.Line == eaV.Line {
-			off = keyCol(first) - dash
+			off = yamledit.IndentOf(first) - dash
 		}
 		loc.create = func(q string) []yamledit.LineEdit {
-			return insertAfter(eaK.Line-1, cc.entryLines(dash, q, off), nil)
+			return insertAfter(eaK, cc.entryLines(dash, q, off), nil)
 		}
 	}
 	return loc, nil
 }
 
-func (cc *clusterConfig) controllersValue(k, v *yaml.Node, flow bool) (controllersEntry, error) {
+func (cc *clusterConfig) controllersValue(entry, k, v *yaml.Node, flow bool) (controllersEntry, error) {
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
 		return controllersEntry{}, cc.nodeErr(k, "controllers value is not a string")
 	}
@@ -817,7 +553,7 @@ func (cc *clusterConfig) controllersValue(k, v *yaml.Node, flow bool) (controlle
 	if err != nil {
 		return controllersEntry{}, cc.nodeErr(v, "controllerManager.extraArgs: %s", err.Error())
 	}
-	return controllersEntry{loc: l, entries: entries}, nil
+	return controllersEntry{key: entry, loc: l, entries: entries}, nil
 }
 
 // occurrences are the controllers values in the order kubeadm passes them to kube-controller-manager.
@@ -844,7 +580,7 @@ func (cc *clusterConfig) checkOrder(a *argsLocation) error {
 	}
 	if controllers.MirroringEnabled(controllers.Flatten(occ)) != controllers.MirroringEnabled(controllers.Flatten(occSorted)) {
 		return fmt.Errorf("%s: line %d: %d controllers entries in controllerManager.extraArgs mean different things to different kubeadm releases (some sort them by value); merge them into one entry",
-			cc.what(), cc.fileLine(a.values[0].loc.line+1), len(a.values))
+			cc.what(), cc.doc.SpanLine(a.values[0].loc.LineSpan), len(a.values))
 	}
 	return nil
 }
@@ -861,6 +597,7 @@ func (cc *clusterConfig) state() (*KubeadmState, *argsLocation, error) {
 	st.Controllers = slices.Clone(KubeadmDefaultControllers)
 	if len(a.values) > 0 {
 		st.Set = true
+		st.Line = cc.fileLine(a.values[0].key.Line)
 		st.Controllers = append([]string{}, controllers.Flatten(a.occurrences())...)
 	}
 	st.Mirroring = controllers.MirroringEnabled(st.Controllers)
@@ -888,7 +625,10 @@ func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) (
 			continue
 		}
 		loc := v.loc
-		edits = append(edits, yamledit.LineEdit{Line: loc.line, Start: loc.start, End: loc.end, Repl: yamledit.RenderIn(loc.style, controllers.Join(out[i]), loc.flow)})
+		edits = append(edits, loc.Replace(yamledit.RenderIn(loc.style, controllers.Join(out[i]), loc.flow)))
 	}
 	return edits, controllers.Flatten(out), true, nil
 }
+
+// oneLine folds a decoder's or kubeadm's message onto one line.
+func oneLine(s string) string { return yamledit.OneLine(s) }

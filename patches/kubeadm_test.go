@@ -387,12 +387,15 @@ func TestKubeadmGoldenAcceptedByKubeadm(t *testing.T) {
 		}
 		doc := string(data)
 		if st.ConfigMap {
-			f, _ := loadText(data)
-			cc, err := f.findClusterConfiguration()
+			f, err := yamledit.ParseLines(data, yamledit.Kubeadm)
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc = strings.Join(cc.lines, "")
+			cc, err := findClusterConfiguration(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc = cc.doc.Text()
 		}
 		doc = strings.TrimPrefix(strings.ReplaceAll(doc, "\r\n", "\n"), "\ufeff")
 		doc = kubernetesVersionRe.ReplaceAllString(doc, "${1}kubernetesVersion: "+version)
@@ -554,4 +557,33 @@ func FuzzKubeadmControllersValue(f *testing.F) {
 		controllerstest.CheckEdit(t, op, [][]string{entries}, [][]string{after.Controllers}, changed, controllers.NameCanonical)
 		checkOnlyControllerLines(t, in, string(out))
 	})
+}
+
+// TestKubeadmStateLine: the state says where the first controllers entry is, in the file's lines, for
+// lint to point at.
+func TestKubeadmStateLine(t *testing.T) {
+	t.Parallel()
+	const head3 = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\n"
+	const head4 = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\n"
+	for _, c := range []struct {
+		name, in string
+		want     int
+	}{
+		{"not set", head4, 0},
+		{"map", head3 + "controllerManager:\n  extraArgs:\n    node-monitor-period: 5s\n    controllers: '*'\n", 6},
+		{"list", head4 + "controllerManager:\n  extraArgs:\n  - name: x\n    value: y\n  - name: controllers\n    value: '*'\n", 7},
+		{"list, value first", head4 + "controllerManager:\n  extraArgs:\n  - value: '*'\n    name: controllers\n", 6},
+		{"second document, crlf", strings.ReplaceAll("kind: InitConfiguration\n---\n"+head3+"controllerManager:\n  extraArgs:\n    controllers: '*'\n", "\n", "\r\n"), 7},
+		{"configmap", "apiVersion: v1\nkind: ConfigMap\ndata:\n  ClusterConfiguration: |\n    " + strings.TrimSuffix(strings.ReplaceAll(head3+"controllerManager:\n  extraArgs:\n    controllers: '*'\n", "\n", "\n    "), "    "), 9},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := ReadKubeadmConfig([]byte(c.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Line != c.want {
+				t.Errorf("Line = %d; want %d", st.Line, c.want)
+			}
+		})
+	}
 }

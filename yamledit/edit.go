@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -228,9 +229,7 @@ func (f *File) InsertInto(path string, k, v *yaml.Node, lines []string) ([]Splic
 			token = strings.TrimSpace(tail[:i])
 			comment = " " + tail[i:]
 		}
-		switch token {
-		case "", "~", "null", "Null", "NULL", "{}":
-		default:
+		if token != "" && token != "{}" && !slices.Contains(nullTokens, token) {
 			return nil, fmt.Errorf("%s: cannot add to %q; write it as a block mapping", path, token)
 		}
 		indent := k.Column - 1 + 2

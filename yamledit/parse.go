@@ -31,6 +31,11 @@ type Options struct {
 	// FirstLineEOL takes the line ending of new lines from the first line (static pods); otherwise it
 	// is CRLF when the file has any.
 	FirstLineEOL bool
+	// RejectEmpty refuses a file holding nothing but whitespace (after a byte order mark).
+	RejectEmpty bool
+	// RejectMixedEOL refuses a file mixing CRLF and LF line endings: an inserted line could not take
+	// the file's style, and line-level editors (ParseLines) take CRLF off and put it back everywhere.
+	RejectMixedEOL bool
 	// MaxDepth is the nesting past which a document is refused as hostile (reported as ErrAlias, as
 	// nothing legitimate nests that deep); 0 means 100.
 	MaxDepth int
@@ -42,6 +47,9 @@ var (
 	ConfigFile = Options{PlainKeys: true}
 	// StaticPod: a kubelet static pod manifest.
 	StaticPod = Options{Single: true, RejectLoneCR: true, DuplicateKeys: true, FirstLineEOL: true, MaxDepth: 64}
+	// Kubeadm: kubeadm configuration files and exported kubeadm-config ConfigMaps, read as lines
+	// (ParseLines), so that a ClusterConfiguration embedded in a ConfigMap is edited like a plain one.
+	Kubeadm = Options{RejectEmpty: true, RejectMixedEOL: true, RejectLoneCR: true}
 )
 
 // ErrAlias is returned (wrapped or as is) for a document with anchors, aliases or absurd nesting.
@@ -100,6 +108,12 @@ type File struct {
 func Parse(data []byte, o Options) (*File, error) {
 	if !utf8.Valid(data) {
 		return nil, ErrInvalidUTF8
+	}
+	if o.RejectEmpty && len(bytes.TrimSpace(bytes.TrimPrefix(data, []byte(bom)))) == 0 {
+		return nil, ErrEmptyFile
+	}
+	if n := bytes.Count(data, []byte("\r\n")); o.RejectMixedEOL && n > 0 && n != bytes.Count(data, []byte("\n")) {
+		return nil, ErrMixedEOL
 	}
 	if o.RejectLoneCR {
 		if i := LoneCR(data); i >= 0 {
