@@ -37,13 +37,7 @@ func kitRoot(t *testing.T, src string) nodefs.Root {
 // kitWrite puts a file under a root (node path), creating folders.
 func kitWrite(t *testing.T, r nodefs.Root, nodePath, data string) {
 	t.Helper()
-	h := r.Host(nodePath)
-	if err := os.MkdirAll(filepath.Dir(h), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	golden.WriteFile(t, r.Host(nodePath), []byte(data))
 }
 
 // kitApply writes a plan's changed files as the shared engine would (without snapshots).

@@ -184,6 +184,22 @@ func TestCopyTree(t *testing.T) {
 	}
 }
 
+func TestWriteFile(t *testing.T) {
+	root := t.TempDir()
+	m := umask()
+	WriteFile(t, filepath.Join(root, "etc/a/b"), []byte("b\n"))
+	WriteFile(t, filepath.Join(root, "var/c/d"), []byte("d\n"), FileMode(0o600), DirMode(0o700))
+	got := Tree(t, root)
+	for p, mode := range map[string]fs.FileMode{"etc/a/b": 0o644, "etc/a": fs.ModeDir | 0o755, "var/c/d": 0o600, "var/c": fs.ModeDir | 0o700} {
+		if got[p].Mode != mode&^m {
+			t.Errorf("%s: mode %v, want %v", p, got[p].Mode, mode&^m)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "etc/a/b")); err != nil || string(b) != "b\n" {
+		t.Errorf("etc/a/b: %q, %v", b, err)
+	}
+}
+
 func TestTree(t *testing.T) {
 	root := t.TempDir()
 	mkfile(t, filepath.Join(root, "etc/a"), "a\n", 0o600)

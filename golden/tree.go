@@ -16,24 +16,25 @@ import (
 	"time"
 )
 
-// CopyOption changes how CopyTree sets up the copy.
-type CopyOption func(*copyOptions)
+// SetupOption changes the modes CopyTree and WriteFile give what they create.
+type SetupOption func(*setupOptions)
 
-type copyOptions struct {
+type setupOptions struct {
 	file    fs.FileMode
 	fileSet bool
 	dir     fs.FileMode
 }
 
-// FileMode gives every copied file this permission instead of the source's: for tests that need
-// the modes a node's files really have (0600 manifests, say) whatever git checked out.
-func FileMode(m fs.FileMode) CopyOption {
-	return func(o *copyOptions) { o.file, o.fileSet = m.Perm(), true }
+// FileMode gives every file this permission instead of the default (the source's for CopyTree,
+// 0644 for WriteFile): for tests that need the modes a node's files really have (0600 manifests,
+// say) whatever git checked out.
+func FileMode(m fs.FileMode) SetupOption {
+	return func(o *setupOptions) { o.file, o.fileSet = m.Perm(), true }
 }
 
-// DirMode gives every directory CopyTree creates this permission instead of 0755.
-func DirMode(m fs.FileMode) CopyOption {
-	return func(o *copyOptions) { o.dir = m.Perm() }
+// DirMode gives every directory CopyTree or WriteFile creates this permission instead of 0755.
+func DirMode(m fs.FileMode) SetupOption {
+	return func(o *setupOptions) { o.dir = m.Perm() }
 }
 
 // CopyTree copies the tree at src into dst, which is created if missing: directories, regular files
@@ -43,9 +44,9 @@ func DirMode(m fs.FileMode) CopyOption {
 // their copies) unless FileMode says otherwise; directories get 0755 unless DirMode does. Both go
 // through the umask, like any file a test creates. Anything else in src (a FIFO, a device) fails
 // the test: a node tree under testdata holds none.
-func CopyTree(t testing.TB, src, dst string, opts ...CopyOption) {
+func CopyTree(t testing.TB, src, dst string, opts ...SetupOption) {
 	t.Helper()
-	o := copyOptions{dir: 0o755}
+	o := setupOptions{dir: 0o755}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -91,6 +92,23 @@ func CopyTree(t testing.TB, src, dst string, opts ...CopyOption) {
 		}
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// WriteFile writes data to path, creating the folders above it: for a test laying out a node file
+// by file. An existing file keeps its mode, as with os.WriteFile; a new one gets 0644 and new
+// folders 0755 (through the umask) unless FileMode or DirMode say otherwise.
+func WriteFile(t testing.TB, path string, data []byte, opts ...SetupOption) {
+	t.Helper()
+	o := setupOptions{file: 0o644, dir: 0o755}
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), o.dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, o.file); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -36,13 +36,7 @@ func node(t *testing.T) string {
 
 func write(t *testing.T, root, rel, data string) {
 	t.Helper()
-	p := filepath.Join(root, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	golden.WriteFile(t, filepath.Join(root, rel), []byte(data), golden.FileMode(0o600), golden.DirMode(0o700))
 }
 
 func read(t *testing.T, root, rel string) string {

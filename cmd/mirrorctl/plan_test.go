@@ -45,13 +45,7 @@ func plNode(t *testing.T) string {
 
 func plWrite(t *testing.T, root, nodePath, data string) {
 	t.Helper()
-	host := filepath.Join(root, filepath.FromSlash(nodePath))
-	if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(host, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	golden.WriteFile(t, filepath.Join(root, filepath.FromSlash(nodePath)), []byte(data), golden.FileMode(0o600))
 }
 
 func plRead(t *testing.T, root, nodePath string) string {

@@ -178,13 +178,7 @@ func TestWaitZeroSkips(t *testing.T) {
 func TestKCMKubeconfig(t *testing.T) {
 	write := func(t *testing.T, root, p, data string) {
 		t.Helper()
-		host := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(host, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		golden.WriteFile(t, filepath.Join(root, p), []byte(data), golden.FileMode(0o600))
 	}
 	podYAML := func(flags ...string) string {
 		return "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-controller-manager\n    command: [kube-controller-manager" +
