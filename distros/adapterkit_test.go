@@ -1,12 +1,11 @@
 package distros
 
 // Test helpers for the distribution adapters: node roots copied from testdata, applying a plan the way
-// the engine does (so round trips can be checked here), golden files with -update.
+// the engine does (so round trips can be checked here), and the golden cases of each adapter.
 
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,45 +16,16 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
-
-func init() {
-	// Package-level vars of every test file are initialised before init runs, so a -update flag defined
-	// by another test file is found here and not defined twice.
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata")
-	}
-}
-
-func kitUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // kitRoot copies a testdata tree into a temp dir and returns it as a node root.
 func kitRoot(t *testing.T, src string) nodefs.Root {
 	t.Helper()
 	dir := t.TempDir()
 	if src != "" {
-		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(src, p)
-			dst := filepath.Join(dir, rel)
-			if d.IsDir() {
-				return os.MkdirAll(dst, 0o755)
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(dst, data, 0o644)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		golden.CopyTree(t, src, dir, golden.FileMode(0o644))
 	}
 	r, err := nodefs.New(dir)
 	if err != nil {
@@ -67,13 +37,7 @@ func kitRoot(t *testing.T, src string) nodefs.Root {
 // kitWrite puts a file under a root (node path), creating folders.
 func kitWrite(t *testing.T, r nodefs.Root, nodePath, data string) {
 	t.Helper()
-	h := r.Host(nodePath)
-	if err := os.MkdirAll(filepath.Dir(h), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	golden.WriteFile(t, r.Host(nodePath), []byte(data))
 }
 
 // kitApply writes a plan's changed files as the shared engine would (without snapshots).
@@ -97,68 +61,6 @@ func kitApply(t *testing.T, r nodefs.Root, p *change.Plan) {
 		if err := os.WriteFile(h, f.After, mode); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-// kitTree records every file under a root with its bytes, mode and mtime, to prove nothing was written.
-func kitTree(t *testing.T, r nodefs.Root) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(r.Dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		data := ""
-		if !d.IsDir() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			data = string(b)
-		}
-		out[p] = fmt.Sprintf("%v %v %q", fi.Mode(), fi.ModTime().UnixNano(), data)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func kitSameTree(t *testing.T, before, after map[string]string) {
-	t.Helper()
-	if len(before) != len(after) {
-		t.Errorf("the tree changed: %d entries before, %d after", len(before), len(after))
-	}
-	for k, v := range before {
-		if after[k] != v {
-			t.Errorf("%s changed", k)
-		}
-	}
-}
-
-// kitGolden compares got with a golden file, or rewrites it with -update.
-func kitGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if kitUpdating() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s: output differs from the golden file\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
 }
 
@@ -229,27 +131,13 @@ func kitState(t *testing.T, a Adapter, o Options) string {
 // op is also checked for: no writes while planning, idempotency after applying, the state it reports,
 // and for disable, that enable afterwards gives back the original effective state.
 func kitRunGolden(t *testing.T, a Adapter) {
-	base := filepath.Join("..", "testdata", "distros", a.Name())
-	cases, err := os.ReadDir(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, c := range cases {
-		if !c.IsDir() {
-			continue
-		}
-		n++
-		dir := filepath.Join(base, c.Name())
+	for _, dir := range golden.Cases(t, filepath.Join("..", "testdata", "distros", a.Name()), "") {
 		for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
-			t.Run(c.Name()+"/"+string(op), func(t *testing.T) {
+			t.Run(filepath.Base(dir)+"/"+string(op), func(t *testing.T) {
 				t.Parallel()
 				kitGoldenCase(t, a, dir, op)
 			})
 		}
-	}
-	if n == 0 {
-		t.Fatalf("no cases under %s", base)
 	}
 }
 
@@ -262,10 +150,10 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op controllers.Op) {
 	o := kitCaseOptions(t, dir, r)
 	o.Op = op
 	errFile := filepath.Join(dir, "error-"+string(op)+".txt")
-	before := kitTree(t, r)
+	before := golden.Tree(t, r.Dir, golden.DirTimes())
 	p, err := a.Plan(o)
-	kitSameTree(t, before, kitTree(t, r))
-	if _, statErr := os.Stat(errFile); statErr == nil || (err != nil && kitUpdating()) {
+	golden.CompareTrees(t, before, golden.Tree(t, r.Dir, golden.DirTimes()))
+	if _, statErr := os.Stat(errFile); statErr == nil || (err != nil && golden.Updating()) {
 		if err == nil {
 			t.Fatalf("want an error (%s), got none", errFile)
 		}
@@ -273,7 +161,7 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op controllers.Op) {
 		if strings.Contains(msg, "\n") {
 			t.Errorf("error is not one line: %q", msg)
 		}
-		kitGolden(t, errFile, []byte(msg+"\n"))
+		golden.Check(t, errFile, []byte(msg+"\n"))
 		return
 	}
 	if err != nil {
@@ -288,20 +176,15 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op controllers.Op) {
 	for _, f := range p.Files {
 		if f.Changed() {
 			changed[f.Path] = true
-			kitGolden(t, filepath.Join(expDir, filepath.FromSlash(strings.TrimPrefix(f.Path, "/"))), f.After)
+			golden.Check(t, filepath.Join(expDir, filepath.FromSlash(strings.TrimPrefix(f.Path, "/"))), f.After)
 		}
 	}
 	// Every golden file must be one the plan changes.
-	_ = filepath.WalkDir(expDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(expDir, p)
-		if np := "/" + filepath.ToSlash(rel); !changed[np] {
+	for rel := range golden.Tree(t, expDir, golden.ContentsOnly()) {
+		if np := "/" + rel; !changed[np] {
 			t.Errorf("%s: golden file for a file the plan leaves alone", np)
 		}
-		return nil
-	})
+	}
 	if want := change.StateOf(op == controllers.Enable); p.Mirroring != want {
 		t.Errorf("plan says mirroring %s after %s", p.Mirroring, op)
 	}

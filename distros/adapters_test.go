@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/golden"
 )
 
 func TestMicroK8sGolden(t *testing.T) { kitRunGolden(t, mustGet(t, "microk8s")) }
@@ -170,7 +171,7 @@ func TestBadInputNamesTheFile(t *testing.T) {
 				} else {
 					kitWrite(t, r, c.path, b.content)
 				}
-				before := kitTree(t, r)
+				before := golden.Tree(t, r.Dir, golden.DirTimes())
 				o := c.o
 				o.Root = r
 				for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
@@ -184,7 +185,7 @@ func TestBadInputNamesTheFile(t *testing.T) {
 						t.Errorf("%s: error %q does not start with %q or is not one line", op, msg, c.path)
 					}
 				}
-				kitSameTree(t, before, kitTree(t, r))
+				golden.CompareTrees(t, before, golden.Tree(t, r.Dir, golden.DirTimes()))
 			})
 		}
 	}

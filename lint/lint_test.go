@@ -1,13 +1,13 @@
 package lint
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
@@ -25,24 +25,7 @@ const (
 func node(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	src := "../testdata/nodes/kubeadm"
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(root, rel), 0o700)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(root, rel), b, 0o600)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	golden.CopyTree(t, "../testdata/nodes/kubeadm", root, golden.FileMode(0o600), golden.DirMode(0o700))
 	api, err := os.ReadFile("testdata/kube-apiserver.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -53,13 +36,7 @@ func node(t *testing.T) string {
 
 func write(t *testing.T, root, rel, data string) {
 	t.Helper()
-	p := filepath.Join(root, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	golden.WriteFile(t, filepath.Join(root, rel), []byte(data), golden.FileMode(0o600), golden.DirMode(0o700))
 }
 
 func read(t *testing.T, root, rel string) string {

@@ -2,7 +2,6 @@ package manifests
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,20 +9,15 @@ import (
 	"testing"
 
 	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/pmezard/go-difflib/difflib"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestGolden runs every case under testdata/manifests/<case>/: input.yaml, and for each op an
 // expected-<op>.yaml (the edited file) or error-<op>.txt (the one-line error).
 func TestGolden(t *testing.T) {
-	cases, err := filepath.Glob("../testdata/manifests/*/input.yaml")
-	if err != nil || len(cases) == 0 {
-		t.Fatalf("no golden cases: %v", err)
-	}
-	for _, in := range cases {
-		dir := filepath.Dir(in)
+	for _, dir := range golden.Cases(t, "../testdata/manifests", "input.yaml") {
+		in := filepath.Join(dir, "input.yaml")
 		for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
 			t.Run(filepath.Base(dir)+"/"+string(op), func(t *testing.T) {
 				data, err := os.ReadFile(in)
@@ -37,13 +31,13 @@ func TestGolden(t *testing.T) {
 					if strings.Contains(err.Error(), "\n") {
 						t.Errorf("error is not one line: %q", err)
 					}
-					golden(t, errFile, []byte(err.Error()+"\n"))
+					golden.Check(t, errFile, []byte(err.Error()+"\n"))
 					if _, e := os.Stat(expected); e == nil {
 						t.Errorf("unexpected error %v; %s exists", err, expected)
 					}
 					return
 				}
-				golden(t, expected, out)
+				golden.Check(t, expected, out)
 				again, err := edit(out, op)
 				if err != nil || string(again) != string(out) {
 					t.Errorf("second %s is not a no-op: err=%v", op, err)
@@ -64,24 +58,6 @@ func edit(data []byte, op controllers.Op) ([]byte, error) {
 	}
 	out, _, err := m.Edit(op, name)
 	return out, err
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./manifests -update)", err)
-	}
-	if string(want) != string(got) {
-		d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: difflib.SplitLines(string(want)), B: difflib.SplitLines(string(got)), FromFile: path, ToFile: "got", Context: 2})
-		t.Errorf("golden mismatch:\n%s", d)
-	}
 }
 
 // TestOnlyTheFlagLineChanges checks, for every valid case, that an edit replaces one line, inserts one

@@ -3,7 +3,6 @@ package patches
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +15,10 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/controllers/controllerstest"
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/mirrorctl/mirrorctl/yamledit"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // Each folder under testdata/kubeadm is a case:
 //
@@ -30,12 +28,8 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 //	error.txt      the one-line error, for invalid inputs
 //	state.json     the state after the edit (ReadKubeadmConfig of expected.yaml)
 func TestKubeadmGolden(t *testing.T) {
-	dirs, err := filepath.Glob("testdata/kubeadm/*/input.yaml")
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no cases: %v", err)
-	}
-	for _, in := range dirs {
-		dir := filepath.Dir(in)
+	for _, dir := range golden.Cases(t, "testdata/kubeadm", "input.yaml") {
+		in := filepath.Join(dir, "input.yaml")
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
 			input, err := os.ReadFile(in)
@@ -52,8 +46,8 @@ func TestKubeadmGolden(t *testing.T) {
 				if strings.Contains(err.Error(), dir) || strings.Contains(err.Error(), "input.yaml") {
 					t.Errorf("error names a file; the caller does that: %q", err)
 				}
-				golden(t, errFile, []byte(err.Error()+"\n"))
-				if *update {
+				golden.Check(t, errFile, []byte(err.Error()+"\n"))
+				if golden.Updating() {
 					os.Remove(filepath.Join(dir, "expected.yaml"))
 					os.Remove(filepath.Join(dir, "state.json"))
 				}
@@ -64,18 +58,18 @@ func TestKubeadmGolden(t *testing.T) {
 				}
 				return
 			}
-			if *update {
+			if golden.Updating() {
 				os.Remove(errFile)
 			}
 			if _, err := os.Stat(errFile); err == nil {
 				t.Fatalf("EditKubeadmConfig succeeded; want the error in %s", errFile)
 			}
-			golden(t, filepath.Join(dir, "expected.yaml"), out)
+			golden.Check(t, filepath.Join(dir, "expected.yaml"), out)
 			st, _ := json.MarshalIndent(struct {
 				Changed bool `json:"changed"`
 				*KubeadmState
 			}{changed, after}, "", "  ")
-			golden(t, filepath.Join(dir, "state.json"), append(st, '\n'))
+			golden.Check(t, filepath.Join(dir, "state.json"), append(st, '\n'))
 
 			if changed != (string(out) != string(input)) {
 				t.Errorf("changed = %v but output differs = %v", changed, string(out) != string(input))
@@ -115,23 +109,6 @@ func readOp(t *testing.T, dir string) (controllers.Op, string) {
 		override = f[1]
 	}
 	return op, override
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./patches -run TestKubeadmGolden -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 // The lines an edit may add or remove: controllers values and entries, their new parents, and keys

@@ -3,8 +3,6 @@ package planfile
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +10,9 @@ import (
 	"time"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden plan files in testdata")
 
 const (
 	manifestPath = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
@@ -30,25 +27,7 @@ var when = time.Date(2026, 11, 25, 9, 30, 12, 0, time.UTC)
 func newRoot(t *testing.T) nodefs.Root {
 	t.Helper()
 	dir := t.TempDir()
-	src := filepath.Join("..", "testdata", "nodes", "kubeadm")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(dir, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, 0o600)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	golden.CopyTree(t, filepath.Join("..", "testdata", "nodes", "kubeadm"), dir, golden.FileMode(0o600))
 	writeNode(t, dir, "/etc/hostname", "cp-1\n")
 	writeNode(t, dir, "/etc/machine-id", machineID+"\n")
 	r, err := nodefs.New(dir)
@@ -60,13 +39,7 @@ func newRoot(t *testing.T) nodefs.Root {
 
 func writeNode(t *testing.T, root, nodePath, data string) {
 	t.Helper()
-	host := filepath.Join(root, filepath.FromSlash(nodePath))
-	if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(host, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	golden.WriteFile(t, filepath.Join(root, filepath.FromSlash(nodePath)), []byte(data), golden.FileMode(0o600))
 }
 
 func readNode(t *testing.T, r nodefs.Root, nodePath string) string {
@@ -130,18 +103,11 @@ func marshal(t *testing.T, p *change.Plan, id Identity, now time.Time) []byte {
 func TestGolden(t *testing.T) {
 	r := newRoot(t)
 	got := marshal(t, disablePlan(t, r), ReadIdentity(r), when)
-	golden := filepath.Join("testdata", "kubeadm-disable.plan.yaml")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
+	path := filepath.Join("testdata", "kubeadm-disable.plan.yaml")
+	golden.Check(t, path, got)
+	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("plan differs from %s (go test -update rewrites it):\n%s", golden, got)
+		t.Fatal(err)
 	}
 	// The diff is a readable literal block, not an escaped string.
 	if !bytes.Contains(got, []byte("diff: |\n  --- a/etc/kubernetes/manifests/kube-controller-manager.yaml\n")) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/mirrorctl/mirrorctl/golden"
 )
 
 // TestBadInputLeavesNodeUntouched covers the input classes of the core contract: each must exit 1 with
@@ -70,7 +72,7 @@ func TestBadInputLeavesNodeUntouched(t *testing.T) {
 					replaceIn(kcmPath, "--controllers=*,bootstrapsigner,tokencleaner", "--controllers=*,bootstrapsigner,tokencleaner,-endpointslicemirroring")(t, root)
 				}
 				tc.setup(t, root)
-				before := treeState(t, root)
+				before := golden.Tree(t, root)
 				r := run(t, append([]string{"--root", root, op}, tc.args...)...)
 				if r.code != 1 {
 					t.Fatalf("exit %d, want 1; stderr %q", r.code, r.stderr)
@@ -86,7 +88,7 @@ func TestBadInputLeavesNodeUntouched(t *testing.T) {
 				if r.stdout != "" {
 					t.Errorf("stdout not empty on error: %q", r.stdout)
 				}
-				sameTree(t, before, treeState(t, root))
+				golden.CompareTrees(t, before, golden.Tree(t, root))
 			})
 		}
 	}

@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,30 +20,8 @@ const kcmPath = "etc/kubernetes/manifests/kube-controller-manager.yaml"
 func newNode(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	copyTree(t, "../../testdata/nodes/kubeadm", root)
+	golden.CopyTree(t, "../../testdata/nodes/kubeadm", root, golden.FileMode(0o600))
 	return root
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o600)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 type runResult struct {
@@ -70,71 +46,10 @@ func runJSON(t *testing.T, args ...string) (map[string]any, runResult) {
 	return m, r
 }
 
-// fileState is everything of a file that must survive a failed or dry run.
-type fileState struct {
-	data       string
-	mode       fs.FileMode
-	uid, gid   uint32
-	mtime      time.Time
-	isDir      bool
-	symlinkDst string
-}
-
-func treeState(t *testing.T, root string) map[string]fileState {
-	t.Helper()
-	st := map[string]fileState{}
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return nil
-		}
-		s := fileState{mode: fi.Mode(), mtime: fi.ModTime(), isDir: fi.IsDir()}
-		if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
-			s.uid, s.gid = sys.Uid, sys.Gid
-		}
-		if fi.Mode().IsRegular() {
-			b, _ := os.ReadFile(p)
-			s.data = string(b)
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			s.symlinkDst, _ = os.Readlink(p)
-		}
-		if s.isDir {
-			s.mtime = time.Time{} // lock files and temp files may come and go; contents are compared
-		}
-		rel, _ := filepath.Rel(root, p)
-		st[rel] = s
-		return nil
-	})
-	return st
-}
-
-func sameTree(t *testing.T, before, after map[string]fileState) {
-	t.Helper()
-	for p, b := range before {
-		a, ok := after[p]
-		if !ok {
-			t.Errorf("%s: removed", p)
-			continue
-		}
-		if a != b {
-			t.Errorf("%s: changed (mode %v→%v, uid %d→%d, mtime %v→%v, bytes equal %v)", p, b.mode, a.mode, b.uid, a.uid, b.mtime, a.mtime, a.data == b.data)
-		}
-	}
-	for p := range after {
-		if _, ok := before[p]; !ok {
-			t.Errorf("%s: created", p)
-		}
-	}
-}
-
 func TestDryRunWritesNothing(t *testing.T) {
 	t.Parallel()
 	root := newNode(t)
-	before := treeState(t, root)
+	before := golden.Tree(t, root)
 	r := run(t, "--root", root, "disable", "--dry-run")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -145,7 +60,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, "--- a/"+kcmPath+"\n+++ b/"+kcmPath+"\n") {
 		t.Errorf("diff headers are not git-style a/ b/ node paths:\n%s", r.stdout)
 	}
-	sameTree(t, before, treeState(t, root))
+	golden.CompareTrees(t, before, golden.Tree(t, root))
 	if _, err := os.Stat(filepath.Join(root, "var/lib/mirrorctl")); err == nil {
 		t.Error("dry run created the state dir")
 	}
@@ -208,25 +123,25 @@ func TestRollbackRestoresBytesModeOwner(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before := treeState(t, filepath.Join(root, "etc"))
+	before := golden.Tree(t, filepath.Join(root, "etc"))
 	if r := run(t, "--root", root, "disable"); r.code != 0 {
 		t.Fatalf("disable: %d %s", r.code, r.stderr)
 	}
-	mid := treeState(t, filepath.Join(root, "etc"))
-	if mid["kubernetes/manifests/kube-controller-manager.yaml"].mode != before["kubernetes/manifests/kube-controller-manager.yaml"].mode ||
-		mid["kubernetes/manifests/kube-controller-manager.yaml"].uid != before["kubernetes/manifests/kube-controller-manager.yaml"].uid {
+	mid := golden.Tree(t, filepath.Join(root, "etc"))
+	if mid["kubernetes/manifests/kube-controller-manager.yaml"].Mode != before["kubernetes/manifests/kube-controller-manager.yaml"].Mode ||
+		mid["kubernetes/manifests/kube-controller-manager.yaml"].UID != before["kubernetes/manifests/kube-controller-manager.yaml"].UID {
 		t.Error("disable did not keep the manifest's mode and owner")
 	}
 	r := run(t, "--root", root, "rollback")
 	if r.code != 0 {
 		t.Fatalf("rollback: %d %s", r.code, r.stderr)
 	}
-	sameTree(t, before, treeState(t, filepath.Join(root, "etc")))
+	golden.CompareTrees(t, before, golden.Tree(t, filepath.Join(root, "etc")))
 	// A second rollback restores the same state again: nothing changes.
 	if r := run(t, "--root", root, "rollback"); r.code != 0 {
 		t.Fatalf("second rollback: %d %s", r.code, r.stderr)
 	}
-	sameTree(t, before, treeState(t, filepath.Join(root, "etc")))
+	golden.CompareTrees(t, before, golden.Tree(t, filepath.Join(root, "etc")))
 }
 
 func TestRollbackRefusesDriftUnlessForced(t *testing.T) {

@@ -2,13 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/golden"
 )
 
 func caseFlags(t *testing.T, dir string) []string {
@@ -43,23 +43,10 @@ func caseFlags(t *testing.T, dir string) []string {
 	return flags
 }
 
-// files returns the regular files under root (not the state dir) with their bytes.
-func files(t *testing.T, root string) map[string]string {
+// files is every file under root with its bytes, leaving out mirrorctl's state dir and lock.
+func files(t *testing.T, root string) map[string]golden.File {
 	t.Helper()
-	out := map[string]string{}
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		if strings.HasPrefix(rel, "var/lib/mirrorctl/") || strings.HasPrefix(rel, "run/mirrorctl/") {
-			return nil
-		}
-		b, _ := os.ReadFile(p)
-		out[rel] = string(b)
-		return nil
-	})
-	return out
+	return golden.Tree(t, root, golden.ContentsOnly(), golden.Skip("var/lib/mirrorctl", "run/mirrorctl"))
 }
 
 // TestEveryDistroThroughTheCLI runs each distribution's golden cases through the real CLI:
@@ -80,7 +67,7 @@ func TestEveryDistroThroughTheCLI(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
 			if _, err := os.Stat(filepath.Join(c, "root")); err == nil {
-				copyTree(t, filepath.Join(c, "root"), root)
+				golden.CopyTree(t, filepath.Join(c, "root"), root, golden.FileMode(0o600))
 			}
 			orig := files(t, root)
 			flags := caseFlags(t, c)
@@ -90,18 +77,12 @@ func TestEveryDistroThroughTheCLI(t *testing.T) {
 				t.Fatalf("disable: exit %d changed=%v mirroring=%v: %s", r.code, m["changed"], m["mirroring"], r.stderr)
 			}
 			// The files written are the adapter's golden outputs.
-			filepath.WalkDir(exp, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || d.IsDir() {
-					return nil
+			written := files(t, root)
+			for rel, want := range golden.Tree(t, exp, golden.ContentsOnly()) {
+				if got, ok := written[rel]; !ok || got != want {
+					t.Errorf("%s: not the golden output (written: %v)", rel, ok)
 				}
-				rel, _ := filepath.Rel(exp, p)
-				want, _ := os.ReadFile(p)
-				got, err := os.ReadFile(filepath.Join(root, rel))
-				if err != nil || string(got) != string(want) {
-					t.Errorf("%s: not the golden output (%v)", rel, err)
-				}
-				return nil
-			})
+			}
 			// A patch file for a node without a shell says nothing about this machine's state.
 			if distro != "talos" || !strings.Contains(strings.Join(flags, " "), "--talos-patch-out") {
 				st, r := runJSON(t, append([]string{"--root", root, "-o", "json", "status", "--distro", distro}, flags...)...)
@@ -115,16 +96,8 @@ func TestEveryDistroThroughTheCLI(t *testing.T) {
 			if r := run(t, "--root", root, "rollback"); r.code != 0 {
 				t.Fatalf("rollback: exit %d: %s", r.code, r.stderr)
 			}
-			after := files(t, root)
-			for p, b := range orig {
-				if after[p] != b {
-					t.Errorf("%s: not restored by rollback", p)
-				}
-			}
-			for p := range after {
-				if _, ok := orig[p]; !ok {
-					t.Errorf("%s: left behind by rollback", p)
-				}
+			for _, d := range golden.Diff(orig, files(t, root)) {
+				t.Errorf("after rollback: %s", d)
 			}
 		})
 	}
@@ -166,7 +139,7 @@ func TestDetectionAmbiguousAndEmpty(t *testing.T) {
 func TestWaitRefusedWhereKCMDoesNotRestart(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	copyTree(t, "../../testdata/distros/k3s/cis-sample/root", root)
+	golden.CopyTree(t, "../../testdata/distros/k3s/cis-sample/root", root, golden.FileMode(0o600))
 	before := files(t, root)
 	r := run(t, "--root", root, "disable", "--distro", "k3s", "--wait", "1m")
 	if r.code != 2 || !strings.Contains(r.stderr, "--restart") {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -55,7 +56,7 @@ func startUntil(t *testing.T, cmd *exec.Cmd, prefix string) (string, func() (str
 func TestInterruptWhileWaitingForTheLockEndsAtOnce(t *testing.T) {
 	root := newNode(t)
 	// The lock file appears under the state dir: compare the node's /etc, as the dry-run tests do.
-	before := treeState(t, filepath.Join(root, "etc"))
+	before := golden.Tree(t, filepath.Join(root, "etc"))
 	r, err := nodefs.New(root)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +83,7 @@ func TestInterruptWhileWaitingForTheLockEndsAtOnce(t *testing.T) {
 		t.Errorf("child took %s to end after SIGINT", el)
 	}
 	unlock()
-	sameTree(t, before, treeState(t, filepath.Join(root, "etc")))
+	golden.CompareTrees(t, before, golden.Tree(t, filepath.Join(root, "etc")))
 }
 
 // Once the change is written, Ctrl-C (or a supervisor's TERM) during --wait cancels the wait, not the
@@ -128,7 +129,7 @@ func TestInterruptDuringWaitSaysHowToUndo(t *testing.T) {
 // canceled", and nothing on the node changed (the live ConfigMap is read before any write).
 func TestInterruptDuringAPICall(t *testing.T) {
 	root := newNode(t)
-	before := treeState(t, filepath.Join(root, "etc"))
+	before := golden.Tree(t, filepath.Join(root, "etc"))
 	reached := make(chan struct{}, 1)
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -170,5 +171,5 @@ func TestInterruptDuringAPICall(t *testing.T) {
 	if _, line, _ := strings.Cut(stderr.String(), "mirrorctl: "); !strings.Contains(line, "interrupted (SIGINT)") {
 		t.Errorf("the error does not name the signal:\n%s", stderr.String())
 	}
-	sameTree(t, before, treeState(t, filepath.Join(root, "etc")))
+	golden.CompareTrees(t, before, golden.Tree(t, filepath.Join(root, "etc")))
 }

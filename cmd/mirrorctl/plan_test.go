@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -34,7 +34,7 @@ const (
 func plNode(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	plCopyTree(t, filepath.Join("..", "..", "testdata", "nodes", "kubeadm"), root)
+	golden.CopyTree(t, filepath.Join("..", "..", "testdata", "nodes", "kubeadm"), root)
 	if b, err := os.ReadFile("/work/shared/samples/kubeadm/kube-controller-manager.yaml"); err == nil {
 		plWrite(t, root, plManifest, string(b))
 	}
@@ -43,41 +43,9 @@ func plNode(t *testing.T) string {
 	return root
 }
 
-func plCopyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, fi.Mode().Perm()|0o600)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func plWrite(t *testing.T, root, nodePath, data string) {
 	t.Helper()
-	host := filepath.Join(root, filepath.FromSlash(nodePath))
-	if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(host, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	golden.WriteFile(t, filepath.Join(root, filepath.FromSlash(nodePath)), []byte(data), golden.FileMode(0o600))
 }
 
 func plRead(t *testing.T, root, nodePath string) string {
@@ -111,48 +79,10 @@ func plSave(t *testing.T, root string, op controllers.Op) (string, string) {
 	return path, r.stderr
 }
 
-// plTree is every file under a root: bytes, mode and mtime (directories by existence).
-func plTree(t *testing.T, root string) map[string]string {
-	t.Helper()
-	m := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if fi.IsDir() {
-			m[rel] = "dir " + fi.Mode().String()
-			return nil
-		}
-		b, _ := os.ReadFile(p)
-		m[rel] = fmt.Sprintf("%s %s %x", fi.Mode(), fi.ModTime().Format(time.RFC3339Nano), sha256.Sum256(b))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 // plUntouched fails unless the tree under root is as before: nothing written, no state dir.
-func plUntouched(t *testing.T, root string, before map[string]string) {
+func plUntouched(t *testing.T, root string, before map[string]golden.File) {
 	t.Helper()
-	if after := plTree(t, root); !reflect.DeepEqual(before, after) {
-		for k, v := range after {
-			if before[k] != v {
-				t.Errorf("%s: changed or created", k)
-			}
-		}
-		for k := range before {
-			if _, ok := after[k]; !ok {
-				t.Errorf("%s: removed", k)
-			}
-		}
-	}
+	golden.CompareTrees(t, before, golden.Tree(t, root))
 	if _, err := os.Stat(filepath.Join(root, "var/lib/mirrorctl")); err == nil {
 		t.Error("the state dir was created")
 	}
@@ -184,7 +114,7 @@ func plWithout(m map[string]any, keys ...string) map[string]any {
 func TestSavePlan(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
-	before := plTree(t, root)
+	before := golden.Tree(t, root)
 	path, stderr := plSave(t, root, controllers.Disable)
 	plUntouched(t, root, before)
 	fi, err := os.Stat(path)
@@ -349,7 +279,7 @@ func TestApplyPlanRefusesDrift(t *testing.T) {
 			root := plNode(t)
 			path, _ := plSave(t, root, controllers.Disable)
 			plEdit(t, root, tc.file, tc.old, tc.new)
-			before := plTree(t, root)
+			before := golden.Tree(t, root)
 			args := []string{"--root", root, "apply-plan", path}
 			if tc.dryRun {
 				args = []string{"--root", root, "apply-plan", "--dry-run", path}
@@ -390,9 +320,9 @@ func TestApplyPlanOtherNode(t *testing.T) {
 			a := plNode(t)
 			path, _ := plSave(t, a, controllers.Disable)
 			b := t.TempDir()
-			plCopyTree(t, a, b)
+			golden.CopyTree(t, a, b)
 			plWrite(t, b, tc.file, tc.data)
-			before := plTree(t, b)
+			before := golden.Tree(t, b)
 			r := run(t, "--root", b, "apply-plan", path)
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
@@ -419,7 +349,7 @@ func TestApplyPlanOtherNode(t *testing.T) {
 		path, _ := plSave(t, a, controllers.Disable)
 		plWrite(t, a, "/etc/machine-id", "0123456789abcdef0123456789abcdef\n")
 		plEdit(t, a, plConfig, "clusterName: kubernetes", "clusterName: kubernetez")
-		before := plTree(t, a)
+		before := golden.Tree(t, a)
 		r := run(t, "--root", a, "apply-plan", "--force", path)
 		if r.code != 1 || !strings.Contains(r.stderr, plConfig+" (sha256") {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -458,7 +388,7 @@ func TestApplyPlanRefusesBadPlanFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "bad.plan")
 			os.WriteFile(p, tc.data, 0o600)
-			before := plTree(t, root)
+			before := golden.Tree(t, root)
 			for _, cmd := range [][]string{{"apply-plan", p}, {"apply-plan", "--force", p}, {"show-plan", p}} {
 				r := run(t, append([]string{"--root", root}, cmd...)...)
 				if r.code != 1 {
@@ -488,7 +418,7 @@ func TestApplyPlanTwice(t *testing.T) {
 	if r := run(t, "--root", root, "apply-plan", path); r.code != 0 {
 		t.Fatalf("first: exit %d: %s", r.code, r.stderr)
 	}
-	applied := plTree(t, root)
+	applied := golden.Tree(t, root)
 	m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", path)
 	if r.code != 0 || m["changed"] != false || m["snapshot"] != nil || m["mirroring"] != "disabled" || len(m["diff"].([]any)) != 0 {
 		t.Fatalf("second: exit %d, %s\n%s", r.code, r.stdout, r.stderr)
@@ -496,8 +426,8 @@ func TestApplyPlanTwice(t *testing.T) {
 	if !strings.Contains(r.stderr, "already hold the planned bytes") {
 		t.Errorf("stderr does not say why nothing changed: %s", r.stderr)
 	}
-	if !reflect.DeepEqual(applied, plTree(t, root)) {
-		t.Error("the second apply touched the node")
+	if d := golden.Diff(applied, golden.Tree(t, root)); len(d) > 0 {
+		t.Errorf("the second apply touched the node: %q", d)
 	}
 	if n := plSnapshots(t, root); n != 1 {
 		t.Errorf("%d snapshots, want 1", n)
@@ -509,28 +439,27 @@ func TestApplyPlanTwice(t *testing.T) {
 	if m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", path); r.code != 0 || m["changed"] != true {
 		t.Fatalf("after rollback: exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
-	if !reflect.DeepEqual(fileBytes(t, applied), fileBytes(t, plTree(t, root))) {
+	if !reflect.DeepEqual(fileBytes(t, applied), fileBytes(t, golden.Tree(t, root))) {
 		t.Error("re-applying after rollback gave other bytes")
 	}
 	// Someone edits the file after the plan was applied: neither old nor planned bytes, refused.
 	plEdit(t, root, plManifest, "--leader-elect=true", "--leader-elect=false")
-	edited := plTree(t, root)
+	edited := golden.Tree(t, root)
 	if r := run(t, "--root", root, "apply-plan", path); r.code != 1 || !strings.Contains(r.stderr, plManifest+" (sha256") {
 		t.Errorf("after an edit: exit %d: %s", r.code, r.stderr)
 	}
-	if !reflect.DeepEqual(edited, plTree(t, root)) {
-		t.Error("a refused apply touched the node")
+	if d := golden.Diff(edited, golden.Tree(t, root)); len(d) > 0 {
+		t.Errorf("a refused apply touched the node: %q", d)
 	}
 }
 
-// fileBytes keeps only the digests of the node's config files from a plTree.
-func fileBytes(t *testing.T, tree map[string]string) map[string]string {
+// fileBytes keeps only the digests of the node's config files from a tree snapshot.
+func fileBytes(t *testing.T, tree map[string]golden.File) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for k, v := range tree {
-		if strings.HasPrefix(k, "etc/") && !strings.HasPrefix(v, "dir") {
-			f := strings.Fields(v)
-			out[k] = f[len(f)-1]
+	for k, f := range tree {
+		if strings.HasPrefix(k, "etc/") && !f.Mode.IsDir() {
+			out[k] = f.SHA256
 		}
 	}
 	return out
@@ -585,7 +514,7 @@ func TestApplyPlanDryRun(t *testing.T) {
 	t.Parallel()
 	root := plNode(t)
 	path, _ := plSave(t, root, controllers.Disable)
-	before := plTree(t, root)
+	before := golden.Tree(t, root)
 	m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", "--dry-run", path)
 	if r.code != 0 || m["changed"] != true || m["dry_run"] != true || m["snapshot"] != nil {
 		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
@@ -604,7 +533,7 @@ func TestApplyPlanExpectSHA256(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	sum := sha256.Sum256(data)
 	hexSum := hex.EncodeToString(sum[:])
-	before := plTree(t, root)
+	before := golden.Tree(t, root)
 	r := run(t, "--root", root, "apply-plan", "--expect-sha256", strings.Repeat("0", 64), path)
 	if r.code != 1 || !strings.Contains(r.stderr, "sha256 "+hexSum+", not "+strings.Repeat("0", 64)) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -663,7 +592,7 @@ func TestApplyPlanNothingToChange(t *testing.T) {
 	if !strings.Contains(string(data), "\nchanged: false\n") || !strings.Contains(string(data), "\ndiff: \"\"\n") {
 		t.Errorf("a plan with nothing to do does not say so:\n%s", data)
 	}
-	before := plTree(t, root)
+	before := golden.Tree(t, root)
 	m, r := runJSON(t, "--root", root, "-o", "json", "apply-plan", path)
 	if r.code != 0 || m["changed"] != false || m["snapshot"] != nil {
 		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
@@ -750,14 +679,14 @@ func TestApplyPlanWait(t *testing.T) {
 	t.Run("rolled back", func(t *testing.T) {
 		root := plNode(t)
 		path, _ := plSave(t, root, controllers.Disable)
-		orig := plTree(t, root)
+		orig := golden.Tree(t, root)
 		origKCM := []byte(plRead(t, root, plManifest))
 		kl := newFakeKubelet(t, root, func(m []byte) bool { return !bytes.Equal(m, origKCM) })
 		r := run(t, "--root", root, "apply-plan", "--wait", "1500ms", "--wait-url", kl.url(), path)
 		if r.code != 1 || !strings.Contains(r.stderr, "automatically") {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		if !reflect.DeepEqual(fileBytes(t, orig), fileBytes(t, plTree(t, root))) {
+		if !reflect.DeepEqual(fileBytes(t, orig), fileBytes(t, golden.Tree(t, root))) {
 			t.Error("files not restored after the failed health gate")
 		}
 		// Restored to the plan's old bytes: the same plan applies again.

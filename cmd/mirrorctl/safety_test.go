@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mirrorctl/mirrorctl/golden"
 )
 
 const (
@@ -750,44 +752,7 @@ func overlay(t *testing.T, src, dst string) {
 	if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 		return
 	}
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		if cur, err := os.Lstat(target); err == nil && !(cur.IsDir() && fi.IsDir()) {
-			if err := os.RemoveAll(target); err != nil {
-				return err
-			}
-		}
-		switch {
-		case fi.IsDir():
-			return os.MkdirAll(target, 0o700)
-		case fi.Mode()&fs.ModeSymlink != 0:
-			dest, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(dest, target)
-		default:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-				return err
-			}
-			return os.WriteFile(target, b, 0o600)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	golden.CopyTree(t, src, dst, golden.FileMode(0o600), golden.DirMode(0o700))
 }
 
 // applySetup makes the generated conditions that cannot live in git. It returns a cleanup to run

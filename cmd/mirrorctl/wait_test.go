@@ -18,6 +18,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/engine"
+	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -177,13 +178,7 @@ func TestWaitZeroSkips(t *testing.T) {
 func TestKCMKubeconfig(t *testing.T) {
 	write := func(t *testing.T, root, p, data string) {
 		t.Helper()
-		host := filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(host, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		golden.WriteFile(t, filepath.Join(root, p), []byte(data), golden.FileMode(0o600))
 	}
 	podYAML := func(flags ...string) string {
 		return "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: kube-controller-manager\n    command: [kube-controller-manager" +
@@ -195,11 +190,11 @@ func TestKCMKubeconfig(t *testing.T) {
 		want         string
 	}{
 		{"kubeadm: the manifest's --kubeconfig", "kubeadm", func(t *testing.T, root string) {
-			copyTree(t, "../../testdata/nodes/kubeadm", root)
+			golden.CopyTree(t, "../../testdata/nodes/kubeadm", root, golden.FileMode(0o600))
 			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
 		}, "/etc/kubernetes/controller-manager.conf"},
 		{"kubeadm: the file is missing", "kubeadm", func(t *testing.T, root string) {
-			copyTree(t, "../../testdata/nodes/kubeadm", root)
+			golden.CopyTree(t, "../../testdata/nodes/kubeadm", root, golden.FileMode(0o600))
 		}, ""},
 		{"a custom --kubeconfig", "kubeadm", func(t *testing.T, root string) {
 			write(t, root, distros.KubeadmManifest, podYAML("--kubeconfig=/srv/kcm/kubeconfig"))
@@ -215,7 +210,7 @@ func TestKCMKubeconfig(t *testing.T) {
 			write(t, root, "/etc/kubernetes/controller-manager.conf", "x")
 		}, "/etc/kubernetes/controller-manager.conf"},
 		{"RKE2: its generated manifest's --kubeconfig", "rke2", func(t *testing.T, root string) {
-			copyTree(t, "../../testdata/distros/rke2/cis-sample/root", root)
+			golden.CopyTree(t, "../../testdata/distros/rke2/cis-sample/root", root, golden.FileMode(0o600))
 			write(t, root, "/var/lib/rancher/rke2/server/cred/controller.kubeconfig", "x")
 		}, "/var/lib/rancher/rke2/server/cred/controller.kubeconfig"},
 		{"k3s: the one under its data dir", "k3s", func(t *testing.T, root string) {
@@ -231,7 +226,7 @@ func TestKCMKubeconfig(t *testing.T) {
 			write(t, root, "/srv/k0s/pki/ccm.conf", "x")
 		}, ""},
 		{"MicroK8s: the one its args file names", "microk8s", func(t *testing.T, root string) {
-			copyTree(t, "../../testdata/distros/microk8s/default-args/root", root)
+			golden.CopyTree(t, "../../testdata/distros/microk8s/default-args/root", root, golden.FileMode(0o600))
 			write(t, root, "/var/snap/microk8s/current/credentials/controller.config", "x")
 		}, "/var/snap/microk8s/current/credentials/controller.config"},
 		{"kind: none (the gate is refused there)", "kind", func(t *testing.T, root string) {
