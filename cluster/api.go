@@ -130,18 +130,28 @@ func newRESTAPI(rc *rest.Config) (*restAPI, error) {
 // The request shapes below are client-go's generated typed clients' (gentype), kept identical so the
 // API server sees the same requests as before the clientset was dropped.
 
-func (a *restAPI) get(ctx context.Context, c rest.Interface, ns, resource, name string, opts *metav1.GetOptions, into runtime.Object) error {
-	return c.Get().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource(resource).Name(name).
-		VersionedParams(opts, a.params).Do(ctx).Into(into)
+// object is a pointer to a kind the scheme holds, for getObject and listPage to decode into.
+type object[T any] interface {
+	*T
+	runtime.Object
 }
 
-func (a *restAPI) list(ctx context.Context, c rest.Interface, ns, resource string, opts *metav1.ListOptions, into runtime.Object) error {
+// getObject reads one object. Like the generated clients, it returns the (empty) object with an error.
+func getObject[T any, P object[T]](ctx context.Context, a *restAPI, c rest.Interface, ns, resource, name string, opts metav1.GetOptions) (P, error) {
+	out := P(new(T))
+	return out, c.Get().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource(resource).Name(name).
+		VersionedParams(&opts, a.params).Do(ctx).Into(out)
+}
+
+// listPage reads one page of a collection (into its List kind).
+func listPage[T any, P object[T]](ctx context.Context, a *restAPI, c rest.Interface, ns, resource string, opts metav1.ListOptions) (P, error) {
 	var timeout time.Duration
 	if opts.TimeoutSeconds != nil {
 		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
 	}
-	return c.Get().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource(resource).
-		VersionedParams(opts, a.params).Timeout(timeout).Do(ctx).Into(into)
+	out := P(new(T))
+	return out, c.Get().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource(resource).
+		VersionedParams(&opts, a.params).Timeout(timeout).Do(ctx).Into(out)
 }
 
 func (a *restAPI) ServerVersion(ctx context.Context) (*version.Info, error) {
@@ -167,8 +177,7 @@ func (a *restAPI) GetJSON(ctx context.Context, absPath string, params url.Values
 }
 
 func (a *restAPI) GetConfigMap(ctx context.Context, ns, name string, opts metav1.GetOptions) (*corev1.ConfigMap, error) {
-	out := &corev1.ConfigMap{}
-	return out, a.get(ctx, a.core, ns, "configmaps", name, &opts, out)
+	return getObject[corev1.ConfigMap](ctx, a, a.core, ns, "configmaps", name, opts)
 }
 
 func (a *restAPI) UpdateConfigMap(ctx context.Context, cm *corev1.ConfigMap, opts metav1.UpdateOptions) (*corev1.ConfigMap, error) {
@@ -179,18 +188,15 @@ func (a *restAPI) UpdateConfigMap(ctx context.Context, cm *corev1.ConfigMap, opt
 }
 
 func (a *restAPI) ListServices(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.ServiceList, error) {
-	out := &corev1.ServiceList{}
-	return out, a.list(ctx, a.core, ns, "services", &opts, out)
+	return listPage[corev1.ServiceList](ctx, a, a.core, ns, "services", opts)
 }
 
 func (a *restAPI) ListEndpoints(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.EndpointsList, error) {
-	out := &corev1.EndpointsList{}
-	return out, a.list(ctx, a.core, ns, "endpoints", &opts, out)
+	return listPage[corev1.EndpointsList](ctx, a, a.core, ns, "endpoints", opts)
 }
 
 func (a *restAPI) GetEndpoints(ctx context.Context, ns, name string, opts metav1.GetOptions) (*corev1.Endpoints, error) {
-	out := &corev1.Endpoints{}
-	return out, a.get(ctx, a.core, ns, "endpoints", name, &opts, out)
+	return getObject[corev1.Endpoints](ctx, a, a.core, ns, "endpoints", name, opts)
 }
 
 func (a *restAPI) PatchEndpoints(ctx context.Context, ns, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*corev1.Endpoints, error) {
@@ -201,16 +207,13 @@ func (a *restAPI) PatchEndpoints(ctx context.Context, ns, name string, pt types.
 }
 
 func (a *restAPI) ListPods(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.PodList, error) {
-	out := &corev1.PodList{}
-	return out, a.list(ctx, a.core, ns, "pods", &opts, out)
+	return listPage[corev1.PodList](ctx, a, a.core, ns, "pods", opts)
 }
 
 func (a *restAPI) ListEndpointSlices(ctx context.Context, ns string, opts metav1.ListOptions) (*discoveryv1.EndpointSliceList, error) {
-	out := &discoveryv1.EndpointSliceList{}
-	return out, a.list(ctx, a.discovery, ns, "endpointslices", &opts, out)
+	return listPage[discoveryv1.EndpointSliceList](ctx, a, a.discovery, ns, "endpointslices", opts)
 }
 
 func (a *restAPI) GetLease(ctx context.Context, ns, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error) {
-	out := &coordinationv1.Lease{}
-	return out, a.get(ctx, a.coordination, ns, "leases", name, &opts, out)
+	return getObject[coordinationv1.Lease](ctx, a, a.coordination, ns, "leases", name, opts)
 }

@@ -104,21 +104,31 @@ type AuditOptions struct {
 	PageSize int64 // 0: DefaultPageSize
 }
 
-// list pages through one collection: fetch is called with each page's options; it returns the
-// continue token. Paginated lists are served from one consistent snapshot of etcd (the first page's
-// resourceVersion), so the pages add up to one point in time.
-func list(ctx context.Context, pageSize int64, sel string, requests *int, fetch func(context.Context, metav1.ListOptions) (string, error)) error {
-	opts := metav1.ListOptions{Limit: pageSize, LabelSelector: sel}
+// paging is how a run lists collections: the page size, and where it counts its requests.
+type paging struct {
+	size     int64
+	requests *int
+}
+
+// listKind is a List kind: one page of a collection and the token to the next.
+type listKind interface{ GetContinue() string }
+
+// list pages through the objects of namespace ns ("" for all) matching the label selector sel, with
+// fetch (an API List method), and calls each with every page. It returns fetch's error as it is.
+// Paginated lists are served from one consistent snapshot of etcd (the first page's resourceVersion),
+// so the pages add up to one point in time.
+func list[L listKind](ctx context.Context, pg paging, fetch func(context.Context, string, metav1.ListOptions) (L, error), ns, sel string, each func(L)) error {
+	opts := metav1.ListOptions{Limit: pg.size, LabelSelector: sel}
 	for {
-		*requests++
-		cont, err := fetch(ctx, opts)
+		*pg.requests++
+		l, err := fetch(ctx, ns, opts)
 		if err != nil {
 			return err
 		}
-		if cont == "" {
+		each(l)
+		if opts.Continue = l.GetContinue(); opts.Continue == "" {
 			return nil
 		}
-		opts.Continue = cont
 	}
 }
 
@@ -140,13 +150,10 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	a.ServerVersion = sv.GitVersion
 	ver := controllers.ParseVersion(sv.GitVersion)
 
+	pg := paging{ps, &a.Counts.Requests}
 	// Selector-less Services: the only ones whose Endpoints the controller mirrors.
 	selectorless := map[ObjectRef]bool{}
-	err = list(ctx, ps, "", &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := c.Kube.ListServices(ctx, "", lo)
-		if err != nil {
-			return "", fmt.Errorf("list services: %s", oneLine(err.Error()))
-		}
+	err = list(ctx, pg, c.Kube.ListServices, "", "", func(l *corev1.ServiceList) {
 		for i := range l.Items {
 			s := &l.Items[i]
 			a.Counts.Services++
@@ -156,19 +163,14 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 				selectorless[ObjectRef{s.Namespace, s.Name}] = true
 			}
 		}
-		return l.Continue, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list services: %s", oneLine(err.Error()))
 	}
 	a.Counts.SelectorlessServices = len(selectorless)
 
 	// Endpoints of those Services that the controller would mirror now.
-	err = list(ctx, ps, "", &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := c.Kube.ListEndpoints(ctx, "", lo)
-		if err != nil {
-			return "", fmt.Errorf("list endpoints: %s", oneLine(err.Error()))
-		}
+	err = list(ctx, pg, c.Kube.ListEndpoints, "", "", func(l *corev1.EndpointsList) {
 		for i := range l.Items {
 			e := &l.Items[i]
 			a.Counts.Endpoints++
@@ -176,19 +178,14 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 				a.WouldMirror = append(a.WouldMirror, ObjectRef{e.Namespace, e.Name})
 			}
 		}
-		return l.Continue, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list endpoints: %s", oneLine(err.Error()))
 	}
 
 	// Mirrored slices, filtered by the API server.
 	bySvc := map[ObjectRef]*MirroredService{}
-	err = list(ctx, ps, LabelManagedBy+"="+MirroringController, &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := c.Kube.ListEndpointSlices(ctx, "", lo)
-		if err != nil {
-			return "", fmt.Errorf("list endpointslices: %s", oneLine(err.Error()))
-		}
+	err = list(ctx, pg, c.Kube.ListEndpointSlices, "", LabelManagedBy+"="+MirroringController, func(l *discoveryv1.EndpointSliceList) {
 		for i := range l.Items {
 			s := &l.Items[i]
 			a.Counts.MirroredSlices++
@@ -201,10 +198,9 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 			m.Slices = append(m.Slices, s.Name)
 			m.Endpoints += len(s.Endpoints)
 		}
-		return l.Continue, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list endpointslices: %s", oneLine(err.Error()))
 	}
 	for _, m := range bySvc {
 		sort.Strings(m.Slices)
@@ -316,22 +312,16 @@ func (c *Client) auditControlPlane(ctx context.Context, ps int64, a *Audit) erro
 		// kcm's identity is "<hostname>_<uuid>".
 		leader, _, _ = strings.Cut(*l.Spec.HolderIdentity, "_")
 	}
-	err := list(ctx, ps, kcmSelector, &a.Counts.Requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := c.Kube.ListPods(ctx, "kube-system", lo)
-		if apierrors.IsForbidden(err) {
-			a.Warnings = append(a.Warnings, "control plane not checked: "+oneLine(err.Error()))
-			return "", nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("list kube-system pods: %s", oneLine(err.Error()))
-		}
+	err := list(ctx, paging{ps, &a.Counts.Requests}, c.Kube.ListPods, "kube-system", kcmSelector, func(l *corev1.PodList) {
 		for i := range l.Items {
 			a.ControlPlane = append(a.ControlPlane, kcmPod(&l.Items[i], leader))
 		}
-		return l.Continue, nil
 	})
-	if err != nil {
-		return err
+	switch {
+	case apierrors.IsForbidden(err):
+		a.Warnings = append(a.Warnings, "control plane not checked: "+oneLine(err.Error()))
+	case err != nil:
+		return fmt.Errorf("list kube-system pods: %s", oneLine(err.Error()))
 	}
 	sort.Slice(a.ControlPlane, func(i, j int) bool { return a.ControlPlane[i].Node < a.ControlPlane[j].Node })
 	return nil

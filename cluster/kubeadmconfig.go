@@ -101,12 +101,23 @@ func (c *Client) PlanKubeadmConfig(ctx context.Context, edit Editor) (*LiveChang
 // to the ConfigMap is kept and the edit is applied on top of it. It returns the change written (Changed
 // false when there was nothing to do).
 func (c *Client) ApplyKubeadmConfig(ctx context.Context, edit Editor, save func(*LiveChange) error) (*LiveChange, error) {
-	for attempt := 1; ; attempt++ {
+	return c.updateRetrying(ctx, LivePath, KubeadmConfigKey, save, func() (*LiveChange, *corev1.ConfigMap, error) {
 		cm, cc, err := c.getKubeadmConfig(ctx)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		l, err := c.planOn(cm, cc, edit)
+		return l, cm, err
+	})
+}
+
+// updateRetrying is the write of a ConfigMap key: plan reads the ConfigMap and plans the change, save
+// (may be nil) records it, then the key is updated conditional on the resourceVersion read. A conflict
+// starts over from plan, at most MaxConflictRetries times. where names the ConfigMap in errors.
+func (c *Client) updateRetrying(ctx context.Context, where, key string, save func(*LiveChange) error,
+	plan func() (*LiveChange, *corev1.ConfigMap, error)) (*LiveChange, error) {
+	for attempt := 1; ; attempt++ {
+		l, cm, err := plan()
 		if err != nil {
 			return nil, err
 		}
@@ -119,22 +130,19 @@ func (c *Client) ApplyKubeadmConfig(ctx context.Context, edit Editor, save func(
 				return nil, err
 			}
 		}
-		err = c.updateKey(ctx, cm, l.After)
+		n := cm.DeepCopy()
+		if n.Data == nil {
+			n.Data = map[string]string{}
+		}
+		n.Data[key] = l.After
+		_, err = c.Kube.UpdateConfigMap(ctx, n, metav1.UpdateOptions{FieldManager: "mirrorctl"})
 		if err == nil {
 			return l, nil
 		}
 		if !apierrors.IsConflict(err) || attempt > MaxConflictRetries {
-			return nil, fmt.Errorf("%s: update: %s", LivePath, oneLine(err.Error()))
+			return nil, fmt.Errorf("%s: update: %s", where, oneLine(err.Error()))
 		}
 	}
-}
-
-// updateKey writes cm with data[ClusterConfiguration] = value, conditional on cm's resourceVersion.
-func (c *Client) updateKey(ctx context.Context, cm *corev1.ConfigMap, value string) error {
-	n := cm.DeepCopy()
-	n.Data[KubeadmConfigKey] = value
-	_, err := c.Kube.UpdateConfigMap(ctx, n, metav1.UpdateOptions{FieldManager: "mirrorctl"})
-	return err
 }
 
 // RecordOf is the record of a planned live change, saved before it is written.
@@ -173,33 +181,9 @@ func (c *Client) PlanConfigMapRollback(ctx context.Context, rec ConfigMapRecord,
 // RollbackConfigMap restores rec's old value, re-checking for drift on every conflict retry. save (may
 // be nil) is called with the plan before the write, to record the state it replaces.
 func (c *Client) RollbackConfigMap(ctx context.Context, rec ConfigMapRecord, force bool, save func(*LiveChange) error) (*LiveChange, error) {
-	for attempt := 1; ; attempt++ {
-		l, cm, err := c.PlanConfigMapRollback(ctx, rec, force)
-		if err != nil {
-			return nil, err
-		}
-		l.Attempts = attempt
-		if !l.Changed() {
-			return l, nil
-		}
-		if save != nil {
-			if err := save(l); err != nil {
-				return nil, err
-			}
-		}
-		n := cm.DeepCopy()
-		if n.Data == nil {
-			n.Data = map[string]string{}
-		}
-		n.Data[rec.Key] = l.After
-		_, err = c.Kube.UpdateConfigMap(ctx, n, metav1.UpdateOptions{FieldManager: "mirrorctl"})
-		if err == nil {
-			return l, nil
-		}
-		if !apierrors.IsConflict(err) || attempt > MaxConflictRetries {
-			return nil, fmt.Errorf("configmap:%s/%s: update: %s", rec.Namespace, rec.Name, oneLine(err.Error()))
-		}
-	}
+	return c.updateRetrying(ctx, "configmap:"+rec.Namespace+"/"+rec.Name, rec.Key, save, func() (*LiveChange, *corev1.ConfigMap, error) {
+		return c.PlanConfigMapRollback(ctx, rec, force)
+	})
 }
 
 // IsDrift reports whether err is a refusal to overwrite someone else's change.

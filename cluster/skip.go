@@ -136,11 +136,7 @@ func (c *Client) PlanSkip(ctx context.Context, o SkipOptions) ([]LabelChange, []
 	var warnings []string
 	var out []LabelChange
 	var requests int
-	err := list(ctx, DefaultPageSize, o.Selector, &requests, func(ctx context.Context, lo metav1.ListOptions) (string, error) {
-		l, err := c.Kube.ListEndpoints(ctx, o.Namespace, lo)
-		if err != nil {
-			return "", fmt.Errorf("list endpoints in %s: %s", o.Namespace, oneLine(err.Error()))
-		}
+	err := list(ctx, paging{DefaultPageSize, &requests}, c.Kube.ListEndpoints, o.Namespace, o.Selector, func(l *corev1.EndpointsList) {
 		for i := range l.Items {
 			e := &l.Items[i]
 			if len(want) > 0 && !want[e.Name] {
@@ -153,10 +149,9 @@ func (c *Client) PlanSkip(ctx context.Context, o SkipOptions) ([]LabelChange, []
 			found[e.Name] = true
 			out = append(out, planLabel(e, o.Undo))
 		}
-		return l.Continue, nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("list endpoints in %s: %s", o.Namespace, oneLine(err.Error()))
 	}
 	var missing []string
 	for n := range want {

@@ -78,11 +78,12 @@ func k0sUnit(r nodefs.Root) (string, string) {
 	return "", ""
 }
 
-// k0sPath is the config k0s reads: the one given, the service's --config, or k0s's default.
-func k0sPath(o Options) string {
-	if p := o.String(k0sConfigInput); p != "" {
-		return nodefs.Clean(p)
-	}
+// k0sConfig is the config k0s reads: the one given, the service's --config, or k0s's default.
+var k0sConfig = configFile[*k0sState]{input: k0sConfigInput, kind: k0sKind, fallback: k0sUnitConfig,
+	parse: func(_ Options, data []byte) (*k0sState, error) { return k0sRead(data) }}
+
+// k0sUnitConfig is the config the service names with --config, else k0s's default.
+func k0sUnitConfig(o Options) string {
 	if _, unit := k0sUnit(o.Root); unit != "" {
 		words := systemdExecStart(unit)
 		for i, w := range words {
@@ -97,9 +98,7 @@ func k0sPath(o Options) string {
 	return K0sConfig
 }
 
-func (k0s) Targets(o Options) ([]Target, error) {
-	return []Target{{Path: k0sPath(o), Kind: k0sKind}}, nil
-}
+func (k0s) Targets(o Options) ([]Target, error) { return k0sConfig.targets(o) }
 
 // k0sState is what a k0s config says.
 type k0sState struct {
@@ -112,6 +111,8 @@ type k0sState struct {
 	version  controllers.Version
 	extraRaw string // the rawArgs controllers, joined, for status
 }
+
+func (st *k0sState) kcmVersion() controllers.Version { return st.version }
 
 func k0sRead(data []byte) (*k0sState, error) {
 	yf, err := yamledit.Parse(data, yamledit.ConfigFile)
@@ -227,24 +228,13 @@ const k0sNewFileHeader = "# Created by mirrorctl: k0s reads this file at start (
 	"# here keeps k0s's defaults.\napiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\n"
 
 func (a k0s) Plan(o Options) (*change.Plan, error) {
-	path := k0sPath(o)
-	f, err := o.Root.ReadFile(path, o.String(k0sConfigInput) == "")
+	// No config file reads as none (k0s runs on its defaults); a new file starts with the header.
+	f, st, name, err := k0sConfig.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
-	if !f.Exists {
-		// No config: k0s runs on its defaults. A new file starts with the header.
-		f.Data = nil
-	}
-	st, err := k0sRead(f.Data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	path := f.Path
 	st.ha = append(st.ha, k0sJoinedHint(o.Root)...)
-	name, err := controllers.NameFor(st.version, o.ControllerName)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	want := o.Op == controllers.Enable
 	p := &change.Plan{Distro: "k0s", Op: o.Op, Mirroring: change.StateOf(controllers.MirroringEnabled(st.effective()))}
 	out := f.Data
@@ -263,9 +253,9 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 		if !f.Exists {
 			out = append([]byte(k0sNewFileHeader), out...)
 		}
-		after, err := k0sRead(out)
+		after, err := k0sConfig.reparse(o, path, out)
 		if err != nil {
-			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
+			return nil, err
 		}
 		p.Mirroring = change.StateOf(controllers.MirroringEnabled(after.effective()))
 		if !st.set {
@@ -296,19 +286,12 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 }
 
 func (k0s) Status(o Options) (*change.Status, error) {
-	path := k0sPath(o)
-	f, err := o.Root.ReadFile(path, o.String(k0sConfigInput) == "")
+	f, st, err := k0sConfig.read(o)
 	if err != nil {
 		return nil, err
 	}
-	st, err := k0sRead(f.Data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	st.ha = append(st.ha, k0sJoinedHint(o.Root)...)
-	eff := st.effective()
-	fs := change.FileStatus{Path: path, Kind: k0sKind, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
-		Controllers: controllers.Join(eff), Version: st.version.String()}
+	fs := k0sConfig.status(f.Path, st.effective(), st.version)
 	if !st.set {
 		fs.Note = "extraArgs.controllers not set: k0s's default " + controllers.Join(k0sDefaultControllers)
 	}
@@ -318,11 +301,10 @@ func (k0s) Status(o Options) (*change.Status, error) {
 	if st.extraRaw != "" {
 		fs.Note = strings.TrimPrefix(fs.Note+"; rawArgs add --controllers="+st.extraRaw, "; ")
 	}
-	s := &change.Status{Distro: "k0s", Files: []change.FileStatus{fs}}
+	s := oneFileStatus("k0s", fs)
 	if len(st.ha) > 0 {
 		s.Warnings = append(s.Warnings, "k0s HA ("+strings.Join(st.ha, ", ")+"): the `kubernetes` Service needs the mirroring controller (kubernetes/kubernetes#104612)")
 	}
-	s.Summarize()
 	return s, nil
 }
 

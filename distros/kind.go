@@ -56,14 +56,13 @@ func (kindAdapter) Layout() Layout { return Layout{} }
 // must pick the kubeadm adapter there; a kind cluster config lives with the user, given by flag.
 func (kindAdapter) Detect(nodefs.Root) []string { return nil }
 
-var errKindConfig = errors.New("kind: pass the cluster config with --kind-config FILE (inside a kind node, use --distro kubeadm)")
+var kindConfig = configFile[*kindState]{input: kindConfigInput, kind: kindKind,
+	missing: errors.New("kind: pass the cluster config with --kind-config FILE (inside a kind node, use --distro kubeadm)"),
+	parse: func(o Options, data []byte) (*kindState, error) {
+		return kindRead(data, o.String(kindNodeVersionInput))
+	}}
 
-func (kindAdapter) Targets(o Options) ([]Target, error) {
-	if o.String(kindConfigInput) == "" {
-		return nil, errKindConfig
-	}
-	return []Target{{Path: nodefs.Clean(o.String(kindConfigInput)), Kind: kindKind}}, nil
-}
+func (kindAdapter) Targets(o Options) ([]Target, error) { return kindConfig.targets(o) }
 
 // kindPatchDoc is a ClusterConfiguration document inside one kubeadmConfigPatches entry.
 type kindPatchDoc struct {
@@ -89,6 +88,8 @@ type kindState struct {
 	skipped   []string
 	overrides []string // later patches that mention controllers
 }
+
+func (st *kindState) kcmVersion() controllers.Version { return st.version }
 
 func kindAPIFor(v controllers.Version) string {
 	switch {
@@ -157,11 +158,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 			if err != nil {
 				return nil, fmt.Errorf("kubeadmConfigPatches[%d]: %w", i, err)
 			}
-			for _, d := range inner.Docs {
-				_, k := yamledit.Get(d, "kind")
-				if k == nil || k.Value != "ClusterConfiguration" {
-					continue
-				}
+			for _, d := range inner.DocsOfKind("ClusterConfiguration") {
 				pd := &kindPatchDoc{item: it, inner: inner, doc: d}
 				if _, a := yamledit.Get(d, "apiVersion"); a != nil {
 					pd.api = a.Value
@@ -312,22 +309,11 @@ func (st *kindState) spliceBlock(item *yaml.Node, oldText, newText string) (yaml
 }
 
 func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
-	if o.String(kindConfigInput) == "" {
-		return nil, errKindConfig
-	}
-	path := nodefs.Clean(o.String(kindConfigInput))
-	f, err := o.Root.ReadFile(path, false)
+	f, st, name, err := kindConfig.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
-	st, err := kindRead(f.Data, o.String(kindNodeVersionInput))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	name, err := controllers.NameFor(st.version, o.ControllerName)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	path := f.Path
 	p := &change.Plan{Distro: "kind", Op: o.Op}
 	out := f.Data
 	occ, changed := controllers.Edit(o.Op, [][]string{st.eff}, name)
@@ -376,9 +362,9 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		if out, err = yamledit.Apply(f.Data, edits); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		after, err := kindRead(out, o.String(kindNodeVersionInput))
+		after, err := kindConfig.reparse(o, path, out)
 		if err != nil {
-			return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
+			return nil, err
 		}
 		if controllers.MirroringEnabled(after.eff) != (o.Op == controllers.Enable) {
 			return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", path)
@@ -410,27 +396,16 @@ func kindLastLine(seq *yaml.Node) int {
 }
 
 func (kindAdapter) Status(o Options) (*change.Status, error) {
-	if o.String(kindConfigInput) == "" {
-		return nil, errKindConfig
-	}
-	path := nodefs.Clean(o.String(kindConfigInput))
-	f, err := o.Root.ReadFile(path, false)
+	f, st, err := kindConfig.read(o)
 	if err != nil {
 		return nil, err
 	}
-	st, err := kindRead(f.Data, o.String(kindNodeVersionInput))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	fs := change.FileStatus{Path: path, Kind: kindKind, Mirroring: change.StateOf(controllers.MirroringEnabled(st.eff)),
-		Controllers: controllers.Join(st.eff), Version: st.version.String()}
+	fs := kindConfig.status(f.Path, st.eff, st.version)
 	if st.setter == nil {
 		fs.Note = "controllers not set: kubeadm's default " + controllers.Join(patches.KubeadmDefaultControllers)
 	}
 	if st.guessed {
 		fs.Version = "unknown"
 	}
-	s := &change.Status{Distro: "kind", Files: []change.FileStatus{fs}}
-	s.Summarize()
-	return s, nil
+	return oneFileStatus("kind", fs), nil
 }

@@ -39,14 +39,11 @@ func (kops) Layout() Layout { return Layout{} }
 // Detect finds nothing: a kops cluster spec lives with the operator, not on a node.
 func (kops) Detect(nodefs.Root) []string { return nil }
 
-var errKopsSpec = errors.New("kops: pass the cluster spec with --kops-spec FILE (`kops get cluster NAME -o yaml > FILE`)")
+var kopsSpec = configFile[*kopsState]{input: kopsSpecInput, kind: kopsKind,
+	missing: errors.New("kops: pass the cluster spec with --kops-spec FILE (`kops get cluster NAME -o yaml > FILE`)"),
+	parse:   func(_ Options, data []byte) (*kopsState, error) { return kopsRead(data) }}
 
-func (kops) Targets(o Options) ([]Target, error) {
-	if o.String(kopsSpecInput) == "" {
-		return nil, errKopsSpec
-	}
-	return []Target{{Path: nodefs.Clean(o.String(kopsSpecInput)), Kind: kopsKind}}, nil
-}
+func (kops) Targets(o Options) ([]Target, error) { return kopsSpec.targets(o) }
 
 type kopsState struct {
 	yf       *yamledit.File
@@ -61,25 +58,23 @@ type kopsState struct {
 	version  controllers.Version
 }
 
+func (st *kopsState) kcmVersion() controllers.Version { return st.version }
+
 func kopsRead(data []byte) (*kopsState, error) {
 	yf, err := yamledit.Parse(data, yamledit.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
 	st := &kopsState{yf: yf}
-	// `kops get cluster -o yaml` may print InstanceGroups too: pick the Cluster document.
-	for _, d := range yf.Docs {
-		if d == nil || d.Kind != yaml.MappingNode {
-			continue
-		}
-		_, k := yamledit.Get(d, "kind")
-		if k != nil && k.Value == "Cluster" {
-			st.doc = d
-			break
-		}
-		if k == nil && st.doc == nil {
+	// `kops get cluster -o yaml` may print InstanceGroups too: pick the Cluster document, else a bare
+	// spec, as in the kops docs.
+	if docs := yf.DocsOfKind("Cluster"); len(docs) > 0 {
+		st.doc = docs[0]
+	} else {
+		for _, d := range yf.DocsOfKind("") {
 			if _, spec := yamledit.Get(d, "spec"); spec != nil {
-				st.doc = d // a bare spec, as in the kops docs
+				st.doc = d
+				break
 			}
 		}
 	}
@@ -132,22 +127,11 @@ func kopsRead(data []byte) (*kopsState, error) {
 }
 
 func (a kops) Plan(o Options) (*change.Plan, error) {
-	if o.String(kopsSpecInput) == "" {
-		return nil, errKopsSpec
-	}
-	path := nodefs.Clean(o.String(kopsSpecInput))
-	f, err := o.Root.ReadFile(path, false)
+	f, st, name, err := kopsSpec.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
-	st, err := kopsRead(f.Data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	name, err := controllers.NameFor(st.version, o.ControllerName)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
+	path := f.Path
 	p := &change.Plan{Distro: "kops", Op: o.Op}
 	outOcc, changed := controllers.Edit(o.Op, [][]string{st.list}, name)
 	out := f.Data
@@ -174,9 +158,9 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: spec.kubeControllerManager.controllers replaces kops's default, so the whole list is written (%s)", path, strings.Join(items, ",")))
 		}
 	}
-	after, err := kopsRead(out)
+	after, err := kopsSpec.reparse(o, path, out)
 	if err != nil {
-		return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", path, err)
+		return nil, err
 	}
 	p.Mirroring = change.StateOf(controllers.MirroringEnabled(after.list))
 	p.Files = []change.FileChange{{Path: path, Kind: kopsKind, Before: f, After: out}}
@@ -202,24 +186,13 @@ func kopsInsert(st *kopsState, lines []string) ([]yamledit.Splice, error) {
 }
 
 func (kops) Status(o Options) (*change.Status, error) {
-	if o.String(kopsSpecInput) == "" {
-		return nil, errKopsSpec
-	}
-	path := nodefs.Clean(o.String(kopsSpecInput))
-	f, err := o.Root.ReadFile(path, false)
+	f, st, err := kopsSpec.read(o)
 	if err != nil {
 		return nil, err
 	}
-	st, err := kopsRead(f.Data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	fs := change.FileStatus{Path: path, Kind: kopsKind, Mirroring: change.StateOf(controllers.MirroringEnabled(st.list)),
-		Controllers: strings.Join(st.list, ","), Version: st.version.String()}
+	fs := kopsSpec.status(f.Path, st.list, st.version)
 	if !st.set {
 		fs.Note = "controllers not set: kops's default " + strings.Join(st.list, ",")
 	}
-	s := &change.Status{Distro: "kops", Files: []change.FileStatus{fs}}
-	s.Summarize()
-	return s, nil
+	return oneFileStatus("kops", fs), nil
 }

@@ -130,21 +130,15 @@ func talosRead(data []byte) (*talosState, error) {
 		return nil, err
 	}
 	st := &talosState{yf: yf}
-	for _, d := range yf.Docs {
-		if d == nil || d.Kind != yaml.MappingNode {
-			continue
-		}
-		_, kind := yamledit.Get(d, "kind")
-		switch {
-		case kind != nil && kind.Value == talosDocKind:
-			st.kcmDoc = d
-		case kind == nil:
-			if _, c := yamledit.Get(d, "cluster"); c != nil {
+	// Of documents of the same sort, the last is the one read.
+	if docs := yf.DocsOfKind(talosDocKind); len(docs) > 0 {
+		st.kcmDoc = docs[len(docs)-1]
+	}
+	for _, d := range yf.DocsOfKind("") {
+		for _, key := range []string{"cluster", "machine", "version"} {
+			if _, v := yamledit.Get(d, key); v != nil {
 				st.v1 = d
-			} else if _, m := yamledit.Get(d, "machine"); m != nil {
-				st.v1 = d
-			} else if _, v := yamledit.Get(d, "version"); v != nil {
-				st.v1 = d
+				break
 			}
 		}
 	}
@@ -342,9 +336,7 @@ func (talos) Status(o Options) (*change.Status, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", cfgPath, err)
 		}
-		eff := st.effective()
-		fs := change.FileStatus{Path: cfgPath, Kind: talosKindConfig, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
-			Controllers: controllers.Join(eff), Version: st.version.String()}
+		fs := effectiveStatus(cfgPath, talosKindConfig, st.effective(), st.version)
 		if !st.set {
 			fs.Note = "controllers not set: Talos's default " + controllers.Join(talosDefaultControllers)
 		}

@@ -112,3 +112,19 @@ func Strings(path string, n *yaml.Node) ([]string, error) {
 	}
 	return nil, fmt.Errorf("%s: is %s; want a list of strings", path, KindName(n))
 }
+
+// DocsOfKind returns the file's mapping documents whose kind field is kind, in file order; kind ""
+// returns the ones without a kind field (a bare spec, Talos's v1alpha1 machine config).
+func (f *File) DocsOfKind(kind string) []*yaml.Node {
+	var out []*yaml.Node
+	for _, d := range f.Docs {
+		if d == nil || d.Kind != yaml.MappingNode {
+			continue
+		}
+		_, k := Get(d, "kind")
+		if (kind == "" && k == nil) || (k != nil && kind != "" && k.Value == kind) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
