@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -215,6 +217,14 @@ func txnNode(t *testing.T) (root string, orig map[string]fileState) {
 		t.Fatal(err)
 	}
 	return root, snapFiles(t, root)
+}
+
+// fileState is what a restore must bring back of a file: bytes, mode, owner, mtime.
+type fileState struct {
+	data     string
+	mode     fs.FileMode
+	uid, gid uint32
+	mtime    time.Time
 }
 
 func snapFiles(t *testing.T, root string) map[string]fileState {
