@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -44,55 +43,21 @@ type Manifest struct {
 }
 
 // Parse reads a static pod manifest and finds the kcm container and its --controllers flags.
-// Errors are one line without the file name; callers prefix it.
-//
-// One run reads the same manifest several times over (the plan, the check of the edit, status, lint);
-// a Manifest never changes after parsing, so the last few parses are kept and shared. The key is the
-// content, and a kept Manifest holds its own copy of it, so a caller reusing its buffer changes nothing.
+// Errors are one line without the file name; callers prefix it. The Manifest keeps its own copy of
+// data, so a caller reusing its buffer changes nothing.
 func Parse(data []byte) (*Manifest, error) {
-	if m := parsed.get(data); m != nil {
-		return m, nil
-	}
-	m, err := parse(bytes.Clone(data))
-	if err == nil {
-		parsed.put(m)
-	}
-	return m, err
+	return ParseDecoded(yamledit.Decode(bytes.Clone(data)))
 }
 
-const parsedKept = 4
-
-type parseCache struct {
-	mu   sync.Mutex
-	kept [parsedKept]*Manifest
-	next int
-}
-
-var parsed parseCache
-
-func (c *parseCache) get(data []byte) *Manifest {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, m := range c.kept {
-		if m != nil && bytes.Equal(m.data, data) {
-			return m
-		}
-	}
-	return nil
-}
-
-func (c *parseCache) put(m *Manifest) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.kept[c.next] = m
-	c.next = (c.next + 1) % parsedKept
-}
-
-func parse(data []byte) (*Manifest, error) {
+// ParseDecoded is Parse over a file already decoded, for a reader that shares the decode with others
+// (lint reads the same static pod leniently): d and its nodes must not change while the Manifest is in
+// use.
+func ParseDecoded(d *yamledit.Decoded) (*Manifest, error) {
+	data := d.Data
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("file is empty")
 	}
-	f, err := parsePolicy(data)
+	f, err := parsePolicy(d)
 	if err != nil {
 		return nil, err
 	}
@@ -156,8 +121,8 @@ func parse(data []byte) (*Manifest, error) {
 // parsePolicy decodes the one document of a static pod file under yamledit.StaticPod, in the words of a
 // static pod. The kubelet reads one object per file; a second document is a mistake we must not
 // silently ignore (yaml.Parse would).
-func parsePolicy(data []byte) (*yamledit.File, error) {
-	f, err := yamledit.Parse(data, yamledit.StaticPod)
+func parsePolicy(d *yamledit.Decoded) (*yamledit.File, error) {
+	f, err := d.Parse(yamledit.StaticPod)
 	var syn *yamledit.SyntaxError
 	var count *yamledit.CountError
 	var dup *yamledit.DuplicateKeyError
@@ -267,13 +232,23 @@ func (m *Manifest) Mirroring() (bool, error) {
 // Edit applies op and returns the new file bytes. name is the controller name to add (see
 // controllers.NameFor). changed is false, and out is the input, when nothing needs to change.
 func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed bool, err error) {
+	after, changed, err := m.Edited(op, name)
+	if err != nil {
+		return nil, false, err
+	}
+	return after.data, changed, nil
+}
+
+// Edited is Edit returning the edited manifest parsed, the parse that checked the edit: a caller
+// reading the new state from it does not parse the new bytes a second time. Unchanged, it is m.
+func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, changed bool, err error) {
 	occ, err := m.Controllers()
 	if err != nil {
 		return nil, false, err
 	}
 	planned, changed := controllers.Edit(op, occ, name)
 	if !changed {
-		return m.data, false, nil
+		return m, false, nil
 	}
 	var edits []yamledit.Splice
 	if len(m.occ) == 0 {
@@ -314,13 +289,13 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 		}
 		edits = append(edits, e)
 	}
-	out, err = yamledit.Apply(m.data, edits)
+	out, err := yamledit.Apply(m.data, edits)
 	if err != nil {
 		return nil, false, err
 	}
 	// The splice must mean what the plan meant: re-parse and compare, so a locating mistake can never
-	// reach the node.
-	check, err := Parse(out)
+	// reach the node. out is ours: no copy.
+	check, err := ParseDecoded(yamledit.Decode(out))
 	if err != nil {
 		return nil, false, fmt.Errorf("internal error: edited manifest does not parse: %w", err)
 	}
@@ -328,8 +303,11 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 	if err != nil || !equalOcc(nonEmpty(planned), got) {
 		return nil, false, fmt.Errorf("internal error: edited manifest has --controllers %v, planned %v", got, planned)
 	}
-	return out, true, nil
+	return check, true, nil
 }
+
+// Bytes is the manifest's file content. It must not be changed.
+func (m *Manifest) Bytes() []byte { return m.data }
 
 func nonEmpty(occ [][]string) [][]string {
 	var out [][]string

@@ -4,26 +4,24 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Documents decodes the YAML documents of data, in order, stopping at the first error: it returns the
-// documents read before it, and the error. The nodes are shared — one run decodes the same static
-// pod file for the plan and again for lint — so callers must not change them; a decoded file is kept
-// (the last few, keyed by content, with their own copy of it).
-func Documents(data []byte) ([]*yaml.Node, error) {
-	decoded.mu.Lock()
-	for _, d := range decoded.kept {
-		if d != nil && bytes.Equal(d.data, data) {
-			decoded.mu.Unlock()
-			return d.docs, d.err
-		}
-	}
-	decoded.mu.Unlock()
-	d := &decodedFile{data: bytes.Clone(data)}
-	dec := yaml.NewDecoder(bytes.NewReader(d.data))
+// Decoded is a YAML stream decoded once: its bytes, its documents in order up to the first error, and
+// that error. Readers that look at the same file in different ways (a lenient linter, the editor's
+// policy through Parse) share one Decoded instead of decoding the bytes again; they must not change
+// the nodes or Data.
+type Decoded struct {
+	Data []byte
+	Docs []*yaml.Node // document nodes, as the decoder returns them
+	Err  error        // the first decode error; Docs holds the documents before it
+}
+
+// Decode decodes the YAML documents of data, in order, stopping at the first error.
+func Decode(data []byte) *Decoded {
+	d := &Decoded{Data: data}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
@@ -31,26 +29,17 @@ func Documents(data []byte) ([]*yaml.Node, error) {
 			break
 		}
 		if err != nil {
-			d.err = err
+			d.Err = err
 			break
 		}
-		d.docs = append(d.docs, &n)
+		d.Docs = append(d.Docs, &n)
 	}
-	decoded.mu.Lock()
-	decoded.kept[decoded.next] = d
-	decoded.next = (decoded.next + 1) % len(decoded.kept)
-	decoded.mu.Unlock()
-	return d.docs, d.err
+	return d
 }
 
-type decodedFile struct {
-	data []byte
-	docs []*yaml.Node
-	err  error
-}
-
-var decoded struct {
-	mu   sync.Mutex
-	kept [4]*decodedFile
-	next int
+// Documents decodes the YAML documents of data, in order, stopping at the first error: it returns the
+// documents read before it, and the error.
+func Documents(data []byte) ([]*yaml.Node, error) {
+	d := Decode(data)
+	return d.Docs, d.Err
 }

@@ -2,6 +2,7 @@ package yamledit
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -25,17 +26,38 @@ func TestDocuments(t *testing.T) {
 	}
 }
 
-// The same content decodes once and is shared; a caller reusing its buffer afterwards changes nothing.
-func TestDocumentsKeepsItsOwnCopy(t *testing.T) {
-	buf := []byte("kind: Pod\nspec: {}\n# unique to this test\n")
-	first, _ := Documents(buf)
-	orig := bytes.Clone(buf)
-	copy(buf, bytes.Repeat([]byte("x"), len(buf)))
-	again, _ := Documents(orig)
-	if len(first) != 1 || len(again) != 1 || first[0] != again[0] {
-		t.Fatalf("not shared: %v %v", first, again)
-	}
-	if other, _ := Documents(buf); len(other) != 1 || other[0] == first[0] {
-		t.Fatalf("different content got the kept decode")
+// One Decoded serves every reader of a file: the editor's policy over it gives what Parse gives for
+// the bytes, over the very nodes a lenient reader of the same Decoded sees.
+func TestDecodedParse(t *testing.T) {
+	for _, in := range []string{
+		"kind: Pod\nspec: {}\n",
+		"a: &x 1\nb: *x\n",
+		"a: 1\n---\nb: 2\n",
+		"a: [\n",
+		"a: 1\rb: 2\n",
+		"a: 1\na: 2\n",
+		"\xff: 1\n",
+		"",
+	} {
+		for _, o := range []Options{StaticPod, ConfigFile} {
+			d := Decode([]byte(in))
+			got, gerr := d.Parse(o)
+			want, werr := Parse([]byte(in), o)
+			if fmt.Sprint(gerr) != fmt.Sprint(werr) || (got == nil) != (want == nil) {
+				t.Errorf("%q %+v: Decoded.Parse %v, %v; Parse %v, %v", in, o, got, gerr, want, werr)
+				continue
+			}
+			if got == nil {
+				continue
+			}
+			if len(got.Docs) != len(want.Docs) || got.EOL != want.EOL || !bytes.Equal(got.Data, want.Data) {
+				t.Errorf("%q %+v: Decoded.Parse %+v; Parse %+v", in, o, got, want)
+			}
+			for i, n := range got.Docs {
+				if n != nil && n != d.Docs[i].Content[0] {
+					t.Errorf("%q: document %d is not the Decoded's node", in, i)
+				}
+			}
+		}
 	}
 }

@@ -96,7 +96,7 @@ func (e *LoneCRError) Error() string {
 }
 
 // File is a YAML stream and its documents' root nodes (nil for an empty document). The nodes may be
-// shared with other parses of the same bytes (see Documents): do not change them.
+// shared with other readers of the same Decoded: do not change them.
 type File struct {
 	Data  []byte
 	Docs  []*yaml.Node
@@ -106,6 +106,16 @@ type File struct {
 
 // Parse decodes every document of data and applies the policy in o.
 func Parse(data []byte, o Options) (*File, error) {
+	if !utf8.Valid(data) {
+		return nil, ErrInvalidUTF8 // before decoding: nothing to decode
+	}
+	return Decode(data).Parse(o)
+}
+
+// Parse applies the policy in o to an already decoded stream, as Parse does to bytes: the nodes are
+// d's, shared with its other readers.
+func (d *Decoded) Parse(o Options) (*File, error) {
+	data := d.Data
 	if !utf8.Valid(data) {
 		return nil, ErrInvalidUTF8
 	}
@@ -121,7 +131,7 @@ func Parse(data []byte, o Options) (*File, error) {
 		}
 	}
 	f := over(data, o.FirstLineEOL)
-	docs, decodeErr := Documents(data)
+	docs, decodeErr := d.Docs, d.Err
 	if o.Single {
 		if decodeErr != nil {
 			return nil, &SyntaxError{decodeErr}
