@@ -24,6 +24,10 @@ type Options struct {
 	// Inputs holds the values of the adapters' declared inputs (see Input), by Input.Name. The
 	// command line fills it from one flag per input; tests and other callers fill in what they need.
 	Inputs Values
+
+	// Reads is the read set of the caller's phase, shared with what else reads the node in it (lint):
+	// each file is read and parsed once. nil: each Plan or Status call reads for itself.
+	Reads *Reads
 }
 
 // Values are inputs' values by Input.Name: a string, a bool or a []string, as the Input's Kind says.

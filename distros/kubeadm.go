@@ -84,12 +84,12 @@ func (kubeadm) Targets(o Options) ([]Target, error) {
 }
 
 // readManifest reads and parses the kcm manifest, with errors naming the file.
-func readManifest(r nodefs.Root, path string) (*nodefs.File, *manifests.Manifest, error) {
-	f, err := r.ReadFile(path, false)
+func readManifest(r *Reads, path string) (*nodefs.File, *manifests.Manifest, error) {
+	f, err := r.File(path, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := manifests.Parse(f.Data)
+	m, err := r.Manifest(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -104,7 +104,8 @@ func configKind(s *patches.KubeadmState) string {
 }
 
 func (kubeadm) Plan(o Options) (*change.Plan, error) {
-	f, m, err := readManifest(o.Root, KubeadmManifest)
+	reads := o.reads()
+	f, m, err := readManifest(reads, KubeadmManifest)
 	if err != nil {
 		return nil, err
 	}
@@ -119,11 +120,11 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	}
 	var cfgs []cfg
 	for _, path := range paths {
-		cf, err := o.Root.ReadFile(path, false)
+		cf, err := reads.File(path, false)
 		if err != nil {
 			return nil, err
 		}
-		st, err := patches.ReadKubeadmConfig(cf.Data)
+		st, err := reads.KubeadmConfig(path)
 		if errors.Is(err, patches.ErrNoClusterConfiguration) && auto {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: no ClusterConfiguration document; left alone", path))
 			continue
@@ -141,15 +142,11 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
-	out, _, err := m.Edit(o.Op, name)
+	after, _, err := m.Edited(o.Op, name)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
-	p.Files = append(p.Files, change.FileChange{Path: KubeadmManifest, Kind: KindStaticPod, Before: f, After: out})
-	after, err := manifests.Parse(out)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
-	}
+	p.Files = append(p.Files, change.FileChange{Path: KubeadmManifest, Kind: KindStaticPod, Before: f, After: after.Bytes()})
 	on, err := after.Mirroring()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
@@ -181,7 +178,8 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 }
 
 func (kubeadm) Status(o Options) (*change.Status, error) {
-	_, m, err := readManifest(o.Root, KubeadmManifest)
+	reads := o.reads()
+	_, m, err := readManifest(reads, KubeadmManifest)
 	if err != nil {
 		return nil, err
 	}
@@ -196,11 +194,10 @@ func (kubeadm) Status(o Options) (*change.Status, error) {
 	})
 	paths, auto := kubeadmConfigs(o)
 	for _, path := range paths {
-		cf, err := o.Root.ReadFile(path, false)
-		if err != nil {
+		if _, err := reads.File(path, false); err != nil {
 			return nil, err
 		}
-		st, err := patches.ReadKubeadmConfig(cf.Data)
+		st, err := reads.KubeadmConfig(path)
 		if errors.Is(err, patches.ErrNoClusterConfiguration) && auto {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: no ClusterConfiguration document", path))
 			continue

@@ -34,7 +34,6 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/controllers"
-	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/yamledit"
 )
@@ -285,6 +284,7 @@ type rancherState struct {
 	warnings  []string
 }
 
+// read reads the config files through o.Reads, which plan and status set: one read set for the call.
 func (r rancher) read(o Options) (*rancherState, error) {
 	paths, err := r.listFiles(o.Root)
 	if err != nil {
@@ -293,7 +293,7 @@ func (r rancher) read(o Options) (*rancherState, error) {
 	st := &rancherState{oursIdx: -1}
 	var others []*rancherFile
 	for _, p := range paths {
-		f, err := o.Root.ReadFile(p, false)
+		f, err := o.Reads.File(p, false)
 		if err != nil {
 			return nil, err
 		}
@@ -351,8 +351,8 @@ func (r rancher) read(o Options) (*rancherState, error) {
 	st.effective = eff
 	st.version = controllers.Version{}
 	if r.podManifst != "" {
-		if f, err := o.Root.ReadFile(r.podManifst, true); err == nil && f.Exists {
-			if m, err := manifests.Parse(f.Data); err == nil {
+		if f, err := o.Reads.File(r.podManifst, true); err == nil && f.Exists {
+			if m, err := o.Reads.Manifest(r.podManifst); err == nil {
 				st.version = m.Version
 			}
 		}
@@ -445,6 +445,7 @@ func (r rancher) targets(o Options) ([]Target, error) {
 }
 
 func (r rancher) plan(o Options) (*change.Plan, error) {
+	o.Reads = o.reads()
 	st, err := r.read(o)
 	if err != nil {
 		return nil, err
@@ -553,6 +554,7 @@ func rancherSameEntry(a, b []byte) bool {
 }
 
 func (r rancher) status(o Options) (*change.Status, error) {
+	o.Reads = o.reads()
 	st, err := r.read(o)
 	if err != nil {
 		return nil, err
@@ -576,14 +578,14 @@ func (r rancher) status(o Options) (*change.Status, error) {
 		Controllers: controllers.Join(st.effective), Version: st.version.String(), Note: note,
 	})
 	if r.podManifst != "" {
-		f, err := o.Root.ReadFile(r.podManifst, true)
+		f, err := o.Reads.File(r.podManifst, true)
 		switch {
 		case err != nil:
 			return nil, err
 		case !f.Exists:
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: not there (%s has not started yet?)", r.podManifst, r.service))
 		default:
-			m, err := manifests.Parse(f.Data)
+			m, err := o.Reads.Manifest(r.podManifst)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", r.podManifst, err)
 			}

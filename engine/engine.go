@@ -61,8 +61,9 @@ type Job struct {
 	LockTimeout time.Duration
 
 	// Plan reads the node and proposes the change. It runs in the plan phase and again, under the
-	// lock, in the replan phase; it must write nothing.
-	Plan func(store *snapshot.Store) (*change.Plan, error)
+	// lock, in the replan phase; it must write nothing. reads is the phase's read set, new for each
+	// phase: whatever reads node files in the phase reads and parses them through it, once.
+	Plan func(store *snapshot.Store, reads *distros.Reads) (*change.Plan, error)
 	// Restore, when set, makes the write phase restore this snapshot (a rollback) instead of
 	// committing the plan: the plan is then the rollback plan, and the snapshot taken first is of the
 	// state the rollback replaces.
@@ -95,7 +96,7 @@ type Live interface {
 // from before the run, unless the error says so and names the snapshot to roll back to.
 func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
 	store := env.Store()
-	p, r, err := plan(ctx, env, job, store)
+	p, r, _, err := plan(ctx, env, job, store)
 	if err != nil || job.DryRun || !r.Changed {
 		return r, err
 	}
@@ -106,8 +107,13 @@ func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
 	}
 	defer unlock()
 	CatchInterrupts(ctx)
-	if p, r, err = plan(ctx, env, job, store); err != nil || !r.Changed {
+	p, r, reads, err := plan(ctx, env, job, store)
+	if err != nil || !r.Changed {
 		return r, err
+	}
+	if job.Gate != nil {
+		// What the gate needs of kcm (its kubeconfig, its version) as the replan read it, before the write.
+		job.Gate.prepare(reads)
 	}
 
 	id, err := write(env, job, store, p)
@@ -138,18 +144,20 @@ func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
 	return r, nil
 }
 
-// plan runs the planner and the live step's plan and builds the result they would give.
-func plan(ctx context.Context, env *Env, job *Job, store *snapshot.Store) (*change.Plan, *Result, error) {
-	p, err := job.Plan(store)
+// plan runs the planner and the live step's plan and builds the result they would give. It returns the
+// phase's read set too.
+func plan(ctx context.Context, env *Env, job *Job, store *snapshot.Store) (*change.Plan, *Result, *distros.Reads, error) {
+	reads := distros.NewReads(env.Root)
+	p, err := job.Plan(store, reads)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	r := NewResult(p, job.DryRun)
 	if job.Live != nil {
 		CatchInterrupts(ctx)
 		lc, err := job.Live.Plan(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		for _, c := range lc {
 			r.Add(c)
@@ -160,7 +168,7 @@ func plan(ctx context.Context, env *Env, job *Job, store *snapshot.Store) (*chan
 			env.logf("plan", "%s", msg)
 		}
 	}
-	return p, r, nil
+	return p, r, reads, nil
 }
 
 // write is the snapshot and write phases: the files' old state is saved, then each is replaced.

@@ -94,7 +94,7 @@ func TestReplanUnderLock(t *testing.T) {
 	job := disable(env, Job{LockTimeout: time.Second})
 	plans := 0
 	inner := job.Plan
-	job.Plan = func(s *snapshot.Store) (*change.Plan, error) {
+	job.Plan = func(s *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
 		if plans++; plans == 2 {
 			f, err := os.OpenFile(filepath.Join(root.Dir, config), os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
@@ -103,7 +103,7 @@ func TestReplanUnderLock(t *testing.T) {
 			f.WriteString("# edited by someone else\n")
 			f.Close()
 		}
-		return inner(s)
+		return inner(s, reads)
 	}
 	r, err := Run(context.Background(), env, job)
 	if err != nil {
@@ -131,7 +131,7 @@ func TestLockIsPerNode(t *testing.T) {
 	job := disable(env, Job{LockTimeout: time.Second})
 	inner := job.Plan
 	plans := 0
-	job.Plan = func(s *snapshot.Store) (*change.Plan, error) {
+	job.Plan = func(s *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
 		if plans++; plans == 2 {
 			for _, dir := range []string{env.StateDir, "/var/lib/other"} {
 				other := *env
@@ -141,7 +141,7 @@ func TestLockIsPerNode(t *testing.T) {
 				}
 			}
 		}
-		return inner(s)
+		return inner(s, reads)
 	}
 	if _, err := Run(context.Background(), env, job); err != nil {
 		t.Fatal(err)

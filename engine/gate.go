@@ -23,6 +23,11 @@ type Gate struct {
 	Timeout time.Duration
 	// Options are the health check's; Want is set from the plan.
 	Options health.Options
+
+	// The node and distribution whose kcm NewGate's gate watches: Run sets the lease reader and the
+	// per-controller checks from the kcm manifest its replan read ("" distro: a Gate built by hand).
+	root   nodefs.Root
+	distro string
 }
 
 // run waits up to g.Timeout for kcm to be healthy with mirroring as plan p leaves it. If kcm is not
@@ -84,12 +89,20 @@ func waitFor(ctx context.Context, o health.Options, d time.Duration) error {
 // through the leader lease that kcm's own kubeconfig reads, and, for kcm 1.23 and later (its image
 // tag says), the per-controller health checks a leader lists.
 func NewGate(root nodefs.Root, distro string, timeout time.Duration, o health.Options) *Gate {
-	manifest := KCMManifest(root, distro)
-	o.Lease, o.Hostname = LeaseReader(root, KCMKubeconfig(root, distro, manifest))
-	if manifest != nil {
-		o.ListsControllers = manifest.Version.AtLeast(1, 23)
+	return &Gate{Timeout: timeout, Options: o, root: root, distro: distro}
+}
+
+// prepare sets what the gate needs of kcm from the replan's read set: the manifest the plan parsed
+// (read here if the planner did not read it), not a parse of its own.
+func (g *Gate) prepare(reads *distros.Reads) {
+	if g.distro == "" {
+		return
 	}
-	return &Gate{Timeout: timeout, Options: o}
+	manifest := kcmManifest(reads, g.distro)
+	g.Options.Lease, g.Options.Hostname = LeaseReader(g.root, KCMKubeconfig(g.root, g.distro, manifest))
+	if manifest != nil {
+		g.Options.ListsControllers = manifest.Version.AtLeast(1, 23)
+	}
 }
 
 // KCMKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with
@@ -115,15 +128,19 @@ func KCMKubeconfig(root nodefs.Root, distro string, m *manifests.Manifest) strin
 // KCMManifest returns this node's kcm static pod manifest where the distribution has one (kubeadm,
 // RKE2), parsed; nil otherwise or when it does not parse.
 func KCMManifest(root nodefs.Root, distro string) *manifests.Manifest {
+	return kcmManifest(distros.NewReads(root), distro)
+}
+
+func kcmManifest(reads *distros.Reads, distro string) *manifests.Manifest {
 	p := kcmLayout(distro).KCMManifest
 	if p == "" {
 		return nil
 	}
-	f, err := root.ReadFile(p, true)
+	f, err := reads.File(p, true)
 	if err != nil || !f.Exists {
 		return nil
 	}
-	m, err := manifests.Parse(f.Data)
+	m, err := reads.Manifest(p)
 	if err != nil {
 		return nil
 	}

@@ -21,18 +21,22 @@ import (
 func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 	first := true
 	job.Op = string(o.Op)
-	job.Plan = func(*snapshot.Store) (*change.Plan, error) {
+	job.Plan = func(_ *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
 		if first {
 			env.logf("plan", "%s on %s node (root %s)", o.Op, a.Name(), o.Root.Dir)
 			first = false
 		}
+		o := o
+		o.Reads = reads
 		p, err := a.Plan(o)
 		if err != nil {
 			return nil, err
 		}
 		// Lint findings (an EndpointSliceMirroring feature gate, backup files the kubelet would run, …)
-		// are printed before every change: they are how nodes break after a "successful" edit.
-		p.Warnings = append(lint.PreChangeWarnings(o.Root, o.Strings(distros.KubeadmConfigInput), p), p.Warnings...)
+		// are printed before every change: they are how nodes break after a "successful" edit. Lint
+		// reads the files the plan read, as it read them.
+		lo := lint.Options{KubeadmConfigs: o.Strings(distros.KubeadmConfigInput), Reads: reads}
+		p.Warnings = append(lint.PreChangeWarnings(o.Root, lo, p), p.Warnings...)
 		return p, nil
 	}
 	job.Unchanged = func(p *change.Plan) string {
@@ -73,7 +77,7 @@ func Restart(env *Env, distro string) func(*change.Plan) error {
 // the plan recorded and that the node is the one it was made on (force: any node).
 func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 	job.Op = f.Operation
-	job.Plan = func(*snapshot.Store) (*change.Plan, error) {
+	job.Plan = func(*snapshot.Store, *distros.Reads) (*change.Plan, error) {
 		var forced []string
 		if force {
 			if err := f.CheckIdentity(env.Root); err != nil {
@@ -98,7 +102,9 @@ func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 // LintFix removes what lint --fix repairs (EndpointSliceMirroring feature gates in static pods).
 func LintFix(env *Env, o lint.Options, job Job) *Job {
 	job.Op = "lint-fix"
-	job.Plan = func(*snapshot.Store) (*change.Plan, error) {
+	job.Plan = func(_ *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
+		o := o
+		o.Reads = reads
 		changes, err := lint.Fix(env.Root, o)
 		if err != nil {
 			return nil, err
@@ -116,7 +122,7 @@ func Rollback(env *Env, id string, force bool, c *Cluster, job Job) *Job {
 	if c != nil {
 		step = &RecordRollback{Cluster: *c, Env: env, Force: force}
 	}
-	job.Plan = func(store *snapshot.Store) (*change.Plan, error) {
+	job.Plan = func(store *snapshot.Store, _ *distros.Reads) (*change.Plan, error) {
 		// Without an id: an interrupted change's snapshot (from whichever state dir holds it), else
 		// the latest change.
 		var changes []change.FileChange
@@ -177,7 +183,7 @@ func (o *optionalLive) Apply(ctx context.Context, id string) ([]change.FileChang
 func Skip(env *Env, l *Labels, job Job) *Job {
 	job.Op = l.Op
 	l.Env = env
-	job.Plan = func(*snapshot.Store) (*change.Plan, error) {
+	job.Plan = func(*snapshot.Store, *distros.Reads) (*change.Plan, error) {
 		return &change.Plan{Mirroring: change.Unknown}, nil
 	}
 	job.Live = l

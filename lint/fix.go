@@ -22,7 +22,8 @@ func Fix(root nodefs.Root, o Options) ([]change.FileChange, error) {
 	if dir == "" {
 		dir = distros.KubeadmManifestsDir
 	}
-	pods, _, err := readPodDir(root, nodefs.Clean(dir), true)
+	reads := o.reads(root)
+	pods, _, err := readPodDir(reads, nodefs.Clean(dir), true)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +33,7 @@ func Fix(root nodefs.Root, o Options) ([]change.FileChange, error) {
 		if len(items) == 0 {
 			continue
 		}
-		before, err := root.ReadFile(p.path, false)
+		before, err := reads.File(p.path, false)
 		if err != nil {
 			return nil, err
 		}

@@ -83,6 +83,17 @@ type Options struct {
 	// KubeadmConfigs are kubeadm config files or exported ConfigMaps (node paths), as --kubeadm-config;
 	// empty means /etc/kubernetes/kubeadm-config.yaml when present.
 	KubeadmConfigs []string
+	// Reads is the read set of the caller's phase (a plan's: the adapter has read and parsed the kcm
+	// manifest already); nil: Run reads for itself.
+	Reads *distros.Reads
+}
+
+// reads is o.Reads, or a read set of this call's own.
+func (o Options) reads(root nodefs.Root) *distros.Reads {
+	if o.Reads != nil {
+		return o.Reads
+	}
+	return distros.NewReads(root)
 }
 
 const featureGate = "EndpointSliceMirroring"
@@ -95,8 +106,9 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 		dir = distros.KubeadmManifestsDir
 	}
 	dir = nodefs.Clean(dir)
+	reads := o.reads(root)
 	var out []Finding
-	pods, fs, err := readPodDir(root, dir, true)
+	pods, fs, err := readPodDir(reads, dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +120,7 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 		if extra == dir || extra == distros.KubeadmManifestsDir {
 			continue
 		}
-		xp, xf, err := readPodDir(root, extra, false)
+		xp, xf, err := readPodDir(reads, extra, false)
 		if err != nil {
 			continue
 		}
@@ -124,7 +136,7 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 				Message: fmt.Sprintf("container %s: %s: Kubernetes has no %s feature gate; %s will not start (\"unrecognized feature gate\"); run `mirrorctl lint --fix`, then `mirrorctl disable` to switch mirroring off", g.container, g.item, featureGate, g.container)})
 		}
 	}
-	out = append(out, distroGates(root)...)
+	out = append(out, distroGates(reads)...)
 	kcmPath := path.Join(dir, path.Base(distros.KubeadmManifest))
 	var kcm *podFile
 	for _, p := range pods {
@@ -134,12 +146,12 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 	}
 	if kcm == nil {
 		// Not a kubeadm node (or no kcm here): nothing else to check.
-		if _, err := root.ReadFile(kcmPath, true); err != nil {
+		if _, err := reads.File(kcmPath, true); err != nil {
 			return nil, err
 		}
 		return sortFindings(out), nil
 	}
-	m, err := manifests.Parse(kcm.data)
+	m, err := reads.Manifest(kcmPath)
 	if err != nil {
 		// A manifest with duplicate keys is already a finding above; the editor refuses it, so the
 		// checks that need its --controllers stop here rather than fail the whole lint.
@@ -153,13 +165,13 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 	version := m.Version
 	cfgs := configPaths(root, o.KubeadmConfigs)
 	for _, c := range cfgs {
-		f, err := root.ReadFile(c, false)
+		f, err := reads.File(c, false)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, kubeadmGates(f)...)
 		if !version.Known {
-			if st, err := patches.ReadKubeadmConfig(f.Data); err == nil && st.Version.Known {
+			if st, err := reads.KubeadmConfig(c); err == nil && st.Version.Known {
 				version = st.Version
 			}
 		}
@@ -167,7 +179,7 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 	cf, brokenCtl := controllerFindings(kcm, version)
 	out = append(out, cf...)
 	if !brokenCtl {
-		st, err := kubeadmStatus(root, o.KubeadmConfigs)
+		st, err := kubeadmStatus(reads, o.KubeadmConfigs)
 		if err != nil {
 			return nil, err
 		}
@@ -221,12 +233,12 @@ func configPaths(root nodefs.Root, given []string) []string {
 	return nil
 }
 
-func kubeadmStatus(root nodefs.Root, configs []string) (*change.Status, error) {
+func kubeadmStatus(reads *distros.Reads, configs []string) (*change.Status, error) {
 	a, err := distros.Get("kubeadm")
 	if err != nil {
 		return nil, err
 	}
-	return a.Status(distros.Options{Root: root, Inputs: distros.Values{distros.KubeadmConfigInput.Name: configs}})
+	return a.Status(distros.Options{Root: reads.Root, Reads: reads, Inputs: distros.Values{distros.KubeadmConfigInput.Name: configs}})
 }
 
 func sortFindings(f []Finding) []Finding {
@@ -263,8 +275,8 @@ var manifestExt = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompi
 //
 // strict makes a kube-controller-manager.yaml that does not parse an error (the kubeadm folder, whose
 // kcm manifest the other checks need) rather than a finding.
-func readPodDir(root nodefs.Root, dir string, strict bool) ([]*podFile, []Finding, error) {
-	host, err := root.Resolve(dir)
+func readPodDir(reads *distros.Reads, dir string, strict bool) ([]*podFile, []Finding, error) {
+	host, err := reads.Root.Resolve(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -301,13 +313,17 @@ func readPodDir(root nodefs.Root, dir string, strict bool) ([]*podFile, []Findin
 			out = append(out, Finding{Check: CheckUnreadableManifest, Severity: Warning, Path: np, Message: "not a regular file"})
 			continue
 		}
-		f, err := root.ReadFile(np, false)
+		f, err := reads.File(np, false)
 		if err != nil {
 			out = append(out, Finding{Check: CheckUnreadableManifest, Severity: Warning, Path: np, Message: strings.TrimPrefix(err.Error(), np+": ")})
 			continue
 		}
 		p := &podFile{path: np, data: f.Data}
-		doc, perr := parsePod(f.Data)
+		d, err := reads.Decoded(np)
+		if err != nil {
+			return nil, nil, err // read above
+		}
+		doc, perr := parsePodDecoded(d)
 		if perr != nil {
 			if strict && np == path.Join(dir, path.Base(distros.KubeadmManifest)) {
 				return nil, nil, fmt.Errorf("%s: %w", np, perr)
@@ -367,9 +383,12 @@ func unwrap(err error) error {
 }
 
 // parsePod decodes one YAML (or JSON) document and checks it is a Pod mapping.
-func parsePod(data []byte) (*yaml.Node, error) {
+func parsePod(data []byte) (*yaml.Node, error) { return parsePodDecoded(yamledit.Decode(data)) }
+
+// parsePodDecoded is parsePod over a decode shared with the file's other readers.
+func parsePodDecoded(d *yamledit.Decoded) (*yaml.Node, error) {
 	// Only the first document matters to the kubelet; an error after it does not.
-	docs, err := yamledit.Documents(data)
+	docs, err := d.Docs, d.Err
 	if len(docs) == 0 {
 		if err == nil {
 			return nil, errors.New("file is empty")
@@ -514,12 +533,12 @@ var distroConfigs = []struct{ glob, what string }{
 
 // distroGates finds the gate by text in other distributions' config files (the kubeadm ones are read
 // by Run). Unreadable files are left to the commands that edit them.
-func distroGates(root nodefs.Root) []Finding {
+func distroGates(reads *distros.Reads) []Finding {
 	var out []Finding
 	for _, d := range distroConfigs {
-		matches, _ := filepath.Glob(root.Host(d.glob))
+		matches, _ := filepath.Glob(reads.Root.Host(d.glob))
 		for _, m := range matches {
-			f, err := root.ReadFile(root.Node(m), false)
+			f, err := reads.File(reads.Root.Node(m), false)
 			if err != nil {
 				continue
 			}
