@@ -483,15 +483,20 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 	// kube-controller-manager-arg or prepends its own mirroring entry would win.
 	newOurs := &nodefs.File{Path: r.dropInPath(), Data: after, Exists: after != nil}
 	var files []*rancherFile
+	var unchanged *rancherFile // our drop-in as read, when the plan leaves it as it is
 	for _, f := range st.files {
 		if f.file.Path != r.dropInPath() {
 			files = append(files, f)
+		} else if after != nil && bytes.Equal(f.file.Data, after) {
+			unchanged = f
 		}
 	}
 	if after != nil {
-		rf, err := parseRancherFile(newOurs)
-		if err != nil {
-			return nil, fmt.Errorf("%s: internal error: %w", r.dropInPath(), err)
+		rf := unchanged
+		if rf == nil {
+			if rf, err = parseRancherFile(newOurs); err != nil {
+				return nil, fmt.Errorf("%s: internal error: %w", r.dropInPath(), err)
+			}
 		}
 		files = append(files[:st.oursIdx:st.oursIdx], append([]*rancherFile{rf}, files[st.oursIdx:]...)...)
 	}
