@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/health"
+	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
@@ -60,18 +62,33 @@ func (o *opens) since(t *testing.T) int {
 	}
 }
 
-// phases runs a kubeadm disable through Run and returns the read set of each phase that planned, with
-// the times each phase opened the kcm manifest.
-func phases(t *testing.T, dryRun bool) (reads []*distros.Reads, opened []int, r *Result) {
+// watched are the files a kubeadm plan reads from several places.
+var watched = []string{distros.KubeadmManifest, distros.KubeadmDefaultConfig}
+
+// phases runs a kubeadm disable through Run on the sample node (after prepare, when set) and returns
+// the read set of each phase that planned, with the times each phase opened each watched file.
+func phases(t *testing.T, dryRun bool, prepare func(root nodefs.Root)) (reads []*distros.Reads, opened []map[string]int, r *Result) {
 	t.Helper()
 	root, env, log := node(t)
-	watch := watchOpens(t, root.Host(distros.KubeadmManifest))
+	if prepare != nil {
+		prepare(root)
+	}
+	watch := map[string]*opens{}
+	for _, p := range watched {
+		watch[p] = watchOpens(t, root.Host(p))
+	}
 	job := disable(env, Job{DryRun: dryRun, LockTimeout: time.Second})
 	inner := job.Plan
 	job.Plan = func(s *snapshot.Store, rs *distros.Reads) (*change.Plan, error) {
-		watch.since(t) // what happened between phases is not theirs
+		for _, w := range watch {
+			w.since(t) // what happened between phases is not theirs
+		}
 		p, err := inner(s, rs)
-		reads, opened = append(reads, rs), append(opened, watch.since(t))
+		n := map[string]int{}
+		for path, w := range watch {
+			n[path] = w.since(t)
+		}
+		reads, opened = append(reads, rs), append(opened, n)
 		return p, err
 	}
 	r, err := Run(context.Background(), env, job)
@@ -82,23 +99,42 @@ func phases(t *testing.T, dryRun bool) (reads []*distros.Reads, opened []int, r 
 }
 
 // The adapter, lint's pre-change checks and lint's view of the adapter's status all read the kcm
-// manifest in the plan phase: it is opened and parsed once there, and the kubeadm config parsed once.
+// manifest and the kubeadm config in the plan phase: each is opened and parsed once there. With
+// controllers set in the config, lint's check of its entries reads it too.
 func TestPlanParsesEachFileOnce(t *testing.T) {
-	reads, opened, r := phases(t, true)
-	if len(reads) != 1 || !r.Changed {
-		t.Fatalf("a dry run of a change planned %d times (changed: %v); want once", len(reads), r.Changed)
+	for name, prepare := range map[string]func(nodefs.Root){
+		"sample": nil,
+		"controllers set in the config": func(root nodefs.Root) {
+			cfg := root.Host(distros.KubeadmDefaultConfig)
+			data, err := os.ReadFile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = []byte(strings.Replace(string(data), "    allocate-node-cidrs: \"true\"\n",
+				"    allocate-node-cidrs: \"true\"\n    controllers: \"*,bootstrapsigner,tokencleaner\"\n", 1))
+			if err := os.WriteFile(cfg, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			reads, opened, r := phases(t, true, prepare)
+			if len(reads) != 1 || !r.Changed {
+				t.Fatalf("a dry run of a change planned %d times (changed: %v); want once", len(reads), r.Changed)
+			}
+			for _, p := range watched {
+				if opened[0][p] != 1 || reads[0].Parses(p) != 1 {
+					t.Errorf("%s: opened %d times and parsed %d times in the plan phase; want once each", p, opened[0][p], reads[0].Parses(p))
+				}
+			}
+		})
 	}
-	if opened[0] != 1 {
-		t.Errorf("%s: opened %d times in the plan phase; want 1", distros.KubeadmManifest, opened[0])
-	}
-	for _, p := range []string{distros.KubeadmManifest, distros.KubeadmDefaultConfig} {
-		if n := reads[0].Parses(p); n != 1 {
-			t.Errorf("%s: parsed %d times in the plan phase; want 1", p, n)
-		}
-	}
+}
 
-	// The health gate takes kcm's version and kubeconfig (the one its --kubeconfig names) from the
-	// replan's parse.
+// The health gate takes kcm's version and kubeconfig (the one its --kubeconfig names) from the
+// replan's parse.
+func TestGateUsesThePhaseParse(t *testing.T) {
+	reads, _, _ := phases(t, true, nil)
 	root := reads[0].Root
 	if err := os.WriteFile(root.Host("/etc/kubernetes/controller-manager.conf"), nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -116,13 +152,15 @@ func TestPlanParsesEachFileOnce(t *testing.T) {
 // Each phase has a read set of its own (the replan under the lock reads the disk again, see
 // TestReplanUnderLock), and each opens and parses the manifest once.
 func TestEachPhaseParsesOnce(t *testing.T) {
-	reads, opened, r := phases(t, false)
+	reads, opened, r := phases(t, false, nil)
 	if len(reads) != 2 || reads[0] == reads[1] || !r.Changed {
 		t.Fatalf("plan and replan: %d phases, shared read set %v, changed %v", len(reads), len(reads) == 2 && reads[0] == reads[1], r.Changed)
 	}
 	for i := range reads {
-		if opened[i] != 1 || reads[i].Parses(distros.KubeadmManifest) != 1 {
-			t.Errorf("phase %d opened the manifest %d times and parsed it %d times; want once each", i+1, opened[i], reads[i].Parses(distros.KubeadmManifest))
+		for _, p := range watched {
+			if opened[i][p] != 1 || reads[i].Parses(p) != 1 {
+				t.Errorf("phase %d: %s opened %d times and parsed %d times; want once each", i+1, p, opened[i][p], reads[i].Parses(p))
+			}
 		}
 	}
 }

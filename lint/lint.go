@@ -184,7 +184,7 @@ func Run(root nodefs.Root, o Options) ([]Finding, error) {
 			return nil, err
 		}
 		out = append(out, disagreements(st)...)
-		out = append(out, configControllerFindings(root, st, version)...)
+		out = append(out, configControllerFindings(reads, st, version)...)
 		if on, err := m.Mirroring(); err == nil && !on {
 			out = append(out, ConsumerNotes(kcmPath, version)...)
 		}
@@ -652,7 +652,7 @@ func unionAll() map[string]bool {
 
 // configControllerFindings checks the names in each kubeadm config's controllers value: kubeadm writes
 // them into the manifest, and an unknown one stops kcm at the next upgrade or control-plane join.
-func configControllerFindings(root nodefs.Root, st *change.Status, v controllers.Version) []Finding {
+func configControllerFindings(reads *distros.Reads, st *change.Status, v controllers.Version) []Finding {
 	var out []Finding
 	for _, f := range st.Files[1:] {
 		if f.Note != "" || f.Controllers == "" {
@@ -664,10 +664,8 @@ func configControllerFindings(root nodefs.Root, st *change.Status, v controllers
 		}
 		known, tableNote := knownFor(cv)
 		line := 0 // where the editor found the entry; the finding stands without it
-		if file, err := root.ReadFile(f.Path, false); err == nil {
-			if ks, err := patches.ReadKubeadmConfig(file.Data); err == nil {
-				line = ks.Line
-			}
+		if ks, err := reads.KubeadmConfig(f.Path); err == nil {
+			line = ks.Line
 		}
 		for _, e := range strings.Split(f.Controllers, ",") {
 			name := strings.TrimPrefix(e, "-")
