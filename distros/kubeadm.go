@@ -115,8 +115,8 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 
 	// Read the configs first: when the image tag says nothing (digest-pinned), kubernetesVersion does.
 	type cfg struct {
-		file  *nodefs.File
-		state *patches.KubeadmState
+		file *nodefs.File
+		doc  *patches.KubeadmConfig
 	}
 	var cfgs []cfg
 	for _, path := range paths {
@@ -124,7 +124,7 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		st, err := reads.KubeadmConfig(path)
+		doc, err := reads.KubeadmDoc(path)
 		if errors.Is(err, patches.ErrNoClusterConfiguration) && auto {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: no ClusterConfiguration document; left alone", path))
 			continue
@@ -132,10 +132,10 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if !version.Known && st.Version.Known {
+		if st := doc.State(); !version.Known && st.Version.Known {
 			version = st.Version
 		}
-		cfgs = append(cfgs, cfg{cf, st})
+		cfgs = append(cfgs, cfg{cf, doc})
 	}
 
 	name, err := controllers.NameFor(version, o.ControllerName)
@@ -155,7 +155,7 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	p.Version = version
 
 	for _, c := range cfgs {
-		out, st, _, err := patches.EditKubeadmConfig(c.file.Data, o.Op, name)
+		out, st, _, err := c.doc.Edit(o.Op, name)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.file.Path, err)
 		}

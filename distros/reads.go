@@ -29,7 +29,7 @@ type read struct {
 	manifestErr error
 	parsedMan   bool
 
-	kubeadm    *patches.KubeadmState
+	kubeadm    *patches.KubeadmConfig
 	kubeadmErr error
 	parsedKCfg bool
 }
@@ -88,15 +88,24 @@ func (r *Reads) Manifest(path string) (*manifests.Manifest, error) {
 	return e.manifest, e.manifestErr
 }
 
-// KubeadmConfig is the file read as a kubeadm config (patches.ReadKubeadmConfig), once. An error
-// reading the file names it; a parse error does not (callers prefix it).
+// KubeadmConfig is what the file says as a kubeadm config (patches.ReadKubeadmConfig), parsed once.
+// An error reading the file names it; a parse error does not (callers prefix it).
 func (r *Reads) KubeadmConfig(path string) (*patches.KubeadmState, error) {
+	k, err := r.KubeadmDoc(path)
+	if err != nil {
+		return nil, err
+	}
+	return k.State(), nil
+}
+
+// KubeadmDoc is the file parsed as a kubeadm config, once: its state, and its edit.
+func (r *Reads) KubeadmDoc(path string) (*patches.KubeadmConfig, error) {
 	if _, err := r.File(path, false); err != nil {
 		return nil, err
 	}
 	e := r.read(path)
 	if !e.parsedKCfg {
-		e.kubeadm, e.kubeadmErr = patches.ReadKubeadmConfig(e.file.Data)
+		e.kubeadm, e.kubeadmErr = patches.ParseKubeadmConfig(e.file.Data)
 		e.parsedKCfg = true
 		e.parses++
 	}

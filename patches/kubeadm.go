@@ -46,9 +46,18 @@ var kubeadmAPIVersions = map[string]bool{
 	kubeadmGroup + "/v1":      true,
 }
 
-// ReadKubeadmConfig reads what a kubeadm config file (plain, possibly multi-document) or an exported
-// kubeadm-config ConfigMap says about --controllers.
-func ReadKubeadmConfig(data []byte) (*KubeadmState, error) {
+// KubeadmConfig is a kubeadm config file (plain, possibly multi-document) or an exported kubeadm-config
+// ConfigMap, parsed once: what it says about --controllers, and the edit of it.
+type KubeadmConfig struct {
+	data  []byte
+	f     *yamledit.LineFile
+	cc    *clusterConfig
+	state *KubeadmState
+	args  *argsLocation
+}
+
+// ParseKubeadmConfig parses a kubeadm config and locates its ClusterConfiguration.
+func ParseKubeadmConfig(data []byte) (*KubeadmConfig, error) {
 	f, err := yamledit.ParseLines(data, yamledit.Kubeadm)
 	if err != nil {
 		return nil, err
@@ -57,50 +66,67 @@ func ReadKubeadmConfig(data []byte) (*KubeadmState, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, _, err := cc.state()
-	return st, err
+	st, args, err := cc.state()
+	if err != nil {
+		return nil, err
+	}
+	return &KubeadmConfig{data: data, f: f, cc: cc, state: st, args: args}, nil
 }
 
-// EditKubeadmConfig returns the new bytes (== data when unchanged) and the state after the edit.
+// State is what the config says about --controllers.
+func (k *KubeadmConfig) State() *KubeadmState { return k.state }
+
+// ReadKubeadmConfig reads what a kubeadm config file (plain, possibly multi-document) or an exported
+// kubeadm-config ConfigMap says about --controllers.
+func ReadKubeadmConfig(data []byte) (*KubeadmState, error) {
+	k, err := ParseKubeadmConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	return k.State(), nil
+}
+
+// EditKubeadmConfig is ParseKubeadmConfig, then Edit.
+func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
+	if op != controllers.Disable && op != controllers.Enable {
+		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
+	}
+	k, err := ParseKubeadmConfig(data)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return k.Edit(op, nameOverride)
+}
+
+// Edit returns the new bytes (== the parsed bytes when unchanged) and the state after the edit.
 // nameOverride "" = choose with controllers.NameFor(state.Version, "").
 //
 // Only the controllers value changes (or the lines that create it); every other byte of the input stays.
 // A missing entry is created from KubeadmDefaultControllers, because kubeadm replaces its whole default
 // with whatever extraArgs says. In v1beta4/v1 lists, several controllers entries become several
 // --controllers flags, which kube-controller-manager concatenates; they are edited like repeated flags.
-func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
+func (k *KubeadmConfig) Edit(op controllers.Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
 	if op != controllers.Disable && op != controllers.Enable {
 		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
 	}
-	f, err := yamledit.ParseLines(data, yamledit.Kubeadm)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	cc, err := findClusterConfiguration(f)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	before, args, err := cc.state()
-	if err != nil {
-		return nil, nil, false, err
-	}
+	cc, before := k.cc, k.state
 	name, err := controllers.NameFor(before.Version, nameOverride)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%s: kubernetesVersion: %w", cc.what(), err)
 	}
-	edits, wantList, changed, err := cc.plan(args, op, name)
+	edits, wantList, changed, err := cc.plan(k.args, op, name)
 	if err != nil {
 		return nil, nil, false, err
 	}
 	if !changed {
-		return data, before, false, nil
+		return k.data, before, false, nil
 	}
 
 	newDoc := yamledit.ApplyLines(cc.doc.Lines, edits)
 	if err := validateClusterConfiguration(cc.apiVersion, cc.doc.Text(), strings.Join(newDoc, "")); err != nil {
 		return nil, nil, false, fmt.Errorf("%s: %w", cc.what(), err)
 	}
-	out = f.Bytes(yamledit.ApplyLines(f.Lines, cc.doc.ToFile(edits)))
+	out = k.f.Bytes(yamledit.ApplyLines(k.f.Lines, cc.doc.ToFile(edits)))
 
 	// Read the result back: the splice must say exactly what was planned, and the file must still parse.
 	after, err = ReadKubeadmConfig(out)
