@@ -111,31 +111,17 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	}
 	p := &change.Plan{Distro: "kubeadm", Op: o.Op}
 	version := m.Version
-	paths, auto := kubeadmConfigs(o)
 
 	// Read the configs first: when the image tag says nothing (digest-pinned), kubernetesVersion does.
-	type cfg struct {
-		file *nodefs.File
-		doc  *patches.KubeadmConfig
+	cfgs, warnings, err := kubeadmConfigDocs(o, reads, "; left alone")
+	if err != nil {
+		return nil, err
 	}
-	var cfgs []cfg
-	for _, path := range paths {
-		cf, err := reads.File(path, false)
-		if err != nil {
-			return nil, err
-		}
-		doc, err := reads.KubeadmDoc(path)
-		if errors.Is(err, patches.ErrNoClusterConfiguration) && auto {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: no ClusterConfiguration document; left alone", path))
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if st := doc.State(); !version.Known && st.Version.Known {
+	p.Warnings = append(p.Warnings, warnings...)
+	for _, c := range cfgs {
+		if st := c.doc.State(); !version.Known && st.Version.Known {
 			version = st.Version
 		}
-		cfgs = append(cfgs, cfg{cf, doc})
 	}
 
 	name, err := controllers.NameFor(version, o.ControllerName)
@@ -192,20 +178,14 @@ func (kubeadm) Status(o Options) (*change.Status, error) {
 		Path: KubeadmManifest, Kind: KindStaticPod, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
 		Controllers: manifestValue(m, eff), Version: m.Version.String(),
 	})
-	paths, auto := kubeadmConfigs(o)
-	for _, path := range paths {
-		if _, err := reads.File(path, false); err != nil {
-			return nil, err
-		}
-		st, err := reads.KubeadmConfig(path)
-		if errors.Is(err, patches.ErrNoClusterConfiguration) && auto {
-			s.Warnings = append(s.Warnings, fmt.Sprintf("%s: no ClusterConfiguration document", path))
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		fs := change.FileStatus{Path: path, Kind: configKind(st), Mirroring: change.StateOf(st.Mirroring),
+	cfgs, warnings, err := kubeadmConfigDocs(o, reads, "")
+	if err != nil {
+		return nil, err
+	}
+	s.Warnings = append(s.Warnings, warnings...)
+	for _, c := range cfgs {
+		st := c.doc.State()
+		fs := change.FileStatus{Path: c.file.Path, Kind: configKind(st), Mirroring: change.StateOf(st.Mirroring),
 			Controllers: controllers.Join(st.Controllers), Version: st.Version.String()}
 		if !st.Set {
 			fs.Note = "controllers not set: kubeadm's default " + controllers.Join(patches.KubeadmDefaultControllers)
@@ -217,6 +197,36 @@ func (kubeadm) Status(o Options) (*change.Status, error) {
 		s.Warnings = append(s.Warnings, "the files disagree: `kubeadm upgrade` regenerates "+KubeadmManifest+" from the ClusterConfiguration")
 	}
 	return s, nil
+}
+
+// kubeadmConfig is a kubeadm config the adapter edits, parsed once for the phase.
+type kubeadmConfig struct {
+	file *nodefs.File
+	doc  *patches.KubeadmConfig
+}
+
+// kubeadmConfigDocs reads the kubeadm configs of o: a file picked up by default that holds no
+// ClusterConfiguration is left out with a warning (ending in skipped), one named by flag is an error.
+func kubeadmConfigDocs(o Options, reads *Reads, skipped string) ([]kubeadmConfig, []string, error) {
+	var cfgs []kubeadmConfig
+	var warnings []string
+	paths, auto := kubeadmConfigs(o)
+	for _, path := range paths {
+		cf, err := reads.File(path, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		doc, err := reads.KubeadmDoc(path)
+		if errors.Is(err, patches.ErrNoClusterConfiguration) && auto {
+			warnings = append(warnings, fmt.Sprintf("%s: no ClusterConfiguration document%s", path, skipped))
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		cfgs = append(cfgs, kubeadmConfig{cf, doc})
+	}
+	return cfgs, warnings, nil
 }
 
 func manifestValue(m *manifests.Manifest, eff []string) string {
