@@ -19,13 +19,22 @@ package distros
 // The drop-in holds one "controllers-=±name" entry: it is placed first, so kcm's first-match rule
 // makes it decide for the mirroring controller whatever the other files say, and every other entry —
 // k3s's default included, which follows disable-cloud-controller — stays exactly as the user has it.
+// Except where our entry is the first controllers entry k3s merges and the next one is a plain
+// "controllers=V" (a later drop-in, or the unit's ExecStart, which k3s reads after every config file:
+// pkg/configfilearg/parser.go, commit 0aa32d5656f84887848522c45df9d6869d8eaec9, inserts the config
+// file's flags right after the subcommand, before the command line's own): "-=" would take k3s's
+// default in ahead of V, which V alone drops, and turn other controllers on or off. There the entry is
+// a plain "controllers=±name", which drops the default as V does. The plan merges every file and
+// ExecStart with the entry in place and refuses any result that changes another controller.
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +58,18 @@ const (
 
 // rancherPrepend starts the entry our drop-in writes: a controllers value put before every other.
 var rancherPrepend = controllers.FormatExtraArg("-", "")
+
+// rancherReplace starts the plain entry, used where "-=" would pull k3s's default in (see above).
+var rancherReplace = controllers.FormatExtraArg("", "")
+
+// rancherOurEntry says whether a drop-in line or value is an entry mirrorctl writes, and returns the
+// value after its prefix.
+func rancherOurEntry(v string) (string, bool) {
+	if val, ok := strings.CutPrefix(v, rancherPrepend); ok {
+		return val, true
+	}
+	return strings.CutPrefix(v, rancherReplace)
+}
 
 // rancherDefaults are k3s's own kcm --controllers (pkg/daemons/control/server.go).
 const (
@@ -394,7 +415,7 @@ func rancherCheckOurs(rf *rancherFile) error {
 			return fmt.Errorf("holds %q, which mirrorctl did not write; move the file away or merge it into another drop-in", e.key)
 		}
 		for _, v := range e.values {
-			val, ok := strings.CutPrefix(v, rancherPrepend)
+			val, ok := rancherOurEntry(v)
 			if !ok || !controllers.IsMirroringName(strings.TrimPrefix(val, "-")) {
 				return fmt.Errorf("holds %q, which mirrorctl did not write; move the file away or merge it into another drop-in", v)
 			}
@@ -403,18 +424,26 @@ func rancherCheckOurs(rf *rancherFile) error {
 	return nil
 }
 
-// dropInContent is our drop-in for a decisive entry ("" for none).
-func (r rancher) dropInContent(entry, op string) []byte {
+// dropInContent is our drop-in for a decisive entry ("" for none), merged with merge ("-": before
+// everything; "": replacing k3s's default, see the file comment).
+func (r rancher) dropInContent(entry, op, merge string) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Written by mirrorctl (%s). %s merges config.yaml.d/*.yaml in name order after config.yaml.\n", op, r.name)
 	if entry == "" {
 		fmt.Fprintf(&b, "# Nothing to add: the other %s config files give the wanted state. Safe to delete.\n", r.name)
 		return b.Bytes()
 	}
-	b.WriteString("# \"controllers-=\" puts this entry before every other --controllers value, so it decides for the\n")
-	b.WriteString("# EndpointSlice mirroring controller; all other controllers stay as the other files set them.\n")
+	if merge == "-" {
+		b.WriteString("# \"controllers-=\" puts this entry before every other --controllers value, so it decides for the\n")
+		b.WriteString("# EndpointSlice mirroring controller; all other controllers stay as the other files set them.\n")
+	} else {
+		fmt.Fprintf(&b, "# \"controllers=\" makes this entry the first --controllers value and drops %s's default, as\n", r.name)
+		b.WriteString("# the later plain \"controllers=\" entry does (\"controllers-=\" would put the default ahead of it):\n")
+		b.WriteString("# it decides for the EndpointSlice mirroring controller; all other controllers stay as the other\n")
+		b.WriteString("# files set them.\n")
+	}
 	fmt.Fprintf(&b, "# Undo with `mirrorctl enable` (or delete this file), then `systemctl restart %s`.\n", r.service)
-	fmt.Fprintf(&b, "%s+:\n  - %q\n", rancherKCMArg, controllers.FormatExtraArg("-", entry))
+	fmt.Fprintf(&b, "%s+:\n  - %q\n", rancherKCMArg, controllers.FormatExtraArg(merge, entry))
 	return b.Bytes()
 }
 
@@ -466,51 +495,42 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 			entry = "-" + name
 		}
 	}
+	// Merge every file and ExecStart with our drop-in in its load position, for each way of writing
+	// the entry; the first whose result sets mirroring as wanted and every other controller as the
+	// other files do wins. A later drop-in that replaces kube-controller-manager-arg or prepends its
+	// own mirroring entry would win over any of them.
 	var after []byte
-	switch {
-	case entry == "" && !st.ours.Exists:
-		after = nil // nothing to write, nothing to remove
-	case entry == "" && st.ours.Exists && !bytes.Contains(st.ours.Data, []byte(rancherPrepend)):
-		after = st.ours.Data
-	default:
-		after = r.dropInContent(entry, string(o.Op))
-		if st.ours.Exists && rancherSameEntry(st.ours.Data, after) {
-			after = st.ours.Data // same entry: leave the file as it is
-		}
-	}
-
-	// Check the result with our drop-in in its load position: a later drop-in that replaces
-	// kube-controller-manager-arg or prepends its own mirroring entry would win.
-	newOurs := &nodefs.File{Path: r.dropInPath(), Data: after, Exists: after != nil}
-	var files []*rancherFile
-	var unchanged *rancherFile // our drop-in as read, when the plan leaves it as it is
-	for _, f := range st.files {
-		if f.file.Path != r.dropInPath() {
-			files = append(files, f)
-		} else if after != nil && bytes.Equal(f.file.Data, after) {
-			unchanged = f
-		}
-	}
-	if after != nil {
-		rf := unchanged
-		if rf == nil {
-			if rf, err = parseRancherFile(newOurs); err != nil {
-				return nil, fmt.Errorf("%s: internal error: %w", r.dropInPath(), err)
+	var eff []string
+	var changedOthers []string
+	for _, merge := range []string{"-", ""} {
+		switch {
+		case entry == "" && !st.ours.Exists:
+			after = nil // nothing to write, nothing to remove
+		case entry == "" && st.ours.Exists && !rancherHasEntry(st.ours.Data):
+			after = st.ours.Data
+		default:
+			after = r.dropInContent(entry, string(o.Op), merge)
+			if st.ours.Exists && rancherSameEntry(st.ours.Data, after) {
+				after = st.ours.Data // same entry: leave the file as it is
 			}
 		}
-		files = append(files[:st.oursIdx:st.oursIdx], append([]*rancherFile{rf}, files[st.oursIdx:]...)...)
-	}
-	merged, err := mergeRancher(files)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
-	}
-	merged.kcmArgs = append(merged.kcmArgs, st.cli...)
-	eff := controllers.Flatten(rancherControllers(r.defaultControllers(merged), merged.kcmArgs))
-	if controllers.MirroringEnabled(eff) != want {
-		if merged.lastKCMBy != "" && merged.lastKCMBy != r.dropInPath() {
-			return nil, fmt.Errorf("%s: loads after %s and overrides its %s; move the mirroring entry there or rename the file", merged.lastKCMBy, r.dropInPath(), rancherKCMArg)
+		var merged rancherMerged
+		eff, merged, err = r.mergeWith(st, after)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("%s: ExecStart passes --%s with a controllers entry that overrides %s; remove it from the unit", st.unit, rancherKCMArg, r.dropInPath())
+		if controllers.MirroringEnabled(eff) != want {
+			if merged.lastKCMBy != "" && merged.lastKCMBy != r.dropInPath() {
+				return nil, fmt.Errorf("%s: loads after %s and overrides its %s; move the mirroring entry there or rename the file", merged.lastKCMBy, r.dropInPath(), rancherKCMArg)
+			}
+			return nil, fmt.Errorf("%s: ExecStart passes --%s with a controllers entry that overrides %s; remove it from the unit", st.unit, rancherKCMArg, r.dropInPath())
+		}
+		if changedOthers = rancherOthersChanged(baseEff, eff); len(changedOthers) == 0 || entry == "" {
+			break
+		}
+	}
+	if len(changedOthers) > 0 {
+		return nil, fmt.Errorf("%s: %s would also switch %s (as k3s merges config.yaml, its drop-ins and ExecStart); set the mirroring entry in the file that sets controllers instead", r.dropInPath(), o.Op, strings.Join(changedOthers, ", "))
 	}
 	p.Warnings = append(p.Warnings, st.warnings...)
 	if st.unit == "" {
@@ -544,12 +564,98 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 	return p, nil
 }
 
+// mergeWith merges every config file, with after as our drop-in in its load position (nil: none),
+// and ExecStart's values, and returns the --controllers list kcm gets.
+func (r rancher) mergeWith(st *rancherState, after []byte) ([]string, rancherMerged, error) {
+	newOurs := &nodefs.File{Path: r.dropInPath(), Data: after, Exists: after != nil}
+	var files []*rancherFile
+	var unchanged *rancherFile // our drop-in as read, when the plan leaves it as it is
+	for _, f := range st.files {
+		if f.file.Path != r.dropInPath() {
+			files = append(files, f)
+		} else if after != nil && bytes.Equal(f.file.Data, after) {
+			unchanged = f
+		}
+	}
+	if after != nil {
+		rf := unchanged
+		if rf == nil {
+			var err error
+			if rf, err = parseRancherFile(newOurs); err != nil {
+				return nil, rancherMerged{}, fmt.Errorf("%s: internal error: %w", r.dropInPath(), err)
+			}
+		}
+		files = append(files[:st.oursIdx:st.oursIdx], append([]*rancherFile{rf}, files[st.oursIdx:]...)...)
+	}
+	merged, err := mergeRancher(files)
+	if err != nil {
+		return nil, merged, fmt.Errorf("%s: %w", r.configPath(), err)
+	}
+	merged.kcmArgs = append(merged.kcmArgs, st.cli...)
+	return controllers.Flatten(rancherControllers(r.defaultControllers(merged), merged.kcmArgs)), merged, nil
+}
+
+// rancherOthersChanged lists the controllers other than the mirroring one whose state differs between
+// two --controllers lists, by kcm's IsControllerEnabled (the first entry naming a controller decides,
+// else "*" runs the default-on ones): every controller either list names, and "*" for the ones
+// neither names when "*" comes and goes.
+func rancherOthersChanged(before, after []string) []string {
+	names := map[string]bool{}
+	for _, e := range append(append([]string{}, before...), after...) {
+		n := strings.TrimPrefix(e, "-")
+		if n != "*" && n != "" && !controllers.IsMirroringName(n) {
+			names[n] = true
+		}
+	}
+	state := func(list []string, name string) (on, star bool) {
+		for _, e := range list {
+			switch e {
+			case name:
+				return true, star
+			case "-" + name:
+				return false, star
+			case "*":
+				star = true
+			}
+		}
+		return star && !rancherOffByDefault[name], star
+	}
+	var out []string
+	for _, n := range slices.Sorted(maps.Keys(names)) {
+		b, _ := state(before, n)
+		a, _ := state(after, n)
+		if a != b {
+			out = append(out, fmt.Sprintf("%s %s→%s", n, onOff(b), onOff(a)))
+		}
+	}
+	if _, b := state(before, ""); b != func() bool { _, a := state(after, ""); return a }() {
+		out = append(out, fmt.Sprintf("every other default controller (\"*\") %s→%s", onOff(b), onOff(!b)))
+	}
+	return out
+}
+
+// rancherOffByDefault are the controllers "*" does not start: kcm's ControllersDisabledByDefault
+// (kubernetes cmd/kube-controller-manager/app/controllermanager.go).
+var rancherOffByDefault = map[string]bool{"bootstrapsigner": true, "tokencleaner": true}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// rancherHasEntry says whether a drop-in of ours holds an entry (not only comments).
+func rancherHasEntry(data []byte) bool {
+	return bytes.Contains(data, []byte(rancherPrepend)) || bytes.Contains(data, []byte(rancherReplace))
+}
+
 // rancherSameEntry reports whether two drop-ins hold the same entry (comments aside), so re-running
 // with another op wording does not rewrite the file.
 func rancherSameEntry(a, b []byte) bool {
 	pick := func(d []byte) string {
 		for _, l := range strings.Split(string(d), "\n") {
-			if strings.Contains(l, rancherPrepend) && !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			if rancherHasEntry([]byte(l)) && !strings.HasPrefix(strings.TrimSpace(l), "#") {
 				return strings.TrimSpace(l)
 			}
 		}

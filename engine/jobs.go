@@ -8,9 +8,11 @@ import (
 	"strings"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/lint"
 	"github.com/mirrorctl/mirrorctl/manifests"
+	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
@@ -84,6 +86,16 @@ func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 				forced = append(forced, "--force: "+err.Error())
 			}
 		}
+		allowed, err := PlanTargets(env.Root, f)
+		if err != nil {
+			return nil, err
+		}
+		if err := f.CheckTargets(allowed); err != nil {
+			if f.Inputs == nil {
+				return nil, fmt.Errorf("%w; the plan records no inputs (made by an older mirrorctl): make a new plan", err)
+			}
+			return nil, err
+		}
 		changes, err := f.Check(env.Root, force)
 		if err != nil {
 			return nil, err
@@ -97,6 +109,94 @@ func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 	}
 	job.Unchanged = func(*change.Plan) string { return "the files already hold the planned bytes: nothing to change" }
 	return &job
+}
+
+// lintFixManifestsDir is the input a lint-fix plan records: the folder lint --fix edited.
+const lintFixManifestsDir = "manifests-dir"
+
+// PlanInputs are the inputs a disable or enable plan records: --controller-name and the values of
+// the inputs adapter a declares. apply-plan recomputes the plan's targets from them (PlanTargets).
+func PlanInputs(a distros.Adapter, o distros.Options) planfile.Inputs {
+	in := planfile.Inputs{ControllerName: o.ControllerName, Values: map[string]any{}}
+	for _, d := range a.Inputs() {
+		if v, ok := o.Inputs[d.Name]; ok {
+			in.Values[d.Name] = v
+		}
+	}
+	return in
+}
+
+// LintFixInputs are the inputs a lint-fix plan records.
+func LintFixInputs(o lint.Options) planfile.Inputs {
+	return planfile.Inputs{Values: map[string]any{lintFixManifestsDir: o.ManifestsDir}}
+}
+
+// PlanTargets recomputes, from a plan's operation, distro and recorded inputs (none recorded: the
+// defaults), the node paths the plan may change: what the adapter's Targets lists for disable and
+// enable, the static pod manifests lint --fix may edit for lint-fix. A plan whose inputs the adapter
+// does not read, or of another operation, is refused.
+func PlanTargets(root nodefs.Root, f *planfile.File) ([]string, error) {
+	in := planfile.Inputs{}
+	if f.Inputs != nil {
+		in = *f.Inputs
+	}
+	var paths []string
+	switch f.Operation {
+	case "lint-fix":
+		o := lint.Options{}
+		for k, v := range in.Values {
+			s, ok := v.(string)
+			if k != lintFixManifestsDir || !ok {
+				return nil, fmt.Errorf("plan: a lint-fix plan records input %s, which lint --fix does not read; nothing written", k)
+			}
+			o.ManifestsDir = s
+		}
+		if in.ControllerName != "" {
+			return nil, errors.New("plan: a lint-fix plan records a controller name, which lint --fix does not read; nothing written")
+		}
+		return lint.FixTargets(root, o)
+	case string(controllers.Disable), string(controllers.Enable):
+	default:
+		return nil, fmt.Errorf("plan: operation %q: apply-plan applies disable, enable and lint-fix plans; nothing written", f.Operation)
+	}
+	a, err := distros.Get(f.Distro)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w; nothing written", err)
+	}
+	o := distros.Options{Root: root, Op: controllers.Op(f.Operation), ControllerName: in.ControllerName, Inputs: distros.Values{}}
+	for k, v := range in.Values {
+		if !readsInput(a, k, v) {
+			return nil, fmt.Errorf("plan: records input %s=%v, which is not an input of the %s adapter of that kind; nothing written", k, v, a.Name())
+		}
+		o.Inputs[k] = v
+	}
+	ts, err := a.Targets(o)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		paths = append(paths, t.Path)
+	}
+	return paths, nil
+}
+
+// readsInput says whether adapter a declares an input named name of v's kind (Options panics on a
+// value of the wrong kind: a forged plan must not get that far).
+func readsInput(a distros.Adapter, name string, v any) bool {
+	for _, d := range a.Inputs() {
+		if d.Name != name {
+			continue
+		}
+		switch v.(type) {
+		case string:
+			return d.Kind == distros.StringInput
+		case bool:
+			return d.Kind == distros.BoolInput
+		case []string:
+			return d.Kind == distros.StringsInput
+		}
+	}
+	return false
 }
 
 // LintFix removes what lint --fix repairs (EndpointSliceMirroring feature gates in static pods).

@@ -13,17 +13,34 @@ import (
 	"github.com/mirrorctl/mirrorctl/yamledit"
 )
 
+// FixTargets lists the files Fix may change: the static pod manifests in the folder it edits. A
+// saved lint-fix plan may touch nothing else.
+func FixTargets(root nodefs.Root, o Options) ([]string, error) {
+	pods, _, err := readPodDir(o.reads(root), nodefs.Clean(fixDir(o)), false)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range pods {
+		out = append(out, p.path)
+	}
+	return out, nil
+}
+
+func fixDir(o Options) string {
+	if o.ManifestsDir == "" {
+		return distros.KubeadmManifestsDir
+	}
+	return o.ManifestsDir
+}
+
 // Fix plans the repairs lint can make: removing the EndpointSliceMirroring entry from every
 // --feature-gates flag in the static pod folder (the whole flag when it was the only gate). Like an
 // adapter's Plan it writes nothing; it returns one FileChange per manifest it would change, spliced
 // into the original bytes so the file differs only on those lines.
 func Fix(root nodefs.Root, o Options) ([]change.FileChange, error) {
-	dir := o.ManifestsDir
-	if dir == "" {
-		dir = distros.KubeadmManifestsDir
-	}
 	reads := o.reads(root)
-	pods, _, err := readPodDir(reads, nodefs.Clean(dir), true)
+	pods, _, err := readPodDir(reads, nodefs.Clean(fixDir(o)), true)
 	if err != nil {
 		return nil, err
 	}

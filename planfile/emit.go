@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -43,6 +45,27 @@ func (e *emitter) list(indent int, k string, items []string) {
 	fmt.Fprintf(&e.b, "%s%s:\n", strings.Repeat(" ", indent), k)
 	for _, it := range items {
 		fmt.Fprintf(&e.b, "%s  - %s\n", strings.Repeat(" ", indent), scalar(it))
+	}
+}
+
+// inputs writes the recorded inputs, values in name order.
+func (e *emitter) inputs(in *Inputs) {
+	e.b.WriteString("inputs:\n")
+	e.key(2, "controller_name", in.ControllerName)
+	if len(in.Values) == 0 {
+		e.raw(2, "values", "{}")
+		return
+	}
+	e.b.WriteString("  values:\n")
+	for _, k := range slices.Sorted(maps.Keys(in.Values)) {
+		switch v := in.Values[k].(type) {
+		case string:
+			e.key(4, k, v)
+		case bool:
+			e.raw(4, k, boolText(v))
+		case []string:
+			e.list(4, k, v)
+		}
 	}
 }
 

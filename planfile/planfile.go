@@ -58,6 +58,10 @@ var (
 	ErrDrift = errors.New("changed since the plan was made")
 	// ErrIdentity means the plan was made on another node.
 	ErrIdentity = errors.New("the plan was made on another node")
+	// ErrNotTarget means the plan names a file its operation may not write: the checksum proves a
+	// plan is intact, not that it came from mirrorctl, so the files it may touch are recomputed from
+	// its recorded inputs and anything else is refused.
+	ErrNotTarget = errors.New("not a file this plan's operation may change")
 )
 
 // Identity says which node a plan was made on. Empty fields mean the file was absent.
@@ -100,6 +104,16 @@ type Target struct {
 	After        string `yaml:"after,omitempty"`         // the bytes to write, when Changed
 }
 
+// Inputs are what a plan was computed from besides the node's files: --controller-name and the
+// adapter's inputs (distros.Options). apply-plan recomputes from them the files the operation may
+// change, so what a plan may write is decided by the adapter, never by the plan file.
+type Inputs struct {
+	ControllerName string
+	// Values by input name: a string, a bool or a []string (distros.Values). Unset and empty values
+	// are not recorded.
+	Values map[string]any
+}
+
 // File is a plan.
 type File struct {
 	Format           string
@@ -110,27 +124,36 @@ type File struct {
 	MirrorctlVersion string
 	Created          time.Time // UTC, whole seconds
 	Node             Identity
-	Warnings         []string
-	Notes            []string
-	Diff             string // unified diff of every changed file, as `disable --dry-run` prints it
-	Files            []Target
-	Checksum         string // hex sha256 of every byte above the checksum line; set by Parse
+	// Inputs is nil in plans made before mirrorctl recorded them (the key is additive in format
+	// v1); apply-plan then allows only the files the operation touches with no inputs given.
+	Inputs   *Inputs
+	Warnings []string
+	Notes    []string
+	Diff     string // unified diff of every changed file, as `disable --dry-run` prints it
+	Files    []Target
+	Checksum string // hex sha256 of every byte above the checksum line; set by Parse
 }
 
 // wire is the YAML shape of File, for decoding.
 type wire struct {
-	Format           string   `yaml:"format"`
-	Operation        string   `yaml:"operation"`
-	Distro           string   `yaml:"distro"`
-	MirroringAfter   string   `yaml:"mirroring_after"`
-	Changed          bool     `yaml:"changed"`
-	MirrorctlVersion string   `yaml:"mirrorctl_version"`
-	Created          string   `yaml:"created"`
-	Node             Identity `yaml:"node"`
-	Warnings         []string `yaml:"warnings"`
-	Notes            []string `yaml:"notes"`
-	Diff             string   `yaml:"diff"`
-	Files            []Target `yaml:"files"`
+	Format           string      `yaml:"format"`
+	Operation        string      `yaml:"operation"`
+	Distro           string      `yaml:"distro"`
+	MirroringAfter   string      `yaml:"mirroring_after"`
+	Changed          bool        `yaml:"changed"`
+	MirrorctlVersion string      `yaml:"mirrorctl_version"`
+	Created          string      `yaml:"created"`
+	Node             Identity    `yaml:"node"`
+	Inputs           *wireInputs `yaml:"inputs"`
+	Warnings         []string    `yaml:"warnings"`
+	Notes            []string    `yaml:"notes"`
+	Diff             string      `yaml:"diff"`
+	Files            []Target    `yaml:"files"`
+}
+
+type wireInputs struct {
+	ControllerName string         `yaml:"controller_name"`
+	Values         map[string]any `yaml:"values"`
 }
 
 // header opens every plan; it is covered by the checksum like everything else.
@@ -234,6 +257,9 @@ func emit(f *File) []byte {
 	e.b.WriteString("node:\n")
 	e.key(2, "hostname", f.Node.Hostname)
 	e.key(2, "machine_id", f.Node.MachineID)
+	if f.Inputs != nil {
+		e.inputs(f.Inputs)
+	}
 	e.list(0, "warnings", f.Warnings)
 	e.list(0, "notes", f.Notes)
 	e.key(0, "diff", f.Diff)
@@ -315,6 +341,13 @@ func Parse(data []byte) (*File, error) {
 		Changed: w.Changed, MirrorctlVersion: w.MirrorctlVersion, Created: created.UTC(), Node: w.Node,
 		Warnings: nonNil(w.Warnings), Notes: nonNil(w.Notes), Diff: w.Diff, Files: w.Files, Checksum: want,
 	}
+	if w.Inputs != nil {
+		in, err := decodeInputs(w.Inputs)
+		if err != nil {
+			return nil, fmt.Errorf("%w: inputs: %v", ErrMalformed, err)
+		}
+		f.Inputs = in
+	}
 	if err := f.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -374,6 +407,77 @@ func (f *File) validate() error {
 	}
 	if diff.String() != f.Diff {
 		return errors.New("the diff does not match the recorded contents")
+	}
+	return nil
+}
+
+var inputNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{0,63}$`) })
+
+// Recorded returns the inputs as a plan records them: empty values dropped, lists copied.
+func (in Inputs) Recorded() *Inputs {
+	out := &Inputs{ControllerName: in.ControllerName, Values: map[string]any{}}
+	for k, v := range in.Values {
+		switch v := v.(type) {
+		case string:
+			if v != "" {
+				out.Values[k] = v
+			}
+		case bool:
+			if v {
+				out.Values[k] = v
+			}
+		case []string:
+			if len(v) > 0 {
+				out.Values[k] = append([]string{}, v...)
+			}
+		}
+	}
+	return out
+}
+
+// decodeInputs checks the decoded inputs: names an input could have, values of the three kinds.
+func decodeInputs(w *wireInputs) (*Inputs, error) {
+	in := &Inputs{ControllerName: w.ControllerName, Values: map[string]any{}}
+	for k, v := range w.Values {
+		if !inputNameRE().MatchString(k) {
+			return nil, fmt.Errorf("%q: not an input name", k)
+		}
+		switch v := v.(type) {
+		case string, bool:
+			in.Values[k] = v
+		case []any:
+			var l []string
+			for _, it := range v {
+				s, ok := it.(string)
+				if !ok {
+					return nil, fmt.Errorf("%s: want a list of strings", k)
+				}
+				l = append(l, s)
+			}
+			in.Values[k] = l
+		default:
+			return nil, fmt.Errorf("%s: want a string, a bool or a list of strings", k)
+		}
+	}
+	return in, nil
+}
+
+// CheckTargets refuses a plan naming any file outside allowed: the node paths the plan's operation
+// may change, as the adapter lists them for the plan's recorded inputs. Paths compare exactly (Parse
+// already refused any that is not absolute and clean): a link to a target is not the target.
+func (f *File) CheckTargets(allowed []string) error {
+	ok := map[string]bool{}
+	for _, p := range allowed {
+		ok[nodefs.Clean(p)] = true
+	}
+	var bad []string
+	for _, t := range f.Files {
+		if !ok[t.Path] {
+			bad = append(bad, t.Path)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s: %w (%s %s for these inputs: %s); nothing written", strings.Join(bad, ", "), ErrNotTarget, f.Distro, f.Operation, strings.Join(allowed, ", "))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -508,5 +509,36 @@ func TestScalarRoundTrip(t *testing.T) {
 	}
 	if f.Node.Hostname != "x: y" || f.Node.MachineID != "1234" || f.Distro != "kube adm" || f.Changed || f.Diff != "" || len(f.Files) != 0 {
 		t.Errorf("parsed %+v", f)
+	}
+}
+
+// Recorded inputs round-trip in canonical form; values of another type are refused.
+func TestInputs(t *testing.T) {
+	r := newRoot(t)
+	f, err := Build(disablePlan(t, r), "disable", Identity{}, "v", when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Inputs = Inputs{ControllerName: "endpointslice-mirroring-controller", Values: map[string]any{
+		"kubeadm-config": []string{"/a.yaml", "/b: c.yaml"}, "flag": true, "off": false, "s": "true", "empty": "",
+	}}.Recorded()
+	b, err := Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g.Inputs, f.Inputs) || len(g.Inputs.Values) != 3 {
+		t.Errorf("inputs read back as %#v, want %#v", g.Inputs, f.Inputs)
+	}
+	for _, bad := range []string{"    s: 3\n", "    S: x\n", "    s:\n      - 1\n"} {
+		s := strings.Replace(string(b), "    s: \"true\"\n", bad, 1)
+		body := s[:strings.LastIndex(s, checksumKey)]
+		s = body + checksumKey + digest([]byte(body)) + "\n"
+		if _, err := Parse([]byte(s)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: %v, want ErrMalformed", bad, err)
+		}
 	}
 }

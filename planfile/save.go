@@ -35,7 +35,7 @@ type Saved struct {
 // Secret is a changed file of a plan that holds a credential.
 type Secret struct{ Path, Kind string }
 
-// Save writes plan p to path (a host path, see above) with mode 0600 and returns its sha256, which a
+// Save writes plan p, computed from inputs in, to path (a host path, see above) with mode 0600 and returns its sha256, which a
 // change ticket cites and `apply-plan --expect-sha256` checks. Folders whose files a kubelet runs
 // (refusedDirs, node paths, checked on the host and under root) and the plan's own targets are
 // refused.
@@ -43,7 +43,7 @@ type Secret struct{ Path, Kind string }
 // The plan is written to a new temp file in the folder and renamed over path, everything relative to
 // the folder opened once: a link planted at path (a world-writable /tmp) is replaced, never followed,
 // so root's plan never lands in the file the link names.
-func Save(root nodefs.Root, p *change.Plan, op, path, toolVersion string, refusedDirs []string) (*Saved, error) {
+func Save(root nodefs.Root, p *change.Plan, op string, in Inputs, path, toolVersion string, refusedDirs []string) (*Saved, error) {
 	dir, base, err := planDir(root, path, refusedDirs)
 	if err != nil {
 		return nil, err
@@ -55,6 +55,7 @@ func Save(root nodefs.Root, p *change.Plan, op, path, toolVersion string, refuse
 	if err != nil {
 		return nil, err
 	}
+	f.Inputs = in.Recorded()
 	data, err := Marshal(f)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *li
 		return err
 	}
 	if path := c.String("save-plan"); path != "" {
-		if _, err := savePlan(g, res.Plan, "lint-fix", path); err != nil {
+		if _, err := savePlan(g, res.Plan, "lint-fix", engine.LintFixInputs(o), path); err != nil {
 			return err
 		}
 	}

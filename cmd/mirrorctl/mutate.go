@@ -154,7 +154,7 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 		return err
 	}
 	if savePath != "" {
-		if _, err := savePlan(g, r.Plan, string(op), savePath); err != nil {
+		if _, err := savePlan(g, r.Plan, string(op), engine.PlanInputs(a, o), savePath); err != nil {
 			return err
 		}
 	}

@@ -18,8 +18,9 @@ import (
 // taken for a static pod.
 var planDirsRefused = distros.StaticPodDirs()
 
-// savePlan saves a dry-run's plan to path (a host path, not under --root) and returns its sha256.
-func savePlan(g *globals, p *change.Plan, op string, path string) (string, error) {
+// savePlan saves a dry-run's plan, made from inputs in, to path (a host path, not under --root) and
+// returns its sha256.
+func savePlan(g *globals, p *change.Plan, op string, in planfile.Inputs, path string) (string, error) {
 	if path == "" {
 		return "", usageErr("--save-plan: empty file name")
 	}
@@ -27,7 +28,7 @@ func savePlan(g *globals, p *change.Plan, op string, path string) (string, error
 	if err != nil {
 		return "", err
 	}
-	s, err := planfile.Save(root, p, op, path, version, planDirsRefused)
+	s, err := planfile.Save(root, p, op, in, path, version, planDirsRefused)
 	if err != nil {
 		return "", err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/golden"
 	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
@@ -144,7 +145,7 @@ func TestSavePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, string(controllers.Disable), path); err != nil {
+	if _, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, string(controllers.Disable), planfile.Inputs{}, path); err != nil {
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
@@ -181,7 +182,7 @@ func TestSavePlanRefusesBadPlaces(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			_, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, string(controllers.Disable), tc.path)
+			_, err := savePlan(&globals{root: root, stdout: &out, stderr: &errb}, p, string(controllers.Disable), planfile.Inputs{}, tc.path)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to say %q", err, tc.want)
 			}
