@@ -563,10 +563,16 @@ func controllerFindings(p *podFile, v controllers.Version) (out []Finding, broke
 			continue
 		}
 		for _, it := range flagItems(c, "--"+controllers.FlagName) {
-			for _, e := range strings.Split(it.text, ",") {
+			// kcm gets the value after the kubelet's $(VAR) expansion; one this cannot know is the
+			// manifest reader's to refuse, not a finding here.
+			text, ok := manifests.Expanded(c, it.text)
+			if !ok {
+				continue
+			}
+			for _, e := range strings.Split(text, ",") {
 				var why string
 				switch problem := controllers.CheckEntry(e); {
-				case it.text == "":
+				case text == "":
 					why = "is empty: kube-controller-manager then runs no controller at all"
 				case problem == controllers.EntryEmpty:
 					why = "has an empty entry"
@@ -577,9 +583,9 @@ func controllerFindings(p *podFile, v controllers.Version) (out []Finding, broke
 				}
 				if why != "" {
 					out = append(out, Finding{Check: CheckControllersEntry, Severity: Error, Path: p.path, Line: it.line,
-						Message: fmt.Sprintf("container %s: --controllers=%s %s", manifests.ContainerName, it.text, why)})
+						Message: fmt.Sprintf("container %s: --controllers=%s %s", manifests.ContainerName, text, why)})
 					broken = true
-					if it.text == "" {
+					if text == "" {
 						break
 					}
 					continue

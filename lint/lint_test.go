@@ -177,6 +177,19 @@ func TestRun(t *testing.T) {
 			replace(t, root, kcm, defaultCtl, defaultCtl+",-nosuchcontroller")
 			return []want{{CheckUnknownController, Error, kcmNode, lineOf(t, root, kcm, "--controllers"), `no controller "nosuchcontroller" in Kubernetes 1.29`}}
 		}},
+		// Issue 14 §8: kcm gets the value the kubelet expands; "$(CTRL)" itself is no controller name.
+		{"$(VAR) from a literal env", func(t *testing.T, root string) []want {
+			os.Remove(filepath.Join(root, cfg)) // only the manifest matters here
+			replace(t, root, kcm, defaultCtl, "--controllers=$(CTRL)")
+			replace(t, root, kcm, "    name: kube-controller-manager\n", "    name: kube-controller-manager\n    env:\n    - name: CTRL\n      value: endpointslice-mirroring-controller,*\n")
+			return nil
+		}},
+		{"$(VAR) naming an unknown controller", func(t *testing.T, root string) []want {
+			os.Remove(filepath.Join(root, cfg)) // only the manifest matters here
+			replace(t, root, kcm, defaultCtl, "--controllers=$(CTRL)")
+			replace(t, root, kcm, "    name: kube-controller-manager\n", "    name: kube-controller-manager\n    env:\n    - name: CTRL\n      value: '*,-nosuchcontroller'\n")
+			return []want{{CheckUnknownController, Error, kcmNode, lineOf(t, root, kcm, "--controllers"), `no controller "nosuchcontroller" in Kubernetes 1.29`}}
+		}},
 		{"canonical name on 1.27", func(t *testing.T, root string) []want {
 			os.Remove(filepath.Join(root, cfg)) // only the manifest matters here
 			replace(t, root, kcm, "kube-controller-manager:v1.29.0", "kube-controller-manager:v1.27.16")

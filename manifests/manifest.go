@@ -27,6 +27,8 @@ type occurrence struct {
 	value  *yaml.Node // the item holding V in the two-item form; nil in the "=" form
 	text   string     // V
 	joined bool       // "--controllers=V" form
+	env    *yaml.Node // the env value V comes from ("--controllers=$(VAR)"): the edit goes there
+	fixed  error      // V is built with $(VAR) in a form mirrorctl does not edit: why
 }
 
 // Manifest is a parsed static pod manifest.
@@ -40,6 +42,8 @@ type Manifest struct {
 	flags   []controllers.Occurrence // every --controllers on argv
 	occ     []occurrence             // the same, located in the YAML
 	broken  error                    // the first --controllers value kcm would reject or misread
+	kcm     *yaml.Node               // the container
+	script  *script                  // kcm's command line inside a shell's -c script; nil when argv is it
 }
 
 // Parse reads a static pod manifest and finds the kcm container and its --controllers flags.
@@ -97,7 +101,7 @@ func ParseDecoded(d *yamledit.Decoded) (*Manifest, error) {
 	if kcm == nil {
 		return nil, fmt.Errorf("no container named %q (found: %s)", ContainerName, strings.Join(names, ", "))
 	}
-	m := &Manifest{file: f, data: data, fields: map[string]*yaml.Node{}}
+	m := &Manifest{file: f, data: data, fields: map[string]*yaml.Node{}, kcm: kcm}
 	m.Image = scalarField(kcm, "image")
 	m.Version = controllers.ImageVersion(m.Image)
 	for _, f := range []string{"command", "args"} {
@@ -150,14 +154,17 @@ func field(m *yaml.Node, key string) *yaml.Node { return yamledit.Field(m, key) 
 func scalarField(m *yaml.Node, key string) string { return yamledit.ScalarField(m, key) }
 
 // collect finds the --controllers occurrences (controllers.Occurrences) on the command line made of the
-// fields known so far. Every item must be a string; a flag whose value is not in its own list (the last
-// item of command, its value args[0]) is refused, as before: kcm would read it, but editing a flag split
-// over two lists is not supported.
+// fields known so far, as kcm gets it: each item expanded as the kubelet expands $(VAR) from the
+// container's env (commandline.go), and, when the command is a shell, the words of its -c script. Every
+// item must be a string; a flag whose value is not in its own list (the last item of command, its value
+// args[0]) is refused, as before: kcm would read it, but editing a flag split over two lists is not
+// supported.
 func (m *Manifest) collect() error {
 	var items []*yaml.Node
 	var fieldOf []string
 	var notString error
-	m.argv = nil
+	var raw []string
+	m.argv, m.script = nil, nil
 	for _, f := range []string{"command", "args"} {
 		seq := m.fields[f]
 		if seq == nil {
@@ -169,11 +176,28 @@ func (m *Manifest) collect() error {
 				break
 			}
 			items, fieldOf = append(items, it), append(fieldOf, f)
-			m.argv = append(m.argv, it.Value)
+			raw = append(raw, it.Value)
 		}
 		if notString != nil {
 			break
 		}
+	}
+	env, err := readEnv(m.kcm)
+	if err != nil {
+		return err
+	}
+	var unknown []string // per item: the first name whose value is not known, "" when none
+	for _, r := range raw {
+		v, u := expand(r, env.lookup, env.refs)
+		m.argv = append(m.argv, v)
+		first := ""
+		if len(u) > 0 {
+			first = u[0]
+		}
+		unknown = append(unknown, first)
+	}
+	if isShell(m.argv) {
+		return m.collectScript(items, fieldOf, raw)
 	}
 	occ, err := controllers.Occurrences(m.argv)
 	var missing *controllers.MissingValueError
@@ -181,6 +205,18 @@ func (m *Manifest) collect() error {
 		return fmt.Errorf("container %s: %s ends with %s and no value", ContainerName, fieldOf[missing.Flag], flagName)
 	}
 	m.flags, m.occ, m.broken = occ, nil, err
+	// An item the kubelet expands from a value not known here may be, or hold, the flag: then the
+	// state cannot be established.
+	for i, name := range unknown {
+		isValue := false
+		for _, o := range occ {
+			isValue = isValue || o.Value == i
+		}
+		if name != "" && (isValue || couldBeFlag(raw[i])) {
+			m.broken = fmt.Errorf("%s %q: the kubelet substitutes $(%s), and %s; mirrorctl cannot tell what kube-controller-manager gets: set the value in the manifest", fieldOf[i], raw[i], name, env.whyUnknown(name))
+			break
+		}
+	}
 	for _, o := range occ {
 		if fieldOf[o.Value] != fieldOf[o.Flag] {
 			return fmt.Errorf("container %s: %s ends with %s and no value", ContainerName, fieldOf[o.Flag], flagName)
@@ -189,9 +225,85 @@ func (m *Manifest) collect() error {
 		if !o.OneToken() {
 			oc.value = items[o.Value]
 		}
+		oc.env, oc.fixed = m.envTarget(env, raw, o)
 		m.occ = append(m.occ, oc)
 	}
 	return notString
+}
+
+// envTarget returns where an edit of o goes when the kubelet builds its value from $(VAR): the env
+// value, when the value is exactly "$(VAR)" of a literal env entry set once, whose text the kubelet
+// takes as written (no "$" in it) and that nothing else refers to; otherwise why it is not edited.
+func (m *Manifest) envTarget(env *environment, raw []string, o controllers.Occurrence) (*yaml.Node, error) {
+	flag, value := raw[o.Flag], raw[o.Value]
+	if o.OneToken() {
+		value = strings.TrimPrefix(flag, flagName+"=")
+	} else if strings.Contains(flag, "$") {
+		return nil, fmt.Errorf("the flag item %q is built with $(…) or $$; edit it by hand", flag)
+	}
+	if !o.OneToken() || strings.HasPrefix(flag, flagName+"=") {
+		if !strings.Contains(value, "$") {
+			return nil, nil
+		}
+	}
+	if o.OneToken() && !strings.HasPrefix(flag, flagName+"=") {
+		return nil, fmt.Errorf("the item %q becomes %s only when the kubelet expands it; edit it by hand", flag, flagName)
+	}
+	name, ok := envRef(value)
+	if !ok {
+		return nil, fmt.Errorf("%s %q is built with $(…) or $$; mirrorctl edits only a value that is exactly $(VAR); edit it by hand", flagName, value)
+	}
+	v := env.vars[name]
+	if v == nil || v.why != "" {
+		return nil, fmt.Errorf("%s=%s: %s", flagName, value, env.whyUnknown(name))
+	}
+	switch {
+	case v.defs > 1:
+		return nil, fmt.Errorf("%s=%s: env sets %s %d times; edit it by hand", flagName, value, name, v.defs)
+	case v.value == nil:
+		return nil, fmt.Errorf("%s=%s: env sets %s without a value; edit it by hand", flagName, value, name)
+	case strings.Contains(v.value.Value, "$"):
+		return nil, fmt.Errorf("%s=%s: the env value of %s is built with $(…) or $$; edit it by hand", flagName, value, name)
+	case env.refs[name] != 1:
+		return nil, fmt.Errorf("%s=%s: $(%s) is used %d times in the container; edit it by hand", flagName, value, name, env.refs[name])
+	}
+	return v.value, nil
+}
+
+// collectScript reads kcm's command line from a shell's -c script (see script), or refuses the manifest
+// naming why: a shell mirrorctl cannot read would take the flag as one of its own arguments and ignore it.
+func (m *Manifest) collectScript(items []*yaml.Node, fieldOf []string, raw []string) error {
+	refuse := func(why string) error {
+		return fmt.Errorf("container %s: %s runs a shell (%s) whose kube-controller-manager command line mirrorctl cannot read: %s; write the command line as a list, or as sh -c 'exec kube-controller-manager --flag=value …' of plain words", ContainerName, fieldOf[0], m.argv[0], why)
+	}
+	switch {
+	case len(m.argv) >= 2 && m.argv[1] != "-c":
+		return refuse(fmt.Sprintf("its first argument is %q, not -c", m.argv[1]))
+	case len(m.argv) < 3 && m.fields["args"] == nil && field(m.kcm, "args") != nil && field(m.kcm, "args").Tag != "!!null":
+		return nil // command is "sh -c": the script is in args, read with them
+	case len(m.argv) < 3:
+		return refuse("it has no -c script")
+	}
+	if raw[2] != m.argv[2] || strings.Contains(raw[2], "$") {
+		return refuse("its -c script uses \"$\" (the kubelet's $(VAR) or the shell's expansion)")
+	}
+	words, err := readScript(m.argv[2])
+	if err != nil {
+		return refuse("its -c script " + err.Error())
+	}
+	seq := m.fields[fieldOf[2]]
+	m.script = &script{node: items[2], flow: seq.Style&yaml.FlowStyle != 0, words: words}
+	m.argv = nil
+	for _, w := range words {
+		m.argv = append(m.argv, w.text)
+	}
+	occ, err := controllers.Occurrences(m.argv)
+	var missing *controllers.MissingValueError
+	if errors.As(err, &missing) {
+		return refuse(fmt.Sprintf("its -c script ends with %s and no value", flagName))
+	}
+	m.flags, m.occ, m.broken = occ, nil, err
+	return nil
 }
 
 // Flag returns the value kube-controller-manager gets for the single-valued flag --name, and whether
@@ -251,7 +363,14 @@ func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, chan
 		return m, false, nil
 	}
 	var edits []yamledit.Splice
-	if len(m.occ) == 0 {
+	if m.script != nil {
+		e, err := m.scriptSplice(planned)
+		if err != nil {
+			return nil, false, err
+		}
+		edits = append(edits, e)
+	}
+	if len(m.occ) == 0 && m.script == nil {
 		e, err := m.insertFlag(controllers.Join(planned[0]))
 		if err != nil {
 			return nil, false, err
@@ -261,6 +380,9 @@ func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, chan
 	for i, o := range m.occ {
 		if equal(planned[i], occ[i]) {
 			continue
+		}
+		if o.fixed != nil {
+			return nil, false, o.fixed
 		}
 		if len(planned[i]) == 0 {
 			for _, n := range []*yaml.Node{o.flag, o.value} {
@@ -282,6 +404,9 @@ func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, chan
 		target, text := o.value, value
 		if o.joined {
 			target, text = o.flag, flagName+"="+value
+		}
+		if o.env != nil {
+			target, text = o.env, value
 		}
 		e, err := m.file.SetScalar(target, text, false)
 		if err != nil {

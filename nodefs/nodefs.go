@@ -69,86 +69,84 @@ func (r Root) Exists(nodePath string) bool {
 // ErrEscapes is returned when a symlink would take a path out of the root.
 var ErrEscapes = errors.New("is a symlink that leads outside --root")
 
-// Resolve returns the host path a node path finally names, resolving symlinks inside the root the way
-// the node would see them (an absolute link target is taken under the root). It refuses a link that
-// climbs out of the root, so a mounted image cannot make mirrorctl touch the host.
+// Resolve returns the host path a node path finally names, resolving it the way the node's kernel
+// does: component by component, a symlink's target replacing the link before the components after it
+// are read, so "sub/../x" with sub a link means x beside sub's target, not beside sub. The root acts as
+// a chroot: ".." at the root stays there and an absolute link target is taken under the root. A
+// relative link target that climbs above the root is refused (ErrEscapes) rather than clamped: a
+// mounted image's link that means a host path must not make mirrorctl touch the host.
 func (r Root) Resolve(nodePath string) (string, error) {
-	p := Clean(nodePath)
-	for hops := 0; hops < 40; hops++ {
-		target, linked, err := r.firstLink(p)
-		if err != nil {
-			return "", err
-		}
-		if !linked {
-			return r.Host(p), nil
-		}
-		p = target
+	// Not Clean: the path's own ".." must also come after the links before it.
+	p := "/" + filepath.ToSlash(nodePath)
+	type comp struct {
+		name     string
+		fromLink string // the link whose target this component came from, "" for the path's own
 	}
-	return "", fmt.Errorf("%s: too many levels of symbolic links", nodePath)
-}
-
-// firstLink walks p's components and rewrites the path at the first symlink it meets.
-func (r Root) firstLink(p string) (string, bool, error) {
-	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	cur := "/"
-	for i, part := range parts {
-		if part == "" {
+	var todo []comp
+	for _, c := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+		todo = append(todo, comp{name: c})
+	}
+	var cur []string // resolved components: a real directory (or the last component) under the root
+	dir := func() string { return "/" + strings.Join(cur, "/") }
+	hops := 0
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		switch c.name {
+		case "", ".":
+			continue
+		case "..":
+			if len(cur) == 0 {
+				if c.fromLink != "" {
+					return "", fmt.Errorf("%s %w (%s)", p, ErrEscapes, c.fromLink)
+				}
+				continue
+			}
+			cur = cur[:len(cur)-1]
 			continue
 		}
-		next := path.Join(cur, part)
+		next := path.Join(dir(), c.name)
 		fi, err := os.Lstat(r.Host(next))
 		if err != nil {
-			// A missing component: the rest cannot hold links, let the caller's open report it.
-			return p, false, nil
+			// A missing component (or one that is not a folder): the kernel stops here, and so does the
+			// caller's open. The rest is kept as written, not cleaned, so a ".." after it cannot make the
+			// open find a file the kernel would not.
+			rest := []string{c.name}
+			for _, t := range todo {
+				rest = append(rest, t.name)
+			}
+			return r.Host(dir()) + "/" + strings.Join(rest, "/"), nil
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
-			cur = next
+			cur = append(cur, c.name)
 			continue
+		}
+		if hops++; hops > 40 {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", nodePath)
 		}
 		dest, err := os.Readlink(r.Host(next))
 		if err != nil {
-			return "", false, err
+			return "", err
 		}
-		var resolved string
 		if path.IsAbs(dest) {
-			resolved = path.Clean(dest)
-		} else {
-			joined := path.Join(cur, dest)
-			// path.Join cleans ".." at "/" silently; detect a climb above the root explicitly.
-			if climbsOut(cur, dest) {
-				return "", false, fmt.Errorf("%s %w (%s -> %s)", p, ErrEscapes, next, dest)
+			cur = nil
+			if r.Dir != "/" && strings.HasPrefix(path.Clean(dest), r.Dir+"/") {
+				// A link written with the host path of the root itself (common when a test or a
+				// provisioning tool creates it): treat as inside.
+				dest = strings.TrimPrefix(path.Clean(dest), r.Dir)
 			}
-			resolved = joined
 		}
-		if r.Dir != "/" && path.IsAbs(dest) && strings.HasPrefix(path.Clean(dest), r.Dir+"/") {
-			// A link written with the host path of the root itself (common when a test or a
-			// provisioning tool creates it): treat as inside.
-			resolved = Clean(strings.TrimPrefix(path.Clean(dest), r.Dir))
-		}
-		rest := path.Join(parts[i+1:]...)
-		return path.Join(resolved, rest), true, nil
-	}
-	return p, false, nil
-}
-
-func climbsOut(dir, rel string) bool {
-	depth := len(strings.Split(strings.Trim(dir, "/"), "/"))
-	if dir == "/" {
-		depth = 0
-	}
-	for _, c := range strings.Split(rel, "/") {
-		switch c {
-		case "..":
-			depth--
-			if depth < 0 {
-				return true
+		var from []comp
+		for _, t := range strings.Split(dest, "/") {
+			c := comp{name: t}
+			if !path.IsAbs(dest) {
+				c.fromLink = next + " -> " + dest
 			}
-		case ".", "":
-		default:
-			depth++
+			from = append(from, c)
 		}
+		todo = append(from, todo...)
 	}
-	return false
+	return r.Host(dir()), nil
 }
 
 // File is a node file as read: its bytes and what must survive a rewrite.
@@ -169,7 +167,7 @@ const MaxFileSize = 8 << 20
 // Errors name the node path and the problem in one line.
 func (r Root) ReadFile(nodePath string, allowMissing bool) (*File, error) {
 	np := Clean(nodePath)
-	host, err := r.Resolve(np)
+	host, err := r.Resolve(nodePath)
 	if err != nil {
 		return nil, err
 	}

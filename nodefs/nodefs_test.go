@@ -112,3 +112,65 @@ func TestNewRejectsBadRoots(t *testing.T) {
 		t.Errorf("file root: %v", err)
 	}
 }
+
+// The kernel follows a link before it reads the ".." after it; cleaning the path as text first reads
+// another file than the kubelet does (issue 14 §9).
+func TestResolveFollowsLinksBeforeDotDot(t *testing.T) {
+	t.Parallel()
+	r := mkRoot(t)
+	put := func(p, data string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(r.Host(p)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(r.Host(p), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(target, p string) {
+		t.Helper()
+		if err := os.Symlink(target, r.Host(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := "/etc/kubernetes/manifests"
+	put(m+"/.real.yaml", "decoy\n")
+	put("/srv/pods/inner/x", "")
+	put("/srv/pods/.real.yaml", "kernel\n")
+	link("/srv/pods/inner", m+"/sub")
+	link("sub/../.real.yaml", m+"/via-sub.yaml")
+	// An absolute target is taken under the root; its ".." at the root stays at the root.
+	link("/../../srv/pods/.real.yaml", m+"/abs-dotdot.yaml")
+	// A relative link into a linked folder, then up out of it.
+	link("../srv/pods/inner", "/etc/inner")
+	link("/etc/inner/../.real.yaml", m+"/abs-via-link.yaml")
+
+	for _, tc := range []struct{ path, want string }{
+		{m + "/via-sub.yaml", "/srv/pods/.real.yaml"},
+		{m + "/abs-dotdot.yaml", "/srv/pods/.real.yaml"},
+		{m + "/abs-via-link.yaml", "/srv/pods/.real.yaml"},
+		{m + "/sub/../.real.yaml", "/srv/pods/.real.yaml"},
+		{"/../../" + m + "/.real.yaml", m + "/.real.yaml"},
+		{m + "/missing/../kcm.yaml", m + "/missing/../kcm.yaml"},
+	} {
+		got, err := r.Resolve(tc.path)
+		if err != nil {
+			t.Errorf("Resolve(%s): %v", tc.path, err)
+			continue
+		}
+		if want := r.Host(tc.want); strings.Contains(tc.want, "..") {
+			want = r.Dir + tc.want
+			if got != want {
+				t.Errorf("Resolve(%s) = %s, want %s (kept as written past a missing component)", tc.path, got, want)
+			}
+		} else if got != want {
+			t.Errorf("Resolve(%s) = %s, want %s", tc.path, got, want)
+		}
+	}
+	if f, err := r.ReadFile(m+"/via-sub.yaml", false); err != nil || string(f.Data) != "kernel\n" {
+		t.Errorf("read via sub: %v %+v", err, f)
+	}
+	if _, err := r.ReadFile(m+"/missing/../kcm.yaml", false); err == nil {
+		t.Error("a path through a missing folder was read; the kernel refuses it")
+	}
+}
