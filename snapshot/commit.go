@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mirrorctl/mirrorctl/change"
@@ -68,7 +69,7 @@ func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err e
 		}
 		steps = append(steps, st)
 	}
-	return s.apply(steps, info, "")
+	return s.apply(steps, info, "", false)
 }
 
 // prepare resolves a change's target and checks it still holds what the plan read.
@@ -181,7 +182,10 @@ func (s *Store) completing(j *Journal, steps []step) (*prior, error) {
 // snapshot recovers from it (the journal stays until the restore is done, so a second interruption
 // is recovered the same way); the same op again (a rollback for a rollback) completes it, its snapshot
 // recording the bytes from before the interrupted run; anything else is refused.
-func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error) {
+//
+// noSnap (a rollback with NoSnapshot) writes neither snapshot nor journal: nothing is saved, and a
+// run interrupted midway is finished by running the same rollback again.
+func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (string, error) {
 	j, err := s.pending()
 	if err != nil {
 		return "", err
@@ -194,6 +198,9 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 		return "", nil
 	}
 	var p *prior
+	if j != nil && !recovering && noSnap {
+		return "", fmt.Errorf("%w: %s; --no-snapshot cannot complete it, nothing written", ErrInterrupted, j.Advice())
+	}
 	if j != nil && !recovering {
 		isRollback := rollbackOf != ""
 		if isRollback != (j.RollbackOf != "") || !isRollback && info.Op != j.Op {
@@ -210,19 +217,27 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 	if err := s.checkPlacement(stateHost, steps); err != nil {
 		return "", err
 	}
-	m, snapHost, err := s.writeSnapshot(steps, info, rollbackOf, p)
-	if err != nil {
-		return "", err
+	m, snapHost := &Meta{}, ""
+	if !noSnap {
+		if m, snapHost, err = s.writeSnapshot(steps, info, rollbackOf, p); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+			}
+			return "", err
+		}
 	}
 	id := m.ID
 	dropSnapshot := func() error {
+		if snapHost == "" {
+			return nil
+		}
 		if err := os.RemoveAll(snapHost); err != nil {
 			return err
 		}
 		_ = fsyncDir(filepath.Dir(snapHost))
 		return nil
 	}
-	if !recovering {
+	if !recovering && !noSnap {
 		nj := &Journal{Snapshot: id, StateDir: s.dir, Op: info.Op, RollbackOf: rollbackOf, Command: info.Command, Time: m.Time}
 		for _, f := range m.Files {
 			nj.Files = append(nj.Files, f.Path)
@@ -250,6 +265,9 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 			n = i + 1
 		}
 		if uerr := undo(steps[:n]); uerr != nil {
+			if noSnap {
+				return "", fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run the same rollback again", st.path, werr, uerr)
+			}
 			return id, fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run `mirrorctl rollback %s`", st.path, werr, uerr, id)
 		}
 		// The files are as this run found them: so must the journal be, before the snapshot it names goes.
@@ -474,11 +492,16 @@ func (s *Store) PlanRollback(id string, force bool) ([]change.FileChange, *Meta,
 //
 // Restore is itself a transaction: it first takes a new snapshot of the current state (Meta.RollbackOf =
 // m.ID, Op "rollback" unless info says otherwise), so a rollback can be rolled back, and a failure
-// midway restores what it had written. It returns that new snapshot's id ("" when nothing differs).
+// midway restores what it had written. It returns that new snapshot's id ("" when nothing differs, or
+// with NoSnapshot).
 // Every file must still be as PlanRollback read it, or it fails with ErrStale and writes nothing.
-func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info) (id string, err error) {
+func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info, opts ...RestoreOption) (id string, err error) {
 	if err := s.requireLock("Restore"); err != nil {
 		return "", err
+	}
+	var o restoreOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	if info.Op == "" {
 		info.Op = "rollback"
@@ -513,8 +536,19 @@ func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info) (id string
 		}
 		steps = append(steps, st)
 	}
-	return s.apply(steps, info, m.ID)
+	return s.apply(steps, info, m.ID, o.noSnapshot)
 }
+
+// RestoreOption changes how Restore works.
+type RestoreOption func(*restoreOptions)
+
+type restoreOptions struct{ noSnapshot bool }
+
+// NoSnapshot makes Restore write the snapshot's bytes without first saving the state it replaces
+// (nor a journal): for a state dir whose file system is full (ErrNoSpace). The rollback then cannot
+// itself be rolled back, and Restore returns no id. A failure midway still puts back what it had
+// written, from the bytes read before writing.
+func NoSnapshot() RestoreOption { return func(o *restoreOptions) { o.noSnapshot = true } }
 
 // RollbackTarget returns the snapshot `rollback [ID]` restores and the Store holding it. With an id,
 // that snapshot of s. Without one: when a change on this node was interrupted (see Journal), its

@@ -65,6 +65,8 @@ var (
 	// ErrUnsafe means the state dir or a snapshot dir is a symlink, not a directory, or writable by
 	// someone else: its snapshots cannot be trusted to restore a control plane.
 	ErrUnsafe = errors.New("refusing an unsafe state dir")
+	// ErrNoSpace means the state dir's file system has no room for a snapshot; nothing was written.
+	ErrNoSpace = errors.New("the state dir's file system is full")
 	// ErrStale means a target changed on disk between planning and writing.
 	ErrStale = errors.New("changed on disk since it was read")
 )
