@@ -30,6 +30,7 @@ type step struct {
 	uid    int
 	gid    int
 	setMod time.Time // mtime to give the new file; zero: now
+	dirs   []string  // folders missing now that writing the file creates (host paths, outermost first)
 }
 
 // Commit saves a snapshot of every changed file, then writes each one's After atomically, keeping the
@@ -80,6 +81,9 @@ func (s *Store) prepare(c change.FileChange) (step, error) {
 		return step{}, err
 	}
 	st := step{path: np, kind: c.Kind, host: cur.HostPath, cur: cur}
+	if !cur.Exists {
+		st.dirs = s.missingDirs(filepath.Dir(cur.HostPath))
+	}
 	wantExists := c.Before != nil && c.Before.Exists
 	switch {
 	case wantExists != cur.Exists:
@@ -306,8 +310,8 @@ func undo(steps []step) error {
 		var err error
 		if st.cur.Exists {
 			_, err = writeAtomic(st.host, st.cur.Data, st.cur.Mode, st.cur.UID, st.cur.GID, st.mtime)
-		} else {
-			_, err = removeFile(st.host)
+		} else if _, err = removeFile(st.host); err == nil {
+			err = removeEmptyDirs(st.dirs)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", st.path, err))
@@ -385,6 +389,11 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 	}
 	for i, st := range steps {
 		fm := FileMeta{Path: st.path, Kind: st.kind, Removed: st.remove}
+		if !st.remove && !st.cur.Exists {
+			for _, d := range st.dirs {
+				fm.CreatedDirs = append(fm.CreatedDirs, s.root.Node(d))
+			}
+		}
 		if !st.remove {
 			fm.SHA256After = sha(st.data)
 		}
@@ -511,6 +520,7 @@ func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info, opts ...Re
 		byPath[f.Path] = f
 	}
 	var steps []step
+	var created []string // folders the restored snapshot's run created for files now removed
 	for _, c := range plan {
 		f, ok := byPath[nodefs.Clean(c.Path)]
 		if !ok {
@@ -530,13 +540,67 @@ func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info, opts ...Re
 			return "", err
 		}
 		st.remove = remove
+		if remove {
+			created = append(created, f.CreatedDirs...)
+		}
 		if write {
 			st.data = c.After
 			st.mode, st.uid, st.gid, st.setMod = fs.FileMode(f.Mode), f.UID, f.GID, f.ModTime
 		}
 		steps = append(steps, st)
 	}
-	return s.apply(steps, info, m.ID, o.noSnapshot)
+	if id, err = s.apply(steps, info, m.ID, o.noSnapshot); err != nil {
+		return id, err
+	}
+	// The files are restored; a folder left over is cosmetic (the node works without it), so a
+	// failure to remove one is not the rollback's.
+	var hosts []string
+	for _, d := range created {
+		// Resolved as the write resolved them, and never out of the root.
+		if parent, err := s.root.Resolve(path.Dir(d)); err == nil {
+			hosts = append(hosts, filepath.Join(parent, path.Base(d)))
+		}
+	}
+	_ = removeEmptyDirs(hosts)
+	return id, nil
+}
+
+// missingDirs returns the folders from the host folder dir up that do not exist (outermost first):
+// those a write of a file in dir creates.
+func (s *Store) missingDirs(dir string) []string {
+	var missing []string
+	for d := dir; d != s.root.Dir && strings.HasPrefix(d, s.root.Dir); d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append([]string{d}, missing...)
+	}
+	return missing
+}
+
+// removeEmptyDirs removes the host folders dirs (a change's created folders, outermost first),
+// innermost first, each only when it is an empty real folder: a folder someone has put a file in
+// since, or replaced by a link, stays.
+func removeEmptyDirs(dirs []string) error {
+	var errs []string
+	for i := len(dirs) - 1; i >= 0; i-- {
+		host := dirs[i]
+		fi, err := os.Lstat(host)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := os.Remove(host); err != nil {
+			if !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+				errs = append(errs, fmt.Sprintf("%s: %v", host, unwrapPathError(err)))
+			}
+			continue
+		}
+		_ = fsyncDir(filepath.Dir(host))
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 // RestoreOption changes how Restore works.
