@@ -10,6 +10,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
 func TestK3sGolden(t *testing.T)  { kitRunGolden(t, mustGet(t, "k3s")) }
@@ -223,5 +224,39 @@ func TestRancherDropInFlips(t *testing.T) {
 	kitApply(t, r, p)
 	if s := kitState(t, a, Options{Root: r}); !strings.HasPrefix(s, change.Enabled) {
 		t.Errorf("after enable: %s", s)
+	}
+}
+
+// k3s disable creates config.yaml.d/ for its drop-in; rollback removes the drop-in and the folder, so
+// the node is as before, folder for folder.
+func TestK3sRollbackRemovesCreatedDropInFolder(t *testing.T) {
+	a := mustGet(t, "k3s")
+	r := kitRoot(t, filepath.Join("..", "testdata", "distros", "k3s", "cis-sample", "root"))
+	dropins := r.Host("/etc/rancher/k3s/config.yaml.d")
+	if _, err := os.Lstat(dropins); !os.IsNotExist(err) {
+		t.Fatalf("the sample already has %s (%v)", dropins, err)
+	}
+	p, err := a.Plan(Options{Root: r, Op: controllers.Disable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := snapshot.Open(r, "/var/lib/mirrorctl")
+	unlock, err := s.Lock(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	id, err := s.Commit(p.Files, snapshot.Info{Op: "disable", Distro: "k3s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dropins); err != nil {
+		t.Fatalf("disable wrote no drop-in folder: %v", err)
+	}
+	if _, _, _, err := s.Rollback(id, false, snapshot.Info{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(dropins); !os.IsNotExist(err) {
+		t.Errorf("rollback left %s (%v)", dropins, err)
 	}
 }

@@ -18,6 +18,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -71,6 +72,9 @@ type Job struct {
 	// RestoreIn is the state dir holding Restore when it is not the run's own (an interrupted change
 	// made with another --state-dir).
 	RestoreIn *snapshot.Store
+	// NoSnapshot makes a Restore skip the snapshot of the state it replaces (rollback --no-snapshot,
+	// for a state dir whose file system is full): the rollback then cannot itself be rolled back.
+	NoSnapshot bool
 	// Live is the cluster step; nil for a node-only run.
 	Live Live
 	// Activate makes a written change take effect (a service restart); nil when the kubelet does.
@@ -185,10 +189,21 @@ func write(env *Env, job *Job, store *snapshot.Store, p *change.Plan) (string, e
 		if job.RestoreIn != nil {
 			in = job.RestoreIn
 		}
-		id, err = in.Restore(job.Restore, p.Files, env.info(job.Restore.Distro, job.Op))
-		if err == nil && id != "" {
-			env.logf("snapshot", "saved the pre-rollback state as %s", id)
+		var opts []snapshot.RestoreOption
+		if job.NoSnapshot {
+			opts = append(opts, snapshot.NoSnapshot())
 		}
+		id, err = in.Restore(job.Restore, p.Files, env.info(job.Restore.Distro, job.Op), opts...)
+		switch {
+		case err == nil && job.NoSnapshot:
+			env.logf("snapshot", "none taken (--no-snapshot): this rollback cannot itself be rolled back")
+		case err == nil && id != "":
+			env.logf("snapshot", "saved the pre-rollback state as %s", id)
+		case errors.Is(err, snapshot.ErrNoSpace):
+			err = fmt.Errorf("%w; nothing written: free space in %s and run it again, or `mirrorctl rollback --no-snapshot %s` restores without saving the current state (that rollback cannot be undone)", err, in.Dir(), job.Restore.ID)
+		}
+	} else if job.NoSnapshot {
+		return "", errors.New("internal error: NoSnapshot is for a rollback only")
 	} else {
 		id, err = store.Commit(p.Files, env.info(p.Distro, job.Op))
 		if err == nil && id != "" {

@@ -244,6 +244,9 @@ func Rollback(env *Env, id string, force bool, c *Cluster, job Job) *Job {
 		}
 		job.Restore, job.RestoreIn = meta, store
 		p := &change.Plan{Distro: meta.Distro, Files: changes, Mirroring: change.Unknown}
+		if job.NoSnapshot {
+			p.Warnings = append(p.Warnings, "--no-snapshot: the state this rollback replaces is not saved, so this rollback cannot itself be rolled back")
+		}
 		rec, err := FindRecord(store, meta.ID)
 		if err != nil {
 			return nil, err

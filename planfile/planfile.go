@@ -498,6 +498,11 @@ func (t Target) change(cur *nodefs.File) change.FileChange {
 			c.Mode = fs.FileMode(m).Perm()
 		}
 	} else if c.Before.Exists {
+		// A file the plan leaves alone keeps its bytes (a plan does not record them). After must not
+		// be nil: a nil After of an existing file is its removal, shown as +++ /dev/null.
+		if c.Before.Data == nil {
+			c.Before.Data = []byte{}
+		}
 		c.After = c.Before.Data
 	}
 	return c

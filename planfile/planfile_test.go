@@ -542,3 +542,31 @@ func TestInputs(t *testing.T) {
 		}
 	}
 }
+
+// A plan with a file it leaves alone shows and counts only the files it changes, as the dry-run did
+// (show-plan showed the unchanged file as removed: +++ /dev/null, "2 file(s) would change").
+func TestChangesUnchangedFileIsNoChange(t *testing.T) {
+	r := newRoot(t)
+	p := disablePlan(t, r)
+	p.Files[1].After = p.Files[1].Before.Data
+	f, err := Parse(marshal(t, p, ReadIdentity(r), when))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.Plan(f.Changes())
+	for i, c := range got.Files {
+		if c.Changed() != p.Files[i].Changed() {
+			t.Errorf("%s: Changed() = %v from the plan file, %v in the dry-run", c.Path, c.Changed(), p.Files[i].Changed())
+		}
+		if d := c.UnifiedDiff(); d != p.Files[i].UnifiedDiff() {
+			t.Errorf("%s: diff from the plan file differs from the dry-run's:\n%s", c.Path, d)
+		}
+		// An unchanged file has no Ansible diff in a result; the plan does not record its bytes.
+		if c.Changed() && c.AnsibleDiff() != p.Files[i].AnsibleDiff() {
+			t.Errorf("%s: Ansible diff differs from the dry-run's", c.Path)
+		}
+	}
+	if !got.Changed() || f.Diff != p.Files[0].UnifiedDiff() {
+		t.Errorf("plan changed %v, diff %q", got.Changed(), f.Diff)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mirrorctl/mirrorctl/change"
@@ -29,6 +30,7 @@ type step struct {
 	uid    int
 	gid    int
 	setMod time.Time // mtime to give the new file; zero: now
+	dirs   []string  // folders missing now that writing the file creates (host paths, outermost first)
 }
 
 // Commit saves a snapshot of every changed file, then writes each one's After atomically, keeping the
@@ -68,7 +70,7 @@ func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err e
 		}
 		steps = append(steps, st)
 	}
-	return s.apply(steps, info, "")
+	return s.apply(steps, info, "", false)
 }
 
 // prepare resolves a change's target and checks it still holds what the plan read.
@@ -79,6 +81,9 @@ func (s *Store) prepare(c change.FileChange) (step, error) {
 		return step{}, err
 	}
 	st := step{path: np, kind: c.Kind, host: cur.HostPath, cur: cur}
+	if !cur.Exists {
+		st.dirs = s.missingDirs(filepath.Dir(cur.HostPath))
+	}
 	wantExists := c.Before != nil && c.Before.Exists
 	switch {
 	case wantExists != cur.Exists:
@@ -181,7 +186,10 @@ func (s *Store) completing(j *Journal, steps []step) (*prior, error) {
 // snapshot recovers from it (the journal stays until the restore is done, so a second interruption
 // is recovered the same way); the same op again (a rollback for a rollback) completes it, its snapshot
 // recording the bytes from before the interrupted run; anything else is refused.
-func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error) {
+//
+// noSnap (a rollback with NoSnapshot) writes neither snapshot nor journal: nothing is saved, and a
+// run interrupted midway is finished by running the same rollback again.
+func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (string, error) {
 	j, err := s.pending()
 	if err != nil {
 		return "", err
@@ -194,6 +202,9 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 		return "", nil
 	}
 	var p *prior
+	if j != nil && !recovering && noSnap {
+		return "", fmt.Errorf("%w: %s; --no-snapshot cannot complete it, nothing written", ErrInterrupted, j.Advice())
+	}
 	if j != nil && !recovering {
 		isRollback := rollbackOf != ""
 		if isRollback != (j.RollbackOf != "") || !isRollback && info.Op != j.Op {
@@ -210,19 +221,27 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 	if err := s.checkPlacement(stateHost, steps); err != nil {
 		return "", err
 	}
-	m, snapHost, err := s.writeSnapshot(steps, info, rollbackOf, p)
-	if err != nil {
-		return "", err
+	m, snapHost := &Meta{}, ""
+	if !noSnap {
+		if m, snapHost, err = s.writeSnapshot(steps, info, rollbackOf, p); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+			}
+			return "", err
+		}
 	}
 	id := m.ID
 	dropSnapshot := func() error {
+		if snapHost == "" {
+			return nil
+		}
 		if err := os.RemoveAll(snapHost); err != nil {
 			return err
 		}
 		_ = fsyncDir(filepath.Dir(snapHost))
 		return nil
 	}
-	if !recovering {
+	if !recovering && !noSnap {
 		nj := &Journal{Snapshot: id, StateDir: s.dir, Op: info.Op, RollbackOf: rollbackOf, Command: info.Command, Time: m.Time}
 		for _, f := range m.Files {
 			nj.Files = append(nj.Files, f.Path)
@@ -250,6 +269,9 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 			n = i + 1
 		}
 		if uerr := undo(steps[:n]); uerr != nil {
+			if noSnap {
+				return "", fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run the same rollback again", st.path, werr, uerr)
+			}
 			return id, fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run `mirrorctl rollback %s`", st.path, werr, uerr, id)
 		}
 		// The files are as this run found them: so must the journal be, before the snapshot it names goes.
@@ -288,8 +310,8 @@ func undo(steps []step) error {
 		var err error
 		if st.cur.Exists {
 			_, err = writeAtomic(st.host, st.cur.Data, st.cur.Mode, st.cur.UID, st.cur.GID, st.mtime)
-		} else {
-			_, err = removeFile(st.host)
+		} else if _, err = removeFile(st.host); err == nil {
+			err = removeEmptyDirs(st.dirs)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", st.path, err))
@@ -367,6 +389,11 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 	}
 	for i, st := range steps {
 		fm := FileMeta{Path: st.path, Kind: st.kind, Removed: st.remove}
+		if !st.remove && !st.cur.Exists {
+			for _, d := range st.dirs {
+				fm.CreatedDirs = append(fm.CreatedDirs, s.root.Node(d))
+			}
+		}
 		if !st.remove {
 			fm.SHA256After = sha(st.data)
 		}
@@ -474,11 +501,16 @@ func (s *Store) PlanRollback(id string, force bool) ([]change.FileChange, *Meta,
 //
 // Restore is itself a transaction: it first takes a new snapshot of the current state (Meta.RollbackOf =
 // m.ID, Op "rollback" unless info says otherwise), so a rollback can be rolled back, and a failure
-// midway restores what it had written. It returns that new snapshot's id ("" when nothing differs).
+// midway restores what it had written. It returns that new snapshot's id ("" when nothing differs, or
+// with NoSnapshot).
 // Every file must still be as PlanRollback read it, or it fails with ErrStale and writes nothing.
-func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info) (id string, err error) {
+func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info, opts ...RestoreOption) (id string, err error) {
 	if err := s.requireLock("Restore"); err != nil {
 		return "", err
+	}
+	var o restoreOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	if info.Op == "" {
 		info.Op = "rollback"
@@ -488,6 +520,7 @@ func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info) (id string
 		byPath[f.Path] = f
 	}
 	var steps []step
+	var created []string // folders the restored snapshot's run created for files now removed
 	for _, c := range plan {
 		f, ok := byPath[nodefs.Clean(c.Path)]
 		if !ok {
@@ -507,14 +540,79 @@ func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info) (id string
 			return "", err
 		}
 		st.remove = remove
+		if remove {
+			created = append(created, f.CreatedDirs...)
+		}
 		if write {
 			st.data = c.After
 			st.mode, st.uid, st.gid, st.setMod = fs.FileMode(f.Mode), f.UID, f.GID, f.ModTime
 		}
 		steps = append(steps, st)
 	}
-	return s.apply(steps, info, m.ID)
+	if id, err = s.apply(steps, info, m.ID, o.noSnapshot); err != nil {
+		return id, err
+	}
+	// The files are restored; a folder left over is cosmetic (the node works without it), so a
+	// failure to remove one is not the rollback's.
+	var hosts []string
+	for _, d := range created {
+		// Resolved as the write resolved them, and never out of the root.
+		if parent, err := s.root.Resolve(path.Dir(d)); err == nil {
+			hosts = append(hosts, filepath.Join(parent, path.Base(d)))
+		}
+	}
+	_ = removeEmptyDirs(hosts)
+	return id, nil
 }
+
+// missingDirs returns the folders from the host folder dir up that do not exist (outermost first):
+// those a write of a file in dir creates.
+func (s *Store) missingDirs(dir string) []string {
+	var missing []string
+	for d := dir; d != s.root.Dir && strings.HasPrefix(d, s.root.Dir); d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append([]string{d}, missing...)
+	}
+	return missing
+}
+
+// removeEmptyDirs removes the host folders dirs (a change's created folders, outermost first),
+// innermost first, each only when it is an empty real folder: a folder someone has put a file in
+// since, or replaced by a link, stays.
+func removeEmptyDirs(dirs []string) error {
+	var errs []string
+	for i := len(dirs) - 1; i >= 0; i-- {
+		host := dirs[i]
+		fi, err := os.Lstat(host)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := os.Remove(host); err != nil {
+			if !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+				errs = append(errs, fmt.Sprintf("%s: %v", host, unwrapPathError(err)))
+			}
+			continue
+		}
+		_ = fsyncDir(filepath.Dir(host))
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// RestoreOption changes how Restore works.
+type RestoreOption func(*restoreOptions)
+
+type restoreOptions struct{ noSnapshot bool }
+
+// NoSnapshot makes Restore write the snapshot's bytes without first saving the state it replaces
+// (nor a journal): for a state dir whose file system is full (ErrNoSpace). The rollback then cannot
+// itself be rolled back, and Restore returns no id. A failure midway still puts back what it had
+// written, from the bytes read before writing.
+func NoSnapshot() RestoreOption { return func(o *restoreOptions) { o.noSnapshot = true } }
 
 // RollbackTarget returns the snapshot `rollback [ID]` restores and the Store holding it. With an id,
 // that snapshot of s. Without one: when a change on this node was interrupted (see Journal), its

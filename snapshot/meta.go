@@ -59,6 +59,9 @@ type FileMeta struct {
 	ModTime      time.Time `json:"mtime,omitzero"`
 	Size         int64     `json:"size"`
 	Stored       string    `json:"stored,omitempty"` // file name inside the snapshot dir; "" when !Existed
+	// CreatedDirs are the folders the change created for a file that did not exist (node paths,
+	// outermost first): its rollback removes them again, each only when empty.
+	CreatedDirs []string `json:"created_dirs,omitempty"`
 }
 
 // idLayout is the time part of an id: sortable, and readable in `snapshots list`.
@@ -207,6 +210,11 @@ func (m *Meta) validate(id string) error {
 		}
 		if f.Mode&^uint32(fs.ModePerm) != 0 {
 			return fmt.Errorf("file %s: mode %o has more than permission bits", f.Path, f.Mode)
+		}
+		for _, d := range f.CreatedDirs {
+			if f.Existed || d == "/" || nodefs.Clean(d) != d {
+				return fmt.Errorf("file %s: created folder %q is not a clean node path of a created file", f.Path, d)
+			}
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -915,4 +916,69 @@ func TestForcedRollbackRemovesEmptiedCreatedFile(t *testing.T) {
 	if _, err := os.Lstat(r.Host(created)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s still there after the forced rollback: %v", created, err)
 	}
+}
+
+// A state dir reached through a symlink into a static pod folder is refused on the path the link
+// leads to, and before anything is created: no lock, no folder, no file anywhere under the root.
+func TestStateDirThroughLinkRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, r nodefs.Root)
+		dir   string
+	}{
+		{"parent links to /etc/kubernetes", func(t *testing.T, r nodefs.Root) {
+			symlink(t, "/etc/kubernetes", r.Host("/x"))
+		}, "/x/manifests"},
+		{"parent links to the manifests folder (relative)", func(t *testing.T, r nodefs.Root) {
+			symlink(t, "etc/kubernetes/manifests", r.Host("/m"))
+		}, "/m/state"},
+		{"parent links to the manifests folder (missing state dir below)", func(t *testing.T, r nodefs.Root) {
+			symlink(t, "etc/kubernetes/manifests", r.Host("/m"))
+		}, "/m/a/b/state"},
+		{"the static pod folder is itself a link", func(t *testing.T, r nodefs.Root) {
+			if err := os.Rename(r.Host("/etc/kubernetes/manifests"), r.Host("/srv")); err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, "/srv", r.Host("/etc/kubernetes/manifests"))
+		}, "/srv/state"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRoot(t)
+			put(t, r, manifest, "old\n", 0o600, 0, 0)
+			if err := os.Chmod(r.Host("/etc/kubernetes/manifests"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			tc.setup(t, r)
+			before := tree(t, r)
+			s := Open(r, tc.dir)
+			unlock, err := s.Lock(0)
+			if err == nil {
+				unlock()
+			}
+			if !errors.Is(err, ErrUnsafe) || !strings.Contains(err.Error(), "static pod folder") {
+				t.Fatalf("Lock = %v, want ErrUnsafe naming the static pod folder", err)
+			}
+			if _, err := s.List(); !errors.Is(err, ErrUnsafe) {
+				t.Errorf("List = %v, want ErrUnsafe", err)
+			}
+			if after := tree(t, r); !slices.Equal(before, after) {
+				t.Errorf("a refused state dir created files:\nbefore %q\nafter  %q", before, after)
+			}
+		})
+	}
+}
+
+// tree lists every path under the root.
+func tree(t *testing.T, r nodefs.Root) []string {
+	t.Helper()
+	var all []string
+	err := filepath.WalkDir(r.Dir, func(p string, _ fs.DirEntry, err error) error {
+		all = append(all, r.Node(p))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
 }

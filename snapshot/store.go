@@ -28,7 +28,9 @@
 //	                                   "locked" message; refused unless a regular file with one link
 //	/var/lib/mirrorctl/                0700, never a symlink, never writable by group or others
 //	/var/lib/mirrorctl/transaction.json  0600, Journal as JSON (JournalPath), only while a change runs
-//	<state>/            0700, never a symlink, never writable by group or others
+//	<state>/            0700, never a symlink, never writable by group or others, never in a static
+//	                    pod folder (checked on the path its parent links lead to, before anything
+//	                    is created; then created without following a link)
 //	<state>/snapshots/<id>/meta.json   0600, Meta as JSON
 //	<state>/snapshots/<id>/NN-<name>   0600, a file's bytes before the change
 //	<state>/lock        releases before the node lock used it; left alone, neither used nor removed
@@ -63,6 +65,8 @@ var (
 	// ErrUnsafe means the state dir or a snapshot dir is a symlink, not a directory, or writable by
 	// someone else: its snapshots cannot be trusted to restore a control plane.
 	ErrUnsafe = errors.New("refusing an unsafe state dir")
+	// ErrNoSpace means the state dir's file system has no room for a snapshot; nothing was written.
+	ErrNoSpace = errors.New("the state dir's file system is full")
 	// ErrStale means a target changed on disk between planning and writing.
 	ErrStale = errors.New("changed on disk since it was read")
 )
@@ -140,22 +144,43 @@ func (s *Store) snapsNode() string              { return path.Join(s.dir, snapsN
 func (s *Store) snapNode(id string) string      { return path.Join(s.dir, snapsName, id) }
 func (s *Store) storedNode(id, n string) string { return path.Join(s.dir, snapsName, id, n) }
 
-// hostDir returns the state dir's host path. Its parents may be symlinks inside the root (the node
-// would follow them too); the state dir itself is checked by checkDir and must not be one.
+// hostDir returns the state dir's host path, refusing a state dir the kubelet would run files from.
+// Its parents may be symlinks inside the root (the node follows them too), so the check is on the
+// path they lead to, resolved component by component under the root, and against each static pod
+// folder's own resolved path: with x -> /etc/kubernetes, /x/manifests is the static pod folder. The
+// state dir itself is checked by checkDir and must not be a symlink. It creates nothing.
 func (s *Store) hostDir() (string, error) {
 	if s.dir == "/" {
 		return "", fmt.Errorf("state dir %s: %w: the root itself cannot be the state dir", s.dir, ErrUnsafe)
-	}
-	for _, d := range s.podDirs {
-		if s.dir == d || strings.HasPrefix(s.dir, d+"/") {
-			return "", fmt.Errorf("state dir %s: %w: it is in the static pod folder %s, whose files the kubelet runs", s.dir, ErrUnsafe, d)
-		}
 	}
 	parent, err := s.root.Resolve(path.Dir(s.dir))
 	if err != nil {
 		return "", fmt.Errorf("state dir %s: %w", s.dir, err)
 	}
-	return filepath.Join(parent, path.Base(s.dir)), nil
+	host := filepath.Join(parent, path.Base(s.dir))
+	resolved := s.root.Node(host)
+	if resolved == "/" {
+		return "", fmt.Errorf("state dir %s: %w: it is the root itself", s.dir, ErrUnsafe)
+	}
+	for _, d := range s.podDirs {
+		names := []string{d}
+		if h, err := s.root.Resolve(d); err == nil && s.root.Node(h) != d {
+			names = append(names, s.root.Node(h))
+		}
+		for _, pd := range names {
+			for _, sd := range []string{s.dir, resolved} {
+				if sd != pd && !strings.HasPrefix(sd, pd+"/") {
+					continue
+				}
+				via := ""
+				if sd != s.dir {
+					via = " (through a symlink, it is " + sd + ")"
+				}
+				return "", fmt.Errorf("state dir %s: %w: it is in the static pod folder %s%s, whose files the kubelet runs", s.dir, ErrUnsafe, d, via)
+			}
+		}
+	}
+	return host, nil
 }
 
 // checkDir refuses a directory mirrorctl would trust with snapshots when it is a symlink, not a
@@ -209,16 +234,55 @@ func (s *Store) snapsHost(create bool) (string, error) {
 	return host, checkDir(host, s.snapsNode())
 }
 
-// ensureStateDir creates the state dir (0700; missing parents 0755) and checks it.
+// checkStateDir runs every check on the state dir that needs nothing created: a missing state dir
+// passes (ensureStateDir creates it).
+func (s *Store) checkStateDir() error {
+	host, err := s.hostDir()
+	if err != nil {
+		return err
+	}
+	if err := checkDir(host, s.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// ensureStateDir creates the state dir (0700; missing parents 0755) and checks it. The folders are
+// created along the path hostDir checked, each opened relative to the one before without following
+// a symlink, so a link planted after the check cannot move the state dir somewhere unchecked.
 func (s *Store) ensureStateDir() (string, error) {
 	host, err := s.hostDir()
 	if err != nil {
 		return "", err
 	}
-	if err := mkdirChecked(host, "state dir "+s.dir); err != nil {
-		return "", err
+	if err := s.mkdirNoFollow(s.root.Node(host)); err != nil {
+		return "", fmt.Errorf("state dir %s: %w", s.dir, err)
 	}
 	return host, checkDir(host, s.dir)
+}
+
+// mkdirNoFollow creates the node folder dir (0700) and its missing parents (0755) under the root.
+func (s *Store) mkdirNoFollow(dir string) error {
+	fd, err := unix.Open(s.root.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("--root %s: %w", s.root.Dir, err)
+	}
+	cur := "/"
+	parts := strings.Split(strings.TrimPrefix(dir, "/"), "/")
+	for i, part := range parts {
+		cur = path.Join(cur, part)
+		perm := uint32(0o755)
+		if i == len(parts)-1 {
+			perm = dirPerm
+		}
+		next, err := openDirAt(fd, cur, perm, false)
+		unix.Close(fd)
+		if err != nil {
+			return err
+		}
+		fd = next
+	}
+	return unix.Close(fd)
 }
 
 // pollInterval bounds how late Lock notices a released lock.
@@ -242,7 +306,12 @@ func (s *Store) Lock(timeout time.Duration) (unlock func(), err error) {
 	if held {
 		return nil, fmt.Errorf("%s: this Store already holds the lock", LockPath)
 	}
-	// The lock file first: an unsafe lock path must stop the run before it creates anything else.
+	// Every check that needs nothing created comes first: a refused state dir must leave no trace,
+	// not even the lock. Then the lock file: an unsafe lock path must stop the run before it creates
+	// the state dir.
+	if err := s.checkStateDir(); err != nil {
+		return nil, err
+	}
 	f, err := openNodeLock(s.root)
 	if err != nil {
 		return nil, err

@@ -18,14 +18,17 @@ func rollbackCommand() *cli.Command {
 		ArgsUsage: "[ID]",
 		Description: `Restores every file a snapshot holds, atomically. Refuses when a file changed since mirrorctl wrote
 it (someone edited it after us) unless --force. The current files are snapshotted first, so a
-rollback can itself be rolled back.
+rollback can itself be rolled back; when the state dir's file system is full, --no-snapshot restores
+without saving them (that rollback cannot be undone).
 
 Examples:
    mirrorctl rollback --dry-run
-   mirrorctl rollback ID`,
+   mirrorctl rollback ID
+   mirrorctl rollback --no-snapshot ID`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "restore even files that changed since mirrorctl wrote them"},
+			&cli.BoolFlag{Name: "no-snapshot", Usage: "do not save the state the rollback replaces (for a full state dir); the rollback cannot then be rolled back"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
 			kubeconfigFlag("also restore the cluster objects the snapshot's run changed (live kubeadm-config, skip-mirror labels)"),
 			timeoutFlag(2 * time.Minute),
@@ -55,7 +58,7 @@ func runRollback(c *cli.Context, g *globals, id string) error {
 		}
 	}
 	env := newEnv(c, g, root)
-	job := engine.Rollback(env, id, c.Bool("force"), cl, engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout")})
+	job := engine.Rollback(env, id, c.Bool("force"), cl, engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), NoSnapshot: c.Bool("no-snapshot")})
 	r, err := engine.Run(c.Context, env, job)
 	if err != nil {
 		return err
