@@ -204,10 +204,17 @@ func Flatten(occ [][]string) []string {
 
 // Edit computes the --controllers occurrences after op. occ holds every occurrence of the flag in order
 // (an empty occ means no flag at all; callers that have a distro default pass it as the only occurrence).
-// It keeps every other entry in place, removes the mentions that contradict the wanted state under either
-// name, and adds one entry named name to the last occurrence when the remaining list does not already give
-// the wanted state. An occurrence that ends up empty is returned empty: the caller drops that flag.
-// changed is false when the mirroring controller is already in the wanted state; out is then occ.
+// It keeps every other entry in place and removes the mentions that contradict the wanted state under
+// either name. When the remaining list does not already give the wanted state it adds one entry named name
+// at the end of the occurrence that held the first mention it removed (so turning "x" into "-x" changes
+// that one occurrence, never two), or at the end of the last occurrence when it removed none. When
+// disabling would leave no entry at all it adds "-name" too: dropping the flag would let kcm run its
+// default "*", switching on every controller the list had left off.
+//
+// An occurrence that ends up empty is returned empty: the caller drops that flag (another occurrence
+// always keeps an entry). An occurrence that was empty already ("--controllers=") comes back empty too;
+// callers compare with the input and leave it alone. changed is false when the mirroring
+// controller is already in the wanted state; out is then occ.
 func Edit(op Op, occ [][]string, name string) (out [][]string, changed bool) {
 	want := op == Enable
 	all := Flatten(occ)
@@ -221,25 +228,32 @@ func Edit(op Op, occ [][]string, name string) (out [][]string, changed bool) {
 		return [][]string{{"*", "-" + name}}, true
 	}
 	out = make([][]string, len(occ))
+	at := -1 // the occurrence of the first contradicting mention
 	for i, o := range occ {
 		kept := []string{}
 		for _, e := range o {
 			positive := IsMirroringName(e)
 			negative := strings.HasPrefix(e, "-") && IsMirroringName(e[1:])
 			if (want && negative) || (!want && positive) {
+				if at < 0 {
+					at = i
+				}
 				continue
 			}
 			kept = append(kept, e)
 		}
 		out[i] = kept
 	}
-	if MirroringEnabled(Flatten(out)) != want {
+	rest := Flatten(out)
+	if MirroringEnabled(rest) != want || len(rest) == 0 {
 		entry := name
 		if !want {
 			entry = "-" + name
 		}
-		last := len(out) - 1
-		out[last] = append(out[last], entry)
+		if at < 0 {
+			at = len(out) - 1
+		}
+		out[at] = append(out[at], entry)
 	}
 	return out, true
 }

@@ -143,7 +143,10 @@ func TestEdit(t *testing.T) {
 		{"disable star and positive", controllers.Disable, [][]string{{"*", alias}}, alias, [][]string{{"*", "-" + alias}}, true},
 		{"disable star and both positives", controllers.Disable, [][]string{{"*", canon, "x", alias}}, canon, [][]string{{"*", "x", "-" + canon}}, true},
 		{"disable no star positive", controllers.Disable, [][]string{{"foo", alias}}, alias, [][]string{{"foo"}}, true},
-		{"disable no star positive only", controllers.Disable, [][]string{{canon}}, alias, [][]string{{}}, true},
+		// The only entry: an empty list would make the caller drop the flag and kcm run "*" (issue 14 §14).
+		{"disable no star positive only", controllers.Disable, [][]string{{canon}}, alias, [][]string{{"-" + alias}}, true},
+		{"disable alias only, 1.27", controllers.Disable, [][]string{{alias}}, alias, [][]string{{"-" + alias}}, true},
+		{"disable positives only, repeated", controllers.Disable, [][]string{{alias}, {canon}}, canon, [][]string{{"-" + canon}, {}}, true},
 		// foo before -foo: enabled (first match wins); removing the positive leaves the negative in charge.
 		{"disable positive before negative", controllers.Disable, [][]string{{alias, "-" + alias, "*"}}, alias, [][]string{{"-" + alias, "*"}}, true},
 		{"disable canonical positive before alias negative", controllers.Disable, [][]string{{"*", canon, "-" + alias}}, alias, [][]string{{"*", "-" + alias}}, true},
@@ -162,7 +165,14 @@ func TestEdit(t *testing.T) {
 		// Repeated occurrences are concatenated; additions go to the last one.
 		{"disable repeated", controllers.Disable, [][]string{{"*"}, {"foo"}}, alias, [][]string{{"*"}, {"foo", "-" + alias}}, true},
 		{"disable repeated positive in second", controllers.Disable, [][]string{{"*"}, {alias}}, alias, [][]string{{"*"}, {"-" + alias}}, true},
-		{"disable repeated positive in first", controllers.Disable, [][]string{{alias}, {"*"}}, canon, [][]string{{}, {"*", "-" + canon}}, true},
+		{"disable repeated positive in first", controllers.Disable, [][]string{{alias}, {"*"}}, canon, [][]string{{"-" + canon}, {"*"}}, true},
+		// The first occurrence names it positively: the flip stays in that occurrence, one line changes (issue 14 §12).
+		{"disable repeated positive first, star before", controllers.Disable, [][]string{{"*", canon}, {"bootstrapsigner", "tokencleaner"}}, canon,
+			[][]string{{"*", "-" + canon}, {"bootstrapsigner", "tokencleaner"}}, true},
+		{"enable repeated negative first, no star", controllers.Enable, [][]string{{"-" + canon, "x"}, {"y"}}, canon,
+			[][]string{{"x", canon}, {"y"}}, true},
+		// An empty occurrence that was there stays as it was.
+		{"disable empty then star", controllers.Disable, [][]string{{}, {"*"}}, canon, [][]string{{}, {"*", "-" + canon}}, true},
 		{"disable repeated already off in first", controllers.Disable, [][]string{{"*", "-" + canon}, {"foo"}}, alias, [][]string{{"*", "-" + canon}, {"foo"}}, false},
 		{"disable repeated: positive first, negative later", controllers.Disable, [][]string{{alias, "*"}, {"-" + canon}}, alias, [][]string{{"*"}, {"-" + canon}}, true},
 		{"enable repeated", controllers.Enable, [][]string{{"*"}, {"-" + alias}}, alias, [][]string{{"*"}, {}}, true},

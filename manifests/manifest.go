@@ -276,7 +276,11 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 		return m.data, false, nil
 	}
 	var edits []yamledit.Splice
+	// expect is what the read-back must find: every occurrence the splice keeps, including the empty
+	// ones that were empty before the edit ("--controllers=" stays, kcm accepts it).
+	var expect [][]string
 	if len(m.occ) == 0 {
+		expect = planned
 		e, err := m.insertFlag(controllers.Join(planned[0]))
 		if err != nil {
 			return nil, false, err
@@ -285,7 +289,11 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 	}
 	for i, o := range m.occ {
 		if equal(planned[i], occ[i]) {
+			expect = append(expect, occ[i])
 			continue
+		}
+		if len(planned[i]) > 0 {
+			expect = append(expect, planned[i])
 		}
 		if len(planned[i]) == 0 {
 			for _, n := range []*yaml.Node{o.flag, o.value} {
@@ -325,20 +333,10 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 		return nil, false, fmt.Errorf("internal error: edited manifest does not parse: %w", err)
 	}
 	got, err := check.Controllers()
-	if err != nil || !equalOcc(nonEmpty(planned), got) {
+	if err != nil || !equalOcc(expect, got) {
 		return nil, false, fmt.Errorf("internal error: edited manifest has --controllers %v, planned %v", got, planned)
 	}
 	return out, true, nil
-}
-
-func nonEmpty(occ [][]string) [][]string {
-	var out [][]string
-	for _, o := range occ {
-		if len(o) > 0 {
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 func equal(a, b []string) bool {
