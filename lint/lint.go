@@ -544,7 +544,13 @@ func controllerFindings(p *podFile, v controllers.Version) (out []Finding, broke
 			continue
 		}
 		for _, it := range flagItems(c, "--"+controllers.FlagName) {
-			for _, e := range strings.Split(it.text, ",") {
+			// Entries as kcm's pflag reads them (quotes removed); a value CSV cannot read is judged
+			// entry by entry as written.
+			entries, err := controllers.ReadCSV(it.text)
+			if err != nil || it.text == "" {
+				entries = strings.Split(it.text, ",")
+			}
+			for _, e := range entries {
 				var why string
 				switch problem := controllers.CheckEntry(e); {
 				case it.text == "":
