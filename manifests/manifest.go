@@ -379,13 +379,14 @@ func (m *Manifest) insertFlag(value string) (yamledit.Splice, error) {
 		return yamledit.Splice{}, fmt.Errorf("container %s: flow-style lists ([a, b]) are not supported; write the list one item per line", ContainerName)
 	}
 	item := flagName + "=" + value
-	// Insert before the first flag that sorts after ours (skipping the binary name at command[0]).
+	// Insert before the first flag that sorts after ours (skipping the binary name at command[0]), and
+	// never after a "--" argument: kcm reads what follows it as arguments, not flags.
 	idx := len(seq.Content)
 	for i, it := range seq.Content {
 		if i == 0 && seq == m.fields["command"] {
 			continue
 		}
-		if strings.HasPrefix(it.Value, "--") && it.Value > item {
+		if it.Value == "--" || strings.HasPrefix(it.Value, "--") && it.Value > item {
 			idx = i
 			break
 		}
