@@ -4,6 +4,8 @@
 package controllers
 
 import (
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -114,8 +116,10 @@ func IsMirroringName(name string) bool {
 }
 
 // BrokenEntryError reports a --controllers entry kube-controller-manager would reject or misread.
+// Entry is empty and Why the whole reason when the value itself does not read as one CSV record.
 type BrokenEntryError struct {
 	Value, Entry, Why string
+	Unreadable        bool // the value is not one CSV record: kcm's flag parsing fails on it
 }
 
 func (e *BrokenEntryError) Error() string {
@@ -124,28 +128,69 @@ func (e *BrokenEntryError) Error() string {
 	if strings.ContainsFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) {
 		v = strconv.Quote(v)
 	}
+	if e.Unreadable {
+		return fmt.Sprintf("--controllers=%s: %s", v, e.Why)
+	}
 	return fmt.Sprintf("--controllers=%s: entry %q %s", v, e.Entry, e.Why)
 }
 
-// Split splits one --controllers value the way pflag's StringSlice does (CSV, no trimming)
-// and rejects entries that would make kcm fail or behave surprisingly: empty entries, entries with
-// whitespace or quotes, "-" alone, "-*". An empty value is an empty list.
+// ReadCSV reads one --controllers value into entries exactly as pflag's StringSlice does
+// (github.com/spf13/pflag@v1.0.10 string_slice.go readAsCSV: encoding/csv, default settings, the first
+// record only): double-quoted fields are unquoted ("tokencleaner",* is tokencleaner and *), nothing is
+// trimmed. An empty value is an empty list. The error is what pflag reports for a value it cannot read.
+// Callers want Split, which also refuses entries kcm would fail on.
+func ReadCSV(value string) ([]string, error) {
+	if value == "" {
+		return nil, nil
+	}
+	return csv.NewReader(strings.NewReader(value)).Read()
+}
+
+// Split reads one --controllers value the way pflag's StringSlice does (ReadCSV: CSV with quotes, no
+// trimming) and rejects values and entries that would make kcm fail or behave surprisingly: a line
+// break (pflag reads only the first line), a value CSV cannot read, empty entries, entries with
+// whitespace, quotes or commas left after unquoting, "-" alone, "-*". An empty value is an empty list.
 func Split(value string) ([]string, error) {
 	if value == "" {
 		return nil, nil
 	}
-	entries := strings.Split(value, ",")
+	if i := strings.IndexAny(value, "\r\n"); i >= 0 {
+		// pflag would read only up to the line break; say which entry holds it, as for other whitespace.
+		entries := strings.Split(value, ",")
+		for _, e := range entries {
+			if strings.ContainsAny(e, "\r\n") {
+				return nil, &BrokenEntryError{Value: value, Entry: e, Why: "contains whitespace or quotes (kube-controller-manager does not trim entries)"}
+			}
+		}
+	}
+	entries, err := ReadCSV(value)
+	if err != nil {
+		return nil, &BrokenEntryError{Value: value, Unreadable: true,
+			Why: "is not a comma-separated list kube-controller-manager can read (" + csvReason(err) + ")"}
+	}
 	for _, e := range entries {
 		switch CheckEntry(e) {
 		case EntryEmpty:
-			return nil, &BrokenEntryError{value, e, "is empty"}
+			return nil, &BrokenEntryError{Value: value, Entry: e, Why: "is empty"}
 		case EntryUntrimmed:
-			return nil, &BrokenEntryError{value, e, "contains whitespace or quotes (kube-controller-manager does not trim entries)"}
+			if strings.Contains(e, ",") {
+				return nil, &BrokenEntryError{Value: value, Entry: e, Why: "holds a comma inside quotes (kube-controller-manager reads it as one controller name)"}
+			}
+			return nil, &BrokenEntryError{Value: value, Entry: e, Why: "contains whitespace or quotes (kube-controller-manager does not trim entries)"}
 		case EntryNotAName:
-			return nil, &BrokenEntryError{value, e, "is not a controller name"}
+			return nil, &BrokenEntryError{Value: value, Entry: e, Why: "is not a controller name"}
 		}
 	}
 	return entries, nil
+}
+
+// csvReason is encoding/csv's complaint without its line and column prefix.
+func csvReason(err error) string {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // EntryProblem is what is wrong with one entry of a --controllers value.
@@ -154,17 +199,17 @@ type EntryProblem int
 const (
 	EntryOK        EntryProblem = iota
 	EntryEmpty                  // "a,,b": kcm looks for a controller named ""
-	EntryUntrimmed              // whitespace or quotes: kcm does not trim entries
+	EntryUntrimmed              // whitespace, quotes or a comma left after unquoting: kcm does not trim entries
 	EntryNotAName               // "-", "-*" or "--x"
 )
 
-// CheckEntry applies Split's rules to one entry, for callers that report every broken entry rather
-// than the first.
+// CheckEntry applies Split's rules to one entry as ReadCSV returns it, for callers that report every
+// broken entry rather than the first.
 func CheckEntry(e string) EntryProblem {
 	switch {
 	case e == "":
 		return EntryEmpty
-	case strings.ContainsAny(e, " \t\r\n\"'"):
+	case strings.ContainsAny(e, " \t\r\n\"',"):
 		return EntryUntrimmed
 	case e == "-" || e == "-*" || strings.HasPrefix(e, "--"):
 		return EntryNotAName
@@ -204,10 +249,17 @@ func Flatten(occ [][]string) []string {
 
 // Edit computes the --controllers occurrences after op. occ holds every occurrence of the flag in order
 // (an empty occ means no flag at all; callers that have a distro default pass it as the only occurrence).
-// It keeps every other entry in place, removes the mentions that contradict the wanted state under either
-// name, and adds one entry named name to the last occurrence when the remaining list does not already give
-// the wanted state. An occurrence that ends up empty is returned empty: the caller drops that flag.
-// changed is false when the mirroring controller is already in the wanted state; out is then occ.
+// It keeps every other entry in place and removes the mentions that contradict the wanted state under
+// either name. When the remaining list does not already give the wanted state it adds one entry named name
+// at the end of the occurrence that held the first mention it removed (so turning "x" into "-x" changes
+// that one occurrence, never two), or at the end of the last occurrence when it removed none. When
+// disabling would leave no entry at all it adds "-name" too: dropping the flag would let kcm run its
+// default "*", switching on every controller the list had left off.
+//
+// An occurrence that ends up empty is returned empty: the caller drops that flag (another occurrence
+// always keeps an entry). An occurrence that was empty already ("--controllers=") comes back empty too;
+// callers compare with the input and leave it alone. changed is false when the mirroring
+// controller is already in the wanted state; out is then occ.
 func Edit(op Op, occ [][]string, name string) (out [][]string, changed bool) {
 	want := op == Enable
 	all := Flatten(occ)
@@ -221,25 +273,32 @@ func Edit(op Op, occ [][]string, name string) (out [][]string, changed bool) {
 		return [][]string{{"*", "-" + name}}, true
 	}
 	out = make([][]string, len(occ))
+	at := -1 // the occurrence of the first contradicting mention
 	for i, o := range occ {
 		kept := []string{}
 		for _, e := range o {
 			positive := IsMirroringName(e)
 			negative := strings.HasPrefix(e, "-") && IsMirroringName(e[1:])
 			if (want && negative) || (!want && positive) {
+				if at < 0 {
+					at = i
+				}
 				continue
 			}
 			kept = append(kept, e)
 		}
 		out[i] = kept
 	}
-	if MirroringEnabled(Flatten(out)) != want {
+	rest := Flatten(out)
+	if MirroringEnabled(rest) != want || len(rest) == 0 {
 		entry := name
 		if !want {
 			entry = "-" + name
 		}
-		last := len(out) - 1
-		out[last] = append(out[last], entry)
+		if at < 0 {
+			at = len(out) - 1
+		}
+		out[at] = append(out[at], entry)
 	}
 	return out, true
 }

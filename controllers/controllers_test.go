@@ -1,10 +1,14 @@
 package controllers_test
 
 import (
+	"io"
+
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/controllers/controllerstest"
@@ -143,7 +147,10 @@ func TestEdit(t *testing.T) {
 		{"disable star and positive", controllers.Disable, [][]string{{"*", alias}}, alias, [][]string{{"*", "-" + alias}}, true},
 		{"disable star and both positives", controllers.Disable, [][]string{{"*", canon, "x", alias}}, canon, [][]string{{"*", "x", "-" + canon}}, true},
 		{"disable no star positive", controllers.Disable, [][]string{{"foo", alias}}, alias, [][]string{{"foo"}}, true},
-		{"disable no star positive only", controllers.Disable, [][]string{{canon}}, alias, [][]string{{}}, true},
+		// The only entry: an empty list would make the caller drop the flag and kcm run "*" (issue 14 §14).
+		{"disable no star positive only", controllers.Disable, [][]string{{canon}}, alias, [][]string{{"-" + alias}}, true},
+		{"disable alias only, 1.27", controllers.Disable, [][]string{{alias}}, alias, [][]string{{"-" + alias}}, true},
+		{"disable positives only, repeated", controllers.Disable, [][]string{{alias}, {canon}}, canon, [][]string{{"-" + canon}, {}}, true},
 		// foo before -foo: enabled (first match wins); removing the positive leaves the negative in charge.
 		{"disable positive before negative", controllers.Disable, [][]string{{alias, "-" + alias, "*"}}, alias, [][]string{{"-" + alias, "*"}}, true},
 		{"disable canonical positive before alias negative", controllers.Disable, [][]string{{"*", canon, "-" + alias}}, alias, [][]string{{"*", "-" + alias}}, true},
@@ -162,7 +169,14 @@ func TestEdit(t *testing.T) {
 		// Repeated occurrences are concatenated; additions go to the last one.
 		{"disable repeated", controllers.Disable, [][]string{{"*"}, {"foo"}}, alias, [][]string{{"*"}, {"foo", "-" + alias}}, true},
 		{"disable repeated positive in second", controllers.Disable, [][]string{{"*"}, {alias}}, alias, [][]string{{"*"}, {"-" + alias}}, true},
-		{"disable repeated positive in first", controllers.Disable, [][]string{{alias}, {"*"}}, canon, [][]string{{}, {"*", "-" + canon}}, true},
+		{"disable repeated positive in first", controllers.Disable, [][]string{{alias}, {"*"}}, canon, [][]string{{"-" + canon}, {"*"}}, true},
+		// The first occurrence names it positively: the flip stays in that occurrence, one line changes (issue 14 §12).
+		{"disable repeated positive first, star before", controllers.Disable, [][]string{{"*", canon}, {"bootstrapsigner", "tokencleaner"}}, canon,
+			[][]string{{"*", "-" + canon}, {"bootstrapsigner", "tokencleaner"}}, true},
+		{"enable repeated negative first, no star", controllers.Enable, [][]string{{"-" + canon, "x"}, {"y"}}, canon,
+			[][]string{{"x", canon}, {"y"}}, true},
+		// An empty occurrence that was there stays as it was.
+		{"disable empty then star", controllers.Disable, [][]string{{}, {"*"}}, canon, [][]string{{}, {"*", "-" + canon}}, true},
 		{"disable repeated already off in first", controllers.Disable, [][]string{{"*", "-" + canon}, {"foo"}}, alias, [][]string{{"*", "-" + canon}, {"foo"}}, false},
 		{"disable repeated: positive first, negative later", controllers.Disable, [][]string{{alias, "*"}, {"-" + canon}}, alias, [][]string{{"*"}, {"-" + canon}}, true},
 		{"enable repeated", controllers.Enable, [][]string{{"*"}, {"-" + alias}}, alias, [][]string{{"*"}, {}}, true},
@@ -333,7 +347,8 @@ func splitOccurrences(s string) ([][]string, bool) {
 }
 
 func FuzzSplitControllers(f *testing.F) {
-	for _, s := range []string{"", "*", "*,bootstrapsigner,tokencleaner", "*, -foo", "*,,x", "-", "-*", "--x", "a\tb", `"*"`} {
+	for _, s := range []string{"", "*", "*,bootstrapsigner,tokencleaner", "*, -foo", "*,,x", "-", "-*", "--x", "a\tb", `"*"`,
+		`"tokencleaner",*`, `"a,b"`, `a"b`, `"a""b"`, `""`, `"a"b`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, value string) {
@@ -344,7 +359,14 @@ func FuzzSplitControllers(f *testing.F) {
 			}
 			return
 		}
-		if controllers.Join(entries) != value {
+		// Split reads what kcm's pflag reads; Join writes a value that reads back the same.
+		if want := pflagValue(t, value); !reflect.DeepEqual(controllerstest.NormOcc([][]string{entries}), controllerstest.NormOcc([][]string{want})) {
+			t.Fatalf("Split(%q) = %q; pflag reads %q", value, entries, want)
+		}
+		if again, err := controllers.Split(controllers.Join(entries)); err != nil || !reflect.DeepEqual(again, entries) {
+			t.Fatalf("round trip %q -> %q -> %q -> %q, %v", value, entries, controllers.Join(entries), again, err)
+		}
+		if !strings.Contains(value, `"`) && controllers.Join(entries) != value {
 			t.Fatalf("round trip %q -> %q -> %q", value, entries, controllers.Join(entries))
 		}
 		for _, e := range entries {
@@ -389,6 +411,45 @@ func TestCheckEntry(t *testing.T) {
 	} {
 		if got := controllers.CheckEntry(e); got != want {
 			t.Errorf("CheckEntry(%q) = %d; want %d", e, got, want)
+		}
+	}
+}
+
+// pflagValue is what kube-controller-manager's own flag parsing (pflag's StringSlice, the type kcm
+// registers --controllers with) stores for one --controllers=value.
+func pflagValue(t *testing.T, value string) []string {
+	t.Helper()
+	fs := pflag.NewFlagSet("kcm", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	got := fs.StringSlice(controllers.FlagName, []string{"*"}, "")
+	if err := fs.Parse([]string{controllers.Arg(value)}); err != nil {
+		t.Fatalf("Split accepted %q, which pflag refuses: %v", value, err)
+	}
+	return *got
+}
+
+func TestSplitReadsCSVQuotesAsPflag(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string][]string{
+		`"tokencleaner",*`:                   {"tokencleaner", "*"},
+		`*,"-endpointslicemirroring"`:        {"*", "-endpointslicemirroring"},
+		`"*","bootstrapsigner",tokencleaner`: {"*", "bootstrapsigner", "tokencleaner"},
+	} {
+		got, err := controllers.Split(value)
+		if err != nil || !reflect.DeepEqual(got, want) || !reflect.DeepEqual(pflagValue(t, value), want) {
+			t.Errorf("Split(%q) = %q, %v; want %q as pflag reads it", value, got, err, want)
+		}
+	}
+	for value, why := range map[string]string{
+		`"a,b"`:     "holds a comma inside quotes",
+		`a"b`:       "is not a comma-separated list",
+		`"a"b`:      "is not a comma-separated list",
+		`""`:        "is empty",
+		`"a""b"`:    "contains whitespace or quotes",
+		`" -foo",*`: "contains whitespace or quotes",
+	} {
+		if _, err := controllers.Split(value); err == nil || !strings.Contains(err.Error(), why) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Split(%q) = %v; want one line with %q", value, err, why)
 		}
 	}
 }

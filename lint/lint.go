@@ -569,7 +569,13 @@ func controllerFindings(p *podFile, v controllers.Version) (out []Finding, broke
 			if !ok {
 				continue
 			}
-			for _, e := range strings.Split(text, ",") {
+			// Entries as kcm's pflag reads them (quotes removed); a value CSV cannot read is judged
+			// entry by entry as written.
+			entries, err := controllers.ReadCSV(text)
+			if err != nil || text == "" {
+				entries = strings.Split(text, ",")
+			}
+			for _, e := range entries {
 				var why string
 				switch problem := controllers.CheckEntry(e); {
 				case text == "":

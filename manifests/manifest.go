@@ -363,12 +363,18 @@ func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, chan
 		return m, false, nil
 	}
 	var edits []yamledit.Splice
+	// expect is what the read-back must find: every occurrence the splice keeps, including the empty
+	// ones that were empty before the edit ("--controllers=" stays, kcm accepts it).
+	var expect [][]string
 	if m.script != nil {
 		e, err := m.scriptSplice(planned)
 		if err != nil {
 			return nil, false, err
 		}
 		edits = append(edits, e)
+	}
+	if len(m.occ) == 0 {
+		expect = planned
 	}
 	if len(m.occ) == 0 && m.script == nil {
 		e, err := m.insertFlag(controllers.Join(planned[0]))
@@ -379,10 +385,14 @@ func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, chan
 	}
 	for i, o := range m.occ {
 		if equal(planned[i], occ[i]) {
+			expect = append(expect, occ[i])
 			continue
 		}
 		if o.fixed != nil {
 			return nil, false, o.fixed
+		}
+		if len(planned[i]) > 0 {
+			expect = append(expect, planned[i])
 		}
 		if len(planned[i]) == 0 {
 			for _, n := range []*yaml.Node{o.flag, o.value} {
@@ -425,7 +435,7 @@ func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, chan
 		return nil, false, fmt.Errorf("internal error: edited manifest does not parse: %w", err)
 	}
 	got, err := check.Controllers()
-	if err != nil || !equalOcc(nonEmpty(planned), got) {
+	if err != nil || !equalOcc(expect, got) {
 		return nil, false, fmt.Errorf("internal error: edited manifest has --controllers %v, planned %v", got, planned)
 	}
 	return check, true, nil
@@ -433,16 +443,6 @@ func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, chan
 
 // Bytes is the manifest's file content. It must not be changed.
 func (m *Manifest) Bytes() []byte { return m.data }
-
-func nonEmpty(occ [][]string) [][]string {
-	var out [][]string
-	for _, o := range occ {
-		if len(o) > 0 {
-			out = append(out, o)
-		}
-	}
-	return out
-}
 
 func equal(a, b []string) bool {
 	if len(a) != len(b) {
@@ -484,13 +484,14 @@ func (m *Manifest) insertFlag(value string) (yamledit.Splice, error) {
 		return yamledit.Splice{}, fmt.Errorf("container %s: flow-style lists ([a, b]) are not supported; write the list one item per line", ContainerName)
 	}
 	item := flagName + "=" + value
-	// Insert before the first flag that sorts after ours (skipping the binary name at command[0]).
+	// Insert before the first flag that sorts after ours (skipping the binary name at command[0]), and
+	// never after a "--" argument: kcm reads what follows it as arguments, not flags.
 	idx := len(seq.Content)
 	for i, it := range seq.Content {
 		if i == 0 && seq == m.fields["command"] {
 			continue
 		}
-		if strings.HasPrefix(it.Value, "--") && it.Value > item {
+		if it.Value == "--" || strings.HasPrefix(it.Value, "--") && it.Value > item {
 			idx = i
 			break
 		}

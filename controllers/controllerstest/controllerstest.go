@@ -38,6 +38,44 @@ func ControllerEnabled(name string, entries []string) bool {
 	return star
 }
 
+// KCMEnabled is what kube-controller-manager decides for the controller with canonical name name of
+// release r: its options' ApplyTo first replaces every alias by its canonical name, keeping the "-" sign
+// (k8s.io/controller-manager@v0.37.2 options/generic.go ApplyTo), then IsControllerEnabled takes the first
+// explicit entry, else "*" turns on what is not off by default, else nothing runs
+// (k8s.io/controller-manager@v0.37.2 app/helper.go). Re-stated here, not shared with the code under test.
+func KCMEnabled(r controllers.Release, name string, entries []string) bool {
+	star := false
+	for _, e := range entries {
+		neg := strings.HasPrefix(e, "-")
+		n := strings.TrimPrefix(e, "-")
+		if c, ok := r.Canonical[n]; ok {
+			n = c
+		}
+		switch {
+		case !neg && n == name:
+			return true
+		case neg && n == name:
+			return false
+		case e == "*":
+			star = true
+		}
+	}
+	return star && !r.OffByDefault[name]
+}
+
+// Applied is the command line a caller writes from Edit's result: an occurrence that Edit emptied is
+// dropped, one that was empty already stays; nil means no flag at all (kcm's default "*").
+func Applied(in, out [][]string) [][]string {
+	var kept [][]string
+	for i, o := range out {
+		if len(o) == 0 && (i >= len(in) || len(in[i]) > 0) {
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return kept
+}
+
 // Effective is the list kcm sees: no flag at all means the default "*".
 func Effective(occ [][]string) []string {
 	if len(occ) == 0 {
@@ -50,7 +88,7 @@ func Effective(occ [][]string) []string {
 func CheckEdit(t testing.TB, op controllers.Op, in, out [][]string, changed bool, name string) {
 	t.Helper()
 	want := op == controllers.Enable
-	before, after := Effective(in), Effective(out)
+	before, after := Effective(in), Effective(Applied(in, out))
 	if got := controllers.MirroringEnabled(after); got != want {
 		t.Fatalf("controllers.Edit(%s, %q) = %q: mirroring enabled = %v", op, in, out, got)
 	}
@@ -81,6 +119,29 @@ func CheckEdit(t testing.TB, op controllers.Op, in, out [][]string, changed bool
 	for n := range others {
 		if ControllerEnabled(n, before) != ControllerEnabled(n, after) {
 			t.Fatalf("controllers.Edit(%s, %q) = %q changes controller %q", op, in, out, n)
+		}
+	}
+	// Every controller of every release keeps its state, judged as kcm judges it (aliases resolved,
+	// off-by-default controllers honoured), and the mirroring controller ends in the wanted state on every
+	// release that knows every mirroring name the list uses.
+	for _, r := range controllers.Releases() {
+		mirroring := r.MirroringName()
+		for _, c := range r.Controllers() {
+			if c == mirroring {
+				continue
+			}
+			if KCMEnabled(r, c, before) != KCMEnabled(r, c, after) {
+				t.Fatalf("controllers.Edit(%s, %q) = %q: on %s controller %q goes from enabled=%v to %v",
+					op, in, out, r.Minor, c, KCMEnabled(r, c, before), KCMEnabled(r, c, after))
+			}
+		}
+		if _, ok := r.Canonical[controllers.NameCanonical]; !ok && slices.ContainsFunc(after, func(e string) bool {
+			return strings.TrimPrefix(e, "-") == controllers.NameCanonical
+		}) {
+			continue // a name kcm of this release does not know: it would not start
+		}
+		if got := KCMEnabled(r, mirroring, after); got != want {
+			t.Fatalf("controllers.Edit(%s, %q) = %q: on %s mirroring enabled = %v", op, in, out, r.Minor, got)
 		}
 	}
 	// The independent evaluator agrees with controllers.MirroringEnabled under both names.
