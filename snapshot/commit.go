@@ -252,6 +252,11 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 		if uerr := undo(steps[:n]); uerr != nil {
 			return id, fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run `mirrorctl rollback %s`", st.path, werr, uerr, id)
 		}
+		// Say what is true: when the first write failed before its rename, no target was touched.
+		outcome := "the files already written were restored, nothing changed"
+		if n == 0 {
+			outcome = "no file was written"
+		}
 		// The files are as this run found them: so must the journal be, before the snapshot it names goes.
 		var jerr error
 		switch {
@@ -262,12 +267,12 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 			jerr = clearJournal(s.root)
 		}
 		if jerr != nil {
-			return "", fmt.Errorf("%s: %v; the files already written were restored, nothing changed, but resetting %s failed (%v): `mirrorctl rollback` clears it", st.path, werr, JournalPath, jerr)
+			return "", fmt.Errorf("%s: %v; %s, but resetting %s failed (%v): `mirrorctl rollback` clears it", st.path, werr, outcome, JournalPath, jerr)
 		}
 		if rerr := dropSnapshot(); rerr != nil {
-			return "", fmt.Errorf("%s: %v; the files already written were restored, nothing changed (leftover snapshot %s)", st.path, werr, id)
+			return "", fmt.Errorf("%s: %v; %s (leftover snapshot %s)", st.path, werr, outcome, id)
 		}
-		return "", fmt.Errorf("%s: %w; the files already written were restored, nothing changed", st.path, werr)
+		return "", fmt.Errorf("%s: %w; %s", st.path, werr, outcome)
 	}
 	// Every file is written: the change is complete whether or not the journal's removal survives
 	// (a journal whose files all hold their new bytes counts as finished and is removed by the next

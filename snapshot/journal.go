@@ -130,6 +130,10 @@ func journalDir(root nodefs.Root, create bool) (string, error) {
 		if err := mkdirChecked(host, node); err != nil {
 			return "", err
 		}
+		if err := checkDir(host, node); err != nil {
+			return "", err
+		}
+		return host, tighten(host, node)
 	}
 	return host, checkDir(host, node)
 }
