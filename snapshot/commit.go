@@ -20,15 +20,17 @@ import (
 type step struct {
 	path   string // node path
 	kind   string
-	host   string       // resolved now, not at planning time
-	cur    *nodefs.File // re-read now; equal to the plan's Before
-	mtime  time.Time    // cur's, to put back when undoing
-	data   []byte       // new bytes (nil with remove)
+	host   string            // resolved now, not at planning time
+	cur    *nodefs.File      // re-read now; equal to the plan's Before
+	mtime  time.Time         // cur's, to put back when undoing
+	curX   map[string][]byte // cur's extended attributes (ACL, SELinux label, …), likewise
+	data   []byte            // new bytes (nil with remove)
 	remove bool
 	mode   fs.FileMode
 	uid    int
 	gid    int
-	setMod time.Time // mtime to give the new file; zero: now
+	setMod time.Time         // mtime to give the new file; zero: now
+	xattrs map[string][]byte // extended attributes to give the new file; nil: what creating it gives
 }
 
 // Commit saves a snapshot of every changed file, then writes each one's After atomically, keeping the
@@ -59,7 +61,7 @@ func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err e
 		}
 		st.data = c.After
 		if st.cur.Exists {
-			st.mode, st.uid, st.gid = st.cur.Mode, st.cur.UID, st.cur.GID
+			st.mode, st.uid, st.gid, st.xattrs = st.cur.Mode, st.cur.UID, st.cur.GID, st.curX
 		} else {
 			st.mode, st.uid, st.gid = c.Mode.Perm(), -1, -1
 			if st.mode == 0 {
@@ -92,6 +94,9 @@ func (s *Store) prepare(c change.FileChange) (step, error) {
 			return step{}, fmt.Errorf("%s: %w", np, unwrapPathError(err))
 		}
 		st.mtime = fi.ModTime()
+		if st.curX, err = readXattrs(cur.HostPath); err != nil {
+			return step{}, fmt.Errorf("%s: %w", np, err)
+		}
 	}
 	return st, nil
 }
@@ -239,7 +244,7 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string) (string, error
 		if st.remove {
 			done, werr = removeFile(st.host)
 		} else {
-			done, werr = writeAtomic(st.host, st.data, st.mode, st.uid, st.gid, st.setMod)
+			done, werr = writeAtomic(st.host, st.data, st.mode, st.uid, st.gid, st.xattrs, st.setMod)
 		}
 		if werr == nil {
 			crashPoint("step done")
@@ -292,7 +297,7 @@ func undo(steps []step) error {
 		st := steps[i]
 		var err error
 		if st.cur.Exists {
-			_, err = writeAtomic(st.host, st.cur.Data, st.cur.Mode, st.cur.UID, st.cur.GID, st.mtime)
+			_, err = writeAtomic(st.host, st.cur.Data, st.cur.Mode, st.cur.UID, st.cur.GID, st.curX, st.mtime)
 		} else {
 			_, err = removeFile(st.host)
 		}
@@ -345,9 +350,9 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 	}
 	// store records file i's state before the change: from the interrupted change's snapshot when the
 	// file is one of its, else as read now.
-	store := func(i int, fm *FileMeta, cur *nodefs.File, mtime time.Time) error {
+	store := func(i int, fm *FileMeta, cur *nodefs.File, mtime time.Time, xattrs map[string][]byte) error {
 		if pf, ok := p.lookup(fm.Path); ok {
-			fm.Existed, fm.SHA256Before, fm.Mode, fm.UID, fm.GID, fm.ModTime, fm.Size = pf.Existed, pf.SHA256Before, pf.Mode, pf.UID, pf.GID, pf.ModTime, pf.Size
+			fm.Existed, fm.SHA256Before, fm.Mode, fm.UID, fm.GID, fm.ModTime, fm.Size, fm.Xattrs = pf.Existed, pf.SHA256Before, pf.Mode, pf.UID, pf.GID, pf.ModTime, pf.Size, pf.Xattrs
 			if !pf.Existed {
 				return nil
 			}
@@ -366,6 +371,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 		fm.Mode = uint32(cur.Mode.Perm())
 		fm.UID, fm.GID = cur.UID, cur.GID
 		fm.ModTime = mtime.UTC()
+		fm.Xattrs = xattrs
 		fm.Size = int64(len(cur.Data))
 		fm.Stored = storedName(i+1, fm.Path)
 		return writeNew(filepath.Join(host, fm.Stored), cur.Data)
@@ -375,7 +381,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 		if !st.remove {
 			fm.SHA256After = sha(st.data)
 		}
-		if err := store(i, &fm, st.cur, st.mtime); err != nil {
+		if err := store(i, &fm, st.cur, st.mtime, st.curX); err != nil {
 			return fail(fmt.Errorf("%s: %w", s.storedNode(id, fm.Stored), err))
 		}
 		if fm.Stored != "" {
@@ -391,7 +397,14 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 			} else {
 				fm.Removed = true
 			}
-			if err := store(len(m.Files), &fm, c.cur, time.Time{}); err != nil {
+			var xattrs map[string][]byte
+			if c.cur.Exists {
+				var err error
+				if xattrs, err = readXattrs(c.cur.HostPath); err != nil {
+					return fail(fmt.Errorf("%s: %w", c.f.Path, err))
+				}
+			}
+			if err := store(len(m.Files), &fm, c.cur, time.Time{}, xattrs); err != nil {
 				return fail(fmt.Errorf("%s: %w", s.storedNode(id, fm.Stored), err))
 			}
 			m.Files = append(m.Files, fm)
@@ -412,7 +425,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 	}
 	// Written last and atomically (fsynced, renamed, folder fsynced): its presence is what makes the
 	// snapshot count.
-	if _, err := writeAtomic(filepath.Join(host, metaName), data, filePerm, -1, -1, time.Time{}); err != nil {
+	if _, err := writeAtomic(filepath.Join(host, metaName), data, filePerm, -1, -1, nil, time.Time{}); err != nil {
 		return fail(fmt.Errorf("%s: %w", s.storedNode(id, metaName), err))
 	}
 	return &m, host, nil
@@ -514,7 +527,9 @@ func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info) (id string
 		st.remove = remove
 		if write {
 			st.data = c.After
-			st.mode, st.uid, st.gid, st.setMod = fs.FileMode(f.Mode), f.UID, f.GID, f.ModTime
+			// A snapshot older than xattrs in meta.json has none recorded (nil): the new file then keeps
+			// what creating it gives, as rollbacks always did.
+			st.mode, st.uid, st.gid, st.setMod, st.xattrs = fs.FileMode(f.Mode), f.UID, f.GID, f.ModTime, f.Xattrs
 		}
 		steps = append(steps, st)
 	}

@@ -59,6 +59,10 @@ type FileMeta struct {
 	ModTime      time.Time `json:"mtime,omitzero"`
 	Size         int64     `json:"size"`
 	Stored       string    `json:"stored,omitempty"` // file name inside the snapshot dir; "" when !Existed
+	// Xattrs are the file's extended attributes before the change, the POSIX ACL
+	// (system.posix_acl_access) and SELinux label among them; values base64 in JSON. {} when it had
+	// none; null when !Existed; absent in a snapshot from a release that did not record them.
+	Xattrs map[string][]byte `json:"xattrs"`
 }
 
 // idLayout is the time part of an id: sortable, and readable in `snapshots list`.
@@ -204,6 +208,9 @@ func (m *Meta) validate(id string) error {
 		}
 		if !f.Removed && !shaRE().MatchString(f.SHA256After) {
 			return fmt.Errorf("file %s: sha256_after %q is not a sha256", f.Path, f.SHA256After)
+		}
+		if err := validXattrs(f.Xattrs); err != nil {
+			return fmt.Errorf("file %s: %w", f.Path, err)
 		}
 		if f.Mode&^uint32(fs.ModePerm) != 0 {
 			return fmt.Errorf("file %s: mode %o has more than permission bits", f.Path, f.Mode)
