@@ -39,9 +39,10 @@ type step struct {
 // or "" and no snapshot when nothing changes.
 //
 // Each file must still hold its Before bytes (plan under the lock), or Commit fails with ErrStale and
-// writes nothing. If a write fails midway, the files already written are restored from the snapshot
-// and the snapshot is removed (nothing changed); if even that fails, the error names the snapshot to
-// roll back to: that is the only case where Commit returns both an id and an error.
+// writes nothing; a file with more than one hard link fails it with ErrHardLinked unless
+// info.SplitHardLinks. If a write fails midway, the files already written are restored from the
+// snapshot and the snapshot is removed (nothing changed); if even that fails, the error names the
+// snapshot to roll back to: that is the only case where Commit returns both an id and an error.
 func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err error) {
 	if err := s.requireLock("Commit"); err != nil {
 		return "", err
@@ -58,6 +59,9 @@ func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err e
 		st, err := s.prepare(c)
 		if err != nil {
 			return "", err
+		}
+		if n := linkCount(st.host); st.cur.Exists && n > 1 && !info.SplitHardLinks {
+			return "", hardLinked(st.path, n, false)
 		}
 		st.data = c.After
 		if st.cur.Exists {

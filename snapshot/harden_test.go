@@ -230,3 +230,29 @@ func TestRefusedXattrLeavesEverythingUntouched(t *testing.T) {
 		}
 	}
 }
+
+// Commit itself refuses a hard-linked target, whoever calls it, unless told to split it (issue 14 §5).
+func TestCommitRefusesHardLinkedTarget(t *testing.T) {
+	r := newRoot(t)
+	put(t, r, manifest, "old\n", 0o600, 0, 0)
+	if err := os.Link(r.Host(manifest), r.Host("/etc/kubernetes/kcm.link")); err != nil {
+		t.Skipf("link: %v", err)
+	}
+	s := Open(r, state)
+	lock(t, s)
+	_, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, []byte("new\n"))}, info)
+	if !errors.Is(err, ErrHardLinked) || !strings.Contains(err.Error(), manifest) || !strings.Contains(err.Error(), "2 links") {
+		t.Fatalf("Commit = %v; want ErrHardLinked naming the file and its 2 links", err)
+	}
+	if got := stat(t, r, manifest); got.data != "old\n" {
+		t.Errorf("written all the same: %q", got.data)
+	}
+	split := info
+	split.SplitHardLinks = true
+	if _, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, []byte("new\n"))}, split); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(r.Host("/etc/kubernetes/kcm.link")); string(got) != "old\n" {
+		t.Errorf("the other name holds %q", got)
+	}
+}

@@ -27,6 +27,9 @@ type Info struct {
 	ToolVersion string
 	Distro      string
 	Op          string // "disable", "enable", "lint-fix", …; Restore defaults it to "rollback"
+	// SplitHardLinks lets Commit rewrite a target with more than one hard link (--force); without it
+	// Commit refuses one (ErrHardLinked). Not recorded.
+	SplitHardLinks bool
 }
 
 // Meta is a snapshot's meta.json.
