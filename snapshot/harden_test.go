@@ -256,3 +256,25 @@ func TestCommitRefusesHardLinkedTarget(t *testing.T) {
 		t.Errorf("the other name holds %q", got)
 	}
 }
+
+// A folder's default ACL gives every new file an ACL: the rewritten file must have the original's
+// attributes, not the ones creating it in that folder gives it.
+func TestWriteDropsInheritedACL(t *testing.T) {
+	r := newRoot(t)
+	put(t, r, manifest, "old\n", 0o600, 0, 0)
+	if err := unix.Lsetxattr(r.Host("/etc/kubernetes/manifests"), "system.posix_acl_default", aclValue(), 0); err != nil {
+		t.Skipf("this file system takes no default ACL (%v)", err)
+	}
+	want := xattrsOf(t, r.Host(manifest)) // made before the default ACL: none
+	s := Open(r, state)
+	lock(t, s)
+	if _, err := s.Commit([]change.FileChange{fileChange(t, r, manifest, []byte("new\n"))}, info); err != nil {
+		t.Fatal(err)
+	}
+	if got := xattrsOf(t, r.Host(manifest)); !reflect.DeepEqual(got, want) {
+		t.Errorf("xattrs %q, want the original's %q", got, want)
+	}
+	if got := stat(t, r, manifest); got.mode.Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", got.mode)
+	}
+}
