@@ -60,6 +60,9 @@ type Job struct {
 	Op          string // recorded in snapshots: disable, enable, lint-fix, rollback, …
 	DryRun      bool
 	LockTimeout time.Duration
+	// Force rewrites targets with more than one hard link (splitting them from their other names),
+	// with a warning each; without it such a target stops the run in the plan phase.
+	Force bool
 
 	// Plan reads the node and proposes the change. It runs in the plan phase and again, under the
 	// lock, in the replan phase; it must write nothing. reads is the phase's read set, new for each
@@ -156,6 +159,15 @@ func plan(ctx context.Context, env *Env, job *Job, store *snapshot.Store) (*chan
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// A rollback puts files back as they were and is never refused for their links; every other write
+	// would split a hard-linked target from its other names.
+	if job.Restore == nil {
+		split, err := snapshot.CheckHardLinks(p.Files, job.Force)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		p.Warnings = append(p.Warnings, split...)
+	}
 	r := NewResult(p, job.DryRun)
 	if job.Live != nil {
 		CatchInterrupts(ctx)
@@ -205,7 +217,9 @@ func write(env *Env, job *Job, store *snapshot.Store, p *change.Plan) (string, e
 	} else if job.NoSnapshot {
 		return "", errors.New("internal error: NoSnapshot is for a rollback only")
 	} else {
-		id, err = store.Commit(p.Files, env.info(p.Distro, job.Op))
+		info := env.info(p.Distro, job.Op)
+		info.SplitHardLinks = job.Force
+		id, err = store.Commit(p.Files, info)
 		if err == nil && id != "" {
 			env.logf("snapshot", "saved %s in %s", id, env.StateDir)
 		}

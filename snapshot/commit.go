@@ -21,16 +21,18 @@ import (
 type step struct {
 	path   string // node path
 	kind   string
-	host   string       // resolved now, not at planning time
-	cur    *nodefs.File // re-read now; equal to the plan's Before
-	mtime  time.Time    // cur's, to put back when undoing
-	data   []byte       // new bytes (nil with remove)
+	host   string            // resolved now, not at planning time
+	cur    *nodefs.File      // re-read now; equal to the plan's Before
+	mtime  time.Time         // cur's, to put back when undoing
+	curX   map[string][]byte // cur's extended attributes (ACL, SELinux label, …), likewise
+	data   []byte            // new bytes (nil with remove)
 	remove bool
 	mode   fs.FileMode
 	uid    int
 	gid    int
-	setMod time.Time // mtime to give the new file; zero: now
-	dirs   []string  // folders missing now that writing the file creates (host paths, outermost first)
+	setMod time.Time         // mtime to give the new file; zero: now
+	xattrs map[string][]byte // extended attributes to give the new file; nil: what creating it gives
+	dirs   []string          // folders missing now that writing the file creates (host paths, outermost first)
 }
 
 // Commit saves a snapshot of every changed file, then writes each one's After atomically, keeping the
@@ -39,9 +41,10 @@ type step struct {
 // or "" and no snapshot when nothing changes.
 //
 // Each file must still hold its Before bytes (plan under the lock), or Commit fails with ErrStale and
-// writes nothing. If a write fails midway, the files already written are restored from the snapshot
-// and the snapshot is removed (nothing changed); if even that fails, the error names the snapshot to
-// roll back to: that is the only case where Commit returns both an id and an error.
+// writes nothing; a file with more than one hard link fails it with ErrHardLinked unless
+// info.SplitHardLinks. If a write fails midway, the files already written are restored from the
+// snapshot and the snapshot is removed (nothing changed); if even that fails, the error names the
+// snapshot to roll back to: that is the only case where Commit returns both an id and an error.
 func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err error) {
 	if err := s.requireLock("Commit"); err != nil {
 		return "", err
@@ -59,9 +62,12 @@ func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err e
 		if err != nil {
 			return "", err
 		}
+		if n := linkCount(st.host); st.cur.Exists && n > 1 && !info.SplitHardLinks {
+			return "", hardLinked(st.path, n, false)
+		}
 		st.data = c.After
 		if st.cur.Exists {
-			st.mode, st.uid, st.gid = st.cur.Mode, st.cur.UID, st.cur.GID
+			st.mode, st.uid, st.gid, st.xattrs = st.cur.Mode, st.cur.UID, st.cur.GID, st.curX
 		} else {
 			st.mode, st.uid, st.gid = c.Mode.Perm(), -1, -1
 			if st.mode == 0 {
@@ -97,6 +103,9 @@ func (s *Store) prepare(c change.FileChange) (step, error) {
 			return step{}, fmt.Errorf("%s: %w", np, unwrapPathError(err))
 		}
 		st.mtime = fi.ModTime()
+		if st.curX, err = readXattrs(cur.HostPath); err != nil {
+			return step{}, fmt.Errorf("%s: %w", np, err)
+		}
 	}
 	return st, nil
 }
@@ -258,7 +267,7 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (
 		if st.remove {
 			done, werr = removeFile(st.host)
 		} else {
-			done, werr = writeAtomic(st.host, st.data, st.mode, st.uid, st.gid, st.setMod)
+			done, werr = writeAtomic(st.host, st.data, st.mode, st.uid, st.gid, st.xattrs, st.setMod)
 		}
 		if werr == nil {
 			crashPoint("step done")
@@ -274,6 +283,11 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (
 			}
 			return id, fmt.Errorf("%s: %v; restoring the files already written failed too (%v): run `mirrorctl rollback %s`", st.path, werr, uerr, id)
 		}
+		// Say what is true: when the first write failed before its rename, no target was touched.
+		outcome := "the files already written were restored, nothing changed"
+		if n == 0 {
+			outcome = "no file was written"
+		}
 		// The files are as this run found them: so must the journal be, before the snapshot it names goes.
 		var jerr error
 		switch {
@@ -284,12 +298,12 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (
 			jerr = clearJournal(s.root)
 		}
 		if jerr != nil {
-			return "", fmt.Errorf("%s: %v; the files already written were restored, nothing changed, but resetting %s failed (%v): `mirrorctl rollback` clears it", st.path, werr, JournalPath, jerr)
+			return "", fmt.Errorf("%s: %v; %s, but resetting %s failed (%v): `mirrorctl rollback` clears it", st.path, werr, outcome, JournalPath, jerr)
 		}
 		if rerr := dropSnapshot(); rerr != nil {
-			return "", fmt.Errorf("%s: %v; the files already written were restored, nothing changed (leftover snapshot %s)", st.path, werr, id)
+			return "", fmt.Errorf("%s: %v; %s (leftover snapshot %s)", st.path, werr, outcome, id)
 		}
-		return "", fmt.Errorf("%s: %w; the files already written were restored, nothing changed", st.path, werr)
+		return "", fmt.Errorf("%s: %w; %s", st.path, werr, outcome)
 	}
 	// Every file is written: the change is complete whether or not the journal's removal survives
 	// (a journal whose files all hold their new bytes counts as finished and is removed by the next
@@ -309,7 +323,7 @@ func undo(steps []step) error {
 		st := steps[i]
 		var err error
 		if st.cur.Exists {
-			_, err = writeAtomic(st.host, st.cur.Data, st.cur.Mode, st.cur.UID, st.cur.GID, st.mtime)
+			_, err = writeAtomic(st.host, st.cur.Data, st.cur.Mode, st.cur.UID, st.cur.GID, st.curX, st.mtime)
 		} else if _, err = removeFile(st.host); err == nil {
 			err = removeEmptyDirs(st.dirs)
 		}
@@ -362,9 +376,9 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 	}
 	// store records file i's state before the change: from the interrupted change's snapshot when the
 	// file is one of its, else as read now.
-	store := func(i int, fm *FileMeta, cur *nodefs.File, mtime time.Time) error {
+	store := func(i int, fm *FileMeta, cur *nodefs.File, mtime time.Time, xattrs map[string][]byte) error {
 		if pf, ok := p.lookup(fm.Path); ok {
-			fm.Existed, fm.SHA256Before, fm.Mode, fm.UID, fm.GID, fm.ModTime, fm.Size = pf.Existed, pf.SHA256Before, pf.Mode, pf.UID, pf.GID, pf.ModTime, pf.Size
+			fm.Existed, fm.SHA256Before, fm.Mode, fm.UID, fm.GID, fm.ModTime, fm.Size, fm.Xattrs = pf.Existed, pf.SHA256Before, pf.Mode, pf.UID, pf.GID, pf.ModTime, pf.Size, pf.Xattrs
 			if !pf.Existed {
 				return nil
 			}
@@ -383,6 +397,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 		fm.Mode = uint32(cur.Mode.Perm())
 		fm.UID, fm.GID = cur.UID, cur.GID
 		fm.ModTime = mtime.UTC()
+		fm.Xattrs = xattrs
 		fm.Size = int64(len(cur.Data))
 		fm.Stored = storedName(i+1, fm.Path)
 		return writeNew(filepath.Join(host, fm.Stored), cur.Data)
@@ -397,7 +412,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 		if !st.remove {
 			fm.SHA256After = sha(st.data)
 		}
-		if err := store(i, &fm, st.cur, st.mtime); err != nil {
+		if err := store(i, &fm, st.cur, st.mtime, st.curX); err != nil {
 			return fail(fmt.Errorf("%s: %w", s.storedNode(id, fm.Stored), err))
 		}
 		if fm.Stored != "" {
@@ -413,7 +428,14 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 			} else {
 				fm.Removed = true
 			}
-			if err := store(len(m.Files), &fm, c.cur, time.Time{}); err != nil {
+			var xattrs map[string][]byte
+			if c.cur.Exists {
+				var err error
+				if xattrs, err = readXattrs(c.cur.HostPath); err != nil {
+					return fail(fmt.Errorf("%s: %w", c.f.Path, err))
+				}
+			}
+			if err := store(len(m.Files), &fm, c.cur, time.Time{}, xattrs); err != nil {
 				return fail(fmt.Errorf("%s: %w", s.storedNode(id, fm.Stored), err))
 			}
 			m.Files = append(m.Files, fm)
@@ -434,7 +456,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 	}
 	// Written last and atomically (fsynced, renamed, folder fsynced): its presence is what makes the
 	// snapshot count.
-	if _, err := writeAtomic(filepath.Join(host, metaName), data, filePerm, -1, -1, time.Time{}); err != nil {
+	if _, err := writeAtomic(filepath.Join(host, metaName), data, filePerm, -1, -1, nil, time.Time{}); err != nil {
 		return fail(fmt.Errorf("%s: %w", s.storedNode(id, metaName), err))
 	}
 	return &m, host, nil
@@ -545,7 +567,9 @@ func (s *Store) Restore(m *Meta, plan []change.FileChange, info Info, opts ...Re
 		}
 		if write {
 			st.data = c.After
-			st.mode, st.uid, st.gid, st.setMod = fs.FileMode(f.Mode), f.UID, f.GID, f.ModTime
+			// A snapshot older than xattrs in meta.json has none recorded (nil): the new file then keeps
+			// what creating it gives, as rollbacks always did.
+			st.mode, st.uid, st.gid, st.setMod, st.xattrs = fs.FileMode(f.Mode), f.UID, f.GID, f.ModTime, f.Xattrs
 		}
 		steps = append(steps, st)
 	}

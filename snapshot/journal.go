@@ -130,6 +130,10 @@ func journalDir(root nodefs.Root, create bool) (string, error) {
 		if err := mkdirChecked(host, node); err != nil {
 			return "", err
 		}
+		if err := checkDir(host, node); err != nil {
+			return "", err
+		}
+		return host, tighten(host, node)
 	}
 	return host, checkDir(host, node)
 }
@@ -195,7 +199,7 @@ func writeJournal(root nodefs.Root, j *Journal) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", JournalPath, err)
 	}
-	if _, err := writeAtomic(filepath.Join(dir, path.Base(JournalPath)), append(data, '\n'), filePerm, -1, -1, time.Time{}); err != nil {
+	if _, err := writeAtomic(filepath.Join(dir, path.Base(JournalPath)), append(data, '\n'), filePerm, -1, -1, nil, time.Time{}); err != nil {
 		return fmt.Errorf("%s: %w", JournalPath, err)
 	}
 	return nil

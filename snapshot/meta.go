@@ -27,6 +27,9 @@ type Info struct {
 	ToolVersion string
 	Distro      string
 	Op          string // "disable", "enable", "lint-fix", …; Restore defaults it to "rollback"
+	// SplitHardLinks lets Commit rewrite a target with more than one hard link (--force); without it
+	// Commit refuses one (ErrHardLinked). Not recorded.
+	SplitHardLinks bool
 }
 
 // Meta is a snapshot's meta.json.
@@ -62,6 +65,10 @@ type FileMeta struct {
 	// CreatedDirs are the folders the change created for a file that did not exist (node paths,
 	// outermost first): its rollback removes them again, each only when empty.
 	CreatedDirs []string `json:"created_dirs,omitempty"`
+	// Xattrs are the file's extended attributes before the change, the POSIX ACL
+	// (system.posix_acl_access) and SELinux label among them; values base64 in JSON. {} when it had
+	// none; null when !Existed; absent in a snapshot from a release that did not record them.
+	Xattrs map[string][]byte `json:"xattrs"`
 }
 
 // idLayout is the time part of an id: sortable, and readable in `snapshots list`.
@@ -207,6 +214,9 @@ func (m *Meta) validate(id string) error {
 		}
 		if !f.Removed && !shaRE().MatchString(f.SHA256After) {
 			return fmt.Errorf("file %s: sha256_after %q is not a sha256", f.Path, f.SHA256After)
+		}
+		if err := validXattrs(f.Xattrs); err != nil {
+			return fmt.Errorf("file %s: %w", f.Path, err)
 		}
 		if f.Mode&^uint32(fs.ModePerm) != 0 {
 			return fmt.Errorf("file %s: mode %o has more than permission bits", f.Path, f.Mode)

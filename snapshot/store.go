@@ -230,6 +230,10 @@ func (s *Store) snapsHost(create bool) (string, error) {
 		if err := fsyncDir(state); err != nil {
 			return "", fmt.Errorf("%s: %w", s.dir, err)
 		}
+		if err := checkDir(host, s.snapsNode()); err != nil {
+			return "", err
+		}
+		return host, tighten(host, s.snapsNode())
 	}
 	return host, checkDir(host, s.snapsNode())
 }
@@ -258,7 +262,36 @@ func (s *Store) ensureStateDir() (string, error) {
 	if err := s.mkdirNoFollow(s.root.Node(host)); err != nil {
 		return "", fmt.Errorf("state dir %s: %w", s.dir, err)
 	}
-	return host, checkDir(host, s.dir)
+	if err := checkDir(host, s.dir); err != nil {
+		return "", err
+	}
+	return host, tighten(host, s.dir)
+}
+
+// tighten makes a folder checkDir accepted 0700: one made by hand, or by an older release, 0755 lets
+// every local user read the snapshots (kubeadm configs with bootstrap tokens, the kcm manifest). The
+// folder is opened without following a link and changed through that descriptor, so a swap after
+// checkDir cannot redirect the chmod; one that is not ours is refused, never taken over.
+func tighten(host, node string) error {
+	fd, err := unix.Open(host, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %w", node, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("%s: %w", node, err)
+	}
+	if int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s: %w: owned by uid %d, not by the user running mirrorctl (uid %d)", node, ErrUnsafe, st.Uid, os.Geteuid())
+	}
+	if st.Mode&0o777 == dirPerm {
+		return nil
+	}
+	if err := unix.Fchmod(fd, dirPerm); err != nil {
+		return fmt.Errorf("%s: mode %04o, and making it %04o failed: %w", node, st.Mode&0o777, dirPerm, err)
+	}
+	return nil
 }
 
 // mkdirNoFollow creates the node folder dir (0700) and its missing parents (0755) under the root.

@@ -23,18 +23,19 @@ func WriteFile(root nodefs.Root, path string, data []byte, mode fs.FileMode, uid
 	if err != nil {
 		return err
 	}
-	if _, err := writeAtomic(host, data, mode, uid, gid, time.Time{}); err != nil {
+	if _, err := writeAtomic(host, data, mode, uid, gid, nil, time.Time{}); err != nil {
 		return fmt.Errorf("%s: %w", nodefs.Clean(path), err)
 	}
 	return nil
 }
 
 // writeAtomic writes data to a temp file beside host whose name starts with '.' (the kubelet skips dot
-// files in the static pod folder), sets owner then mode (chown may clear mode bits) and, when mtime is
-// not zero, the modification time; fsyncs it, renames it over host and fsyncs the directory so the
+// files in the static pod folder), sets owner then mode (chown may clear mode bits), then, when xattrs
+// is not nil, exactly those extended attributes (the ACL among them; nil leaves what creating the file
+// gave it) and, when mtime is not zero, the modification time; fsyncs it, renames it over host and fsyncs the directory so the
 // rename itself survives a power loss. renamed reports whether host now holds the new bytes, which a
 // failing directory fsync does not undo.
-func writeAtomic(host string, data []byte, mode fs.FileMode, uid, gid int, mtime time.Time) (renamed bool, err error) {
+func writeAtomic(host string, data []byte, mode fs.FileMode, uid, gid int, xattrs map[string][]byte, mtime time.Time) (renamed bool, err error) {
 	dir := filepath.Dir(host)
 	// A file a plan creates may live in a folder the node does not have yet (a k3s config.yaml.d/, a
 	// k0s /etc/k0s): create it the way the distribution would, 0755.
@@ -59,6 +60,11 @@ func writeAtomic(host string, data []byte, mode fs.FileMode, uid, gid int, mtime
 	}
 	if err := pf.Chmod(mode.Perm()); err != nil {
 		return false, unwrapPathError(err)
+	}
+	if xattrs != nil {
+		if err := setXattrs(int(pf.Fd()), xattrs); err != nil {
+			return false, err
+		}
 	}
 	if !mtime.IsZero() {
 		if err := os.Chtimes(pf.Name(), time.Time{}, mtime); err != nil {

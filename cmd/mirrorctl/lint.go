@@ -41,6 +41,7 @@ Examples:
 			&cli.BoolFlag{Name: "fix", Usage: "remove EndpointSliceMirroring feature gates (snapshot first, atomic writes)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "with --fix: print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			forceFlag(),
 			&cli.StringFlag{Name: "save-plan", Usage: "with --fix --dry-run: save the fix as a plan to FILE (a path on this machine, not under --root) for `mirrorctl apply-plan FILE`"},
 		},
 		Action: func(c *cli.Context) error {
@@ -49,6 +50,9 @@ Examples:
 			}
 			if c.Bool("dry-run") && !c.Bool("fix") {
 				return usageErr("lint: --dry-run goes with --fix")
+			}
+			if c.Bool("force") && !c.Bool("fix") {
+				return usageErr("lint: --force goes with --fix")
 			}
 			if c.String("save-plan") != "" && !c.Bool("dry-run") {
 				return usageErr("lint: --save-plan goes with --fix --dry-run")
@@ -101,7 +105,7 @@ func runLint(c *cli.Context, g *globals) error {
 // then lints again. r.Findings becomes what is left.
 func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *lintResult) error {
 	env := newEnv(c, g, root)
-	res, err := engine.Run(c.Context, env, engine.LintFix(env, o, engine.Job{DryRun: r.DryRun, LockTimeout: c.Duration("lock-timeout")}))
+	res, err := engine.Run(c.Context, env, engine.LintFix(env, o, engine.Job{DryRun: r.DryRun, LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force")}))
 	if err != nil {
 		return err
 	}
@@ -144,6 +148,11 @@ func printLint(g *globals, r *lintResult) error {
 	if g.json {
 		g.redact(r.Diff)
 		return writeJSON(g.stdout, r)
+	}
+	if r.Result != nil {
+		for _, w := range r.Warnings {
+			g.logf("warning", "%s", w)
+		}
 	}
 	printDiffs(g, r.Changes)
 	for _, f := range r.Findings {

@@ -56,6 +56,7 @@ Examples:
 			&cli.StringFlag{Name: "controller-name", Usage: "controller name to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
 			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing (only with --root /)"},
+			forceFlag(),
 			&cli.StringFlag{Name: "save-plan", Usage: "with --dry-run: save the plan to FILE (a path on this machine, not under --root) for `mirrorctl apply-plan FILE`"},
 			kubeconfigFlag("also edit the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig (under --root)"),
 			timeoutFlag(2*time.Minute),
@@ -134,7 +135,7 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 		return err
 	}
 	env := newEnv(c, g, o.Root)
-	job := engine.Job{DryRun: dryRun, LockTimeout: c.Duration("lock-timeout"), Gate: gate(c, g, o.Root, a.Name())}
+	job := engine.Job{DryRun: dryRun, LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force"), Gate: gate(c, g, o.Root, a.Name())}
 	if c.Bool("restart") {
 		job.Activate = engine.Restart(env, a.Name())
 	}
@@ -181,4 +182,10 @@ func checkWait(c *cli.Context, distro string) error {
 		}
 	}
 	return nil
+}
+
+// forceFlag is --force on the commands that rewrite targets (disable, enable, lint --fix): it writes a
+// target with more than one hard link, which the rewrite splits from its other names.
+func forceFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "force", Usage: "rewrite a target that has more than one hard link (its other names keep the old bytes), with a warning"}
 }

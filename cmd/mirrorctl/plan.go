@@ -139,7 +139,7 @@ For example, after ` + "`mirrorctl disable --dry-run --save-plan disable.plan`" 
    ` + "`mirrorctl apply-plan --expect-sha256 SHA256 disable.plan`" + `.`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "check the plan against the node and print what it would change; write nothing"},
-			&cli.BoolFlag{Name: "force", Usage: "apply a plan made on a node with another hostname or machine-id (the files must still match)"},
+			&cli.BoolFlag{Name: "force", Usage: "apply a plan made on a node with another hostname or machine-id (the files must still match), and rewrite a target that has more than one hard link (its other names keep the old bytes); with a warning"},
 			&cli.StringFlag{Name: "expect-sha256", Usage: "refuse the plan unless the file's sha256 is this (the digest a ticket cites)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
 		}, waitFlags()...),
@@ -173,7 +173,7 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 		return usageErr("--wait: the plan leaves mirroring %q, so there is no state to wait for", f.MirroringAfter)
 	}
 	env := newEnv(c, g, root)
-	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Gate: gate(c, g, root, f.Distro)}
+	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force"), Gate: gate(c, g, root, f.Distro)}
 	r, err := engine.Run(c.Context, env, engine.ApplyPlan(env, f, c.Bool("force"), job))
 	if err != nil {
 		return err

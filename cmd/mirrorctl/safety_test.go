@@ -675,7 +675,7 @@ type badCase struct {
 	base            string   // kubeadm, k3s, microk8s, k0s or empty
 	args            []string // after --root ROOT
 	file, errSubstr string
-	setup           string   // generated condition: huge, fifo, unreadable, immutable, immutable-dir
+	setup           string   // generated condition: huge, fifo, hardlink, unreadable, immutable, immutable-dir
 	ops             []string // variants to run: disable (args as given), enable (args[0] replaced), dry-run (--dry-run added)
 	stateCreated    bool     // the failure comes from the write: the state dir may be created (no snapshot may remain)
 	bug             string   // a known bug makes this class fail: the test skips it, saying so
@@ -780,6 +780,11 @@ func applySetup(t *testing.T, c badCase, root string) {
 		os.Remove(host)
 		if err := syscall.Mkfifo(host, 0o600); err != nil {
 			t.Skipf("mkfifo: %v", err)
+		}
+	case "hardlink":
+		// A second name outside the static pod folder, as an admin's `ln` backup would be.
+		if err := os.Link(host, filepath.Join(root, "etc/kubernetes", filepath.Base(host)+".link")); err != nil {
+			t.Skipf("link: %v", err)
 		}
 	case "unreadable":
 		if os.Geteuid() == 0 {
