@@ -320,3 +320,18 @@ func StateAfter(env *Env, changes []change.FileChange, dryRun bool) string {
 	st.Summarize()
 	return st.Mirroring
 }
+
+// SavePlan saves a dry run's plan p, made from inputs in, to path (a host path, not under --root),
+// refusing the folders whose files a kubelet runs, and says where it went and whether it holds
+// credentials.
+func SavePlan(env *Env, p *change.Plan, op string, in planfile.Inputs, path string) (string, error) {
+	s, err := planfile.Save(env.Root, p, op, in, path, env.Version, distros.StaticPodDirs())
+	if err != nil {
+		return "", err
+	}
+	env.logf("plan", "saved %s sha256 %s", path, s.SHA256)
+	for _, t := range s.Secrets {
+		env.logf("warning", "%s holds the complete contents of %s, which has a %s: keep the plan as private as that file, and cite its sha256 rather than paste it", path, t.Path, t.Kind)
+	}
+	return s.SHA256, nil
+}

@@ -8,15 +8,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/change"
-	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/planfile"
 )
-
-// planDirsRefused are folders whose every non-dot file a kubelet runs: a plan saved there would be
-// taken for a static pod.
-var planDirsRefused = distros.StaticPodDirs()
 
 // savePlan saves a dry-run's plan, made from inputs in, to path (a host path, not under --root) and
 // returns its sha256.
@@ -28,15 +23,7 @@ func savePlan(g *globals, p *change.Plan, op string, in planfile.Inputs, path st
 	if err != nil {
 		return "", err
 	}
-	s, err := planfile.Save(root, p, op, in, path, version, planDirsRefused)
-	if err != nil {
-		return "", err
-	}
-	g.logf("plan", "saved %s sha256 %s", path, s.SHA256)
-	for _, t := range s.Secrets {
-		g.logf("warning", "%s holds the complete contents of %s, which has a %s: keep the plan as private as that file, and cite its sha256 rather than paste it", path, t.Path, t.Kind)
-	}
-	return s.SHA256, nil
+	return engine.SavePlan(&engine.Env{Root: root, Version: version, Log: g.logf}, p, op, in, path)
 }
 
 func readPlan(path string) (*planfile.File, string, error) { return planfile.Read(path, version) }
