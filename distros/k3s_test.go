@@ -260,3 +260,40 @@ func TestK3sRollbackRemovesCreatedDropInFolder(t *testing.T) {
 		t.Errorf("rollback left %s (%v)", dropins, err)
 	}
 }
+
+// A broken kube-controller-manager-arg entry that a later file's plain key replaces never reaches kcm
+// (k3s's readConfigFile drops the list so far), so it is no error; one that survives still is, named
+// by the file that holds it.
+func TestRancherReplacedBrokenEntryIsNoError(t *testing.T) {
+	a := mustGet(t, "k3s")
+	const broken = "kube-controller-manager-arg:\n  - controllers=*, foo\n"
+	for _, tc := range []struct {
+		name, dropIn string
+		wantErr      string
+	}{
+		{"replaced by a drop-in", "kube-controller-manager-arg:\n  - controllers=*,-foo\n", ""},
+		{"appended to by a drop-in", "kube-controller-manager-arg+:\n  - controllers=*,-foo\n", "/etc/rancher/k3s/config.yaml: kube-controller-manager-arg: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := kitRoot(t, "")
+			kitWrite(t, r, "/etc/rancher/k3s/config.yaml", broken)
+			kitWrite(t, r, "/etc/rancher/k3s/config.yaml.d/50-user.yaml", tc.dropIn)
+			for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
+				p, err := a.Plan(Options{Root: r, Op: op})
+				if tc.wantErr != "" {
+					if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+						t.Fatalf("%s: err %v, want it to start with %q", op, err, tc.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", op, err)
+				}
+				kitApply(t, r, p)
+				if s := kitState(t, a, Options{Root: r}); !strings.HasPrefix(s, change.StateOf(op == controllers.Enable)) {
+					t.Fatalf("after %s: %s", op, s)
+				}
+			}
+		})
+	}
+}

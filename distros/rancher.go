@@ -198,6 +198,7 @@ func parseRancherFile(f *nodefs.File) (*rancherFile, error) {
 type rancherMerged struct {
 	all       map[string][]string // every key (without "+") and its merged values
 	kcmArgs   []string            // kube-controller-manager-arg values in order
+	kcmFrom   []string            // the file each kcmArgs value comes from
 	noCCM     bool                // the cloud controller is disabled
 	cloudSet  bool                // cloud-provider-name/-config set (RKE2 disables its CCM then)
 	lastKCMBy string              // the file that last replaced (not appended to) kube-controller-manager-arg
@@ -218,6 +219,12 @@ func mergeRancher(files []*rancherFile) (rancherMerged, error) {
 				vals[key] = append([]string(nil), e.values...)
 				if key == rancherKCMArg {
 					m.lastKCMBy = f.file.Path
+					m.kcmFrom = nil
+				}
+			}
+			if key == rancherKCMArg {
+				for range e.values {
+					m.kcmFrom = append(m.kcmFrom, f.file.Path)
 				}
 			}
 			set[key] = true
@@ -322,11 +329,6 @@ func (r rancher) read(o Options) (*rancherState, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, a := range rf.kcmValues() {
-			if err := rancherCheckArg(a); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", p, rancherKCMArg, err)
-			}
-		}
 		if p == r.dropInPath() {
 			st.ours = f
 			st.oursIdx = len(st.files)
@@ -364,6 +366,14 @@ func (r rancher) read(o Options) (*rancherState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.configPath(), err)
 	}
+	// Only the values that survive the merge reach kcm: a later file's plain kube-controller-manager-arg
+	// replaces the list so far (k3s-io/k3s pkg/configfilearg/parser.go readConfigFile, read at commit
+	// f646604010affc6a1d3233a8a0870bca46bf80cf), so a broken entry it replaces is no error.
+	for i, a := range all.kcmArgs {
+		if err := rancherCheckArg(a); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", all.kcmFrom[i], rancherKCMArg, err)
+		}
+	}
 	all.kcmArgs = append(all.kcmArgs, st.cli...)
 	eff := controllers.Flatten(rancherControllers(st.def, all.kcmArgs))
 	if _, err := controllers.Split(strings.Join(eff, ",")); err != nil {
@@ -379,16 +389,6 @@ func (r rancher) read(o Options) (*rancherState, error) {
 		}
 	}
 	return st, nil
-}
-
-func (rf *rancherFile) kcmValues() []string {
-	var out []string
-	for _, e := range rf.entries {
-		if strings.TrimSuffix(e.key, "+") == rancherKCMArg {
-			out = append(out, e.values...)
-		}
-	}
-	return out
 }
 
 // rancherCheckArg rejects a controllers argument kcm would refuse or misread.

@@ -14,7 +14,8 @@ import (
 )
 
 // KubeadmDefaultControllers is what kubeadm writes when ClusterConfiguration sets no controllers.
-// Any controllers entry in extraArgs replaces it whole, so edits must start from it.
+// A controllers entry in extraArgs replaces it whole, so edits must start from it, unless the last
+// entry (kubeadm v1) has a mergeMethod, which concatenates the entry's value with it.
 var KubeadmDefaultControllers = []string{"*", "bootstrapsigner", "tokencleaner"}
 
 // KubeadmState is what a kubeadm config says about kube-controller-manager's --controllers.
@@ -362,7 +363,8 @@ func (cc *clusterConfig) locate(n *yaml.Node, flow bool) (scalarLoc, error) {
 type controllersEntry struct {
 	key     *yaml.Node // the controllers key, or in a list the entry's name key
 	loc     scalarLoc
-	entries []string
+	entries []string // for a merged entry: the concatenation with kubeadm's default, as kcm reads it
+	merge   string   // kubeadm v1 mergeMethod of the entry that merges with the default, "" otherwise
 }
 
 // argsLocation is what the ClusterConfiguration says about controllerManager.extraArgs: the existing
@@ -520,11 +522,11 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 	if eaV.Kind != yaml.SequenceNode {
 		return nil, cc.nodeErr(eaK, "controllerManager.extraArgs must be a list of {name, value} in %s", cc.apiVersion)
 	}
+	var items []listItem
 	for _, item := range eaV.Content {
 		if item.Kind != yaml.MappingNode {
 			return nil, cc.nodeErr(item, "controllerManager.extraArgs: an entry is not a {name, value} map")
 		}
-		itemFlow := flow || item.Style&yaml.FlowStyle != 0
 		name, nameKey, err := cc.stringField(item, "name")
 		if err != nil {
 			return nil, err
@@ -532,10 +534,18 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if name != controllers.FlagName {
 			continue
 		}
-		if mk, mv, err := cc.field(item, "mergeMethod"); err != nil {
+		merge, mk, err := cc.stringField(item, "mergeMethod")
+		if err != nil {
 			return nil, err
-		} else if mk != nil && mv.Value != "" {
-			return nil, cc.nodeErr(mk, "controllers entry with mergeMethod %q: mirrorctl writes the whole list; remove mergeMethod", mv.Value)
+		}
+		switch {
+		case merge == "":
+		case cc.apiVersion != kubeadmGroup+"/v1":
+			// v1beta4's Arg has no mergeMethod: kubeadm drops the unknown field with a warning, so the
+			// entry replaces the default after all; refusing is clearer than guessing what was meant.
+			return nil, cc.nodeErr(mk, "controllers entry with mergeMethod %q: %s has no mergeMethod (kubeadm ignores it); remove it", merge, cc.apiVersion)
+		case merge != "append" && merge != "prepend":
+			return nil, cc.nodeErr(mk, "controllers entry with mergeMethod %q: kubeadm accepts append or prepend", merge)
 		}
 		vk, vv, err := cc.field(item, "value")
 		if err != nil {
@@ -544,7 +554,28 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		if vk == nil {
 			return nil, cc.nodeErr(item, "controllers entry has no value")
 		}
-		e, err := cc.controllersValue(nameKey, vk, vv, itemFlow)
+		items = append(items, listItem{nameKey: nameKey, vk: vk, vv: vv, flow: flow || item.Style&yaml.FlowStyle != 0, merge: merge})
+	}
+	// kubeadm v1 (k8s.io/kubernetes@v1.37.2 cmd/kubeadm/app/util/arguments.go ArgumentsToCommand,
+	// apis/kubeadm/argument.go MergeArgWithBase): the LAST controllers entry alone decides what happens
+	// to kubeadm's default. With a mergeMethod the default's value becomes default+value (append) or
+	// value+default (prepend), plain string concatenation, and stays among the sorted base arguments,
+	// ahead of every override; with none the default is dropped. Every entry without a mergeMethod is
+	// then passed as its own --controllers, in list order. An entry with a mergeMethod that is not the
+	// last never reaches kube-controller-manager, so it is neither read nor edited.
+	if n := len(items); n > 0 && items[n-1].merge != "" {
+		last := items[n-1]
+		e, err := cc.mergedValue(last)
+		if err != nil {
+			return nil, err
+		}
+		loc.values = append(loc.values, e)
+	}
+	for _, it := range items {
+		if it.merge != "" {
+			continue
+		}
+		e, err := cc.controllersValue(it.nameKey, it.vk, it.vv, it.flow)
 		if err != nil {
 			return nil, err
 		}
@@ -582,6 +613,48 @@ func (cc *clusterConfig) controllersValue(entry, k, v *yaml.Node, flow bool) (co
 	return controllersEntry{key: entry, loc: l, entries: entries}, nil
 }
 
+// listItem is a controllers entry of a v1beta4/v1 extraArgs list, before kubeadm's merge rules decide
+// whether it reaches kube-controller-manager.
+type listItem struct {
+	nameKey, vk, vv *yaml.Node
+	flow            bool
+	merge           string
+}
+
+// kubeadmDefaultValue is the default as kubeadm spells it, the base a mergeMethod concatenates with.
+var kubeadmDefaultValue = controllers.Join(KubeadmDefaultControllers)
+
+// mergedValue reads the entry kubeadm merges with its default: the occurrence is the concatenation.
+func (cc *clusterConfig) mergedValue(it listItem) (controllersEntry, error) {
+	v := it.vv
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		return controllersEntry{}, cc.nodeErr(it.vk, "controllers value is not a string")
+	}
+	l, err := cc.locate(v, it.flow)
+	if err != nil {
+		return controllersEntry{}, err
+	}
+	merged := kubeadmDefaultValue + v.Value
+	if it.merge == "prepend" {
+		merged = v.Value + kubeadmDefaultValue
+	}
+	entries, err := controllers.Split(merged)
+	if err != nil {
+		return controllersEntry{}, cc.nodeErr(v, "controllerManager.extraArgs: with mergeMethod %s kubeadm passes --controllers=%s: %s", it.merge, merged, err.Error())
+	}
+	return controllersEntry{key: it.nameKey, loc: l, entries: entries, merge: it.merge}, nil
+}
+
+// unmerge is the value a merged entry must hold so that kubeadm's concatenation gives entries; ok=false
+// when no value can, because the edit changed kubeadm's default part.
+func unmerge(merge string, entries []string) (string, bool) {
+	joined := controllers.Join(entries)
+	if merge == "prepend" {
+		return strings.CutSuffix(joined, kubeadmDefaultValue)
+	}
+	return strings.CutPrefix(joined, kubeadmDefaultValue)
+}
+
 // occurrences are the controllers values in the order kubeadm passes them to kube-controller-manager.
 func (a *argsLocation) occurrences() [][]string {
 	occ := make([][]string, len(a.values))
@@ -594,11 +667,16 @@ func (a *argsLocation) occurrences() [][]string {
 // checkOrder refuses duplicate v1beta4 entries whose meaning depends on the kubeadm release: 1.31 sorts
 // duplicate arguments by value before writing the manifest; later releases keep the list's order.
 func (cc *clusterConfig) checkOrder(a *argsLocation) error {
-	if len(a.values) < 2 {
+	// The entry merged with kubeadm's default is a base argument, never sorted among the overrides.
+	plain := slices.DeleteFunc(slices.Clone(a.values), func(v controllersEntry) bool { return v.merge != "" })
+	if len(plain) < 2 {
 		return nil
 	}
-	occ := a.occurrences()
-	sorted := slices.Clone(a.values)
+	var occ [][]string
+	for _, v := range plain {
+		occ = append(occ, v.entries)
+	}
+	sorted := slices.Clone(plain)
 	sort.SliceStable(sorted, func(i, j int) bool { return controllers.Join(sorted[i].entries) < controllers.Join(sorted[j].entries) })
 	var occSorted [][]string
 	for _, v := range sorted {
@@ -606,7 +684,7 @@ func (cc *clusterConfig) checkOrder(a *argsLocation) error {
 	}
 	if controllers.MirroringEnabled(controllers.Flatten(occ)) != controllers.MirroringEnabled(controllers.Flatten(occSorted)) {
 		return fmt.Errorf("%s: line %d: %d controllers entries in controllerManager.extraArgs mean different things to different kubeadm releases (some sort them by value); merge them into one entry",
-			cc.what(), cc.doc.SpanLine(a.values[0].loc.LineSpan), len(a.values))
+			cc.what(), cc.doc.SpanLine(plain[0].loc.LineSpan), len(plain))
 	}
 	return nil
 }
@@ -650,8 +728,30 @@ func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) (
 		if slices.Equal(out[i], occ[i]) {
 			continue
 		}
+		value := controllers.Join(out[i])
+		if v.merge != "" {
+			var ok bool
+			value, ok = unmerge(v.merge, out[i])
+			if n := len(out[i]); !ok && v.merge == "prepend" && n > 0 {
+				// controllers.Edit adds its entry at the end, inside the default part. It adds one only
+				// when no entry mentions the controller any more, so at the front it means the same;
+				// the check below proves that rather than trusting it.
+				moved := append([]string{out[i][n-1]}, out[i][:n-1]...)
+				trial := slices.Clone(out)
+				trial[i] = moved
+				if value, ok = unmerge(v.merge, moved); ok && controllers.MirroringEnabled(controllers.Flatten(trial)) == (op == controllers.Enable) {
+					out[i] = moved
+				} else {
+					ok = false
+				}
+			}
+			if !ok {
+				return nil, nil, false, fmt.Errorf("%s: line %d: the edit changes kubeadm's default part (%s) of the controllers entry with mergeMethod %s, which no value of that entry can express; write the whole list without mergeMethod",
+					cc.what(), cc.fileLine(v.key.Line), kubeadmDefaultValue, v.merge)
+			}
+		}
 		loc := v.loc
-		edits = append(edits, loc.Replace(yamledit.RenderIn(loc.style, controllers.Join(out[i]), loc.flow)))
+		edits = append(edits, loc.Replace(yamledit.RenderIn(loc.style, value, loc.flow)))
 	}
 	return edits, controllers.Flatten(out), true, nil
 }
