@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,6 +101,9 @@ func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkMadeByUs(env.Root, f, changes); err != nil {
+			return nil, err
+		}
 		p := f.Plan(changes)
 		p.Warnings = append(p.Warnings, forced...)
 		if f.Node == (planfile.Identity{}) && planfile.ReadIdentity(env.Root) == (planfile.Identity{}) {
@@ -131,53 +135,106 @@ func LintFixInputs(o lint.Options) planfile.Inputs {
 	return planfile.Inputs{Values: map[string]any{lintFixManifestsDir: o.ManifestsDir}}
 }
 
-// PlanTargets recomputes, from a plan's operation, distro and recorded inputs (none recorded: the
-// defaults), the node paths the plan may change: what the adapter's Targets lists for disable and
-// enable, the static pod manifests lint --fix may edit for lint-fix. A plan whose inputs the adapter
-// does not read, or of another operation, is refused.
-func PlanTargets(root nodefs.Root, f *planfile.File) ([]string, error) {
+// planSetup rebuilds, from a plan's operation, distro and recorded inputs (none recorded: the
+// defaults), how mirrorctl made it: the adapter and its options for disable and enable, lint's
+// options for lint-fix. A plan whose inputs the adapter does not read, or of another operation, is
+// refused.
+func planSetup(root nodefs.Root, f *planfile.File) (distros.Adapter, distros.Options, *lint.Options, error) {
 	in := planfile.Inputs{}
 	if f.Inputs != nil {
 		in = *f.Inputs
 	}
-	var paths []string
 	switch f.Operation {
 	case "lint-fix":
 		o := lint.Options{}
 		for k, v := range in.Values {
 			s, ok := v.(string)
 			if k != lintFixManifestsDir || !ok {
-				return nil, fmt.Errorf("plan: a lint-fix plan records input %s, which lint --fix does not read; nothing written", k)
+				return nil, distros.Options{}, nil, fmt.Errorf("plan: a lint-fix plan records input %s, which lint --fix does not read; nothing written", k)
 			}
 			o.ManifestsDir = s
 		}
 		if in.ControllerName != "" {
-			return nil, errors.New("plan: a lint-fix plan records a controller name, which lint --fix does not read; nothing written")
+			return nil, distros.Options{}, nil, errors.New("plan: a lint-fix plan records a controller name, which lint --fix does not read; nothing written")
 		}
-		return lint.FixTargets(root, o)
+		return nil, distros.Options{}, &o, nil
 	case string(controllers.Disable), string(controllers.Enable):
 	default:
-		return nil, fmt.Errorf("plan: operation %q: apply-plan applies disable, enable and lint-fix plans; nothing written", f.Operation)
+		return nil, distros.Options{}, nil, fmt.Errorf("plan: operation %q: apply-plan applies disable, enable and lint-fix plans; nothing written", f.Operation)
 	}
 	a, err := distros.Get(f.Distro)
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w; nothing written", err)
+		return nil, distros.Options{}, nil, fmt.Errorf("plan: %w; nothing written", err)
 	}
 	o := distros.Options{Root: root, Op: controllers.Op(f.Operation), ControllerName: in.ControllerName, Inputs: distros.Values{}}
 	for k, v := range in.Values {
 		if !readsInput(a, k, v) {
-			return nil, fmt.Errorf("plan: records input %s=%v, which is not an input of the %s adapter of that kind; nothing written", k, v, a.Name())
+			return nil, o, nil, fmt.Errorf("plan: records input %s=%v, which is not an input of the %s adapter of that kind; nothing written", k, v, a.Name())
 		}
 		o.Inputs[k] = v
+	}
+	return a, o, nil, nil
+}
+
+// PlanTargets recomputes the node paths a plan may change: what the adapter's Targets lists for
+// disable and enable with the plan's recorded inputs, the static pod manifests lint --fix may edit for
+// lint-fix.
+func PlanTargets(root nodefs.Root, f *planfile.File) ([]string, error) {
+	a, o, lo, err := planSetup(root, f)
+	if err != nil {
+		return nil, err
+	}
+	if lo != nil {
+		return lint.FixTargets(root, *lo)
 	}
 	ts, err := a.Targets(o)
 	if err != nil {
 		return nil, err
 	}
+	var paths []string
 	for _, t := range ts {
 		paths = append(paths, t.Path)
 	}
 	return paths, nil
+}
+
+// checkMadeByUs refuses a plan whose new bytes are not what mirrorctl makes of the node's files now,
+// with the plan's recorded inputs: the targets' bytes are the plan's "before" (f.Check), so the same
+// operation must give the plan's "after". A plan forged to write other bytes, into a file its
+// recorded inputs name (a "kubeadm config" at /etc/cron.d/x), is refused: the adapter does not make
+// those bytes, or cannot read the file at all.
+func checkMadeByUs(root nodefs.Root, f *planfile.File, changes []change.FileChange) error {
+	a, o, lo, err := planSetup(root, f)
+	if err != nil {
+		return err
+	}
+	var fresh []change.FileChange
+	if lo != nil {
+		fresh, err = lint.Fix(root, *lo)
+	} else {
+		var p *change.Plan
+		if p, err = a.Plan(o); err == nil {
+			fresh = p.Files
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("plan: mirrorctl %s cannot make this plan from the node's files (%v); nothing written", f.Operation, err)
+	}
+	made := map[string][]byte{}
+	for _, c := range fresh {
+		if c.Changed() {
+			made[c.Path] = c.After
+		}
+	}
+	for _, c := range changes {
+		if !c.Changed() {
+			continue
+		}
+		if after, ok := made[c.Path]; !ok || !bytes.Equal(after, c.After) {
+			return fmt.Errorf("plan: %s: the plan's new bytes are not what mirrorctl %s makes of this file now (forged, or made by another mirrorctl version); nothing written: make a new plan", c.Path, f.Operation)
+		}
+	}
+	return nil
 }
 
 // readsInput says whether adapter a declares an input named name of v's kind (Options panics on a

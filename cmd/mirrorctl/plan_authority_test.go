@@ -141,6 +141,27 @@ func TestApplyPlanRefusesForgedTargets(t *testing.T) {
 			f.Operation = "lint-fix"
 			return plForge(t, root, f, nil)
 		}, cron + ": not a file this plan's operation may change"},
+		{"inputs naming the file to forge", func(t *testing.T, root string) string {
+			// The recorded inputs make /etc/cron.d/mirrorctl a "kubeadm config" target, and the plan's
+			// bytes for it are a cron job: mirrorctl's disable makes no such bytes of that file.
+			plWrite(t, root, cron, "# cron\n")
+			in := &planfile.Inputs{Values: map[string]any{"kubeadm-config": []string{cron}}}
+			return plForge(t, root, plBuild(t, root, "kubeadm", in, change.FileChange{Path: cron, Kind: "kubeadm-config", After: evil, Mode: 0o644}), nil)
+		}, "mirrorctl disable cannot make this plan from the node's files"},
+		{"real targets, forged bytes", func(t *testing.T, root string) string {
+			path, _ := plSave(t, root, controllers.Disable)
+			real, _, err := planfile.Read(path, version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged := real.Changes()
+			for i := range forged {
+				if forged[i].Path == plConfig {
+					forged[i].After = append(append([]byte{}, forged[i].After...), "# and more\n"...)
+				}
+			}
+			return plForge(t, root, plBuild(t, root, "kubeadm", real.Inputs, forged...), nil)
+		}, plConfig + ": the plan's new bytes are not what mirrorctl disable makes of this file now"},
 		{"plan without inputs", func(t *testing.T, root string) string {
 			return plForge(t, root, plBuild(t, root, "kubeadm", nil, change.FileChange{Path: cron, Kind: "kubeadm-config", After: evil, Mode: 0o644}), nil)
 		}, "the plan records no inputs (made by an older mirrorctl): make a new plan"},
@@ -157,7 +178,7 @@ func TestApplyPlanRefusesForgedTargets(t *testing.T) {
 				}
 			}
 			plUntouched(t, root, before)
-			if _, err := os.Lstat(filepath.Join(root, cron)); err == nil {
+			if b, err := os.ReadFile(filepath.Join(root, cron)); err == nil && string(b) == string(evil) {
 				t.Errorf("%s was written", cron)
 			}
 		})
