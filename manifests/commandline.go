@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -294,7 +295,7 @@ func spell(text string) (string, error) {
 
 // scriptSplice rewrites the script for the planned --controllers lists: each changed occurrence is
 // rewritten in place (an emptied one removed with the blanks before it), or, with none, the flag is
-// appended after the last word.
+// appended after the last word (before a "--" word).
 func (m *Manifest) scriptSplice(planned [][]string) (yamledit.Splice, error) {
 	s := m.script.node.Value
 	type change struct {
@@ -307,8 +308,14 @@ func (m *Manifest) scriptSplice(planned [][]string) (yamledit.Splice, error) {
 		if err != nil {
 			return yamledit.Splice{}, err
 		}
-		end := m.script.words[len(m.script.words)-1].end
-		changes = append(changes, change{end, end, " " + w})
+		// Never after a "--" word: kcm reads what follows it as arguments, not flags.
+		if i := slices.IndexFunc(m.script.words[1:], func(w word) bool { return w.text == "--" }); i >= 0 {
+			start := m.script.words[1+i].start
+			changes = append(changes, change{start, start, w + " "})
+		} else {
+			end := m.script.words[len(m.script.words)-1].end
+			changes = append(changes, change{end, end, " " + w})
+		}
 	}
 	for i, o := range m.flags {
 		if i >= len(planned) || equal(planned[i], o.Entries) {

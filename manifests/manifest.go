@@ -373,7 +373,17 @@ func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, chan
 		}
 		edits = append(edits, e)
 	}
-	if len(m.occ) == 0 {
+	switch {
+	case m.script != nil && len(m.flags) > 0:
+		// scriptSplice removes an occurrence the edit empties, as DeleteItem does below.
+		for i := range occ {
+			if equal(planned[i], occ[i]) {
+				expect = append(expect, occ[i])
+			} else if len(planned[i]) > 0 {
+				expect = append(expect, planned[i])
+			}
+		}
+	case len(m.occ) == 0:
 		expect = planned
 	}
 	if len(m.occ) == 0 && m.script == nil {
