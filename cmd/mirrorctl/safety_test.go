@@ -679,6 +679,7 @@ type badCase struct {
 	ops             []string // variants to run: disable (args as given), enable (args[0] replaced), dry-run (--dry-run added)
 	stateCreated    bool     // the failure comes from the write: the state dir may be created (no snapshot may remain)
 	bug             string   // a known bug makes this class fail: the test skips it, saying so
+	secret          string   // text of the input that no output may print (a credential)
 	dir             string
 }
 
@@ -726,6 +727,8 @@ func loadBadCases(t *testing.T) []badCase {
 				c.setup = v
 			case "ops":
 				c.ops = strings.Fields(v)
+			case "secret":
+				c.secret = v
 			case "state":
 				c.stateCreated = v == "created"
 			case "bug":
@@ -828,6 +831,10 @@ func TestBadInputCorpus(t *testing.T) {
 				overlay(t, filepath.Join(c.dir, "root"), root)
 				applySetup(t, c, root)
 				args := append([]string{}, c.args...)
+				for i := range args {
+					// A host path under the root (a --save-plan FILE) is spelled $ROOT/... in args.
+					args[i] = strings.ReplaceAll(args[i], "$ROOT", root)
+				}
 				switch op {
 				case "enable":
 					args[0] = "enable"
@@ -836,6 +843,9 @@ func TestBadInputCorpus(t *testing.T) {
 				}
 				before := hashTree(t, root)
 				r := runBounded(t, 20*time.Second, append([]string{"--root", root}, args...)...)
+				if c.secret != "" && strings.Contains(r.stdout+r.stderr, c.secret) {
+					t.Errorf("%v: the output prints the secret %q", args, c.secret)
+				}
 				if r.code != 1 {
 					t.Fatalf("%v: exit %d, want 1 (%s)\nstdout: %.300s\nstderr: %s", args, r.code, c.desc, r.stdout, r.stderr)
 				}
