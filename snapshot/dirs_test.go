@@ -49,13 +49,7 @@ func TestCreatedFoldersRemovedOnRollback(t *testing.T) {
 	}
 
 	// A write failing after a created folder's file was written: the undo removes the folder too.
-	mkdirFault = func(dir string) error {
-		if strings.HasSuffix(dir, "/etc/nowhere") {
-			return errors.New("injected: cannot create folder")
-		}
-		return nil
-	}
-	t.Cleanup(func() { mkdirFault = nil })
+	failMkdir(t, "/etc/nowhere")
 	if _, err := s.Commit([]change.FileChange{
 		fileChange(t, r, deep, []byte("a\n")),
 		fileChange(t, r, "/etc/nowhere/x.yaml", []byte("x\n")),

@@ -16,13 +16,7 @@ import (
 // wrote (issue 14 §13).
 func TestFailedFirstWriteSaysNothingWasWritten(t *testing.T) {
 	r := newRoot(t)
-	mkdirFault = func(dir string) error {
-		if strings.HasSuffix(dir, "/etc/nowhere") {
-			return errors.New("injected: cannot create folder")
-		}
-		return nil
-	}
-	t.Cleanup(func() { mkdirFault = nil })
+	failMkdir(t, "/etc/nowhere")
 	put(t, r, manifest, "manifest old\n", 0o600, 0, 0)
 	s := Open(r, state)
 	lock(t, s)

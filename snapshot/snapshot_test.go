@@ -401,13 +401,7 @@ func TestStalePlanWritesNothing(t *testing.T) {
 // must come back byte for byte, with mode, owner and mtime, and no snapshot may remain.
 func TestFailedWriteMidwayRestoresEarlierFiles(t *testing.T) {
 	r := newRoot(t)
-	mkdirFault = func(dir string) error {
-		if strings.HasSuffix(dir, "/etc/nowhere") {
-			return errors.New("injected: cannot create folder")
-		}
-		return nil
-	}
-	t.Cleanup(func() { mkdirFault = nil })
+	failMkdir(t, "/etc/nowhere")
 	put(t, r, manifest, "manifest old\n", 0o600, 1234, 2345)
 	put(t, r, kubeadm, "config old\n", 0o640, 0, 0)
 	s := Open(r, state)
@@ -981,4 +975,17 @@ func tree(t *testing.T, r nodefs.Root) []string {
 		t.Fatal(err)
 	}
 	return all
+}
+
+// failMkdir makes creating any folder whose host path ends in suffix fail, for this test, so a write
+// fails after the writes before it succeeded.
+func failMkdir(t *testing.T, suffix string) {
+	t.Helper()
+	mkdirFault = func(dir string) error {
+		if strings.HasSuffix(dir, suffix) {
+			return errors.New("injected: cannot create folder")
+		}
+		return nil
+	}
+	t.Cleanup(func() { mkdirFault = nil })
 }

@@ -319,13 +319,7 @@ func TestCompletingRefusesDrift(t *testing.T) {
 func TestCompletingFailureKeepsTheJournal(t *testing.T) {
 	r := newRoot(t)
 	first := killBetweenRenames(t, r)
-	mkdirFault = func(dir string) error {
-		if strings.HasSuffix(dir, "/etc/nowhere") {
-			return errors.New("injected: cannot create folder")
-		}
-		return nil
-	}
-	t.Cleanup(func() { mkdirFault = nil })
+	failMkdir(t, "/etc/nowhere")
 	s := Open(r, state)
 	lock(t, s)
 	plan, err := crashPlan(r)
