@@ -58,6 +58,9 @@ type Plan struct {
 	Version   controllers.Version // Kubernetes version of the control plane, when the adapter knows it
 	Warnings  []string            // things the operator should know (printed, and in JSON "warnings")
 	Notes     []string            // what to do next for the change to take effect (restart hints)
+	// Remarks are worth knowing and need nothing done (lint's notes on what reads EndpointSlices once
+	// mirroring is off): printed as [note], in JSON "notes" before the Notes, never among the warnings.
+	Remarks []string
 }
 
 // Changed reports whether any file would change.

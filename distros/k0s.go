@@ -236,7 +236,7 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 	path := f.Path
 	st.ha = append(st.ha, k0sJoinedHint(o.Root)...)
 	want := o.Op == controllers.Enable
-	p := &change.Plan{Distro: "k0s", Op: o.Op, Mirroring: change.StateOf(controllers.MirroringEnabled(st.effective()))}
+	p := &change.Plan{Distro: "k0s", Op: o.Op, Version: st.version, Mirroring: change.StateOf(controllers.MirroringEnabled(st.effective()))}
 	out := f.Data
 	if controllers.MirroringEnabled(st.effective()) != want {
 		if !want && len(st.ha) > 0 && !o.Bool(k0sAllowHAInput) {

@@ -314,7 +314,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		return nil, err
 	}
 	path := f.Path
-	p := &change.Plan{Distro: "kind", Op: o.Op}
+	p := &change.Plan{Distro: "kind", Op: o.Op, Version: st.version}
 	out := f.Data
 	occ, changed := controllers.Edit(o.Op, [][]string{st.eff}, name)
 	if changed {

@@ -132,7 +132,7 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 		return nil, err
 	}
 	path := f.Path
-	p := &change.Plan{Distro: "kops", Op: o.Op}
+	p := &change.Plan{Distro: "kops", Op: o.Op, Version: st.version}
 	outOcc, changed := controllers.Edit(o.Op, [][]string{st.list}, name)
 	out := f.Data
 	if changed {

@@ -217,7 +217,7 @@ func (microk8s) Plan(o Options) (*change.Plan, error) {
 		return nil, fmt.Errorf("%s: internal error: %w", MicroK8sArgs, err)
 	}
 	on := len(flags) == 0 || controllers.MirroringEnabled(controllers.Flatten(mk8sOccurrences(flags)))
-	p := &change.Plan{Distro: "microk8s", Op: o.Op, Mirroring: change.StateOf(on),
+	p := &change.Plan{Distro: "microk8s", Op: o.Op, Mirroring: change.StateOf(on), Version: v,
 		Files: []change.FileChange{{Path: MicroK8sArgs, Kind: microk8sKind, Before: f, After: out}}}
 	if !v.Known {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("MicroK8s version unknown (%s not readable): using the controller name %q, which every version from 1.19 accepts", microk8sSnapMeta, name))

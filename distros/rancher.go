@@ -485,7 +485,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 	}
 	want := o.Op == controllers.Enable
 	baseEff := controllers.Flatten(rancherControllers(st.def, st.base.kcmArgs))
-	p := &change.Plan{Distro: r.name, Op: o.Op}
+	p := &change.Plan{Distro: r.name, Op: o.Op, Version: st.version}
 
 	// The entry our drop-in must hold: none when the other files already give the wanted state.
 	entry := ""

@@ -249,6 +249,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 	if st != nil {
 		version, eff = st.version, st.effective()
 	}
+	p.Version = version
 	name, err := controllers.NameFor(version, o.ControllerName)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfgPath, err)

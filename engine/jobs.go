@@ -40,6 +40,7 @@ func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 		// reads the files the plan read, as it read them.
 		lo := lint.Options{KubeadmConfigs: o.Strings(distros.KubeadmConfigInput), Reads: reads}
 		p.Warnings = append(lint.PreChangeWarnings(o.Root, lo, p), p.Warnings...)
+		p.Remarks = append(lint.PreChangeNotes(p), p.Remarks...)
 		return p, nil
 	}
 	job.Unchanged = func(p *change.Plan) string {

@@ -15,6 +15,10 @@ type Result struct {
 	DryRun    bool               `json:"dry_run"`
 	Notes     []string           `json:"notes"`
 
+	// Remarks are the plan's remarks, the first entries of Notes: the text output prints them as
+	// [note] (the other notes are the [next] steps).
+	Remarks []string `json:"-"`
+
 	// Changes are the files and objects behind Files, in order, for the text diff.
 	Changes []change.FileChange `json:"-"`
 	// Plan is the node plan the result came from (a dry run saves it with --save-plan).
@@ -31,8 +35,9 @@ type FileResult struct {
 // NewResult is the result of plan p: every target, changed or not, and the diff of those that change.
 func NewResult(p *change.Plan, dryRun bool) *Result {
 	r := &Result{Mirroring: p.Mirroring, Files: []FileResult{}, Diff: []change.DiffEntry{},
-		Warnings: append([]string{}, p.Warnings...), Notes: append([]string{}, p.Notes...),
-		Distro: p.Distro, DryRun: dryRun, Plan: p}
+		Warnings: append([]string{}, p.Warnings...), Notes: append(append([]string{}, p.Remarks...), p.Notes...),
+		Remarks: append([]string{}, p.Remarks...),
+		Distro:  p.Distro, DryRun: dryRun, Plan: p}
 	for _, f := range p.Files {
 		r.Add(f)
 	}

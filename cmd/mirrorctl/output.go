@@ -73,6 +73,9 @@ func printResult(g *globals, r *engine.Result, extra ...any) error {
 	for _, w := range r.Warnings {
 		g.logf("warning", "%s", w)
 	}
+	for _, n := range r.Remarks {
+		g.logf("note", "%s", n)
+	}
 	if g.json {
 		g.redact(r.Diff)
 		if len(extra) > 0 {
