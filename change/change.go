@@ -35,6 +35,10 @@ type FileChange struct {
 	Before *nodefs.File // as read; Before.Exists is false for a file the plan creates
 	After  []byte       // the new bytes; equal to Before.Data when unchanged
 	Mode   fs.FileMode  // mode for a file the plan creates
+	// Added names the keys this change creates in the file rather than edits (a kubeadm config's
+	// controllers entry, where there was none). The snapshot records them, so a later change can take
+	// back what mirrorctl itself added and leave the file as the operator had it.
+	Added []string
 }
 
 // Changed reports whether writing the plan would change this file. A nil After on an existing file is

@@ -28,6 +28,12 @@ type Options struct {
 	// Reads is the read set of the caller's phase, shared with what else reads the node in it (lint):
 	// each file is read and parsed once. nil: each Plan or Status call reads for itself.
 	Reads *Reads
+
+	// Added are the files, by node path, where a change by mirrorctl added the controllers entry
+	// the file now holds (the newest snapshot of the file recorded it): the file's bytes before that
+	// change. An enable takes such an entry back (patches.KubeadmConfig.RemoveAdded) instead of
+	// leaving kubeadm's default written out in the operator's file. Only enable reads it.
+	Added map[string][]byte
 }
 
 // Values are inputs' values by Input.Name: a string, a bool or a []string, as the Input's Kind says.

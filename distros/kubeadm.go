@@ -141,11 +141,22 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	p.Version = version
 
 	for _, c := range cfgs {
-		out, st, _, err := c.doc.Edit(o.Op, name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.file.Path, err)
+		var out []byte
+		var st *patches.KubeadmState
+		taken := false
+		if before, ok := o.Added[c.file.Path]; ok && o.Op == controllers.Enable {
+			out, st, taken = c.doc.RemoveAdded(before)
 		}
-		p.Files = append(p.Files, change.FileChange{Path: c.file.Path, Kind: configKind(st), Before: c.file, After: out})
+		if !taken {
+			if out, st, _, err = c.doc.Edit(o.Op, name); err != nil {
+				return nil, fmt.Errorf("%s: %w", c.file.Path, err)
+			}
+		}
+		fc := change.FileChange{Path: c.file.Path, Kind: configKind(st), Before: c.file, After: out}
+		if !c.doc.State().Set && fc.Changed() {
+			fc.Added = []string{patches.AddedControllersKey}
+		}
+		p.Files = append(p.Files, fc)
 		if st.Mirroring != on {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring would be %s there but %s in %s", c.file.Path, change.StateOf(st.Mirroring), change.StateOf(on), KubeadmManifest))
 		}

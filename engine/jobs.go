@@ -24,13 +24,16 @@ import (
 func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 	first := true
 	job.Op = string(o.Op)
-	job.Plan = func(_ *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
+	job.Plan = func(store *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
 		if first {
 			env.logf("plan", "%s on %s node (root %s)", o.Op, a.Name(), o.Root.Dir)
 			first = false
 		}
 		o := o
 		o.Reads = reads
+		if o.Op == controllers.Enable {
+			o.Added = AddedByUs(store)
+		}
 		p, err := a.Plan(o)
 		if err != nil {
 			return nil, err
@@ -47,6 +50,36 @@ func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 		return fmt.Sprintf("mirroring is already %s: nothing to change", p.Mirroring)
 	}
 	return &job
+}
+
+// AddedByUs finds, for distros.Options.Added, the files whose newest snapshot records a key the
+// change created (snapshot.FileMeta.Added) and returns their bytes from before that change. Only the
+// newest snapshot of each file counts: a later change (an enable, a rollback) took the key back or
+// made it the operator's again. A state dir that cannot be read gives none; enable then edits the
+// entry as it would without the record.
+func AddedByUs(store *snapshot.Store) map[string][]byte {
+	all, err := store.List()
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	out := map[string][]byte{}
+	for i := range all {
+		m := &all[i]
+		for _, f := range m.Files {
+			if seen[f.Path] {
+				continue
+			}
+			seen[f.Path] = true
+			if len(f.Added) == 0 || !f.Existed {
+				continue
+			}
+			if data, err := store.ReadStored(m, f); err == nil {
+				out[f.Path] = data
+			}
+		}
+	}
+	return out
 }
 
 // Restart is the activate phase with --restart: the service restart the distribution's activation
@@ -81,7 +114,7 @@ func Restart(env *Env, distro string) func(*change.Plan) error {
 // the plan recorded and that the node is the one it was made on (force: any node).
 func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 	job.Op = f.Operation
-	job.Plan = func(*snapshot.Store, *distros.Reads) (*change.Plan, error) {
+	job.Plan = func(store *snapshot.Store, _ *distros.Reads) (*change.Plan, error) {
 		var forced []string
 		if force {
 			if err := f.CheckIdentity(env.Root); err != nil {
@@ -102,7 +135,7 @@ func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkMadeByUs(env.Root, f, changes); err != nil {
+		if err := checkMadeByUs(env.Root, f, changes, AddedByUs(store)); err != nil {
 			return nil, err
 		}
 		p := f.Plan(changes)
@@ -204,10 +237,13 @@ func PlanTargets(root nodefs.Root, f *planfile.File) ([]string, error) {
 // operation must give the plan's "after". A plan forged to write other bytes, into a file its
 // recorded inputs name (a "kubeadm config" at /etc/cron.d/x), is refused: the adapter does not make
 // those bytes, or cannot read the file at all.
-func checkMadeByUs(root nodefs.Root, f *planfile.File, changes []change.FileChange) error {
+func checkMadeByUs(root nodefs.Root, f *planfile.File, changes []change.FileChange, added map[string][]byte) error {
 	a, o, lo, err := planSetup(root, f)
 	if err != nil {
 		return err
+	}
+	if o.Op == controllers.Enable {
+		o.Added = added // as the enable that made the plan saw them
 	}
 	var fresh []change.FileChange
 	if lo != nil {

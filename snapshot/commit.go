@@ -33,6 +33,7 @@ type step struct {
 	setMod time.Time         // mtime to give the new file; zero: now
 	xattrs map[string][]byte // extended attributes to give the new file; nil: what creating it gives
 	dirs   []string          // folders missing now that writing the file creates (host paths, outermost first)
+	added  []string          // the change's FileChange.Added
 }
 
 // Commit saves a snapshot of every changed file, then writes each one's After atomically, keeping the
@@ -65,7 +66,7 @@ func (s *Store) Commit(changes []change.FileChange, info Info) (id string, err e
 		if n := linkCount(st.host); st.cur.Exists && n > 1 && !info.SplitHardLinks {
 			return "", hardLinked(st.path, n, false)
 		}
-		st.data = c.After
+		st.data, st.added = c.After, c.Added
 		if st.cur.Exists {
 			st.mode, st.uid, st.gid, st.xattrs = st.cur.Mode, st.cur.UID, st.cur.GID, st.curX
 		} else {
@@ -403,7 +404,7 @@ func (s *Store) writeSnapshot(steps []step, info Info, rollbackOf string, p *pri
 		return writeNew(filepath.Join(host, fm.Stored), cur.Data)
 	}
 	for i, st := range steps {
-		fm := FileMeta{Path: st.path, Kind: st.kind, Removed: st.remove}
+		fm := FileMeta{Path: st.path, Kind: st.kind, Removed: st.remove, Added: st.added}
 		if !st.remove && !st.cur.Exists {
 			for _, d := range st.dirs {
 				fm.CreatedDirs = append(fm.CreatedDirs, s.root.Node(d))

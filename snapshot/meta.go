@@ -65,6 +65,10 @@ type FileMeta struct {
 	// CreatedDirs are the folders the change created for a file that did not exist (node paths,
 	// outermost first): its rollback removes them again, each only when empty.
 	CreatedDirs []string `json:"created_dirs,omitempty"`
+	// Added are the keys the change created in the file rather than edited (change.FileChange.Added),
+	// e.g. a kubeadm config's controllerManager.extraArgs.controllers: mirrorctl's, not the operator's,
+	// so a later enable may take them back, from the bytes stored here.
+	Added []string `json:"added,omitempty"`
 	// Xattrs are the file's extended attributes before the change, the POSIX ACL
 	// (system.posix_acl_access) and SELinux label among them; values base64 in JSON. {} when it had
 	// none; null when !Existed; absent in a snapshot from a release that did not record them.
