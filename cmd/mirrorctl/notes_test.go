@@ -18,7 +18,7 @@ func TestConsumerNotesAreNotesWhereTheyApply(t *testing.T) {
 	const apiservice, proxy = "from 1.34 APIService", "from 1.37 the services/proxy"
 	for _, tc := range []struct {
 		name, distro, dir string // dir: a case under testdata/distros, or a node root
-		want                 []string
+		want              []string
 	}{
 		{"kubeadm 1.29", "kubeadm", "../../testdata/nodes/kubeadm", nil},
 		{"kind 1.27 (image tag)", "kind", "kind/minimal-image-tag", nil},
