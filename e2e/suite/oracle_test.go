@@ -34,10 +34,16 @@ func TestKubeadmOracle(t *testing.T) {
 			root := t.TempDir()
 			manifest, config := kubeadmNode(t, root, kubeadm, tc.fixture, k8sVersion(t, tc.set))
 			validate(t, kubeadm, config)
+			orig := readFile(t, config)
 			for _, step := range []struct{ op, mirroring string }{{"disable", "disabled"}, {"enable", "enabled"}} {
 				expectResult(t, mirrorctl(t, root, step.op), true, step.mirroring)
 				validate(t, kubeadm, config)
 				compareWithKubeadm(t, kubeadm, config, manifest, step.mirroring == "enabled")
+			}
+			// kubeadm's defaults set no controllers: disable added the entry, and enable takes it back,
+			// so the config is the one kubeadm printed, byte for byte.
+			if got := readFile(t, config); got != orig {
+				t.Fatalf("%s after disable and enable differs from before:\n%s", config, got)
 			}
 		})
 	}
