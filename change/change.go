@@ -65,6 +65,9 @@ type Plan struct {
 	// Remarks are worth knowing and need nothing done (lint's notes on what reads EndpointSlices once
 	// mirroring is off): printed as [note], in JSON "notes" before the Notes, never among the warnings.
 	Remarks []string
+	// Restart is the command that makes the change take effect where a service reads the files only
+	// when it starts (k3s, RKE2, k0s, MicroK8s): argv, nil elsewhere.
+	Restart []string
 }
 
 // Changed reports whether any file would change.

@@ -134,6 +134,7 @@ func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
 		if err := job.Activate(p); err != nil {
 			return nil, fmt.Errorf("%w; the files are written (undo: mirrorctl rollback %s)", err, id)
 		}
+		r.PendingRestart = nil
 	}
 	if job.Gate != nil {
 		if err := job.Gate.run(ctx, env, store, p, id); err != nil {

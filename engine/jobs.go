@@ -44,6 +44,9 @@ func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 		lo := lint.Options{KubeadmConfigs: o.Strings(distros.KubeadmConfigInput), Reads: reads}
 		p.Warnings = append(lint.PreChangeWarnings(o.Root, lo, p), p.Warnings...)
 		p.Remarks = append(lint.PreChangeNotes(p), p.Remarks...)
+		if act := a.Activation(); act.Kind == distros.ByServiceRestart {
+			p.Restart = act.Command
+		}
 		return p, nil
 	}
 	job.Unchanged = func(p *change.Plan) string {

@@ -14,6 +14,10 @@ type Result struct {
 	Distro    string             `json:"distro"`
 	DryRun    bool               `json:"dry_run"`
 	Notes     []string           `json:"notes"`
+	// PendingRestart is the command the change (with --dry-run: the change that would be made) still
+	// needs to take effect, argv; null when nothing changes, when the kubelet or another machine applies
+	// it, and after --restart ran it. For Ansible's handlers and scripts.
+	PendingRestart []string `json:"pending_restart"`
 
 	// Remarks are the plan's remarks, the first entries of Notes: the text output prints them as
 	// [note] (the other notes are the [next] steps).
@@ -40,6 +44,9 @@ func NewResult(p *change.Plan, dryRun bool) *Result {
 		Distro:  p.Distro, DryRun: dryRun, Plan: p}
 	for _, f := range p.Files {
 		r.Add(f)
+	}
+	if r.Changed && len(p.Restart) > 0 {
+		r.PendingRestart = append([]string{}, p.Restart...)
 	}
 	return r
 }

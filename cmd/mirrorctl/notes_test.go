@@ -77,3 +77,27 @@ func TestConsumerNotesAreNotesWhereTheyApply(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingRestart: JSON "pending_restart" is the restart a change still needs (k3s, RKE2, k0s,
+// MicroK8s without --restart), for Ansible's handler; null where the kubelet applies it and when
+// nothing changed.
+func TestPendingRestart(t *testing.T) {
+	t.Parallel()
+	k3s := t.TempDir()
+	golden.CopyTree(t, "../../testdata/distros/k3s/cis-sample/root", k3s, golden.FileMode(0o600))
+	want := []any{"systemctl", "restart", "k3s"}
+	for _, args := range [][]string{{"disable", "--dry-run"}, {"disable"}} {
+		m, r := runJSON(t, append([]string{"--root", k3s, "-o", "json"}, args...)...)
+		if got, _ := m["pending_restart"].([]any); r.code != 0 || len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+			t.Errorf("k3s %v: exit %d pending_restart %v", args, r.code, m["pending_restart"])
+		}
+	}
+	m, _ := runJSON(t, "--root", k3s, "-o", "json", "disable")
+	if m["changed"] != false || m["pending_restart"] != nil {
+		t.Errorf("k3s, nothing to change: changed %v pending_restart %v", m["changed"], m["pending_restart"])
+	}
+	m, _ = runJSON(t, "--root", newNode(t), "-o", "json", "disable")
+	if v, ok := m["pending_restart"]; !ok || v != nil {
+		t.Errorf("kubeadm: pending_restart %v (present %v), want null", v, ok)
+	}
+}
