@@ -13,7 +13,7 @@ export CGO_ENABLED = 0
 # engine's package set-up would otherwise run at the start of every mirrorctl process.
 TAGS      ?= urfave_cli_no_docs
 
-.PHONY: build install demo test unit lint ansible-test e2e bench man stress fuzz clean
+.PHONY: build install demo test unit lint ansible-test ansible-collection e2e bench man stress fuzz clean
 
 build:
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mirrorctl
@@ -37,6 +37,10 @@ unit:
 
 ansible-test: build
 	MIRRORCTL_BIN=$(CURDIR)/$(BIN) bash ansible/test/run.sh
+
+# The Ansible collection mirrorctl.mirrorctl as a tarball in bin/, for `ansible-galaxy collection install`.
+ansible-collection:
+	mkdir -p bin && ansible-galaxy collection build ansible --output-path bin --force
 
 # Real Kubernetes binaries (built once into ~/.cache/mirrorctl-e2e) and the end-to-end suite.
 e2e: build

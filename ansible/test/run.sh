@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs ansible/site.yml for real with ansible-playbook (connection: local)
-# against temp roots laid out like kubeadm control-plane nodes, one root per
-# inventory host, and checks what Ansible reports against what is on disk.
+# Builds the mirrorctl.mirrorctl collection (ansible-galaxy collection build),
+# installs the tarball offline into a temp collections path, and runs its
+# playbook, role and modules there, by FQCN, for real with ansible-playbook
+# (connection: local) against temp roots laid out like kubeadm control-plane
+# nodes, one root per inventory host; checks what Ansible reports against what
+# is on disk. Also: the README's commands as written, ansible-doc, ansible-test
+# sanity (the tests that run offline) and ansible-lint when installed.
 #
 #   bash ansible/test/run.sh                 # builds ./cmd/mirrorctl
 #   MIRRORCTL_BIN=/path/mirrorctl bash ansible/test/run.sh
@@ -76,8 +80,9 @@ export ANSIBLE_CONFIG=$work/ansible.cfg
 export ANSIBLE_LOCAL_TEMP=$work/.ansible/tmp ANSIBLE_REMOTE_TEMP=$work/.ansible/remote
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_RETRY_FILES_ENABLED=0
 export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_LOAD_CALLBACK_PLUGINS=1
-export ANSIBLE_ROLES_PATH=$ansible_dir/roles ANSIBLE_LIBRARY=$ansible_dir/roles/mirrorctl/library
-unset ANSIBLE_CALLBACKS_ENABLED ANSIBLE_CALLBACK_WHITELIST
+# Only the collection installed from the tarball: never a copy in ~/.ansible or the system's.
+export ANSIBLE_COLLECTIONS_PATH=$work/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
+unset ANSIBLE_CALLBACKS_ENABLED ANSIBLE_CALLBACK_WHITELIST ANSIBLE_ROLES_PATH ANSIBLE_LIBRARY ANSIBLE_COLLECTIONS_PATHS
 for v in $(env | sed -n 's/^\(MIRRORCTL_[A-Z_]*\)=.*/\1/p'); do
 	[ "$v" = MIRRORCTL_BIN ] || unset "$v"
 done
@@ -113,7 +118,8 @@ node() {
 }
 
 # inventory FILE HOST...: control_plane hosts, each with its own root and its
-# own copy of the binary, all on this machine.
+# own copy of the binary, all on this machine. With NOSRC=1 the inventory names
+# no mirrorctl_binary_src (the README's commands pass it with -e).
 inventory() {
 	local file=$1 h
 	shift
@@ -121,8 +127,9 @@ inventory() {
 		echo "all:"
 		echo "  vars:"
 		echo "    ansible_connection: local"
+		echo "    ansible_python_interpreter: $py"
 		echo "    mirrorctl_become: false"
-		echo "    mirrorctl_binary_src: $bin"
+		[ "${NOSRC:-}" = 1 ] || echo "    mirrorctl_binary_src: $bin"
 		echo "  children:"
 		echo "    control_plane:"
 		echo "      hosts:"
@@ -136,13 +143,33 @@ inventory() {
 	for h in "$@"; do mkdir -p "$work/nodebin/$h"; done
 }
 
-# play LOG INVENTORY [ansible-playbook args...]: runs site.yml; prints the rc.
+# play LOG INVENTORY [ansible-playbook args...]: runs the installed
+# collection's playbook by its FQCN; prints the rc.
 play() {
 	local log=$1 inv=$2
 	shift 2
-	(cd "$work" && ansible-playbook -i "$inv" "$ansible_dir/site.yml" \
+	(cd "$work" && ansible-playbook -i "$inv" mirrorctl.mirrorctl.site \
 		-e ansible_python_interpreter=$py "$@") >"$log" 2>&1
 	echo $?
+}
+# adhoc_is LOG EXPR: EXPR (python, over r) holds for the result an ad-hoc run printed.
+adhoc_is() {
+	"$py" - "$1" "$2" <<-'EOF'
+		import json, re, sys
+		text = open(sys.argv[1]).read()
+		m = re.search(r"^localhost \| (?:SUCCESS|CHANGED|FAILED!) => (\{.*?^\})", text, re.S | re.M)
+		r = json.loads(m.group(1)) if m else {}
+		ok = bool(r) and eval(sys.argv[2], {"r": r})
+		if not ok:
+		    print("    ad-hoc result: %s" % json.dumps(r, sort_keys=True)[:1500])
+		sys.exit(0 if ok else 1)
+	EOF
+}
+# adhoc LOG ARGS...: the installed module by FQCN, on localhost.
+adhoc() {
+	local log=$1
+	shift
+	(cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py "$@") >"$log" 2>&1
 }
 
 # recap LOG HOST FIELD: a number from the PLAY RECAP line of HOST.
@@ -156,8 +183,8 @@ recap() {
 # serial: 1 the task header repeats once per batch.
 status() {
 	awk -v h="[$2]" '
-		/^TASK \[/ { in_task = ($0 ~ /^TASK \[mirrorctl : Set the EndpointSlice mirroring controller/) ; next }
-		/^PLAY RECAP/ { in_task = 0 }
+		/^TASK \[/ { in_task = ($0 ~ /^TASK \[mirrorctl\.mirrorctl\.mirrorctl : Set the EndpointSlice mirroring controller/) ; next }
+		/^PLAY RECAP/ || /^RUNNING HANDLER/ { in_task = 0 }
 		in_task && index($0, h) { split($1, s, ":"); print s[1] }' "$1"
 }
 
@@ -175,8 +202,8 @@ result_is() {
 		log, host, expr = sys.argv[1:]
 		r, in_task = {}, False
 		for line in open(log):
-		    if line.startswith("TASK ["):
-		        in_task = line.startswith("TASK [mirrorctl : Set the EndpointSlice")
+		    if line.startswith("TASK [") or line.startswith("RUNNING HANDLER ["):
+		        in_task = line.startswith("TASK [mirrorctl.mirrorctl.mirrorctl : Set the EndpointSlice")
 		    m = re.match(r"^(ok|changed|fatal): \[(.+?)\](?:: FAILED!)? => (\{.*\})$", line)
 		    if in_task and m and m.group(2) == host:
 		        r = json.loads(m.group(3))
@@ -192,8 +219,8 @@ snapshot_of() { # snapshot_of LOG HOST
 		log, host = sys.argv[1:]
 		snap, in_task = "none", False
 		for line in open(log):
-		    if line.startswith("TASK ["):
-		        in_task = line.startswith("TASK [mirrorctl : Set the EndpointSlice")
+		    if line.startswith("TASK [") or line.startswith("RUNNING HANDLER ["):
+		        in_task = line.startswith("TASK [mirrorctl.mirrorctl.mirrorctl : Set the EndpointSlice")
 		    m = re.match(r"^(ok|changed): \[(.+?)\] => (\{.*\})$", line)
 		    if in_task and m and m.group(2) == host:
 		        snap = json.loads(m.group(3)).get("snapshot") or "none"
@@ -204,18 +231,107 @@ snapshot_of() { # snapshot_of LOG HOST
 echo "mirrorctl: $bin ($("$bin" --version 2>/dev/null | head -n 1))"
 echo "ansible:   $(ansible-playbook --version | head -n 1)"
 
-# --- 1. the module's own documentation parses (ansible-doc reads it) -------
-doc_ok() { ansible-doc -M "$ansible_dir/roles/mirrorctl/library" mirrorctl >"$work/doc.txt" 2>&1 && has "$work/doc.txt" "OPTIONS"; }
-check "ansible-doc parses the module documentation" doc_ok
-syntax_ok() {
-	(cd "$work" && ansible-playbook -i localhost, --syntax-check "$ansible_dir/site.yml") >"$work/syntax.txt" 2>&1
+# --- 1. the collection: build, offline install, documentation ---------------
+version=$(sed -n 's/^version: *//p' "$ansible_dir/galaxy.yml")
+tarball=$work/dist/mirrorctl-mirrorctl-$version.tar.gz
+build_ok() { ansible-galaxy collection build "$ansible_dir" --output-path "$work/dist" >"$work/build.txt" 2>&1 && test -f "$tarball"; }
+check "ansible-galaxy collection build makes $(basename "$tarball")" build_ok
+install_ok() {
+	ansible-galaxy collection install --offline "$tarball" -p "$work/collections" >"$work/install.txt" 2>&1 &&
+		test -f "$work/collections/ansible_collections/mirrorctl/mirrorctl/plugins/modules/mirrorctl.py"
 }
-check "ansible-playbook --syntax-check site.yml" syntax_ok
+check "ansible-galaxy collection install --offline installs the tarball" install_ok
+installed=$work/collections/ansible_collections/mirrorctl/mirrorctl
+if [ ! -d "$installed" ]; then
+	show_log "$work/build.txt"
+	show_log "$work/install.txt"
+	finish
+fi
+check "the tarball leaves out the tests" test ! -e "$installed/test"
+for m in mirrorctl mirrorctl_info; do
+	doc_ok() { ansible-doc "mirrorctl.mirrorctl.$m" >"$work/doc-$m.txt" 2>&1 && has "$work/doc-$m.txt" "OPTIONS" && has "$work/doc-$m.txt" "ATTRIBUTES"; }
+	check "ansible-doc mirrorctl.mirrorctl.$m: options and attributes" doc_ok
+done
+roledoc_ok() { ansible-doc -t role mirrorctl.mirrorctl.mirrorctl >"$work/doc-role.txt" 2>&1 && has "$work/doc-role.txt" "mirrorctl_binary_src"; }
+check "ansible-doc -t role mirrorctl.mirrorctl.mirrorctl documents the variables" roledoc_ok
+syntax_ok() {
+	(cd "$work" && ansible-playbook -i localhost, --syntax-check mirrorctl.mirrorctl.site) >"$work/syntax.txt" 2>&1 &&
+		(cd "$work" && ansible-playbook -i localhost, --syntax-check "$ansible_dir/site.yml") >>"$work/syntax.txt" 2>&1
+}
+check "ansible-playbook --syntax-check: mirrorctl.mirrorctl.site and ansible/site.yml" syntax_ok
 
-# --- 2. --check --diff: shows the diff, writes nothing -----------------------
+# ansible-test sanity on the installed collection: only the tests that need no
+# download. The others build a virtualenv and pip-install pinned linters from
+# PyPI (list and reasons: README.md, "Sanity tests").
+sanity_offline_skip=(ansible-doc import pep8 pylint runtime-metadata validate-modules yamllint shellcheck pslint)
+if command -v ansible-test >/dev/null 2>&1; then
+	skips=()
+	for t in "${sanity_offline_skip[@]}"; do skips+=(--skip-test "$t"); done
+	sanity_ok() {
+		(cd "$installed" && ansible-test sanity --python "$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+			--color no "${skips[@]}") >"$work/sanity.txt" 2>&1 && has "$work/sanity.txt" 'Running sanity test "compile"'
+	}
+	check "ansible-test sanity (offline tests) on the installed collection" sanity_ok
+	[ "$failed" -eq 0 ] || show_log "$work/sanity.txt"
+else
+	skip "ansible-test not found"
+fi
+if command -v ansible-lint >/dev/null 2>&1; then
+	lint_ok() { (cd "$ansible_dir" && NO_COLOR=1 ansible-lint --nocolor) >"$work/ansible-lint.txt" 2>&1; }
+	check "ansible-lint (production profile) on the collection" lint_ok
+	[ "$failed" -eq 0 ] || show_log "$work/ansible-lint.txt"
+else
+	skip "ansible-lint not found (apt-get install ansible-lint)"
+fi
+
+# --- 1b. check mode writes nothing, the binary included (issue 18 item 12) ----
+f0=$failed
 node cp1
 node cp2
 inventory "$work/inv-main.yml" cp1 cp2
+log=$work/check-noinstall.log
+rc=$(play "$log" "$work/inv-main.yml" --check --diff)
+check "no binary yet: check mode fails" test "$rc" -ne 0
+check "no binary yet: ...saying how to install it first" has "$log" "mirrorctl_install_only=true"
+check "no binary yet: nothing installed" test ! -e "$work/nodebin/cp1/mirrorctl"
+check "no binary yet: root byte-identical" same_tree "$work/roots/cp1" "$work/pristine/cp1"
+log=$work/install-only.log
+rc=$(play "$log" "$work/inv-main.yml" -e mirrorctl_install_only=true)
+check "install only: exits 0" eq "$rc" 0
+check "install only: the binary is the one given" cmp -s "$work/nodebin/cp1/mirrorctl" "$bin"
+check "install only: the mirrorctl task did not run" eq "$(status "$log" cp1)" skipping
+check "install only: roots byte-identical" same_tree "$work/roots/cp1" "$work/pristine/cp1"
+# Another binary to install: check mode says so and leaves the node's alone.
+cp "$bin" "$work/other-mirrorctl" && printf '\0' >>"$work/other-mirrorctl"
+log=$work/check-other.log
+rc=$(play "$log" "$work/inv-main.yml" --check -e mirrorctl_binary_src="$work/other-mirrorctl")
+check "check, another binary: exits 0" eq "$rc" 0
+check "check, another binary: says what it would install" has "$log" "check mode: would install $work/other-mirrorctl"
+check "check, another binary: the node's binary untouched" cmp -s "$work/nodebin/cp1/mirrorctl" "$bin"
+check "check, another binary: no binary written (recap changed counts the copy and the dry run only)" \
+	eq "$(recap "$log" cp1 changed)" 2
+NOSRC=1 inventory "$work/inv-nosrc.yml" cp1
+log=$work/nosrc.log
+rc=$(play "$log" "$work/inv-nosrc.yml" --check -e mirrorctl_version="$("$bin" -o json version | "$py" -c 'import json,sys; print(json.load(sys.stdin)["version"])')")
+check "no binary_src, mirrorctl installed, version as required: check runs" eq "$rc/$(status "$log" cp1)" 0/changed
+log=$work/badversion.log
+rc=$(play "$log" "$work/inv-nosrc.yml" --check -e mirrorctl_version=v0.0.0-not-this)
+check "version check: another version fails the node" test "$rc" -ne 0
+check "version check: ...naming both versions" has "$log" "not v0.0.0-not-this (mirrorctl_version)"
+NOSRC=1 inventory "$work/inv-nosrc2.yml" cp2
+rm -f "$work/nodebin/cp2/mirrorctl"
+log=$work/nosrc-missing.log
+rc=$(play "$log" "$work/inv-nosrc2.yml")
+check "no binary_src and none installed: fails" test "$rc" -ne 0
+check "no binary_src and none installed: ...saying to set mirrorctl_binary_src" has "$log" "set mirrorctl_binary_src"
+log=$work/badvar.log
+rc=$(play "$log" "$work/inv-main.yml" --check -e mirrorctl_state=off)
+check "argument_specs: a bad mirrorctl_state is refused before any task" has "$log" "mirrorctl_state must be one of"
+rm -f "$work/nodebin/cp1/mirrorctl" "$work/nodebin/cp2/mirrorctl"
+play "$work/install.log" "$work/inv-main.yml" -e mirrorctl_install_only=true >/dev/null
+[ "$failed" -eq "$f0" ] || show_log "$log"
+
+# --- 2. --check --diff: shows the diff, writes nothing -----------------------
 log=$work/check.log
 rc=$(play "$log" "$work/inv-main.yml" --check --diff)
 check "check+diff: playbook exits 0" eq "$rc" 0
@@ -285,7 +401,7 @@ check "rerun: playbook exits 0" eq "$rc" 0
 for h in cp1 cp2; do
 	check "rerun: $h task ok (not changed)" eq "$(status "$log" $h)" ok
 	check "rerun: $h recap changed=0 failed=0" eq "$(recap "$log" $h changed)/$(recap "$log" $h failed)" 0/0
-	check "rerun: $h recap ok=3 (assert, copy, mirrorctl)" eq "$(recap "$log" $h ok)" 3
+	check "rerun: $h recap ok=5 (argument specs, stat, copy, version, mirrorctl)" eq "$(recap "$log" $h ok)" 5
 	check "rerun: $h root untouched (no new snapshot)" same_tree "$work/roots/$h" "$work/after1/$h"
 done
 check "rerun: no diff printed" hasnt "$log" "--- before:"
@@ -301,6 +417,9 @@ for h in cp1 cp2; do
 		result_is "$log" $h 'r["changed"] is True and r["mirroring"] == "enabled" and r["snapshot"] and "enable" in r["cmd"]'
 	check "enable: $h manifest is the original again, byte for byte" \
 		cmp -s "$work/roots/$h/$manifest_rel" "$work/pristine/$h/$manifest_rel"
+	# disable added the controllers entry to the kubeadm config; enable takes it back.
+	check "enable: $h kubeadm config is the original again, byte for byte" \
+		cmp -s "$work/roots/$h/$kubeadm_cfg_rel" "$work/pristine/$h/$kubeadm_cfg_rel"
 done
 check "enable: diff shows the negative entry going away" \
 	grep -qE -- '^-    - --controllers=\*,bootstrapsigner,tokencleaner,-endpointslice' "$log"
@@ -336,19 +455,19 @@ check "fail: recap bad2 failed=1" eq "$(recap "$log" bad2 failed)" 1
 f0=$failed
 log=$work/args.log
 (cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py \
-	-m mirrorctl -a "state=disabled plan=/nonexistent binary=$bin") >"$log" 2>&1
+	-m mirrorctl.mirrorctl.mirrorctl -a "state=disabled plan=/nonexistent binary=$bin") >"$log" 2>&1
 check "args: state and plan together are refused" has "$log" "mutually exclusive: state|plan"
 (cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py \
-	-m mirrorctl -a "binary=$bin") >"$log" 2>&1
+	-m mirrorctl.mirrorctl.mirrorctl -a "binary=$bin") >"$log" 2>&1
 check "args: one of state or plan is required" has "$log" "one of the following is required: state, plan"
 (cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py \
-	-m mirrorctl -a "state=enabled binary=$bin root=$work/roots/cp1 kubeadm_config=/$kubeadm_cfg_rel") >"$log" 2>&1
+	-m mirrorctl.mirrorctl.mirrorctl -a "state=enabled binary=$bin root=$work/roots/cp1 kubeadm_config=/$kubeadm_cfg_rel") >"$log" 2>&1
 check "args: ad-hoc state=enabled on an enabled node is ok/unchanged" grep -q '^localhost | SUCCESS' "$log"
 # No kubeadm config given (and none at the default path): mirrorctl warns that
 # the manifest alone does not survive `kubeadm upgrade`; Ansible must show it.
 node w1
 (cd "$work" && ansible localhost -i localhost, -c local -e ansible_python_interpreter=$py --check \
-	-m mirrorctl -a "state=disabled binary=$bin root=$work/roots/w1") >"$log" 2>&1
+	-m mirrorctl.mirrorctl.mirrorctl -a "state=disabled binary=$bin root=$work/roots/w1") >"$log" 2>&1
 check "args: ad-hoc check run reports would-change" grep -q '^localhost | CHANGED' "$log"
 check "args: mirrorctl's warnings are Ansible warnings" grep -q '^\[WARNING\]: .*kubeadm' "$log"
 check "args: ad-hoc check run wrote nothing" same_tree "$work/roots/w1" "$work/pristine/w1"
@@ -359,6 +478,8 @@ if "$bin" apply-plan --help >/dev/null 2>&1 && "$bin" disable --help 2>&1 | grep
 	f0=$failed
 	node pl1
 	inventory "$work/inv-plan.yml" pl1
+	# A node without mirrorctl: install it first, so check mode can run it.
+	play "$work/plan-install.log" "$work/inv-plan.yml" -e mirrorctl_install_only=true >/dev/null
 	# Saved on the "controller", copied to the node by the role (mirrorctl_plan_src).
 	plan=$work/plans/pl1.plan
 	mkdir -p "$work/plans" "$work/nodeplans/pl1"
@@ -408,5 +529,129 @@ if "$bin" apply-plan --help >/dev/null 2>&1 && "$bin" disable --help 2>&1 | grep
 else
 	skip "plan: this mirrorctl has no apply-plan command or --save-plan flag yet"
 fi
+
+
+# --- 9. state: rolled_back ----------------------------------------------------
+f0=$failed
+node rb1
+inventory "$work/inv-rb.yml" rb1
+play "$work/rb-disable.log" "$work/inv-rb.yml" >/dev/null
+cp -a "$work/roots/rb1" "$work/rb1-disabled"
+log=$work/rb-check.log
+rc=$(play "$log" "$work/inv-rb.yml" --check --diff -v -e mirrorctl_state=rolled_back)
+check "rolled_back, check: exits 0, would change, ran rollback --dry-run" \
+	result_is "$log" rb1 'r["changed"] is True and r["cmd"][-2:] == ["rollback", "--dry-run"]'
+check "rolled_back, check: diff shows the mirroring entry going away" \
+	grep -qE -- '^-    - --controllers=\*,bootstrapsigner,tokencleaner,-endpointslice' "$log"
+check "rolled_back, check: nothing written" same_tree "$work/roots/rb1" "$work/rb1-disabled"
+log=$work/rb.log
+rc=$(play "$log" "$work/inv-rb.yml" -v -e mirrorctl_state=rolled_back)
+check "rolled_back: exits 0 and changed, mirroring enabled" \
+	result_is "$log" rb1 'r["changed"] is True and r["mirroring"] == "enabled" and r["snapshot"]'
+check "rolled_back: manifest and kubeadm config as before the disable" \
+	eval 'cmp -s "$work/roots/rb1/$manifest_rel" "$work/pristine/rb1/$manifest_rel" && cmp -s "$work/roots/rb1/$kubeadm_cfg_rel" "$work/pristine/rb1/$kubeadm_cfg_rel"'
+log=$work/rb-again.log
+rc=$(play "$log" "$work/inv-rb.yml" -e mirrorctl_state=rolled_back)
+check "rolled_back again: ok, unchanged" eq "$rc/$(status "$log" rb1)" 0/ok
+adhoc "$work/rb-args.log" -m mirrorctl.mirrorctl.mirrorctl -a "state=disabled snapshot=20260101T000000Z-000000 binary=$bin root=$work/roots/rb1"
+check "snapshot without state=rolled_back is refused" has "$work/rb-args.log" "snapshot is only for state=rolled_back"
+[ "$failed" -eq "$f0" ] || show_log "$log"
+
+# --- 10. mirrorctl_info: status as data ----------------------------------------
+f0=$failed
+log=$work/info.log
+adhoc "$log" -m mirrorctl.mirrorctl.mirrorctl_info -a "binary=$bin root=$work/roots/cp1 kubeadm_config=/$kubeadm_cfg_rel"
+info_is() { adhoc_is "$log" "$1"; }
+want_version=$("$bin" -o json version | "$py" -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+check "info: ok, unchanged, mirroring enabled and the files agree" \
+	info_is 'r["changed"] is False and r["mirroring"] == "enabled" and r["agree"] is True and r["distro"] == "kubeadm"'
+check "info: both files, with their controllers" \
+	info_is '[f["path"] for f in r["files"]] == ["/'"$manifest_rel"'", "/'"$kubeadm_cfg_rel"'"] and all(f["controllers"] for f in r["files"])'
+check "info: the binary's version" info_is 'r["version"] == "'"$want_version"'"'
+check "info: no ansible_facts (an _info module returns data)" info_is '"ansible_facts" not in r'
+[ "$failed" -eq "$f0" ] || show_log "$log"
+
+# --- 11. notes are not warnings; pending restart and the role's handler --------
+f0=$failed
+k3s_root=$work/roots/k3s1
+mkdir -p "$k3s_root"
+cp -a "$repo/testdata/distros/k3s/cis-sample/root/." "$k3s_root/"
+cp -a "$k3s_root" "$work/pristine-k3s1"
+log=$work/k3s-adhoc.log
+adhoc "$log" --check -v -m mirrorctl.mirrorctl.mirrorctl -a "state=disabled binary=$bin root=$k3s_root"
+check "k3s: check mode would change" grep -q '^localhost | CHANGED' "$log"
+check "k3s: the 1.34+/1.37+ notes are no Ansible warnings" hasnt "$log" "[WARNING]: lint:"
+check "k3s: ...they are in the result's notes" adhoc_is "$log" '[n for n in r["notes"] if "from 1.34 APIService" in n] and [n for n in r["notes"] if "from 1.37" in n]'
+check "k3s: pending_restart is the restart k3s needs" adhoc_is "$log" 'r["pending_restart"] == ["systemctl", "restart", "k3s"]'
+check "k3s: the real warning (version unknown) is an Ansible warning" grep -q '^\[WARNING\]: Kubernetes version unknown' "$log"
+check "k3s: nothing written" same_tree "$k3s_root" "$work/pristine-k3s1"
+adhoc "$work/k3s-restart.log" -m mirrorctl.mirrorctl.mirrorctl -a "state=disabled restart=true binary=$bin root=$k3s_root"
+check "k3s: restart=true with another --root is mirrorctl's refusal" has "$work/k3s-restart.log" "--restart"
+check "k3s: ...and nothing written" same_tree "$k3s_root" "$work/pristine-k3s1"
+# The role on a k3s tree: changed, so the handler is notified; it must not restart this machine's
+# k3s for a tree under another root.
+{
+	echo "all:"
+	echo "  vars: {ansible_connection: local, ansible_python_interpreter: $py, mirrorctl_become: false, mirrorctl_binary_src: $bin}"
+	echo "  children:"
+	echo "    control_plane:"
+	echo "      hosts:"
+	echo "        k3s1: {mirrorctl_root: $k3s_root, mirrorctl_binary_dest: $work/nodebin/k3s1/mirrorctl}"
+} >"$work/inv-k3s.yml"
+mkdir -p "$work/nodebin/k3s1"
+log=$work/k3s-role.log
+rc=$(play "$log" "$work/inv-k3s.yml" -v)
+check "k3s role: exits 0, changed" eq "$rc/$(status "$log" k3s1)" 0/changed
+check "k3s role: the restart handler was notified" has "$log" "RUNNING HANDLER [mirrorctl.mirrorctl.mirrorctl : Restart the service that runs kube-controller-manager]"
+check "k3s role: ...and skipped under another --root" \
+	eval "sed -n '/^RUNNING HANDLER/,/^PLAY RECAP/p' '$log' | grep -q '^skipping: \[k3s1\]'"
+check "k3s role: no Ansible warning from mirrorctl's notes" hasnt "$log" "[WARNING]: lint:"
+# kubeadm 1.29: the notes do not apply, so none.
+check "kubeadm 1.29: no consumer notes" \
+	result_is "$work/run.log" cp1 'not [n for n in r["notes"] if "from 1.34" in n] and r["pending_restart"] is None'
+# A kind config (per-distribution inputs): the module passes --kind-config and --kind-node-version.
+kind_root=$work/roots/kind1
+mkdir -p "$kind_root"
+cp -a "$repo/testdata/distros/kind/controllers-set/root/." "$kind_root/"
+log=$work/kind.log
+adhoc "$log" --check -v -m mirrorctl.mirrorctl.mirrorctl -a "state=disabled binary=$bin root=$kind_root distro=kind kind_config=/home/op/kind.yaml kind_node_version=1.37.0"
+check "kind: the per-distribution flags passed, mirroring off" \
+	adhoc_is "$log" 'r["mirroring"] == "disabled" and r["cmd"][-4:] == ["--kind-config", "/home/op/kind.yaml", "--kind-node-version", "1.37.0"]'
+check "kind 1.37: both consumer notes, as notes" \
+	eval "grep -q 'from 1.37 the services/proxy' '$log' && ! grep -q '^\[WARNING\]: lint:' '$log'"
+[ "$failed" -eq "$f0" ] || show_log "$log"
+
+# --- 12. the README's commands, exactly as written, from a checkout's root ------
+# ansible/README.md's sh block, run in a directory laid out like the repository
+# root after `make build ansible-collection` (bin/mirrorctl and the tarball in
+# bin/), with an inventory.yml there; only ANSIBLE_COLLECTIONS_PATH points
+# somewhere temporary, so `ansible-galaxy collection install` installs there.
+f0=$failed
+readme_root=$work/readme-root
+mkdir -p "$readme_root/bin"
+cp "$bin" "$readme_root/bin/mirrorctl"
+cp "$tarball" "$readme_root/bin/"
+node rd1
+node rd2
+NOSRC=1 inventory "$readme_root/inventory.yml" rd1 rd2
+mapfile -t readme_cmds < <(awk '/^```sh$/ { on = 1; next } /^```$/ { on = 0 } on && /^(ansible-galaxy|ansible-playbook) /' "$ansible_dir/README.md")
+check "README: has the install, check and apply commands" test "${#readme_cmds[@]}" -ge 3
+i=0
+for cmd in "${readme_cmds[@]}"; do
+	i=$((i + 1))
+	log=$work/readme-$i.log
+	(cd "$readme_root" && ANSIBLE_COLLECTIONS_PATH=$work/readme-collections bash -c "$cmd") >"$log" 2>&1
+	rc=$?
+	check "README: \`$cmd\` exits 0" eq "$rc" 0
+	[ "$rc" -eq 0 ] || show_log "$log"
+	case $cmd in
+	*--check*) check "README: the --check run wrote nothing on rd1" same_tree "$work/roots/rd1" "$work/pristine/rd1" ;;
+	*install_only*) check "README: the install-only run installed mirrorctl and wrote nothing else" \
+		eval 'cmp -s "$work/nodebin/rd1/mirrorctl" "$bin" && same_tree "$work/roots/rd1" "$work/pristine/rd1"' ;;
+	ansible-playbook*) check "README: the run disabled mirroring on rd1 and rd2" \
+		eval "grep -q -- '-endpointslice' '$work/roots/rd1/$manifest_rel' && grep -q -- '-endpointslice' '$work/roots/rd2/$manifest_rel'" ;;
+	esac
+done
+[ "$failed" -eq "$f0" ] || true
 
 finish

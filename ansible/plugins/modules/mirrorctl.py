@@ -1,9 +1,11 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
+# Copyright: mirrorctl authors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 #
-# A thin wrapper: every decision (what to edit, snapshots, locking, validation)
-# is mirrorctl's. The module only maps options to flags and mirrorctl's JSON
-# result to Ansible's result, so the two can never disagree about the node.
+# A thin wrapper: every decision (what to edit, snapshots, locking, validation) is mirrorctl's. The
+# module only maps options to flags and mirrorctl's JSON result to Ansible's result, so the two can
+# never disagree about the node.
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,20 +17,45 @@ module: mirrorctl
 short_description: Switch kube-controller-manager's EndpointSlice mirroring controller off or on
 description:
   - Runs the C(mirrorctl) binary on the managed node with C(-o json) and returns its result.
-  - C(state=disabled) runs C(mirrorctl disable), C(state=enabled) runs C(mirrorctl enable);
-    C(plan) runs C(mirrorctl apply-plan FILE) to apply exactly a reviewed plan.
+  - I(state=disabled) runs C(mirrorctl disable), I(state=enabled) runs C(mirrorctl enable),
+    I(state=rolled_back) runs C(mirrorctl rollback) (the latest change, or I(snapshot));
+    I(plan) runs C(mirrorctl apply-plan FILE) to apply exactly a reviewed plan.
   - mirrorctl snapshots every file before it writes, writes atomically, and changes nothing
     when the node is already in the requested state, so the module is idempotent.
   - Every control-plane node must be changed (kube-controller-manager uses leader election);
-    run it with C(serial) and stop on the first failure (see the role's C(site.yml)).
+    run it with C(serial) and stop on the first failure (see the collection's C(mirrorctl.mirrorctl.site) playbook).
 version_added: "0.1.0"
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: mirrorctl runs with C(--dry-run), which writes nothing at all (no snapshot, no lock, no state dir).
+  diff_mode:
+    support: full
+    details: one entry per changed file, straight from mirrorctl, with mirrorctl's headers.
+  platform:
+    support: full
+    platforms: posix
 options:
   state:
     description:
-      - Desired state of the EndpointSlice mirroring controller.
+      - Desired state of the EndpointSlice mirroring controller, or C(rolled_back) to restore the
+        files of a snapshot (C(mirrorctl rollback)).
       - Mutually exclusive with I(plan); one of the two is required.
     type: str
-    choices: [disabled, enabled]
+    choices: [disabled, enabled, rolled_back]
+  snapshot:
+    description:
+      - With I(state=rolled_back), the snapshot id to restore (the C(snapshot) another run returned).
+        Default is the latest change; rolling back twice changes nothing the second time.
+    type: str
+  force:
+    description:
+      - Passed as C(--force). With I(state=rolled_back), restore even files that changed since mirrorctl
+        wrote them; otherwise rewrite a target with more than one hard link (its other names keep the old bytes).
+    type: bool
+    default: false
   plan:
     description:
       - Path on the managed node of a plan file saved by
@@ -52,82 +79,138 @@ options:
     type: path
   state_dir:
     description:
-      - Passed as C(--state-dir) (snapshots and lock; resolved under I(root)).
+      - Passed as C(--state-dir) (snapshots; resolved under I(root)).
         mirrorctl's default is C(/var/lib/mirrorctl).
     type: path
   kubeadm_config:
     description:
       - kubeadm config files (or exported C(kubeadm-config) ConfigMaps) to change as well,
         each passed as C(--kubeadm-config). Node paths, resolved under I(root).
-      - Ignored with I(plan), which names its own files.
+      - Ignored with I(plan), which names its own files, and with I(state=rolled_back).
     type: list
     elements: str
     default: []
+  kubeconfig:
+    description:
+      - Passed as C(--kubeconfig). With I(state=disabled) or I(state=enabled), also edit the live
+        C(kube-system/kubeadm-config) ConfigMap through it; with I(state=rolled_back), also restore the
+        cluster objects the snapshot's run changed.
+    type: str
+  controller_name:
+    description:
+      - Passed as C(--controller-name). mirrorctl's default is chosen by the Kubernetes version
+        (the alias below 1.28, the canonical name from 1.28); mirrorctl refuses a name the version does not know.
+    type: str
+    choices: [endpointslicemirroring, endpointslice-mirroring-controller]
+  lock_timeout:
+    description:
+      - Passed as C(--lock-timeout), for example C(2m). How long mirrorctl waits for another run on the node.
+        mirrorctl's default is 30s.
+    type: str
   wait:
     description:
       - Passed as C(--wait), for example C(2m). How long mirrorctl waits for the new
-        kube-controller-manager to come up. Not passed in check mode (nothing restarts).
-      - Not with I(plan) (C(mirrorctl apply-plan) has no C(--wait)).
+        kube-controller-manager to come up healthy; it rolls back by itself otherwise.
+        Not passed in check mode (nothing restarts).
+      - On k3s, RKE2, k0s and MicroK8s the change takes effect only when the service restarts, so
+        I(wait) needs I(restart=true) there (mirrorctl refuses it otherwise).
+      - Also with I(plan) (C(mirrorctl apply-plan --wait)).
     type: str
+  restart:
+    description:
+      - Passed as C(--restart). On k3s, RKE2, k0s and MicroK8s, restart the service after writing,
+        inside mirrorctl's run (so I(wait) can check the result and roll back).
+        mirrorctl refuses it with a I(root) other than C(/). Not passed in check mode.
+        Not with I(plan) or I(state=rolled_back).
+      - Without it the result's C(pending_restart) names the restart the change still needs.
+    type: bool
+    default: false
   distro:
     description:
-      - Passed as C(--distro) to skip detection, e.g. C(kubeadm).
+      - Passed as C(--distro) to skip detection, e.g. C(kubeadm), C(k3s), C(kind).
       - Ignored with I(plan), which records its distribution.
     type: str
+  k0s_config:
+    description: Passed as C(--k0s-config) (k0s; default C(/etc/k0s/k0s.yaml)).
+    type: str
+  i_understand_k0s_ha_needs_mirroring:
+    description: Passed as C(--i-understand-k0s-ha-needs-mirroring) (k0s; mirrorctl refuses an HA control plane otherwise).
+    type: bool
+    default: false
+  kind_config:
+    description: Passed as C(--kind-config) (kind; the cluster config to edit).
+    type: str
+  kind_node_version:
+    description: Passed as C(--kind-node-version) (kind; the node image's Kubernetes version).
+    type: str
+  talos_config:
+    description: Passed as C(--talos-config) (Talos; a machine config file to rewrite).
+    type: str
+  talos_patch_out:
+    description: Passed as C(--talos-patch-out) (Talos; where to write a patch for C(talosctl patch mc)).
+    type: str
+  talos_document:
+    description: Passed as C(--talos-document) (Talos v1.14+; the C(KubeControllerManagerConfig) form).
+    type: bool
+    default: false
+  kops_spec:
+    description: Passed as C(--kops-spec) (kops; the cluster spec to edit).
+    type: str
 notes:
-  - Check mode is supported. mirrorctl runs with C(--dry-run), writes nothing at all,
-    and C(changed) says whether it would change anything.
-  - Diff mode is supported. C(diff) holds one entry per changed file, straight from mirrorctl.
-  - Warnings from mirrorctl are shown as Ansible warnings.
+  - mirrorctl's warnings (something to act on) are shown as Ansible warnings; its notes (worth knowing,
+    nothing to fix, such as what reads EndpointSlices from 1.34) are returned in C(notes) only.
   - C(MIRRORCTL_*) environment variables of the managed node are ignored; only the options count.
   - On failure C(msg) is mirrorctl's one-line error, which names the file and the problem;
     mirrorctl changes nothing on disk when it fails.
 requirements:
   - the mirrorctl binary on the managed node
+seealso:
+  - module: mirrorctl.mirrorctl.mirrorctl_info
 author:
-  - mirrorctl authors
+  - mirrorctl authors (@mirrorctl)
 """
 
 EXAMPLES = r"""
 - name: Turn the EndpointSlice mirroring controller off
-  mirrorctl:
+  mirrorctl.mirrorctl.mirrorctl:
     state: disabled
     kubeadm_config:
       - /etc/kubernetes/kubeadm-config.yaml
 
-- name: Preview only (run the play with --check --diff)
-  mirrorctl:
+- name: Turn it off on a k3s server and restart k3s, rolling back unless kube-controller-manager comes up healthy
+  mirrorctl.mirrorctl.mirrorctl:
     state: disabled
-  check_mode: true
+    restart: true
+    wait: 3m
+
+- name: Undo the last change on this node
+  mirrorctl.mirrorctl.mirrorctl:
+    state: rolled_back
 
 - name: Apply a reviewed plan made with `mirrorctl disable --dry-run --save-plan`
-  mirrorctl:
+  mirrorctl.mirrorctl.mirrorctl:
     plan: /var/tmp/mirrorctl-disable.plan
     plan_sha256: 3f2a0c...  # the digest cited in the change ticket
     binary: /usr/local/bin/mirrorctl
 """
 
 RETURN = r"""
-changed:
-  description: Whether a file changed (in check mode, whether one would change).
-  returned: always
-  type: bool
 mirroring:
   description: State of the mirroring controller after the run (in check mode, after the run that would happen).
   returned: success
   type: str
   sample: disabled
 snapshot:
-  description: Id of the snapshot taken before writing; null when nothing was written.
+  description: Id of the snapshot taken before writing; null when nothing was written. Pass it as I(snapshot) to roll back.
   returned: success
   type: str
-  sample: null
+  sample: 20261125T093012Z-1a2b3c
 files:
   description: Every target file, as a node path, with its kind and whether it changed.
   returned: success
   type: list
   elements: dict
-  sample: [{"path": "/etc/kubernetes/manifests/kube-controller-manager.yaml", "kind": "manifest", "changed": true}]
+  sample: [{"path": "/etc/kubernetes/manifests/kube-controller-manager.yaml", "kind": "static-pod-manifest", "changed": true}]
 diff:
   description: Before and after of every changed file, in diff mode only.
   returned: diff mode
@@ -139,10 +222,21 @@ distro:
   type: str
   sample: kubeadm
 notes:
-  description: What happens next on the node (for example the kubelet restarting kube-controller-manager).
-  returned: success, when mirrorctl reports them
+  description:
+    - What happens next on the node (for example the kubelet restarting kube-controller-manager), and
+      what is worth knowing about the new state (for example what reads EndpointSlices from 1.34).
+      Not warnings.
+  returned: success
   type: list
   elements: str
+pending_restart:
+  description:
+    - The command (argv) the change still needs to take effect, on k3s, RKE2, k0s and MicroK8s without
+      I(restart); null when nothing changed or the kubelet applies it. The collection's role runs it from a handler.
+  returned: success
+  type: list
+  elements: str
+  sample: ["systemctl", "restart", "k3s"]
 warnings:
   description: mirrorctl's warnings (also shown as Ansible warnings).
   returned: when mirrorctl warned
@@ -155,129 +249,100 @@ cmd:
   elements: str
 """
 
-import json
-import os
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mirrorctl.mirrorctl.plugins.module_utils.mirrorctl import (
+    COMMON_ARGS,
+    binary,
+    error_line,
+    global_flags,
+    run,
+    target_flags,
+)
 
 
-def build_command(binary, params, check_mode):
-    # Global flags go before the command: mirrorctl's contract.
-    cmd = [binary, "-o", "json"]
-    if params["root"]:
-        cmd += ["--root", params["root"]]
-    if params["state_dir"]:
-        cmd += ["--state-dir", params["state_dir"]]
-
+def build_command(path, params, check_mode):
+    cmd = [path] + global_flags(params)
     if params["plan"]:
         cmd.append("apply-plan")
+    elif params["state"] == "rolled_back":
+        cmd.append("rollback")
     else:
         cmd.append("disable" if params["state"] == "disabled" else "enable")
     if check_mode:
         cmd.append("--dry-run")
-    # A plan names its own target files and distribution.
-    if not params["plan"]:
-        for path in params["kubeadm_config"] or []:
-            cmd += ["--kubeadm-config", path]
-        if params["distro"]:
-            cmd += ["--distro", params["distro"]]
-    # Waiting for a restart that a dry run never causes would only add time.
-    # (wait and plan are mutually exclusive.)
-    if params["wait"] and not check_mode:
-        cmd += ["--wait", params["wait"]]
+    if params["lock_timeout"]:
+        cmd += ["--lock-timeout", params["lock_timeout"]]
+    if params["force"]:
+        cmd.append("--force")
     if params["plan"]:
+        # A plan names its own target files, distribution and inputs.
         if params["plan_sha256"]:
             cmd += ["--expect-sha256", params["plan_sha256"]]
+    elif params["state"] == "rolled_back":
+        if params["kubeconfig"]:
+            cmd += ["--kubeconfig", params["kubeconfig"]]
+    else:
+        cmd += target_flags(params)
+    # A dry run restarts nothing: waiting for it would only add time.
+    if not check_mode and params["state"] != "rolled_back":
+        if params["restart"]:
+            cmd.append("--restart")
+        if params["wait"]:
+            cmd += ["--wait", params["wait"]]
+    if params["plan"]:
         cmd.append(params["plan"])
+    elif params["state"] == "rolled_back" and params["snapshot"]:
+        cmd.append(params["snapshot"])
     return cmd
 
 
-def error_line(stderr, stdout, rc):
-    # mirrorctl logs "[phase] ..." lines to stderr before it fails; the error
-    # itself is the last line.
-    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
-    if lines:
-        return lines[-1]
-    lines = [line.strip() for line in (stdout or "").splitlines() if line.strip()]
-    if lines:
-        return lines[-1]
-    return "mirrorctl exited with status %d and printed nothing" % rc
-
-
 def main():
+    argument_spec = dict(COMMON_ARGS)
+    argument_spec.update(
+        state=dict(type="str", choices=["disabled", "enabled", "rolled_back"]),
+        snapshot=dict(type="str"),
+        force=dict(type="bool", default=False),
+        plan=dict(type="path"),
+        plan_sha256=dict(type="str"),
+        lock_timeout=dict(type="str"),
+        wait=dict(type="str"),
+        restart=dict(type="bool", default=False),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["disabled", "enabled"]),
-            plan=dict(type="path"),
-            plan_sha256=dict(type="str"),
-            binary=dict(type="path"),
-            root=dict(type="path"),
-            state_dir=dict(type="path"),
-            kubeadm_config=dict(type="list", elements="str", default=[]),
-            wait=dict(type="str"),
-            distro=dict(type="str"),
-        ),
-        mutually_exclusive=[("state", "plan"), ("plan", "wait")],
+        argument_spec=argument_spec,
+        mutually_exclusive=[("state", "plan")],
         required_one_of=[("state", "plan")],
         required_by={"plan_sha256": "plan"},
         supports_check_mode=True,
     )
     params = module.params
+    if params["snapshot"] and params["state"] != "rolled_back":
+        module.fail_json(msg="snapshot is only for state=rolled_back")
+    if params["restart"] and (params["plan"] or params["state"] == "rolled_back"):
+        # apply-plan and rollback have no --restart: a plan holds files only.
+        module.fail_json(msg="restart is for state=disabled or state=enabled")
 
-    binary = params["binary"] or module.get_bin_path("mirrorctl", required=True)
-    cmd = build_command(binary, params, module.check_mode)
-
-    # mirrorctl reads every flag from MIRRORCTL_* variables too: a stray
-    # MIRRORCTL_DRY_RUN in the host's environment would turn a real run into
-    # a dry run that reports changed forever. The options are the whole input.
-    for name in [n for n in os.environ if n.startswith("MIRRORCTL_")]:
-        del os.environ[name]
-    # NO_COLOR: stdout must be bare JSON whatever the host's terminal settings.
-    rc, stdout, stderr = module.run_command(
-        cmd, environ_update={"NO_COLOR": "1"}, check_rc=False
-    )
+    cmd = build_command(binary(module), params, module.check_mode)
+    rc, out, stdout, stderr = run(module, cmd)
     if rc != 0:
-        module.fail_json(
-            msg=error_line(stderr, stdout, rc),
-            rc=rc,
-            cmd=cmd,
-            stdout=stdout,
-            stderr=stderr,
-            changed=False,
-        )
-
-    try:
-        out = json.loads(stdout)
-    except ValueError as e:
-        module.fail_json(
-            msg="mirrorctl printed no valid JSON: %s" % e,
-            rc=rc,
-            cmd=cmd,
-            stdout=stdout,
-            stderr=stderr,
-            changed=False,
-        )
+        module.fail_json(msg=error_line(stderr, stdout, rc), rc=rc, cmd=cmd, stdout=stdout, stderr=stderr, changed=False)
     if not isinstance(out, dict) or not isinstance(out.get("changed"), bool):
-        module.fail_json(
-            msg="mirrorctl's JSON has no boolean 'changed'",
-            cmd=cmd,
-            stdout=stdout,
-            changed=False,
-        )
+        module.fail_json(msg="mirrorctl printed no JSON object with a boolean 'changed'", cmd=cmd, stdout=stdout, stderr=stderr, changed=False)
 
     result = dict(
         changed=out["changed"],
         mirroring=out.get("mirroring"),
         snapshot=out.get("snapshot"),
         files=out.get("files") or [],
+        notes=[str(n) for n in (out.get("notes") or [])],
+        pending_restart=out.get("pending_restart"),
         cmd=cmd,
     )
-    for key in ("distro", "notes"):
-        if key in out:
-            result[key] = out[key]
+    if "distro" in out:
+        result["distro"] = out["distro"]
     warnings = [str(w) for w in (out.get("warnings") or [])]
     if warnings:
-        # exit_json turns the 'warnings' list into Ansible warnings.
+        # exit_json turns the 'warnings' list into Ansible warnings; notes are not among them.
         result["warnings"] = warnings
     if module._diff:
         result["diff"] = [
