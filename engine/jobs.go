@@ -44,15 +44,26 @@ func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 		lo := lint.Options{KubeadmConfigs: o.Strings(distros.KubeadmConfigInput), Reads: reads}
 		p.Warnings = append(lint.PreChangeWarnings(o.Root, lo, p), p.Warnings...)
 		p.Remarks = append(lint.PreChangeNotes(p), p.Remarks...)
-		if act := a.Activation(); act.Kind == distros.ByServiceRestart {
-			p.Restart = act.Command
-		}
+		p.Restart = restartFor(a.Name())
 		return p, nil
 	}
 	job.Unchanged = func(p *change.Plan) string {
 		return fmt.Sprintf("mirroring is already %s: nothing to change", p.Mirroring)
 	}
 	return &job
+}
+
+// restartFor is the command that makes a change to distro's files take effect, when a service
+// restart does (change.Plan.Restart); nil for the kubelet, another machine, or an unknown distro.
+func restartFor(distro string) []string {
+	a, err := distros.Get(distro)
+	if err != nil {
+		return nil
+	}
+	if act := a.Activation(); act.Kind == distros.ByServiceRestart {
+		return act.Command
+	}
+	return nil
 }
 
 // AddedByUs finds, for distros.Options.Added, the files whose newest snapshot records a key the
@@ -143,6 +154,7 @@ func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 		}
 		p := f.Plan(changes)
 		p.Warnings = append(p.Warnings, forced...)
+		p.Restart = restartFor(f.Distro)
 		if f.Node == (planfile.Identity{}) && planfile.ReadIdentity(env.Root) == (planfile.Identity{}) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("neither the plan nor this node has %s or %s: which node the plan was made on cannot be checked (each file's sha256 still is)", planfile.MachineIDPath, planfile.HostnamePath))
 		}
@@ -340,7 +352,7 @@ func Rollback(env *Env, id string, force bool, c *Cluster, job Job) *Job {
 			return nil, err
 		}
 		job.Restore, job.RestoreIn = meta, store
-		p := &change.Plan{Distro: meta.Distro, Files: changes, Mirroring: change.Unknown}
+		p := &change.Plan{Distro: meta.Distro, Files: changes, Mirroring: change.Unknown, Restart: restartFor(meta.Distro)}
 		if job.NoSnapshot {
 			p.Warnings = append(p.Warnings, "--no-snapshot: the state this rollback replaces is not saved, so this rollback cannot itself be rolled back")
 		}

@@ -101,3 +101,17 @@ func TestPendingRestart(t *testing.T) {
 		t.Errorf("kubeadm: pending_restart %v (present %v), want null", v, ok)
 	}
 }
+
+// TestPendingRestartAfterRollback: a rollback of k3s files needs the same restart as the change did.
+func TestPendingRestartAfterRollback(t *testing.T) {
+	t.Parallel()
+	k3s := t.TempDir()
+	golden.CopyTree(t, "../../testdata/distros/k3s/cis-sample/root", k3s, golden.FileMode(0o600))
+	if r := run(t, "--root", k3s, "disable"); r.code != 0 {
+		t.Fatalf("disable: %d %s", r.code, r.stderr)
+	}
+	m, r := runJSON(t, "--root", k3s, "-o", "json", "rollback")
+	if got, _ := m["pending_restart"].([]any); r.code != 0 || m["changed"] != true || len(got) != 3 || got[2] != "k3s" {
+		t.Errorf("rollback: exit %d changed %v pending_restart %v", r.code, m["changed"], m["pending_restart"])
+	}
+}
