@@ -621,6 +621,19 @@ check "kind 1.37: both consumer notes, as notes" \
 	eval "grep -q 'from 1.37 the services/proxy' '$log' && ! grep -q '^\[WARNING\]: lint:' '$log'"
 [ "$failed" -eq "$f0" ] || show_log "$log"
 
+# The options that are plain flags: controller_name, lock_timeout, force (a check run on w1, untouched).
+f0=$failed
+log=$work/flags.log
+adhoc "$log" --check -v -m mirrorctl.mirrorctl.mirrorctl -a "state=disabled binary=$bin root=$work/roots/w1 controller_name=endpointslicemirroring lock_timeout=5s force=true"
+check "module: controller_name, lock_timeout and force become mirrorctl's flags" \
+	adhoc_is "$log" 'r["cmd"][r["cmd"].index("--lock-timeout") + 1] == "5s" and "--force" in r["cmd"] and r["cmd"][r["cmd"].index("--controller-name") + 1] == "endpointslicemirroring"'
+check "module: ...and the check run would disable mirroring" adhoc_is "$log" 'r["changed"] and r["mirroring"] == "disabled"'
+check "module: ...and nothing was written" same_tree "$work/roots/w1" "$work/pristine/w1"
+adhoc "$work/kc.log" -m mirrorctl.mirrorctl.mirrorctl_info -a "binary=$bin root=$work/roots/w1 kubeconfig=/etc/kubernetes/nope.conf"
+check "info: kubeconfig is passed (mirrorctl's error names the file)" \
+	eval "grep -q '^localhost | FAILED' '$work/kc.log' && grep -q 'nope.conf' '$work/kc.log'"
+[ "$failed" -eq "$f0" ] || show_log "$log"
+
 # --- 12. the README's commands, exactly as written, from a checkout's root ------
 # ansible/README.md's sh block, run in a directory laid out like the repository
 # root after `make build ansible-collection` (bin/mirrorctl and the tarball in
