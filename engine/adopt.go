@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/cluster"
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/snapshot"
+)
+
+// Adopt is adopt's live step: for each selected static Endpoints, EndpointSlices of mirrorctl's own
+// first, then the skip-mirror label, so the Service always has a slice for every address (its mirrored
+// copies until the label, both for a moment, then the adopted ones). The record (slices and labels) is
+// saved before the first write and again as each slice gets its UID.
+type Adopt struct {
+	Cluster
+	Env    *Env
+	Select cluster.AdoptOptions
+
+	// Adoptions are the planned (after Apply: the done) adoptions, for adopt's result.
+	Adoptions []cluster.Adoption
+	Warnings  []string
+}
+
+func (a *Adopt) Plan(ctx context.Context) ([]change.FileChange, error) {
+	ctx, cancel := a.ctx(ctx)
+	defer cancel()
+	var err error
+	a.Adoptions, a.Warnings, err = a.Client.PlanAdopt(ctx, a.Select)
+	if err != nil {
+		return nil, err
+	}
+	var out []change.FileChange
+	for _, ad := range a.Adoptions {
+		out = append(out, ad.FileChanges()...)
+	}
+	return out, nil
+}
+
+func (a *Adopt) Apply(ctx context.Context, _ string) ([]change.FileChange, string, error) {
+	var todo []*cluster.Adoption
+	for i := range a.Adoptions {
+		if a.Adoptions[i].Changed() {
+			todo = append(todo, &a.Adoptions[i])
+		}
+	}
+	if len(todo) == 0 {
+		return nil, "", nil
+	}
+	records := cluster.OpenRecords(a.Env.Store())
+	rec := &cluster.Record{ID: cluster.NewID(time.Now()), Time: time.Now().UTC(), Op: "adopt", Command: a.Env.Command,
+		ToolVersion: a.Env.Version, Server: a.Client.Host}
+	for _, ad := range todo {
+		for _, s := range ad.Create {
+			rec.Slices = append(rec.Slices, cluster.SliceRecord{Namespace: s.Namespace, Name: s.Name, Service: ad.Name})
+		}
+		if ad.Label.Changed() {
+			rec.Labels = append(rec.Labels, ad.Label.Record())
+		}
+	}
+	if err := records.Save(rec); err != nil {
+		return nil, "", err
+	}
+	a.Env.logf("snapshot", "recording the adoption of %d Endpoints as %s in %s", len(todo), rec.ID, records.Dir())
+	ctx, cancel := a.ctx(ctx)
+	defer cancel()
+	done := 0
+	fail := func(err error) ([]change.FileChange, string, error) {
+		if done == 0 {
+			return nil, "", fmt.Errorf("%v; nothing else was changed (undo what was: mirrorctl adopt --rollback %s)", err, rec.ID)
+		}
+		return nil, "", fmt.Errorf("%v; %d Endpoints were adopted before it (undo: mirrorctl adopt --rollback %s)", err, done, rec.ID)
+	}
+	for _, ad := range todo {
+		var created []cluster.SliceRecord
+		err := a.Client.CreateSlices(ctx, ad, func(s *discoveryv1.EndpointSlice) error {
+			for i := range rec.Slices {
+				if rec.Slices[i].Namespace == s.Namespace && rec.Slices[i].Name == s.Name {
+					rec.Slices[i].UID = string(s.UID)
+					created = append(created, rec.Slices[i])
+				}
+			}
+			return records.Save(rec)
+		})
+		if err == nil && ad.Label.Changed() {
+			labels := []cluster.LabelChange{ad.Label}
+			_, err = a.Client.ApplyLabels(ctx, labels)
+			ad.Label = labels[0]
+		}
+		if err != nil {
+			// This Endpoints is not labelled, so its mirrored copies still serve: its new slices can go.
+			for _, s := range created {
+				if derr := a.Client.DeleteSlice(ctx, s); derr != nil {
+					return fail(fmt.Errorf("%v; deleting the slices it created failed too (%v)", err, derr))
+				}
+			}
+			return fail(err)
+		}
+		a.Env.logf("write", "adopted endpoints %s/%s: %d EndpointSlice(s) created, labelled %s=true", ad.Namespace, ad.Name, len(ad.Create), cluster.LabelSkipMirror)
+		done++
+	}
+	// A conflict may have re-read a label: record what was really replaced.
+	rec.Labels = rec.Labels[:0]
+	for _, ad := range todo {
+		if ad.Label.Changed() {
+			rec.Labels = append(rec.Labels, ad.Label.Record())
+		}
+	}
+	if err := records.Save(rec); err != nil {
+		return nil, "", err
+	}
+	var written []change.FileChange
+	for _, ad := range a.Adoptions {
+		written = append(written, ad.FileChanges()...)
+	}
+	return written, rec.ID, nil
+}
+
+// AdoptBack is `adopt --rollback`: the skip-mirror labels go first; once the mirroring controller has
+// re-created slices matching each Endpoints (polled every Poll until the context's deadline), the
+// adopted slices are deleted. If mirroring never catches up (switched off), the adopted slices stay and
+// the run fails: the Service is never left without its addresses. A re-run finishes the job.
+type AdoptBack struct {
+	Cluster
+	Env    *Env
+	Record *cluster.Record
+	Force  bool
+	Poll   time.Duration
+
+	planned *cluster.AdoptRollback
+}
+
+func (b *AdoptBack) Plan(ctx context.Context) ([]change.FileChange, error) {
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	p, err := b.Client.PlanAdoptRollback(ctx, b.Record, b.Force)
+	if err != nil {
+		return nil, err
+	}
+	b.planned = p
+	return p.FileChanges(), nil
+}
+
+func (b *AdoptBack) Apply(ctx context.Context, _ string) ([]change.FileChange, string, error) {
+	p := b.planned
+	records := cluster.OpenRecords(b.Env.Store())
+	back := &cluster.Record{ID: cluster.NewID(time.Now()), Time: time.Now().UTC(), Op: "rollback", RollbackOf: b.Record.ID,
+		Command: b.Env.Command, ToolVersion: b.Env.Version, Server: b.Client.Host}
+	var todo []cluster.LabelChange
+	for _, l := range p.Labels {
+		if l.Changed() {
+			todo = append(todo, l)
+			back.Labels = append(back.Labels, l.Record())
+		}
+	}
+	if err := records.Save(back); err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := b.ctx(ctx)
+	defer cancel()
+	if len(todo) > 0 {
+		if _, err := b.Client.ApplyLabels(ctx, todo); err != nil {
+			return nil, "", fmt.Errorf("%v (the labels before this rollback are in record %s)", err, back.ID)
+		}
+		b.Env.logf("write", "restored the skip-mirror label of %d Endpoints", len(todo))
+	}
+	// Wait, per Service whose adopted slices are to go, for mirroring's copies.
+	poll := b.Poll
+	if poll <= 0 {
+		poll = 500 * time.Millisecond
+	}
+	waited := map[string]bool{}
+	for _, s := range p.Slices {
+		key := s.Namespace + "/" + s.Service
+		if waited[key] {
+			continue
+		}
+		start := time.Now()
+		for {
+			ok, err := b.Client.MirroredMatch(ctx, s.Namespace, s.Service)
+			if err != nil {
+				return nil, "", err
+			}
+			if ok {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil, "", fmt.Errorf("endpoints %s: the mirroring controller has not re-created its EndpointSlices after %s (is it running?); the adopted slices are kept so the Service keeps its addresses; run `mirrorctl adopt --rollback %s` again once it does", key, time.Since(start).Round(time.Second), b.Record.ID)
+			case <-time.After(poll):
+			}
+		}
+		waited[key] = true
+		b.Env.logf("wait", "endpoints %s: mirrored EndpointSlices are back (%s)", key, time.Since(start).Round(time.Millisecond))
+	}
+	deleted := 0
+	for _, s := range p.Slices {
+		if err := b.Client.DeleteSlice(ctx, s); err != nil {
+			return nil, "", err
+		}
+		deleted++
+		b.Env.logf("write", "deleted endpointslice %s/%s", s.Namespace, s.Name)
+	}
+	if len(back.Labels) == 0 && deleted == 0 {
+		_ = records.Remove(back.ID)
+		return nil, "", nil
+	}
+	// The record keeps the labels this rollback replaced; the deleted slices are not kept: adopting
+	// again re-creates them from the Endpoints.
+	return p.FileChanges(), back.ID, nil
+}
+
+// AdoptJob runs adopt through the engine: no node file changes, one live step.
+func AdoptJob(env *Env, a *Adopt, job Job) *Job {
+	a.Env = env
+	return liveOnly(job, "adopt", a)
+}
+
+// AdoptRollbackJob runs adopt --rollback through the engine.
+func AdoptRollbackJob(env *Env, b *AdoptBack, job Job) *Job {
+	b.Env = env
+	return liveOnly(job, "rollback", b)
+}
+
+func liveOnly(job Job, op string, step Live) *Job {
+	job.Op = op
+	job.Plan = func(*snapshot.Store, *distros.Reads) (*change.Plan, error) {
+		return &change.Plan{Mirroring: change.Unknown}, nil
+	}
+	job.Live = step
+	return &job
+}
+
+// ErrAdoptRecord refuses handing an adopt record to a rollback that only knows labels and ConfigMaps.
+var ErrAdoptRecord = errors.New("created EndpointSlices: undo it with `mirrorctl adopt --rollback`")
