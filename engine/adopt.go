@@ -239,3 +239,40 @@ func liveOnly(job Job, op string, step Live) *Job {
 
 // ErrAdoptRecord refuses handing an adopt record to a rollback that only knows labels and ConfigMaps.
 var ErrAdoptRecord = errors.New("created EndpointSlices: undo it with `mirrorctl adopt --rollback`")
+
+// AdoptBackObject is one Endpoints of a rolled back adoption, for adopt's result.
+type AdoptBackObject struct {
+	Namespace, Name string
+	Before, After   *string
+	Deleted         []string
+	Changed         bool
+}
+
+// Objects lists the record's Endpoints with their planned label and the slices to delete.
+func (b *AdoptBack) Objects() []AdoptBackObject {
+	var out []AdoptBackObject
+	idx := map[string]int{}
+	get := func(ns, name string) *AdoptBackObject {
+		k := ns + "/" + name
+		if i, ok := idx[k]; ok {
+			return &out[i]
+		}
+		idx[k] = len(out)
+		out = append(out, AdoptBackObject{Namespace: ns, Name: name, Deleted: []string{}})
+		return &out[len(out)-1]
+	}
+	if b.planned == nil {
+		return nil
+	}
+	for _, l := range b.planned.Labels {
+		o := get(l.Namespace, l.Name)
+		o.Before, o.After = l.Before, l.After
+		o.Changed = o.Changed || l.Changed()
+	}
+	for _, s := range b.planned.Slices {
+		o := get(s.Namespace, s.Service)
+		o.Deleted = append(o.Deleted, s.Name)
+		o.Changed = true
+	}
+	return out
+}
