@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 )
 
 const adoptManagedBy = "adopt.mirrorctl.io"
@@ -184,6 +186,7 @@ func viewsOf(ss []discoveryv1.EndpointSlice) map[string]sliceView {
 func TestAdopt(t *testing.T) {
 	kcmBin := bin(t, set137, "kube-controller-manager")
 	kubeadm := bin(t, set137, "kubeadm")
+	kubectl := bin(t, set137, "kubectl")
 	mirrorctlBin(t)
 	c := newCluster(t)
 	root := c.root
@@ -231,10 +234,15 @@ func TestAdopt(t *testing.T) {
 			},
 		},
 	}
-	// The field manager `kubectl create` sends (k8s.io/kubectl v0.37.2 pkg/cmd/create): a person's write.
-	if _, err := c.client.CoreV1().Endpoints(nsName).Create(ctx, ep, metav1.CreateOptions{FieldManager: "kubectl-create"}); err != nil { //nolint:staticcheck
+	// Written by a person: real kubectl creates it (its field manager is then kubectl-create).
+	ep.APIVersion, ep.Kind = "v1", "Endpoints"
+	body, err := yaml.Marshal(ep)
+	if err != nil {
 		t.Fatal(err)
 	}
+	epFile := filepath.Join(t.TempDir(), "endpoints.yaml")
+	writeFile(t, epFile, body, 0o600)
+	run(t, nil, kubectl, "--kubeconfig", filepath.Join(root, adminConf), "create", "-f", epFile)
 	all := []string{"192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.20", "192.0.2.30", "2001:db8::10"}
 	waitFor(t, "mirrored slices with every address", startTimeout, c.procs(), func() (bool, error) {
 		return slices.Equal(addressesOf(c.slicesOf(nsName, name, mirrorManagedBy)), all), nil
@@ -270,6 +278,12 @@ func TestAdopt(t *testing.T) {
 	t.Logf("kcm deleted the mirrored slices %s after adopt returned", took.Round(time.Millisecond))
 
 	adopted := c.slicesOf(nsName, name, adoptManagedBy)
+	if len(adopted) != 3 || len(mirrored) != 3 { // IPv4 and IPv6 of pg+metrics, IPv4 of pg:6432
+		t.Fatalf("%d adopted and %d mirrored slices, want 3 each", len(adopted), len(mirrored))
+	}
+	for k, v := range viewsOf(adopted) {
+		t.Logf("adopted %s: %d endpoints, labels %v, annotations %v", k, len(v.Endpoints), v.Labels, v.Annotations)
+	}
 	if got, want := viewsOf(adopted), viewsOf(mirrored); !reflect.DeepEqual(got, want) {
 		t.Fatalf("adopted slices differ from the mirrored ones:\nadopted  %+v\nmirrored %+v", got, want)
 	}
