@@ -222,7 +222,7 @@ func TestAdopt(t *testing.T) {
 					{IP: "2001:db8::10", Hostname: "db-6"},
 				},
 				NotReadyAddresses: []corev1.EndpointAddress{{IP: "192.0.2.12", Hostname: "db-2"}},
-				Ports: []corev1.EndpointPort{{Name: "pg", Port: 5432}, {Name: "metrics", Port: 9187, Protocol: corev1.ProtocolTCP}}, //nolint:staticcheck
+				Ports:             []corev1.EndpointPort{{Name: "pg", Port: 5432}, {Name: "metrics", Port: 9187, Protocol: corev1.ProtocolTCP}}, //nolint:staticcheck
 			},
 			{
 				Addresses: []corev1.EndpointAddress{{IP: "192.0.2.20"}},
