@@ -378,7 +378,9 @@ func (c *Client) PlanAdopt(ctx context.Context, o AdoptOptions) ([]Adoption, []s
 			sort.Strings(a.Adopted)
 			sort.Strings(a.Mirrored)
 			if e.Labels[LabelSkipMirror] == "true" && len(a.Adopted) == 0 {
-				skipf("is labelled %s=true already and has no adopted slices: it is not mirrored, there is nothing to adopt", LabelSkipMirror)
+				// Not mirrored already: the state adopt leads to holds, so this is no error. Creating slices
+				// here would route a Service to addresses it does not serve now.
+				warnings = append(warnings, fmt.Sprintf("left out endpoints %s/%s: labelled %s=true by someone else, so nothing mirrors it and there is nothing to adopt", e.Namespace, e.Name, LabelSkipMirror))
 				continue
 			}
 			a.Writer = ClassifyWriter(e, o.Now, o.StaleAfter)

@@ -172,7 +172,7 @@ func TestPlanAdopt(t *testing.T) {
 		{name: "named with a selector Service", o: AdoptOptions{Names: []string{"web"}}, err: "belongs to a Service with a selector"},
 		{name: "named without a Service", o: AdoptOptions{Names: []string{"orphan"}}, err: "has no Service"},
 		{name: "named leader lock", o: AdoptOptions{Names: []string{"lock"}}, err: "leader-election lock"},
-		{name: "named, labelled already", o: AdoptOptions{Names: []string{"skipped"}}, err: "nothing to adopt"},
+		{name: "named, labelled already", o: AdoptOptions{Names: []string{"skipped"}}, warn: "left out endpoints a/skipped: labelled endpointslice.kubernetes.io/skip-mirror=true by someone else"},
 		{name: "missing", o: AdoptOptions{Names: []string{"db", "nope"}}, err: "endpoints nope in namespace a: not found"},
 		{name: "two selections", o: AdoptOptions{Names: []string{"db"}, All: true}, err: "exactly one of"},
 		{name: "kubernetes", o: AdoptOptions{Namespace: "default", Names: []string{"kubernetes"}}, err: "managed by the API server"},

@@ -56,7 +56,7 @@ endpointslice.kubernetes.io/skip-mirror=true, and the mirroring controller delet
 Service has a slice for each of its addresses at every moment. Refused: Endpoints a controller keeps
 writing (live: their last writer, from managedFields, is not kubectl and wrote within --static-after;
 the copy would go stale; --force adopts anyway), default/kubernetes, Endpoints of Services with a
-selector. Idempotent: a second run changes nothing. The objects are recorded first; --rollback [ID]
+selector. Endpoints labelled skip-mirror already are left out (nothing mirrors them). Idempotent: a second run changes nothing. The objects are recorded first; --rollback [ID]
 removes the label, waits until the mirroring controller has re-created its slices, then deletes the
 adopted ones (refusing objects changed since unless --force).
 
@@ -64,7 +64,7 @@ Exit status: 0 done (or nothing to do); 1 error or refusal, nothing changed; 2 u
 
 Examples:
    mirrorctl adopt --namespace legacy --all --dry-run
-   mirrorctl adopt --namespace legacy external-db
+   mirrorctl adopt --namespace legacy external-search
    mirrorctl -o json adopt --namespace legacy --selector team=storage
    mirrorctl adopt --rollback`,
 		Flags: []cli.Flag{

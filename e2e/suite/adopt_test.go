@@ -177,6 +177,38 @@ func viewsOf(ss []discoveryv1.EndpointSlice) map[string]sliceView {
 	return out
 }
 
+// kubectlCreate creates obj (apiVersion and kind set) with real kubectl, as a person would.
+func kubectlCreate(t testing.TB, kubectl, root string, obj any) {
+	t.Helper()
+	body, err := yaml.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "object.yaml")
+	writeFile(t, f, body, 0o600)
+	run(t, nil, kubectl, "--kubeconfig", filepath.Join(root, adminConf), "create", "-f", f)
+}
+
+// handWrittenEndpoints is userEndpoints with the Endpoints written by real kubectl: static for adopt.
+func (c *cluster) handWrittenEndpoints(kubectl, namespace, name, ip string, labels map[string]string) {
+	c.t.Helper()
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromInt32(8443)}}},
+	}
+	if _, err := c.client.CoreV1().Services(namespace).Create(c.ctx(), svc, metav1.CreateOptions{}); err != nil {
+		c.t.Fatal(err)
+	}
+	kubectlCreate(c.t, kubectl, c.root, &corev1.Endpoints{ //nolint:staticcheck // v1 Endpoints, hand-written
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Endpoints"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
+		Subsets: []corev1.EndpointSubset{{ //nolint:staticcheck
+			Addresses: []corev1.EndpointAddress{{IP: ip}},
+			Ports:     []corev1.EndpointPort{{Port: 8443}}, //nolint:staticcheck
+		}},
+	})
+}
+
 // TestAdopt: a selector-less Service with hand-written Endpoints (ready and not-ready addresses,
 // hostnames, a node name, a target reference, two ports, a second subset, an IPv6 address) is
 // adopted while a client polls its slices every 100 ms: no poll misses an address, the mirrored slices
@@ -236,13 +268,7 @@ func TestAdopt(t *testing.T) {
 	}
 	// Written by a person: real kubectl creates it (its field manager is then kubectl-create).
 	ep.APIVersion, ep.Kind = "v1", "Endpoints"
-	body, err := yaml.Marshal(ep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	epFile := filepath.Join(t.TempDir(), "endpoints.yaml")
-	writeFile(t, epFile, body, 0o600)
-	run(t, nil, kubectl, "--kubeconfig", filepath.Join(root, adminConf), "create", "-f", epFile)
+	kubectlCreate(t, kubectl, root, ep)
 	all := []string{"192.0.2.10", "192.0.2.11", "192.0.2.12", "192.0.2.20", "192.0.2.30", "2001:db8::10"}
 	waitFor(t, "mirrored slices with every address", startTimeout, c.procs(), func() (bool, error) {
 		return slices.Equal(addressesOf(c.slicesOf(nsName, name, mirrorManagedBy)), all), nil
