@@ -501,6 +501,15 @@ func (c *Client) DeleteSlice(ctx context.Context, r SliceRecord) error {
 	return nil
 }
 
+// SkipMirrorLabelled reads Endpoints ns/name back and reports whether it carries skip-mirror=true.
+func (c *Client) SkipMirrorLabelled(ctx context.Context, ns, name string) (bool, error) {
+	e, err := c.Kube.GetEndpoints(ctx, ns, name, metav1.GetOptions{})
+	if err != nil {
+		return false, fmt.Errorf("endpoints %s/%s: %s", ns, name, oneLine(err.Error()))
+	}
+	return e.Labels[LabelSkipMirror] == "true", nil
+}
+
 // AdoptRollback is the plan of `adopt --rollback`: the labels to put back, then the slices to delete.
 type AdoptRollback struct {
 	Labels []LabelChange

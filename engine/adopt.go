@@ -70,14 +70,7 @@ func (a *Adopt) Apply(ctx context.Context, _ string) ([]change.FileChange, strin
 	a.Env.logf("snapshot", "recording the adoption of %d Endpoints as %s in %s", len(todo), rec.ID, records.Dir())
 	ctx, cancel := a.ctx(ctx)
 	defer cancel()
-	done := 0
-	fail := func(err error) ([]change.FileChange, string, error) {
-		if done == 0 {
-			return nil, "", fmt.Errorf("%v; nothing else was changed (undo what was: mirrorctl adopt --rollback %s)", err, rec.ID)
-		}
-		return nil, "", fmt.Errorf("%v; %d Endpoints were adopted before it (undo: mirrorctl adopt --rollback %s)", err, done, rec.ID)
-	}
-	for _, ad := range todo {
+	for k, ad := range todo {
 		var created []cluster.SliceRecord
 		err := a.Client.CreateSlices(ctx, ad, func(s *discoveryv1.EndpointSlice) error {
 			for i := range rec.Slices {
@@ -94,16 +87,9 @@ func (a *Adopt) Apply(ctx context.Context, _ string) ([]change.FileChange, strin
 			ad.Label = labels[0]
 		}
 		if err != nil {
-			// This Endpoints is not labelled, so its mirrored copies still serve: its new slices can go.
-			for _, s := range created {
-				if derr := a.Client.DeleteSlice(ctx, s); derr != nil {
-					return fail(fmt.Errorf("%v; deleting the slices it created failed too (%v)", err, derr))
-				}
-			}
-			return fail(err)
+			return nil, "", a.undoOne(ctx, records, rec, todo[:k], ad, created, err)
 		}
 		a.Env.logf("write", "adopted endpoints %s/%s: %d EndpointSlice(s) created, labelled %s=true", ad.Namespace, ad.Name, len(ad.Create), cluster.LabelSkipMirror)
-		done++
 	}
 	// A conflict may have re-read a label: record what was really replaced.
 	rec.Labels = rec.Labels[:0]
@@ -120,6 +106,53 @@ func (a *Adopt) Apply(ctx context.Context, _ string) ([]change.FileChange, strin
 		written = append(written, ad.FileChanges()...)
 	}
 	return written, rec.ID, nil
+}
+
+// undoOne handles a failure while adopting ad (the adoptions in done went through): while its
+// Endpoints is not labelled, its mirrored copies still serve, so the slices it created can go and its
+// part of the record with them. A label patch that failed may still have landed (a timeout): the
+// Endpoints is read back first, and when that read fails or shows the label, the slices stay.
+func (a *Adopt) undoOne(ctx context.Context, records *cluster.Records, rec *cluster.Record, done []*cluster.Adoption, ad *cluster.Adoption, created []cluster.SliceRecord, err error) error {
+	undo := fmt.Sprintf("undo: mirrorctl adopt --rollback %s", rec.ID)
+	labelled, rerr := a.Client.SkipMirrorLabelled(ctx, ad.Namespace, ad.Name)
+	if rerr != nil || labelled {
+		if rerr != nil {
+			return fmt.Errorf("%v; endpoints %s/%s could not be read back (%v), so its %d new slice(s) stay (%s)", err, ad.Namespace, ad.Name, rerr, len(created), undo)
+		}
+		return fmt.Errorf("%v; endpoints %s/%s is labelled all the same, its %d new slice(s) stay (%s)", err, ad.Namespace, ad.Name, len(created), undo)
+	}
+	for _, s := range created {
+		if derr := a.Client.DeleteSlice(ctx, s); derr != nil {
+			return fmt.Errorf("%v; deleting the slices it created failed too (%v) (%s)", err, derr, undo)
+		}
+	}
+	if len(done) == 0 {
+		if rmErr := records.Remove(rec.ID); rmErr != nil {
+			return fmt.Errorf("%v; the slices it created were deleted, nothing changed (record %s left behind: %v)", err, rec.ID, rmErr)
+		}
+		return fmt.Errorf("%v; the slices it created were deleted, nothing changed", err)
+	}
+	// The record keeps what the adoptions that went through wrote, nothing of this one or of those
+	// never started (their slice names, without a UID, must not send a rollback after someone else's).
+	adopted := map[string]bool{}
+	rec.Labels = rec.Labels[:0]
+	for _, d := range done {
+		adopted[d.Namespace+"/"+d.Name] = true
+		if d.Label.Changed() {
+			rec.Labels = append(rec.Labels, d.Label.Record())
+		}
+	}
+	keep := rec.Slices[:0]
+	for _, s := range rec.Slices {
+		if adopted[s.Namespace+"/"+s.Service] {
+			keep = append(keep, s)
+		}
+	}
+	rec.Slices = keep
+	if serr := records.Save(rec); serr != nil {
+		return fmt.Errorf("%v; its slices were deleted; %d Endpoints were adopted before it (%s; the record could not be updated: %v)", err, len(done), undo, serr)
+	}
+	return fmt.Errorf("%v; its slices were deleted; %d Endpoints were adopted before it (%s)", err, len(done), undo)
 }
 
 // AdoptBack is `adopt --rollback`: the skip-mirror labels go first; once the mirroring controller has

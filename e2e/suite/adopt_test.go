@@ -370,4 +370,38 @@ func TestAdopt(t *testing.T) {
 	if got := addressesOf(c.slicesOf(nsName, "feeder", adoptManagedBy)); !slices.Equal(got, []string{"192.0.2.40"}) {
 		t.Fatalf("adopted feeder: %v", got)
 	}
+
+	// A failure midway: the second slice's name is taken by someone else's slice. The first one is
+	// deleted again, the Endpoints stays unlabelled, its mirrored slices keep serving, no record stays.
+	c.handWrittenEndpoints(kubectl, nsName, "ledger", "192.0.2.50", nil)
+	// A second subset (so a second slice), added by hand with kubectl patch.
+	run(t, nil, kubectl, "--kubeconfig", filepath.Join(root, adminConf), "-n", nsName, "patch", "endpoints", "ledger", "--type=json",
+		`-p=[{"op":"add","path":"/subsets/-","value":{"addresses":[{"ip":"192.0.2.51"}],"ports":[{"port":9000}]}}]`)
+	waitFor(t, "mirrored slices of ledger", startTimeout, c.procs(), func() (bool, error) {
+		return len(c.slicesOf(nsName, "ledger", mirrorManagedBy)) == 2, nil
+	})
+	port, proto := int32(1), corev1.ProtocolTCP
+	foreign := &discoveryv1.EndpointSlice{
+		TypeMeta:    metav1.TypeMeta{APIVersion: "discovery.k8s.io/v1", Kind: "EndpointSlice"},
+		ObjectMeta:  metav1.ObjectMeta{Name: "ledger-adopted-2", Namespace: nsName, Labels: map[string]string{discoveryv1.LabelManagedBy: "hand.example.com"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Port: &port, Protocol: &proto}},
+	}
+	kubectlCreate(t, kubectl, root, foreign)
+	before := c.slicesOf(nsName, "ledger", mirrorManagedBy)
+	_, errOut, code = mirrorctlExit(t, root, "adopt", "--kubeconfig", adminConf, "-n", nsName, "ledger")
+	t.Logf("adopt over a taken slice name:\n%s", errOut)
+	if code != 1 || !strings.Contains(errOut, "ledger-adopted-2") || !strings.Contains(errOut, "the slices it created were deleted, nothing changed") {
+		t.Fatalf("adopt over a taken slice name: exit %d %s", code, errOut)
+	}
+	if n := len(c.slicesOf(nsName, "ledger", adoptManagedBy)); n != 0 || c.skipLabel(nsName, "ledger") != nil {
+		t.Fatalf("after a failed adopt: %d adopted slices, label %v", n, c.skipLabel(nsName, "ledger"))
+	}
+	if after := c.slicesOf(nsName, "ledger", mirrorManagedBy); !reflect.DeepEqual(viewsOf(after), viewsOf(before)) {
+		t.Fatalf("the mirrored slices changed under a failed adopt")
+	}
+	// The latest adoption on record is still feeder's: the failed run left none.
+	if r := runAdopt(t, root, "--rollback", "--dry-run"); len(r.Objects) != 1 || r.Objects[0].Name != "feeder" {
+		t.Fatalf("latest adoption after a failed run: %+v", r)
+	}
 }
