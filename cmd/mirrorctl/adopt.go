@@ -128,7 +128,8 @@ Examples:
 				out.Objects = append(out.Objects, obj)
 			}
 			if r.Snapshot != nil {
-				out.Notes = append(out.Notes, "the mirroring controller deletes the mirrored EndpointSlices of these Endpoints within seconds (if it runs); `mirrorctl audit` then finds nothing of theirs to mirror")
+				out.Notes = append(out.Notes, "the mirroring controller deletes the mirrored EndpointSlices of these Endpoints within seconds (if it runs); `mirrorctl audit` then finds nothing of theirs to mirror",
+					"where mirroring is already off, nothing deletes those copies: once the adopted slices are in place, delete the slices `mirrorctl audit` lists under mirrored_slices with kubectl")
 			}
 			return printAdopt(g, out, "adopted")
 		},
