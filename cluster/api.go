@@ -176,6 +176,11 @@ func (a *restAPI) GetJSON(ctx context.Context, absPath string, params url.Values
 	return req.DoRaw(ctx)
 }
 
+// GetText reads a non-resource path in the Prometheus text format (/metrics).
+func (a *restAPI) GetText(ctx context.Context, absPath string) ([]byte, error) {
+	return a.raw.Get().AbsPath(absPath).SetHeader("Accept", "text/plain;version=0.0.4").DoRaw(ctx)
+}
+
 func (a *restAPI) GetConfigMap(ctx context.Context, ns, name string, opts metav1.GetOptions) (*corev1.ConfigMap, error) {
 	return getObject[corev1.ConfigMap](ctx, a, a.core, ns, "configmaps", name, opts)
 }
