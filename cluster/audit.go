@@ -299,6 +299,15 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	return a, nil
 }
 
+// Unsafe is the audit's answer for the exit status: with the Endpoints controller's question asked,
+// that one's; else the mirroring controller's.
+func (a *Audit) Unsafe() bool {
+	if a.EndpointsController != nil {
+		return !a.EndpointsController.Safe
+	}
+	return !a.Safe
+}
+
 // WouldBeMirrored is the controller's shouldMirror: no skip-mirror="true" label, no leader-election
 // annotation. (It also needs a selector-less Service of the same name.)
 func WouldBeMirrored(e *corev1.Endpoints) bool {

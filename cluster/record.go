@@ -31,6 +31,9 @@ type Record struct {
 	RollbackOf  string            `json:"rollback_of,omitempty"`
 	ConfigMaps  []ConfigMapRecord `json:"configmaps,omitempty"`
 	Labels      []LabelRecord     `json:"labels,omitempty"`
+	// Deleted are objects a run deleted (prune-endpoints), whole; Created those a restore created.
+	Deleted []DeletedRecord `json:"deleted,omitempty"`
+	Created []ObjectRef     `json:"created,omitempty"`
 }
 
 // ConfigMapRecord is one ConfigMap key mirrorctl rewrote. The whole data map is kept for the

@@ -105,6 +105,7 @@ an unknown gate stops the component from starting.`,
 			lintCommand(),
 			auditCommand(),
 			skipCommand(),
+			pruneEndpointsCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return &exitCode{code: exitUsage, err: err}
