@@ -47,15 +47,15 @@ type Audit struct {
 	// Endpoints would be mirrored, no APIService behind one.
 	Safe bool `json:"safe"`
 	// Mirroring is what the control plane's kcm pods run: enabled, disabled, mixed or unknown.
-	Mirroring      string             `json:"mirroring"`
-	MirroredSlices []MirroredService  `json:"mirrored_slices"`
+	Mirroring      string              `json:"mirroring"`
+	MirroredSlices []MirroredService   `json:"mirrored_slices"`
 	WouldMirror    []MirroredEndpoints `json:"would_mirror"`
-	APIServices    []APIServiceDepend `json:"apiservices"`
-	ControlPlane   []KCMPod           `json:"control_plane"`
-	Findings       []string           `json:"findings"` // why it is not safe; empty when Safe
-	Warnings       []string           `json:"warnings"`
-	Notes          []string           `json:"notes"`
-	Counts         Counts             `json:"counts"`
+	APIServices    []APIServiceDepend  `json:"apiservices"`
+	ControlPlane   []KCMPod            `json:"control_plane"`
+	Findings       []string            `json:"findings"` // why it is not safe; empty when Safe
+	Warnings       []string            `json:"warnings"`
+	Notes          []string            `json:"notes"`
+	Counts         Counts              `json:"counts"`
 	// Cost is what the Endpoints and mirroring controllers maintain now (issue 16 §5).
 	Cost Cost `json:"cost"`
 	// EndpointsController answers "is it safe to stop the Endpoints controller?"; only with
