@@ -24,9 +24,9 @@ type Reader struct {
 	Verbs          map[string]int `json:"verbs"` // get, list, watch: requests of each
 	Requests       int            `json:"requests"`
 	Last           time.Time      `json:"last"` // when the newest of them was received
-	// Component names the control plane's own readers, which do not block stopping the Endpoints
-	// controller (kube-controller-manager: only its Endpoints and mirroring controllers hold an
-	// Endpoints informer in 1.37; kube-apiserver: the default/kubernetes reconciler). Empty for others.
+	// Component names the readers that do not block stopping the Endpoints controller:
+	// kube-controller-manager (only its Endpoints and mirroring controllers hold an Endpoints informer
+	// in 1.37), kube-apiserver (the default/kubernetes reconciler) and mirrorctl itself. Empty for others.
 	Component string `json:"component,omitempty"`
 	Blocks    bool   `json:"blocks"` // something outside the control plane reads Endpoints
 }
@@ -62,8 +62,9 @@ type auditEvent struct {
 	RequestReceived time.Time `json:"requestReceivedTimestamp"`
 }
 
-// maxAuditLine bounds one line: a RequestResponse-level event of a big list runs to megabytes.
-const maxAuditLine = 64 << 20
+// maxAuditLine bounds one line: a RequestResponse-level event of a big list runs to megabytes. A
+// variable so that a test can lower it.
+var maxAuditLine = 64 << 20
 
 // ReadAuditLog streams a kube-apiserver audit log (JSON lines, the log backend's format) and returns
 // every client that got, listed or watched v1 Endpoints, with counts and the last time. A request
@@ -134,7 +135,7 @@ func readAuditLog(r io.Reader, name string) ([]Reader, *AuditLogSummary, error) 
 			if ns, n, ok := strings.Cut(strings.TrimPrefix(k.user, "system:serviceaccount:"), ":"); ok && strings.HasPrefix(k.user, "system:serviceaccount:") {
 				rd.ServiceAccount = ns + "/" + n
 			}
-			rd.Component = controlPlaneReader(k.user)
+			rd.Component = controlPlaneReader(k.user, k.agent)
 			rd.Blocks = rd.Component == ""
 			byKey[k] = rd
 		}
@@ -146,7 +147,7 @@ func readAuditLog(r io.Reader, name string) ([]Reader, *AuditLogSummary, error) 
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, nil, fmt.Errorf("%s:%d: line longer than %d MiB", name, line+1, maxAuditLine>>20)
+			return nil, nil, fmt.Errorf("%s:%d: line longer than %d KiB", name, line+1, maxAuditLine>>10)
 		}
 		return nil, nil, fmt.Errorf("%s: %w", name, unwrap(err))
 	}
@@ -175,7 +176,11 @@ func readAuditLog(r io.Reader, name string) ([]Reader, *AuditLogSummary, error) 
 // identities are kubeadm's (and the components' defaults): kcm's informers use its own credentials
 // (the "shared-informers" client), with --use-service-account-credentials its controllers each have a
 // kube-system service account of their name.
-func controlPlaneReader(user string) string {
+// mirrorctl's own reads (this audit, skip) are listed too, and do not block.
+func controlPlaneReader(user, agent string) string {
+	if agent == "mirrorctl" || strings.HasPrefix(agent, "mirrorctl/") {
+		return "mirrorctl"
+	}
 	switch user {
 	case "system:kube-controller-manager",
 		"system:serviceaccount:kube-system:endpoint-controller",
