@@ -82,7 +82,7 @@ The kubeconfig is --kubeconfig, else $KUBECONFIG, else /etc/kubernetes/admin.con
 Examples:
    mirrorctl audit
    mirrorctl -o json audit --kubeconfig /etc/kubernetes/admin.conf
-   mirrorctl audit --endpoints-controller --audit-log /var/log/kubernetes/audit.log`,
+   mirrorctl audit --endpoints-controller --audit-log audit.log`,
 		Flags: []cli.Flag{
 			kubeconfigFlag("kubeconfig (default: $KUBECONFIG, else /etc/kubernetes/admin.conf; under --root)"),
 			&cli.IntFlag{Name: "page-size", Value: cluster.DefaultPageSize, Usage: "objects per list request"},
