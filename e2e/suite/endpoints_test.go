@@ -322,13 +322,24 @@ subsets:
 	if !p.Changed || len(p.Objects) != 2 || p.Objects[0].Action != "create" {
 		t.Fatalf("prune-endpoints --rollback: %+v", p)
 	}
-	after := c.shopEndpoints(2)
-	for i := range before.Items {
-		b, a := before.Items[i], after[i]
-		if b.Name != a.Name || !reflect.DeepEqual(b.Labels, a.Labels) || !reflect.DeepEqual(b.Annotations, a.Annotations) || !reflect.DeepEqual(b.Subsets, a.Subsets) {
-			t.Errorf("restored %s differs:\nbefore %+v\nafter  %+v", b.Name, b.ObjectMeta, a.ObjectMeta)
+	same := func(after []corev1.Endpoints) { //nolint:staticcheck
+		for i := range before.Items {
+			b, a := before.Items[i], after[i]
+			if b.Name != a.Name || !reflect.DeepEqual(b.Labels, a.Labels) || !reflect.DeepEqual(b.Annotations, a.Annotations) || !reflect.DeepEqual(b.Subsets, a.Subsets) {
+				t.Errorf("restored %s differs:\nbefore %+v\nafter  %+v", b.Name, b.ObjectMeta, a.ObjectMeta)
+			}
 		}
 	}
+	same(c.shopEndpoints(2))
+	if p := decode[pruneOut](t, "prune-endpoints --rollback", runOK(t, root, "prune-endpoints", "--kubeconfig", adminConf, "--rollback")); p.Changed {
+		t.Errorf("second restore changed something: %+v", p)
+	}
+
+	// The general `rollback ID --kubeconfig` restores a prune as well.
+	p = decode[pruneOut](t, "prune-endpoints", runOK(t, root, "prune-endpoints", "--kubeconfig", adminConf, "-n", "shop"))
+	c.shopEndpoints(0)
+	runOK(t, root, "rollback", "--kubeconfig", adminConf, *p.Snapshot)
+	same(c.shopEndpoints(2))
 }
 
 func runOK(t *testing.T, root string, args ...string) string {
