@@ -125,6 +125,8 @@ type KCMPod struct {
 	Version     string `json:"version"`
 	Controllers string `json:"controllers"` // the effective --controllers value ("*" without the flag)
 	Mirroring   string `json:"mirroring"`   // enabled, disabled or unknown (unreadable flags)
+	// EndpointsController is whether the Endpoints controller runs there: enabled, disabled or unknown.
+	EndpointsController string `json:"endpoints_controller"`
 	Leader      bool   `json:"leader"`
 	Note        string `json:"note,omitempty"`
 }
@@ -414,7 +416,7 @@ func (c *Client) auditControlPlane(ctx context.Context, ps int64, a *Audit) erro
 }
 
 func kcmPod(p *corev1.Pod, leader string) KCMPod {
-	k := KCMPod{Node: p.Spec.NodeName, Pod: p.Name, Mirroring: "unknown", Version: "unknown"}
+	k := KCMPod{Node: p.Spec.NodeName, Pod: p.Name, Mirroring: "unknown", EndpointsController: "unknown", Version: "unknown"}
 	k.Leader = leader != "" && (leader == p.Spec.NodeName || strings.HasPrefix(leader, p.Spec.NodeName+"."))
 	if _, ok := p.Annotations[mirrorPodAnno]; !ok {
 		k.Note = "not a static pod's mirror pod"
@@ -442,6 +444,10 @@ func kcmPod(p *corev1.Pod, leader string) KCMPod {
 		k.Mirroring = "enabled"
 	} else {
 		k.Mirroring = "disabled"
+	}
+	k.EndpointsController = "disabled"
+	if endpointsControllerEnabled(entries) {
+		k.EndpointsController = "enabled"
 	}
 	return k
 }
@@ -508,6 +514,9 @@ func (a *Audit) conclude(v controllers.Version) {
 		} else {
 			a.Findings = append(a.Findings, msg)
 		}
+	}
+	if v.Known && !v.AtLeast(1, 33) {
+		a.Notes = append(a.Notes, "before 1.33 the Endpoints controller does not label the Endpoints it writes ("+LabelEndpointsManagedBy+"): cost.endpoints counts none on this "+v.String()+" server")
 	}
 	if (!v.Known || v.AtLeast(1, 37)) && (slices > 0 || len(a.WouldMirror) > 0) {
 		a.Notes = append(a.Notes, "from 1.37 the services/proxy subresource reads EndpointSlices too: proxying to the selector-less Services above (kubectl proxy, API server proxy URLs) needs their slices")

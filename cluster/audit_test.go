@@ -103,8 +103,8 @@ func TestAuditClassifiesAndPaginates(t *testing.T) {
 		t.Errorf("mirrored_slices = %+v, want %+v", a.MirroredSlices, wantSlices)
 	}
 	wantCP := []KCMPod{
-		{Node: "cp-1", Pod: "kube-controller-manager-cp-1", Version: "v1.37", Controllers: "*,bootstrapsigner,tokencleaner", Mirroring: "enabled"},
-		{Node: "cp-2", Pod: "kube-controller-manager-cp-2", Version: "v1.37", Controllers: "*,bootstrapsigner,tokencleaner,-endpointslicemirroring", Mirroring: "disabled", Leader: true},
+		{Node: "cp-1", Pod: "kube-controller-manager-cp-1", Version: "v1.37", Controllers: "*,bootstrapsigner,tokencleaner", Mirroring: "enabled", EndpointsController: "enabled"},
+		{Node: "cp-2", Pod: "kube-controller-manager-cp-2", Version: "v1.37", Controllers: "*,bootstrapsigner,tokencleaner,-endpointslicemirroring", Mirroring: "disabled", EndpointsController: "enabled", Leader: true},
 	}
 	for i := range wantCP {
 		wantCP[i].Version = a.ControlPlane[i].Version // the version's rendering is patches' business

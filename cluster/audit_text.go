@@ -17,13 +17,13 @@ func (a *Audit) WriteText(w io.Writer) error {
 	if len(a.ControlPlane) == 0 {
 		fmt.Fprintln(tw, "(none found)")
 	} else {
-		fmt.Fprintln(tw, "NODE\tPOD\tVERSION\tMIRRORING\tLEADER\tCONTROLLERS")
+		fmt.Fprintln(tw, "NODE\tPOD\tVERSION\tMIRRORING\tENDPOINTS CTRL\tLEADER\tCONTROLLERS")
 		for _, k := range a.ControlPlane {
 			ctl := k.Controllers
 			if k.Note != "" {
 				ctl += " (" + k.Note + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Node, k.Pod, k.Version, k.Mirroring, map[bool]string{true: "yes", false: "-"}[k.Leader], ctl)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Node, k.Pod, k.Version, k.Mirroring, k.EndpointsController, map[bool]string{true: "yes", false: "-"}[k.Leader], ctl)
 		}
 	}
 	section(fmt.Sprintf("MIRRORED ENDPOINTSLICES (%d; stale once mirroring is off)", a.Counts.MirroredSlices))

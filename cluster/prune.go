@@ -153,22 +153,13 @@ func (c *Client) endpointsControllerRuns(ctx context.Context) (string, error) {
 	var on, unknown, off []string
 	err := list(ctx, paging{DefaultPageSize, &requests}, c.Kube.ListPods, "kube-system", kcmSelector, func(l *corev1.PodList) {
 		for i := range l.Items {
-			p := &l.Items[i]
-			var argv []string
-			found := false
-			for _, ctr := range p.Spec.Containers {
-				if ctr.Name == kcmContainer {
-					argv, found = append(append([]string{}, ctr.Command...), ctr.Args...), true
-				}
-			}
-			entries, err := EffectiveControllers(argv)
-			switch {
-			case !found || err != nil:
-				unknown = append(unknown, p.Spec.NodeName)
-			case endpointsControllerEnabled(entries):
-				on = append(on, p.Spec.NodeName)
+			switch k := kcmPod(&l.Items[i], ""); k.EndpointsController {
+			case "enabled":
+				on = append(on, k.Node)
+			case "disabled":
+				off = append(off, k.Node)
 			default:
-				off = append(off, p.Spec.NodeName)
+				unknown = append(unknown, k.Node)
 			}
 		}
 	})

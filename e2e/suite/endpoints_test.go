@@ -48,7 +48,11 @@ type writerOut struct {
 }
 
 type ecAudit struct {
-	Safe           bool `json:"safe"`
+	Safe         bool `json:"safe"`
+	ControlPlane []struct {
+		Node                string `json:"node"`
+		EndpointsController string `json:"endpoints_controller"`
+	} `json:"control_plane"`
 	MirroredSlices []struct {
 		Namespace, Service string
 		Writer             *writerOut
@@ -210,6 +214,9 @@ subsets:
 			t.Errorf("mirrored_slices %s/%s writer %+v", m.Namespace, m.Service, m.Writer)
 		}
 	}
+	if len(a.ControlPlane) != 1 || a.ControlPlane[0].EndpointsController != "enabled" {
+		t.Errorf("control_plane %+v, want the Endpoints controller enabled", a.ControlPlane)
+	}
 	eps, epBytes, sl, slBytes := c.controllerCost()
 	if a.Cost.Endpoints.Objects != eps || a.Cost.Endpoints.Bytes != epBytes || a.Cost.MirroredSlices.Objects != sl || a.Cost.MirroredSlices.Bytes != slBytes || eps < 2 || sl < 2 {
 		t.Errorf("cost %+v, the API counts Endpoints %d (%d bytes), mirrored slices %d (%d bytes)", a.Cost, eps, epBytes, sl, slBytes)
@@ -315,6 +322,14 @@ subsets:
 	})
 	if p := decode[pruneOut](t, "prune-endpoints", runOK(t, root, "prune-endpoints", "--kubeconfig", adminConf)); p.Changed {
 		t.Errorf("second prune changed something: %+v", p)
+	}
+	out, errOut, code = mirrorctlExit(t, root, "audit", "--kubeconfig", adminConf)
+	if code != exitFindings {
+		t.Fatalf("audit after the prune: exit %d\n%s", code, errOut)
+	}
+	a = decode[ecAudit](t, "audit", out)
+	if len(a.ControlPlane) != 1 || a.ControlPlane[0].EndpointsController != "disabled" || a.Cost.Endpoints.Objects != 0 || a.EndpointsController != nil {
+		t.Errorf("audit after the prune: control_plane %+v, cost %+v, endpoints_controller %+v", a.ControlPlane, a.Cost, a.EndpointsController)
 	}
 
 	// The restore brings them back as they were (labels, annotations, subsets).
