@@ -127,8 +127,8 @@ type KCMPod struct {
 	Mirroring   string `json:"mirroring"`   // enabled, disabled or unknown (unreadable flags)
 	// EndpointsController is whether the Endpoints controller runs there: enabled, disabled or unknown.
 	EndpointsController string `json:"endpoints_controller"`
-	Leader      bool   `json:"leader"`
-	Note        string `json:"note,omitempty"`
+	Leader              bool   `json:"leader"`
+	Note                string `json:"note,omitempty"`
 }
 
 // Counts are what the audit read; Requests shows it stayed paginated (no per-object calls).
