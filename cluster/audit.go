@@ -125,10 +125,11 @@ type KCMPod struct {
 	Version     string `json:"version"`
 	Controllers string `json:"controllers"` // the effective --controllers value ("*" without the flag)
 	Mirroring   string `json:"mirroring"`   // enabled, disabled or unknown (unreadable flags)
+	Leader      bool   `json:"leader"`
+	Note        string `json:"note,omitempty"`
+
 	// EndpointsController is whether the Endpoints controller runs there: enabled, disabled or unknown.
 	EndpointsController string `json:"endpoints_controller"`
-	Leader              bool   `json:"leader"`
-	Note                string `json:"note,omitempty"`
 }
 
 // Counts are what the audit read; Requests shows it stayed paginated (no per-object calls).
