@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +67,8 @@ type auditEvent struct {
 // variable so that a test can lower it.
 var maxAuditLine = 64 << 20
 
-// ReadAuditLog streams a kube-apiserver audit log (JSON lines, the log backend's format) and returns
+// ReadAuditLog streams a kube-apiserver audit log (JSON lines, the log backend's format; gzipped as
+// --audit-log-compress leaves rotated files, or not) and returns
 // every client that got, listed or watched v1 Endpoints, with counts and the last time. A request
 // logged at several stages counts once (by auditID). Any line that is not an audit event is an error
 // naming the file and the line: a half-understood log would make an unsafe answer look safe.
@@ -76,7 +78,17 @@ func ReadAuditLog(path string) ([]Reader, *AuditLogSummary, error) {
 		return nil, nil, fmt.Errorf("--audit-log %s: %w", path, unwrap(err))
 	}
 	defer f.Close()
-	return readAuditLog(f, path)
+	// kube-apiserver --audit-log-compress gzips the rotated files (audit-….log.gz): read those as they are.
+	br := bufio.NewReaderSize(f, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--audit-log %s: %w", path, err)
+		}
+		defer zr.Close()
+		return readAuditLog(zr, path)
+	}
+	return readAuditLog(br, path)
 }
 
 func readAuditLog(r io.Reader, name string) ([]Reader, *AuditLogSummary, error) {

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +81,34 @@ func TestReadAuditLogStagesAndImpersonation(t *testing.T) {
 		default:
 			t.Errorf("unexpected reader %+v", r)
 		}
+	}
+}
+
+// A rotated file compressed by --audit-log-compress reads the same.
+func TestReadAuditLogGzip(t *testing.T) {
+	raw, err := os.ReadFile(realAuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(raw)
+	zw.Close()
+	p := filepath.Join(t.TempDir(), "audit-2026-12-05T23-19-40.000.log.gz")
+	if err := os.WriteFile(p, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want, wantSum, _ := ReadAuditLog(realAuditLog)
+	got, sum, err := ReadAuditLog(p)
+	if err != nil || len(got) != len(want) || sum.EndpointsReads != wantSum.EndpointsReads || sum.Events != wantSum.Events {
+		t.Errorf("gzipped: %d readers %+v %v; plain: %d readers %+v", len(got), sum, err, len(want), wantSum)
+	}
+	// A truncated gzip stream is an error naming the file.
+	if err := os.WriteFile(p, b.Bytes()[:b.Len()/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadAuditLog(p); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("truncated gzip: %v", err)
 	}
 }
 
