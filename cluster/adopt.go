@@ -290,7 +290,7 @@ func (c *Client) PlanAdopt(ctx context.Context, o AdoptOptions) ([]Adoption, []s
 		return nil, nil, err
 	}
 	if o.StaleAfter <= 0 {
-		o.StaleAfter = DefaultStaleAfter
+		o.StaleAfter = DefaultStaticAfter
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
@@ -383,7 +383,7 @@ func (c *Client) PlanAdopt(ctx context.Context, o AdoptOptions) ([]Adoption, []s
 				warnings = append(warnings, fmt.Sprintf("left out endpoints %s/%s: labelled %s=true by someone else, so nothing mirrors it and there is nothing to adopt", e.Namespace, e.Name, LabelSkipMirror))
 				continue
 			}
-			a.Writer = ClassifyWriter(e, o.Now, o.StaleAfter)
+			a.Writer = ClassifyWriter(e.ManagedFields, o.Now, o.StaleAfter)
 			if a.Writer.Kind != WriterStatic && len(a.Adopted) == 0 && !o.Force {
 				what := "has no managedFields naming the writer of its addresses"
 				if a.Writer.Kind == WriterLive {

@@ -30,7 +30,8 @@ func managed(manager string, op metav1.ManagedFieldsOperationType, at time.Time,
 	return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, Time: &mt, APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(raw)}}
 }
 
-func TestClassifyWriter(t *testing.T) {
+// The writer rules adopt relies on: only writes of the addresses count, kubectl is a person.
+func TestClassifyWriterForAdopt(t *testing.T) {
 	now := t0
 	for _, tc := range []struct {
 		name    string
@@ -41,7 +42,7 @@ func TestClassifyWriter(t *testing.T) {
 		{"kubectl create, minutes ago", []metav1.ManagedFieldsEntry{managed("kubectl-create", "Update", now.Add(-time.Minute), true)}, WriterStatic, "kubectl-create"},
 		{"server-side apply by kubectl", []metav1.ManagedFieldsEntry{managed("kubectl", "Apply", now.Add(-time.Second), true)}, WriterStatic, "kubectl"},
 		{"a controller, a minute ago", []metav1.ManagedFieldsEntry{managed("ext-dns-operator", "Update", now.Add(-time.Minute), true)}, WriterLive, "ext-dns-operator"},
-		{"a controller, two days ago", []metav1.ManagedFieldsEntry{managed("ext-dns-operator", "Update", now.Add(-48*time.Hour), true)}, WriterStatic, "ext-dns-operator"},
+		{"a controller, eight days ago", []metav1.ManagedFieldsEntry{managed("ext-dns-operator", "Update", now.Add(-8*24*time.Hour), true)}, WriterStatic, "ext-dns-operator"},
 		{"the latest writer of the subsets wins", []metav1.ManagedFieldsEntry{
 			managed("kubectl-create", "Update", now.Add(-time.Hour), true),
 			managed("ext-dns-operator", "Update", now.Add(-time.Minute), true)}, WriterLive, "ext-dns-operator"},
@@ -53,7 +54,7 @@ func TestClassifyWriter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{ManagedFields: tc.fields}}
-			w := ClassifyWriter(e, now, DefaultStaleAfter)
+			w := ClassifyWriter(e.ManagedFields, now, DefaultStaticAfter)
 			if w.Kind != tc.kind || w.Manager != tc.manager {
 				t.Fatalf("got %+v, want kind %s manager %q", w, tc.kind, tc.manager)
 			}

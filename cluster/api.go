@@ -36,6 +36,8 @@ type API interface {
 	ListEndpoints(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.EndpointsList, error)
 	GetEndpoints(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*corev1.Endpoints, error)
 	PatchEndpoints(ctx context.Context, namespace, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*corev1.Endpoints, error)
+	CreateEndpoints(ctx context.Context, e *corev1.Endpoints, opts metav1.CreateOptions) (*corev1.Endpoints, error)
+	DeleteEndpoints(ctx context.Context, namespace, name string, opts metav1.DeleteOptions) error
 	ListPods(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.PodList, error)
 
 	ListEndpointSlices(ctx context.Context, namespace string, opts metav1.ListOptions) (*discoveryv1.EndpointSliceList, error)
@@ -178,6 +180,11 @@ func (a *restAPI) GetJSON(ctx context.Context, absPath string, params url.Values
 	return req.DoRaw(ctx)
 }
 
+// GetText reads a non-resource path in the Prometheus text format (/metrics).
+func (a *restAPI) GetText(ctx context.Context, absPath string) ([]byte, error) {
+	return a.raw.Get().AbsPath(absPath).SetHeader("Accept", "text/plain;version=0.0.4").DoRaw(ctx)
+}
+
 func (a *restAPI) GetConfigMap(ctx context.Context, ns, name string, opts metav1.GetOptions) (*corev1.ConfigMap, error) {
 	return getObject[corev1.ConfigMap](ctx, a, a.core, ns, "configmaps", name, opts)
 }
@@ -206,6 +213,18 @@ func (a *restAPI) PatchEndpoints(ctx context.Context, ns, name string, pt types.
 	err := a.core.Patch(pt).UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource("endpoints").Name(name).
 		VersionedParams(&opts, a.params).Body(data).Do(ctx).Into(out)
 	return out, err
+}
+
+func (a *restAPI) CreateEndpoints(ctx context.Context, e *corev1.Endpoints, opts metav1.CreateOptions) (*corev1.Endpoints, error) {
+	out := &corev1.Endpoints{}
+	err := a.core.Post().UseProtobufAsDefault().NamespaceIfScoped(e.Namespace, e.Namespace != "").Resource("endpoints").
+		VersionedParams(&opts, a.params).Body(e).Do(ctx).Into(out)
+	return out, err
+}
+
+func (a *restAPI) DeleteEndpoints(ctx context.Context, ns, name string, opts metav1.DeleteOptions) error {
+	return a.core.Delete().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource("endpoints").Name(name).
+		Body(&opts).Do(ctx).Error()
 }
 
 func (a *restAPI) ListPods(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.PodList, error) {

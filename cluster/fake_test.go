@@ -131,6 +131,14 @@ func (k clientsetAPI) PatchEndpoints(ctx context.Context, ns, name string, pt ty
 	return k.cs.CoreV1().Endpoints(ns).Patch(ctx, name, pt, data, o)
 }
 
+func (k clientsetAPI) CreateEndpoints(ctx context.Context, e *corev1.Endpoints, o metav1.CreateOptions) (*corev1.Endpoints, error) {
+	return k.cs.CoreV1().Endpoints(e.Namespace).Create(ctx, e, o)
+}
+
+func (k clientsetAPI) DeleteEndpoints(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+	return k.cs.CoreV1().Endpoints(ns).Delete(ctx, name, o)
+}
+
 func (k clientsetAPI) ListPods(ctx context.Context, ns string, o metav1.ListOptions) (*corev1.PodList, error) {
 	return k.cs.CoreV1().Pods(ns).List(ctx, o)
 }

@@ -33,6 +33,9 @@ type Record struct {
 	Labels      []LabelRecord     `json:"labels,omitempty"`
 	// Slices are the EndpointSlices `adopt` created (only adopt --rollback deletes them).
 	Slices []SliceRecord `json:"endpoint_slices,omitempty"`
+	// Deleted are objects a run deleted (prune-endpoints), whole; Created those a restore created.
+	Deleted []DeletedRecord `json:"deleted,omitempty"`
+	Created []ObjectRef     `json:"created,omitempty"`
 }
 
 // SliceRecord is one EndpointSlice mirrorctl created; UID is empty until the API server answered.

@@ -74,7 +74,7 @@ Examples:
 			&cli.BoolFlag{Name: "all", Usage: "every Endpoints of a selector-less Service in the namespace"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff of every object and change nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "adopt live Endpoints too; with --rollback: undo objects changed since"},
-			&cli.DurationFlag{Name: "static-after", Value: cluster.DefaultStaleAfter, Usage: "Endpoints whose addresses no controller wrote for this long count as static"},
+			&cli.DurationFlag{Name: "static-after", Value: cluster.DefaultStaticAfter, Usage: "Endpoints whose addresses no controller wrote for this long count as static"},
 			&cli.BoolFlag{Name: "rollback", Usage: "undo an adoption (argument: its snapshot id; default the latest)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
 			timeoutFlag(5 * time.Minute),

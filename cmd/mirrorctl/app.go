@@ -106,6 +106,7 @@ an unknown gate stops the component from starting.`,
 			auditCommand(),
 			skipCommand(),
 			adoptCommand(),
+			pruneEndpointsCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return &exitCode{code: exitUsage, err: err}
