@@ -280,8 +280,7 @@ func (st *kindState) innerEdits(pd *kindPatchDoc, value string) ([]yamledit.Spli
 		return in.InsertInto("controllerManager", cmKey, cm, lines)
 	}
 	if extra.Kind == yaml.SequenceNode && len(extra.Content) > 0 {
-		indent := yamledit.IndentOf(extra.Content[0]) - 2 // the "- " before the first item's key
-		s, err := in.AppendToBlock(indent, extra.Content[len(extra.Content)-1].Line, kindArgLines(true, value))
+		s, err := in.AppendToSeq(extra, kindArgLines(true, value))
 		if err != nil {
 			return nil, err
 		}
@@ -344,8 +343,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 				lines = append(lines, "      "+l)
 			}
 			if st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode && len(st.patchSeq.Content) > 0 {
-				indent := yamledit.IndentOf(st.patchSeq)
-				s, err := st.yf.AppendToBlock(indent, kindLastLine(st.patchSeq), lines)
+				s, err := st.yf.AppendToSeq(st.patchSeq, lines)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", path, err)
 				}
@@ -388,11 +386,6 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		"takes effect for clusters created from this config: `kind create cluster --config "+path+"`",
 		"for a running kind cluster, run mirrorctl with --distro kubeadm inside each control-plane node container")
 	return p, nil
-}
-
-func kindLastLine(seq *yaml.Node) int {
-	last := seq.Content[len(seq.Content)-1]
-	return last.Line
 }
 
 func (kindAdapter) Status(o Options) (*change.Status, error) {
