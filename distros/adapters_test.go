@@ -229,3 +229,7 @@ func TestTargets(t *testing.T) {
 		}
 	}
 }
+
+// The kubeadm adapter's cases: nodes that Cluster API or kubespray manage (refused, or edited with
+// --i-understand-node-is-managed), including a rebooted Cluster API node whose /run is empty.
+func TestKubeadmGolden(t *testing.T) { kitRunGolden(t, mustGet(t, "kubeadm")) }
