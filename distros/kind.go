@@ -15,6 +15,7 @@ package distros
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -88,14 +89,15 @@ type kindState struct {
 	patchSeq  *yaml.Node
 	patchKey  *yaml.Node
 	skipped   []string
-	overrides []string // JSON 6902 patches that mention controllers
+	overrides []string // JSON 6902 patches that touch controllers on some control-plane node
 }
 
 // kindNode is one control-plane node of the config and the controllers its kube-controller-manager gets.
 type kindNode struct {
-	index  int           // in nodes (-1: the node kind creates when the config lists none)
-	setter *kindPatchDoc // its own last patch that sets controllers, applied after the cluster-wide ones
-	eff    []string
+	index    int           // in nodes (-1: the node kind creates when the config lists none)
+	setter   *kindPatchDoc // its own last patch that sets controllers, applied after the cluster-wide ones
+	eff      []string
+	json6902 []string // JSON 6902 patches (cluster-wide or its own) that touch controllers: eff is unknown
 }
 
 func (n kindNode) name() string {
@@ -169,6 +171,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 	if st.setter != nil {
 		st.eff = st.setter.values
 	}
+	cluster6902 := kindJSON6902Setters(st.root, "")
 	// kind applies each node's own kubeadmConfigPatches after the cluster-wide ones (kind@v0.30.0
 	// pkg/cluster/internal/create/actions/config/config.go getKubeadmConfig), so on a node whose own
 	// ClusterConfiguration patch sets controllers, that value is what its kube-controller-manager gets.
@@ -179,7 +182,7 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 			if _, role := yamledit.Get(n, "role"); role != nil && role.Value != "control-plane" {
 				continue
 			}
-			kn := kindNode{index: i, eff: st.eff}
+			kn := kindNode{index: i, eff: st.eff, json6902: append(append([]string{}, cluster6902...), kindJSON6902Setters(n, fmt.Sprintf("nodes[%d].", i))...)}
 			_, np := yamledit.Get(n, "kubeadmConfigPatches")
 			if _, kn.setter, err = st.readPatches(np, fmt.Sprintf("nodes[%d].kubeadmConfigPatches", i)); err != nil {
 				return nil, err
@@ -191,19 +194,34 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 		}
 	}
 	if len(st.nodes) == 0 {
-		st.nodes = []kindNode{{index: -1, eff: st.eff}} // no nodes: kind creates one control-plane node
+		st.nodes = []kindNode{{index: -1, eff: st.eff, json6902: cluster6902}} // no nodes: kind creates one control-plane node
 	}
-	// JSON 6902 patches kind applies after these may set controllers too: not edited, but said.
-	if _, j := yamledit.Get(st.root, "kubeadmConfigPatchesJSON6902"); j != nil && j.Kind == yaml.SequenceNode {
-		for i, it := range j.Content {
-			_, k := yamledit.Get(it, "kind")
-			_, patch := yamledit.Get(it, "patch")
-			if k != nil && k.Value == "ClusterConfiguration" && patch != nil && strings.Contains(patch.Value, controllers.FlagName) {
-				st.overrides = append(st.overrides, fmt.Sprintf("kubeadmConfigPatchesJSON6902[%d]", i))
+	for _, n := range st.nodes {
+		for _, w := range n.json6902 {
+			if !slices.Contains(st.overrides, w) {
+				st.overrides = append(st.overrides, w)
 			}
 		}
 	}
 	return st, nil
+}
+
+// kindJSON6902Setters lists the JSON 6902 patches of a config or node (prefix names it) that touch
+// controllers in the ClusterConfiguration. kind applies them after the merge patches of the same level
+// (pkg/internal/patch KubeYAML); mirrorctl does not evaluate JSON patches, so with one of them the state
+// cannot be told.
+func kindJSON6902Setters(m *yaml.Node, prefix string) []string {
+	var out []string
+	if _, j := yamledit.Get(m, "kubeadmConfigPatchesJSON6902"); j != nil && j.Kind == yaml.SequenceNode {
+		for i, it := range j.Content {
+			_, k := yamledit.Get(it, "kind")
+			_, patch := yamledit.Get(it, "patch")
+			if k != nil && k.Value == "ClusterConfiguration" && patch != nil && strings.Contains(patch.Value, controllers.FlagName) {
+				out = append(out, fmt.Sprintf("%skubeadmConfigPatchesJSON6902[%d]", prefix, i))
+			}
+		}
+	}
+	return out
 }
 
 // readPatches reads a kubeadmConfigPatches list: the ClusterConfiguration patches kind applies for the
@@ -393,6 +411,9 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		return nil, err
 	}
 	path := f.Path
+	if len(st.overrides) > 0 {
+		return nil, fmt.Errorf("%s: %s set controllers through JSON 6902 patches, which kind applies after kubeadmConfigPatches and mirrorctl does not evaluate; put the value in a kubeadmConfigPatches entry instead", path, strings.Join(st.overrides, ", "))
+	}
 	want := o.Op == controllers.Enable
 	p := &change.Plan{Distro: "kind", Op: o.Op, Mirroring: change.StateOf(want)}
 	out := f.Data
@@ -445,9 +466,6 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 	if st.guessed {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no node image in %s and no --kind-node-version: assuming kind's default node image (%s, kubeadm %s); pass --kind-node-version when `kind create cluster --image` picks another", path, kindDefaultImage, st.api))
 	}
-	if len(st.overrides) > 0 {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s also set controllers and are applied later; they were not changed: check them", path, strings.Join(st.overrides, ", ")))
-	}
 	for _, n := range st.nodes {
 		if n.setter != nil {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s sets controllers for %s (kind applies it after the cluster-wide patches, so it decides there): that is where it is changed", path, n.setter.where, n.name()))
@@ -482,6 +500,10 @@ func (kindAdapter) Status(o Options) (*change.Status, error) {
 		}
 		if st.guessed {
 			fs.Version = "unknown"
+		}
+		if len(n.json6902) > 0 {
+			fs.Mirroring = change.Unknown
+			fs.Note += "; " + strings.Join(n.json6902, ", ") + " set controllers (JSON 6902, not evaluated)"
 		}
 		s.Files = append(s.Files, fs)
 	}

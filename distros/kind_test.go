@@ -61,3 +61,17 @@ nodes:
 		t.Errorf("node 1 after disable: %q", got)
 	}
 }
+
+// A JSON 6902 patch that touches controllers (a node's own here) is not evaluated: status says
+// unknown for that node, and a change is refused rather than reported as done.
+func TestKindJSON6902ControllersUnknown(t *testing.T) {
+	t.Parallel()
+	o := kitCase(t, "kind", "node-json6902-sets-controllers")
+	s, err := kindAdapter{}.Status(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Mirroring != change.Unknown || !strings.Contains(s.Files[0].Note, "nodes[0].kubeadmConfigPatchesJSON6902[0]") {
+		t.Errorf("status: %s %+v", s.Mirroring, s.Files)
+	}
+}
