@@ -41,6 +41,17 @@ func TestManagedNodeCLI(t *testing.T) {
 	if nm, _ := s["node_manager"].(map[string]any); r.code != 0 || nm["name"] != "cluster-api" || s["mirroring"] != "disabled" {
 		t.Errorf("status: exit %d, %v", r.code, s)
 	}
+	// A reviewed plan made with the override applies, and says so too.
+	root2 := newNode(t)
+	golden.CopyTree(t, "../../testdata/distros/kubeadm/capi-first-control-plane/root/run", root2+"/run", golden.FileMode(0o600))
+	plan := t.TempDir() + "/disable.plan"
+	if r := run(t, "--root", root2, "disable", "--dry-run", "--i-understand-node-is-managed", "--save-plan", plan); r.code != 0 {
+		t.Fatalf("save-plan: exit %d\n%s", r.code, r.stderr)
+	}
+	a, r := runJSON(t, "--root", root2, "-o", "json", "apply-plan", plan)
+	if nm, _ := a["node_manager"].(map[string]any); r.code != 0 || a["changed"] != true || nm["name"] != "cluster-api" || nm["override"] != true {
+		t.Errorf("apply-plan: exit %d, %v\n%s", r.code, a["node_manager"], r.stderr)
+	}
 	// Nodes nothing manages say nothing of it.
 	plain, _ := runJSON(t, "--root", newNode(t), "-o", "json", "disable", "--dry-run")
 	if _, ok := plain["node_manager"]; ok {
