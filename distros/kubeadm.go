@@ -164,7 +164,8 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
-	if err := guardManaged(o, p, kubeadmManager(o.Root, controllers.Join(eff))); err != nil {
+	p.Warnings = append(p.Warnings, nodeWarnings(o)...)
+	if err := guardManaged(o, p, kubeadmManager(o, controllers.Join(eff))); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -203,7 +204,8 @@ func (kubeadm) Status(o Options) (*change.Status, error) {
 	if s.Mirroring == change.Mixed {
 		s.Warnings = append(s.Warnings, "the files disagree: `kubeadm upgrade` regenerates "+KubeadmManifest+" from the ClusterConfiguration")
 	}
-	statusManaged(s, kubeadmManager(o.Root, ""))
+	s.Warnings = append(s.Warnings, nodeWarnings(o)...)
+	statusManaged(s, kubeadmManager(o, ""))
 	return s, nil
 }
 

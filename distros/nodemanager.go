@@ -74,6 +74,14 @@ func managerTitle(name string) string {
 	return name
 }
 
+// nodeWarnings says when the Node could not be read for evidence.
+func nodeWarnings(o Options) []string {
+	if o.Node != nil && o.Node.Err != nil {
+		return []string{fmt.Sprintf("Node %s: cannot read its annotations (%v): whether Cluster API manages it was told from the node's files only", o.Node.Name, o.Node.Err)}
+	}
+	return nil
+}
+
 // guardManaged applies the policy to a plan: no manager, or nothing to change, passes; otherwise a
 // refusal, unless the operator overrides it, then the plan records the manager and says the edit does
 // not last.
@@ -112,12 +120,29 @@ func fileHolds(r nodefs.Root, path, s string) bool {
 // Cluster API: the bootstrap provider's sentinel, and what survives a reboot.
 const capiSentinel = "/run/cluster-api/bootstrap-success.complete"
 
-// capiEvidence lists the files that show Cluster API bootstrapped this node. The /run/kubeadm files
-// only add to other evidence: on their own they are any kubeadm config kept in /run.
-func capiEvidence(r nodefs.Root) []string {
+// Annotations Cluster API's Machine controller keeps on the Nodes of its machines
+// (sigs.k8s.io/cluster-api@v1.11.0 api/core/v1beta2/common_types.go, util/annotations
+// GetManagedAnnotations): the cluster, its namespace, and the Machine's owner (for control-plane
+// machines, the KubeadmControlPlane).
+const (
+	capiClusterNameAnnotation      = "cluster.x-k8s.io/cluster-name"
+	capiClusterNamespaceAnnotation = "cluster.x-k8s.io/cluster-namespace"
+	capiOwnerKindAnnotation        = "cluster.x-k8s.io/owner-kind"
+	capiOwnerNameAnnotation        = "cluster.x-k8s.io/owner-name"
+)
+
+// capiEvidence lists what shows Cluster API bootstrapped this node: files, and with --kubeconfig the
+// Node's annotations. The /run/kubeadm files only add to other evidence: on their own they are any
+// kubeadm config kept in /run.
+func capiEvidence(r nodefs.Root, node *NodeInfo) []string {
 	var ev []string
 	if r.Exists(capiSentinel) {
 		ev = append(ev, capiSentinel)
+	}
+	if node != nil {
+		if c, ok := node.Annotations[capiClusterNameAnnotation]; ok {
+			ev = append(ev, fmt.Sprintf("Node %s (annotation %s=%s)", node.Name, capiClusterNameAnnotation, c))
+		}
 	}
 	for _, p := range []string{
 		"/var/lib/cloud/instance/scripts/runcmd",
@@ -143,19 +168,25 @@ func capiEvidence(r nodefs.Root) []string {
 }
 
 // capiManager is Cluster API with the change for a KubeadmControlPlane: controllers, the whole list
-// (none when value is "": a status names the manager only).
-func capiManager(ev []string, value string) *change.NodeManager {
+// (none when value is "": a status names the manager only). The object is named when the Node's
+// annotations say which KubeadmControlPlane owns the machine, else KCP and NAMESPACE stand for it.
+func capiManager(ev []string, node *NodeInfo, value string) *change.NodeManager {
 	path := "/spec/kubeadmConfigSpec/clusterConfiguration/controllerManager/extraArgs"
 	m := &change.NodeManager{Name: "cluster-api", Evidence: ev,
 		SourceOfTruth: "the KubeadmControlPlane (spec.kubeadmConfigSpec.clusterConfiguration.controllerManager.extraArgs)"}
 	if value == "" {
 		return m
 	}
+	kcp, ns, find := "KCP", "NAMESPACE", " (find the object: kubectl get kubeadmcontrolplanes -A)"
+	if node != nil && node.Annotations[capiOwnerKindAnnotation] == "KubeadmControlPlane" && node.Annotations[capiOwnerNameAnnotation] != "" && node.Annotations[capiClusterNamespaceAnnotation] != "" {
+		kcp, ns, find = node.Annotations[capiOwnerNameAnnotation], node.Annotations[capiClusterNamespaceAnnotation], ""
+		m.SourceOfTruth = fmt.Sprintf("the KubeadmControlPlane %s/%s (spec.kubeadmConfigSpec.clusterConfiguration.controllerManager.extraArgs)", ns, kcp)
+	}
 	m.Change = []string{
-		"on the management cluster (find the object: kubectl get kubeadmcontrolplanes -A), set the whole list; Cluster API then replaces every control-plane machine (a rolling update):",
-		fmt.Sprintf(`kubectl patch kubeadmcontrolplanes.v1beta1.controlplane.cluster.x-k8s.io KCP -n NAMESPACE --type merge -p '{"spec":{"kubeadmConfigSpec":{"clusterConfiguration":{"controllerManager":{"extraArgs":{"controllers":%q}}}}}}'`, value),
+		"on the management cluster" + find + ", set the whole list; Cluster API then replaces every control-plane machine (a rolling update):",
+		fmt.Sprintf(`kubectl patch kubeadmcontrolplanes.v1beta1.controlplane.cluster.x-k8s.io %s -n %s --type merge -p '{"spec":{"kubeadmConfigSpec":{"clusterConfiguration":{"controllerManager":{"extraArgs":{"controllers":%q}}}}}}'`, kcp, ns, value),
 		"where v1beta1 is no longer served (v1beta2: extraArgs is a list with unique names; this adds the item to an existing list without a controllers item):",
-		fmt.Sprintf(`kubectl patch kubeadmcontrolplanes.v1beta2.controlplane.cluster.x-k8s.io KCP -n NAMESPACE --type json -p '[{"op":"add","path":"%s/-","value":{"name":"controllers","value":%q}}]'`, path, value),
+		fmt.Sprintf(`kubectl patch kubeadmcontrolplanes.v1beta2.controlplane.cluster.x-k8s.io %s -n %s --type json -p '[{"op":"add","path":"%s/-","value":{"name":"controllers","value":%q}}]'`, kcp, ns, path, value),
 		"a Cluster with spec.topology (ClusterClass): change its KubeadmControlPlaneTemplate instead; a KubeadmControlPlane kept in Git: `mirrorctl disable -f FILE` edits the file",
 	}
 	return m
@@ -195,9 +226,10 @@ func kubesprayManager(ev []string, value string) *change.NodeManager {
 // kubeadmManager is the tool that renders a kubeadm node's flags, if any: Cluster API first (a
 // kubespray inventory does not bootstrap through it), then kubespray. value is the whole controllers
 // list to set there ("" for none).
-func kubeadmManager(r nodefs.Root, value string) *change.NodeManager {
-	if ev := capiEvidence(r); len(ev) > 0 {
-		return capiManager(ev, value)
+func kubeadmManager(o Options, value string) *change.NodeManager {
+	r := o.Root
+	if ev := capiEvidence(r, o.Node); len(ev) > 0 {
+		return capiManager(ev, o.Node, value)
 	}
 	if ev := kubesprayEvidence(r); len(ev) > 0 {
 		return kubesprayManager(ev, value)

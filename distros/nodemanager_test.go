@@ -138,3 +138,32 @@ func TestRancherProvisionedWarns(t *testing.T) {
 		t.Errorf("change: %s", got)
 	}
 }
+
+// With --kubeconfig, Cluster API's Node annotations are evidence too (no file needed), and they name
+// the KubeadmControlPlane, so the patch line is complete. A Node that cannot be read is said, and the
+// files still decide.
+func TestClusterAPINodeAnnotations(t *testing.T) {
+	t.Parallel()
+	o := kitCase(t, "kubeadm", "plain-kubeadm-run-kubeadm-only")
+	o.Op = controllers.Disable
+	o.Node = &NodeInfo{Name: "cp-0", Annotations: map[string]string{
+		capiClusterNameAnnotation:      "capi-quickstart",
+		capiClusterNamespaceAnnotation: "team-a",
+		capiOwnerKindAnnotation:        "KubeadmControlPlane",
+		capiOwnerNameAnnotation:        "capi-quickstart-control-plane",
+		"cluster.x-k8s.io/machine":     "capi-quickstart-control-plane-7x2kq",
+	}}
+	_, err := mustGet(t, "kubeadm").Plan(o)
+	var me *ManagedError
+	if !errors.As(err, &me) || !strings.HasPrefix(err.Error(), "Node cp-0: ") {
+		t.Fatalf("plan: %v", err)
+	}
+	if d := strings.Join(me.Details(), "\n"); !strings.Contains(d, "kubectl patch kubeadmcontrolplanes.v1beta1.controlplane.cluster.x-k8s.io capi-quickstart-control-plane -n team-a --type merge") || strings.Contains(d, "KCP") {
+		t.Errorf("change:\n%s", d)
+	}
+	o.Node = &NodeInfo{Name: "cp-0", Err: errors.New("nodes \"cp-0\" is forbidden")}
+	p, err := mustGet(t, "kubeadm").Plan(o)
+	if err != nil || p.Manager != nil || !strings.Contains(strings.Join(p.Warnings, "\n"), "cannot read its annotations") {
+		t.Errorf("unreadable Node: %v, %+v", err, p)
+	}
+}
