@@ -93,6 +93,10 @@ func guardManaged(o Options, p *change.Plan, m *change.NodeManager) error {
 	if !p.Changed() {
 		return nil
 	}
+	// The lines name mirrorctl's own command for the source of truth as written for disable.
+	for i, l := range m.Change {
+		m.Change[i] = strings.ReplaceAll(l, "`mirrorctl disable ", "`mirrorctl "+string(o.Op)+" ")
+	}
 	if !o.Bool(ManagedNodeInput) {
 		return &ManagedError{Manager: m}
 	}
