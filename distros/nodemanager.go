@@ -19,8 +19,9 @@ package distros
 //     kubeadm and writes the same sentinel.
 //
 // kubespray (kubernetes-sigs/kubespray@46dbdd39): roles/kubernetes/node/tasks/kubelet.yml writes
-// /etc/kubernetes/kubelet.env (KUBELET_ARGS=…, template kubelet.env.v1beta1.j2) and a kubelet.service
-// with EnvironmentFile=-/etc/kubernetes/kubelet.env on every node; kubeadm's packages use neither. The
+// /etc/kubernetes/kubelet.env (template kubelet.env.v1beta1.j2: KUBELET_ARGS="… --config=
+// /etc/kubernetes/kubelet-config.yaml …", kube_config_dir's default) on every node; kubeadm's packages
+// write neither (their kubelet reads /var/lib/kubelet/config.yaml). The
 // control-plane role re-renders /etc/kubernetes/kubeadm-config.yaml at every run
 // (kubeadm-setup.yml) from kube_kubeadm_controller_extra_args, and kubeadm-upgrade.yml rewrites the
 // control-plane manifests from it ("kubeadm init phase control-plane all").
@@ -196,20 +197,21 @@ func capiManager(ev []string, node *NodeInfo, value string) *change.NodeManager 
 	return m
 }
 
-// kubespray: the kubelet environment file its node role writes.
-var kubesprayMarkers = []struct{ path, holds string }{
-	{"/etc/kubernetes/kubelet.env", "KUBELET_ARGS="},
-	{"/etc/systemd/system/kubelet.service", "EnvironmentFile=-/etc/kubernetes/kubelet.env"},
-}
+// kubespray: the kubelet environment file its node role writes, pointing the kubelet at the config
+// file kubespray writes beside it (kubeadm's kubelet reads /var/lib/kubelet/config.yaml). Both together:
+// KUBELET_ARGS alone is also the name hand-made kubelet units use.
+const (
+	kubesprayKubeletEnv    = "/etc/kubernetes/kubelet.env"
+	kubesprayKubeletArgs   = "KUBELET_ARGS="
+	kubesprayKubeletConfig = "--config=/etc/kubernetes/kubelet-config.yaml"
+)
 
 func kubesprayEvidence(r nodefs.Root) []string {
-	var ev []string
-	for _, m := range kubesprayMarkers {
-		if fileHolds(r, m.path, m.holds) {
-			ev = append(ev, m.path+" ("+strings.TrimSuffix(m.holds, "=")+")")
-		}
+	f, err := r.ReadFile(kubesprayKubeletEnv, true)
+	if err != nil || !f.Exists || !bytes.Contains(f.Data, []byte(kubesprayKubeletArgs)) || !bytes.Contains(f.Data, []byte(kubesprayKubeletConfig)) {
+		return nil
 	}
-	return ev
+	return []string{kubesprayKubeletEnv + " (KUBELET_ARGS with " + kubesprayKubeletConfig + ")"}
 }
 
 func kubesprayManager(ev []string, value string) *change.NodeManager {
