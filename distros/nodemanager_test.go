@@ -167,3 +167,14 @@ func TestClusterAPINodeAnnotations(t *testing.T) {
 		t.Errorf("unreadable Node: %v, %+v", err, p)
 	}
 }
+
+// KUBELET_ARGS alone is what hand-made kubelet units use too: not kubespray without its config path.
+func TestKubeletEnvAloneIsNotKubespray(t *testing.T) {
+	t.Parallel()
+	o := kitCase(t, "kubeadm", "plain-kubeadm-run-kubeadm-only")
+	kitWrite(t, o.Root, "/etc/kubernetes/kubelet.env", "KUBELET_ARGS=\"--config=/var/lib/kubelet/config.yaml\"\n")
+	o.Op = controllers.Disable
+	if p, err := mustGet(t, "kubeadm").Plan(o); err != nil || p.Manager != nil {
+		t.Fatalf("plan: %v, manager %+v", err, p)
+	}
+}
