@@ -91,12 +91,12 @@ func guardManaged(o Options, p *change.Plan, m *change.NodeManager) error {
 		return nil
 	}
 	p.Manager = m
-	if !p.Changed() {
-		return nil
-	}
 	// The lines name mirrorctl's own command for the source of truth as written for disable.
 	for i, l := range m.Change {
 		m.Change[i] = strings.ReplaceAll(l, "`mirrorctl disable ", "`mirrorctl "+string(o.Op)+" ")
+	}
+	if !p.Changed() {
+		return nil
 	}
 	if !o.Bool(ManagedNodeInput) {
 		return &ManagedError{Manager: m}
