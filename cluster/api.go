@@ -44,6 +44,7 @@ type API interface {
 	CreateEndpointSlice(ctx context.Context, slice *discoveryv1.EndpointSlice, opts metav1.CreateOptions) (*discoveryv1.EndpointSlice, error)
 	DeleteEndpointSlice(ctx context.Context, namespace, name string, opts metav1.DeleteOptions) error
 	GetLease(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
+	GetNode(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Node, error)
 }
 
 // jsonGetter is the optional part of an API: a GET of a path none of the typed methods cover (the
@@ -64,7 +65,7 @@ func newScheme() *runtime.Scheme {
 		objs []runtime.Object
 	}{
 		{corev1.SchemeGroupVersion, []runtime.Object{&corev1.ConfigMap{}, &corev1.ConfigMapList{}, &corev1.Service{}, &corev1.ServiceList{},
-			&corev1.Endpoints{}, &corev1.EndpointsList{}, &corev1.Pod{}, &corev1.PodList{}}},
+			&corev1.Endpoints{}, &corev1.EndpointsList{}, &corev1.Pod{}, &corev1.PodList{}, &corev1.Node{}, &corev1.NodeList{}}},
 		{discoveryv1.SchemeGroupVersion, []runtime.Object{&discoveryv1.EndpointSlice{}, &discoveryv1.EndpointSliceList{}}},
 		{coordinationv1.SchemeGroupVersion, []runtime.Object{&coordinationv1.Lease{}, &coordinationv1.LeaseList{}}},
 	} {
@@ -249,4 +250,8 @@ func (a *restAPI) DeleteEndpointSlice(ctx context.Context, ns, name string, opts
 
 func (a *restAPI) GetLease(ctx context.Context, ns, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error) {
 	return getObject[coordinationv1.Lease](ctx, a, a.coordination, ns, "leases", name, opts)
+}
+
+func (a *restAPI) GetNode(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Node, error) {
+	return getObject[corev1.Node](ctx, a, a.core, "", "nodes", name, opts)
 }

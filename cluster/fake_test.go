@@ -158,3 +158,7 @@ func (k clientsetAPI) DeleteEndpointSlice(ctx context.Context, ns, name string, 
 func (k clientsetAPI) GetLease(ctx context.Context, ns, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
 	return k.cs.CoordinationV1().Leases(ns).Get(ctx, name, o)
 }
+
+func (k clientsetAPI) GetNode(ctx context.Context, name string, o metav1.GetOptions) (*corev1.Node, error) {
+	return k.cs.CoreV1().Nodes().Get(ctx, name, o)
+}

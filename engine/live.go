@@ -9,6 +9,9 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
@@ -17,6 +20,20 @@ import (
 type Cluster struct {
 	Client  *cluster.Client
 	Context func() (context.Context, context.CancelFunc)
+}
+
+// NodeInfo reads this node's Node object, named as the kubelet names it by default (the hostname, from
+// /etc/hostname under the root, in lower case), for the adapters' evidence of a tool that manages the
+// node (Cluster API's annotations). nil when the node has no hostname file.
+func NodeInfo(c *Cluster, root nodefs.Root) *distros.NodeInfo {
+	name := strings.ToLower(planfile.ReadIdentity(root).Hostname)
+	if name == "" {
+		return nil
+	}
+	ctx, cancel := c.ctx(context.Background())
+	defer cancel()
+	ann, err := c.Client.NodeAnnotations(ctx, name)
+	return &distros.NodeInfo{Name: name, Annotations: ann, Err: err}
 }
 
 func (c *Cluster) ctx(parent context.Context) (context.Context, context.CancelFunc) {
