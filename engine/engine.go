@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/mirrorctl/mirrorctl/change"
@@ -37,6 +38,14 @@ type Env struct {
 	Version  string   // mirrorctl's version, likewise
 	Stderr   io.Writer
 	Log      func(phase, format string, a ...any)
+	// UndoFlags are the global flags an undo hint repeats so that `mirrorctl rollback` finds this
+	// run's snapshot (" --root R --state-dir S" when not the defaults).
+	UndoFlags string
+}
+
+// Rollback is the rollback command line, with this run's flags, for a hint.
+func (e *Env) RollbackCommand(args ...string) string {
+	return strings.Join(append([]string{"mirrorctl rollback" + e.UndoFlags}, args...), " ")
 }
 
 func (e *Env) logf(phase, format string, a ...any) {
@@ -132,7 +141,7 @@ func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
 	}
 	if job.Activate != nil && p.Changed() {
 		if err := job.Activate(p); err != nil {
-			return nil, fmt.Errorf("%w; the files are written (undo: mirrorctl rollback %s)", err, id)
+			return nil, fmt.Errorf("%w; the files are written (undo: %s)", err, env.RollbackCommand(id))
 		}
 	}
 	if job.Gate != nil {
@@ -212,7 +221,7 @@ func write(env *Env, job *Job, store *snapshot.Store, p *change.Plan) (string, e
 		case err == nil && id != "":
 			env.logf("snapshot", "saved the pre-rollback state as %s", id)
 		case errors.Is(err, snapshot.ErrNoSpace):
-			err = fmt.Errorf("%w; nothing written: free space in %s and run it again, or `mirrorctl rollback --no-snapshot %s` restores without saving the current state (that rollback cannot be undone)", err, in.Dir(), job.Restore.ID)
+			err = fmt.Errorf("%w; nothing written: free space in %s and run it again, or `%s` restores without saving the current state (that rollback cannot be undone)", err, in.Dir(), env.RollbackCommand("--no-snapshot", job.Restore.ID))
 		}
 	} else if job.NoSnapshot {
 		return "", errors.New("internal error: NoSnapshot is for a rollback only")
@@ -244,7 +253,7 @@ func live(ctx context.Context, env *Env, job *Job, store *snapshot.Store, id str
 			return err
 		}
 		if _, _, _, rerr := store.Rollback(id, false, env.info("", "rollback")); rerr != nil {
-			return fmt.Errorf("%v; restoring the files of snapshot %s failed too (%v): run `mirrorctl rollback %s`", err, id, rerr, id)
+			return fmt.Errorf("%v; restoring the files of snapshot %s failed too (%v): run `%s`", err, id, rerr, env.RollbackCommand(id))
 		}
 		return fmt.Errorf("%v; the files were restored from snapshot %s", err, id)
 	}

@@ -127,8 +127,8 @@ For example, after ` + "`mirrorctl disable --dry-run --save-plan disable.plan`" 
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "check the plan against the node and print what it would change; write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "apply a plan made on a node with another hostname or machine-id (the files must still match), and rewrite a target that has more than one hard link (its other names keep the old bytes); with a warning"},
-			&cli.StringFlag{Name: "expect-sha256", Usage: "refuse the plan unless the file's sha256 is this (the digest a ticket cites)"},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			&cli.StringFlag{Name: "expect-sha256", Usage: "refuse the plan unless the file's sha256 is `SHA256` (the digest a ticket cites)"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 		}, waitFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {

@@ -23,8 +23,8 @@ manifest would be regenerated from the ClusterConfiguration at the next upgrade)
 Examples:
    mirrorctl status
    mirrorctl -o json status --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`,
-		Flags: append(targetFlags(),
-			kubeconfigFlag("also report the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig (under --root)"),
+		Flags: append(targetFlags(false),
+			kubeconfigFlag("also report the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig `FILE`"),
 			timeoutFlag(2*time.Minute),
 		),
 		Action: func(c *cli.Context) error {
@@ -40,7 +40,7 @@ Examples:
 				return err
 			}
 			var live func() (change.FileStatus, error)
-			if c.String("kubeconfig") != "" {
+			if wantsCluster(c) {
 				live = func() (change.FileStatus, error) { return liveStatus(c, g) }
 			}
 			r, err := engine.Status(a, o, live)
@@ -117,7 +117,7 @@ func distrosCommand() *cli.Command {
 			}
 			return tw.Flush()
 		},
-		Flags: targetFlags(),
+		Flags: targetFlags(false),
 	}
 }
 

@@ -81,9 +81,9 @@ func TestBaseOptionsCarriesEveryInput(t *testing.T) {
 		}
 	}
 	var got distros.Options
-	app := &cli.App{Flags: append(targetFlags(), &cli.StringFlag{Name: "controller-name"}), Action: func(c *cli.Context) error {
+	app := &cli.App{Flags: append(targetFlags(true), &cli.StringFlag{Name: "controller-name"}), Action: func(c *cli.Context) error {
 		var err error
-		got, err = baseOptions(c, &globals{root: t.TempDir()}, "")
+		got, err = baseOptions(c, &globals{root: t.TempDir(), stderr: io.Discard}, "")
 		return err
 	}}
 	if err := app.Run(append(args, "--controller-name", "n")); err != nil {
