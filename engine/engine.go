@@ -43,9 +43,10 @@ type Env struct {
 	UndoFlags string
 }
 
-// Rollback is the rollback command line, with this run's flags, for a hint.
-func (e *Env) RollbackCommand(args ...string) string {
-	return strings.Join(append([]string{"mirrorctl rollback" + e.UndoFlags}, args...), " ")
+// RollbackCommand is the rollback command line for a hint: its own flags, this run's global flags,
+// the snapshot id.
+func (e *Env) RollbackCommand(id string, flags ...string) string {
+	return strings.Join(append([]string{"mirrorctl rollback"}, flags...), " ") + e.UndoFlags + " " + id
 }
 
 func (e *Env) logf(phase, format string, a ...any) {
@@ -221,7 +222,7 @@ func write(env *Env, job *Job, store *snapshot.Store, p *change.Plan) (string, e
 		case err == nil && id != "":
 			env.logf("snapshot", "saved the pre-rollback state as %s", id)
 		case errors.Is(err, snapshot.ErrNoSpace):
-			err = fmt.Errorf("%w; nothing written: free space in %s and run it again, or `%s` restores without saving the current state (that rollback cannot be undone)", err, in.Dir(), env.RollbackCommand("--no-snapshot", job.Restore.ID))
+			err = fmt.Errorf("%w; nothing written: free space in %s and run it again, or `%s` restores without saving the current state (that rollback cannot be undone)", err, in.Dir(), env.RollbackCommand(job.Restore.ID, "--no-snapshot"))
 		}
 	} else if job.NoSnapshot {
 		return "", errors.New("internal error: NoSnapshot is for a rollback only")

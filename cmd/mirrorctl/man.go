@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/cliflags"
 	"github.com/mirrorctl/mirrorctl/manpage"
 )
 
@@ -37,7 +38,9 @@ func writeMan(w io.Writer, app *cli.App) error {
 			{"NO_COLOR", "when set, --color auto never colors"},
 			{"KUBECONFIG", "kubeconfig files for the cluster commands when --kubeconfig is not given"},
 		},
-		Tail: b.String(),
+		Tail:           b.String(),
+		SharedCategory: cliflags.Category,
+		SharedNote:     "Global options go before or after the command (mirrorctl status -o json, mirrorctl -o json status); given in both places, the one after the command wins.",
 	})
 }
 

@@ -16,22 +16,20 @@ import (
 
 // Flags every command that reads a node's targets shares (disable, enable, status): --distro, then one
 // flag per adapter input; write says whether the command changes them (else the inputs only a change
-// reads are left out).
+// reads are hidden from help: still accepted, so one set of flags serves status and disable alike).
 func targetFlags(write bool) []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "distro", Value: "auto", Usage: "distribution `NAME`: auto or one of " + strings.Join(distros.Names(), ", ") + " (auto: named by a --kind-config, --talos-config, --talos-patch-out or --kops-spec given, else detected under --root)"},
 	}
 	for _, in := range distros.Inputs() {
-		if in.WriteOnly && !write {
-			continue
-		}
+		hidden := in.WriteOnly && !write
 		switch in.Kind {
 		case distros.StringInput:
-			flags = append(flags, &cli.StringFlag{Name: in.Name, Usage: in.Usage, TakesFile: in.File})
+			flags = append(flags, &cli.StringFlag{Name: in.Name, Usage: in.Usage, TakesFile: in.File, Hidden: hidden})
 		case distros.BoolInput:
-			flags = append(flags, &cli.BoolFlag{Name: in.Name, Usage: in.Usage})
+			flags = append(flags, &cli.BoolFlag{Name: in.Name, Usage: in.Usage, Hidden: hidden})
 		case distros.StringsInput:
-			flags = append(flags, &cli.StringSliceFlag{Name: in.Name, Usage: in.Usage, TakesFile: in.File})
+			flags = append(flags, &cli.StringSliceFlag{Name: in.Name, Usage: in.Usage, TakesFile: in.File, Hidden: hidden})
 		default:
 			panic(fmt.Sprintf("input %s: kind %s has no flag type", in.Name, in.Kind))
 		}
@@ -61,6 +59,7 @@ Examples:
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing (only with --root /)"},
 			forceFlag(),
+			exitCodeFlag("with --dry-run: exit 3 when the command would change something, 0 when not (as git diff --exit-code)"),
 			&cli.StringFlag{Name: "save-plan", Usage: "with --dry-run: save the plan to `FILE` (where you are: relative to the working directory, never under --root) for mirrorctl apply-plan FILE"},
 			kubeconfigFlag("also edit the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig `FILE`"),
 			timeoutFlag(2*time.Minute),
@@ -163,6 +162,9 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	if c.Bool("restart") && o.Root.Dir != "/" {
 		return usageErr("--restart restarts this machine's service: it cannot be combined with --root %s", o.Root.Dir)
 	}
+	if err := checkExitCode(c); err != nil {
+		return err
+	}
 	if err := checkWait(c, a.Name()); err != nil {
 		return err
 	}
@@ -191,7 +193,28 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 			return err
 		}
 	}
-	return printResult(g, r)
+	if err := printResult(g, r); err != nil {
+		return err
+	}
+	return wouldChange(c, r.Changed)
+}
+
+func exitCodeFlag(usage string) cli.Flag { return &cli.BoolFlag{Name: "exit-code", Usage: usage} }
+
+// checkExitCode: --exit-code answers "would it change?", a dry run's question.
+func checkExitCode(c *cli.Context) error {
+	if c.Bool("exit-code") && !c.Bool("dry-run") {
+		return usageErr("--exit-code goes with --dry-run")
+	}
+	return nil
+}
+
+// wouldChange is --exit-code's status: 3 when the dry run would change something.
+func wouldChange(c *cli.Context, changed bool) error {
+	if c.Bool("exit-code") && changed {
+		return &exitCode{code: exitFindings}
+	}
+	return nil
 }
 
 // checkWait refuses a health gate that could only time out and roll back a good change: it watches
