@@ -259,3 +259,131 @@ func distance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// Completion says what to offer: Values the candidates of a flag's value by flag name (nil: none,
+// the shell completes file names), Args the candidates of a command's arguments.
+type Completion struct {
+	Values func(c *cli.Context, flag string) []string
+	Args   func(c *cli.Context, cmd *cli.Command) []string
+	// HasArgs says which commands Args has candidates for (fish asks the binary for those only,
+	// and completes file names for the others).
+	HasArgs func(cmd *cli.Command) bool
+}
+
+// CompletionFlag is the word urfave/cli's completion protocol appends to the command line.
+const CompletionFlag = "--generate-bash-completion"
+
+// Install sets the completion of the app and of every command (the bash and zsh scripts ask the
+// binary itself, passing the words up to the cursor, the one being completed last, then
+// CompletionFlag): after a flag that takes a value, that flag's values; for a word starting with a
+// dash, the command's flags; else its subcommands and argument candidates. args is the command line
+// as run.
+func (cp Completion) Install(app *cli.App, args func() []string) {
+	app.BashComplete = cp.complete(nil, app.Flags, app.Commands, args)
+	var walk func(cmds []*cli.Command)
+	walk = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			c.BashComplete = cp.complete(c, c.Flags, c.Subcommands, args)
+			walk(c.Subcommands)
+		}
+	}
+	walk(app.Commands)
+}
+
+func (cp Completion) complete(cmd *cli.Command, flags []cli.Flag, subs []*cli.Command, args func() []string) cli.BashCompleteFunc {
+	return func(c *cli.Context) {
+		// The scripts pass the words up to the cursor, the word being completed last (maybe "").
+		words := args()
+		if n := len(words); n > 0 && words[n-1] == CompletionFlag {
+			words = words[:n-1]
+		}
+		var cur, prev string
+		if n := len(words); n > 1 {
+			cur = words[n-1]
+			if n > 2 {
+				prev = words[n-2]
+			}
+		}
+		out := c.App.Writer
+		if valueFlag(flags, prev) && !strings.Contains(prev, "=") {
+			if cp.Values != nil {
+				for _, v := range cp.Values(c, strings.TrimLeft(prev, "-")) {
+					fmt.Fprintln(out, v)
+				}
+			}
+			return
+		}
+		if strings.HasPrefix(cur, "-") {
+			for _, f := range flags {
+				if v, ok := f.(cli.VisibleFlag); ok && !v.IsVisible() {
+					continue
+				}
+				for _, n := range f.Names() {
+					fmt.Fprintln(out, Dashes(n))
+				}
+			}
+			return
+		}
+		for _, s := range subs {
+			if !s.Hidden {
+				fmt.Fprintln(out, s.Name)
+			}
+		}
+		if cmd != nil && cp.Args != nil {
+			for _, a := range cp.Args(c, cmd) {
+				fmt.Fprintln(out, a)
+			}
+		}
+	}
+}
+
+// valueFlag says whether word is one of flags that takes a value.
+func valueFlag(flags []cli.Flag, word string) bool {
+	if !strings.HasPrefix(word, "-") {
+		return false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(word, "-"), "=")
+	f := find(flags, name)
+	return f != nil && TakesValue(f)
+}
+
+// Fish returns urfave/cli's fish script with the value candidates added: static ones (values with a
+// nil context) inline, and a command's arguments asked of the binary, like bash.
+func (cp Completion) Fish(app *cli.App) (string, error) {
+	s, err := app.ToFishCompletion()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.ReplaceAll(line, "`", "") // a usage's `PLACEHOLDER` marks, not fish syntax
+		b.WriteString(line)
+		if i := strings.Index(line, " -l "); i >= 0 && cp.Values != nil && strings.Contains(line, " -r") {
+			name, _, _ := strings.Cut(line[i+4:], " ")
+			if vs := cp.Values(nil, name); len(vs) > 0 {
+				fmt.Fprintf(&b, " -a '%s'", strings.Join(vs, " "))
+			}
+		}
+		b.WriteString("\n")
+	}
+	var walk func(prefix []string, cmds []*cli.Command)
+	walk = func(prefix []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Hidden {
+				continue
+			}
+			path := append(append([]string(nil), prefix...), c.Name)
+			if cp.HasArgs != nil && cp.HasArgs(c) {
+				fmt.Fprintf(&b, "complete -c %s -n '__fish_seen_subcommand_from %s' -f -a '(__%s_args)'\n", app.Name, c.Name, app.Name)
+			}
+			walk(path, c.Subcommands)
+		}
+	}
+	fmt.Fprintf(&b, `function __%[1]s_args
+    set -l words (commandline -opc)
+    $words '' %[2]s 2>/dev/null
+end
+`, app.Name, CompletionFlag)
+	walk(nil, app.Commands)
+	return strings.TrimRight(b.String(), "\n") + "\n", nil
+}

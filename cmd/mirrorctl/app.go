@@ -154,6 +154,7 @@ an unknown gate stops the component from starting.`,
 	for _, c := range app.Commands {
 		setUsageHandler(c, "")
 	}
+	completion().Install(app, func() []string { return commandLine(app) })
 	return app
 }
 
@@ -375,8 +376,8 @@ func versionCommand() *cli.Command {
 }
 
 // commandLine is the command as run, recorded in snapshot metadata.
-func commandLine(c *cli.Context) []string {
-	if a, ok := c.App.Metadata["args"].([]string); ok {
+func commandLine(app *cli.App) []string {
+	if a, ok := app.Metadata["args"].([]string); ok {
 		return a
 	}
 	return nil
@@ -384,6 +385,6 @@ func commandLine(c *cli.Context) []string {
 
 // newEnv is what the engine needs of this run.
 func newEnv(c *cli.Context, g *globals, root nodefs.Root) *engine.Env {
-	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c), Version: version, Stderr: g.stderr,
+	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c.App), Version: version, Stderr: g.stderr,
 		Log: g.logf, UndoFlags: g.undoFlags()}
 }
