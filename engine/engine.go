@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -38,6 +40,9 @@ type Env struct {
 	Version  string   // mirrorctl's version, likewise
 	Stderr   io.Writer
 	Log      func(phase, format string, a ...any)
+	// StateDirGiven: StateDir was named by the operator (--state-dir), not the default.
+	StateDirGiven bool
+	saidPrivate   bool
 	// UndoFlags are the global flags an undo hint repeats so that `mirrorctl rollback` finds this
 	// run's snapshot (" --root R --state-dir S" when not the defaults).
 	UndoFlags string
@@ -57,8 +62,35 @@ func (e *Env) logf(phase, format string, a ...any) {
 
 // Store opens the state dir (creating nothing). It may not be in any distribution's static pod folder:
 // snapshot refuses only the few it knows by itself.
+//
+// Whose state it is: a run as root, a run given --state-dir or --root, and any run on a machine
+// that has the node state dir use the node's (so a user's run on a node is told it needs root); a
+// user's run where there is none (a workstation) keeps its lock, journal and snapshots in the user's
+// own state folder (snapshot.PrivateStateDir), so editing one's own kind or kops file needs no root.
 func (e *Env) Store() *snapshot.Store {
-	return snapshot.Open(e.Root, e.StateDir, snapshot.RefuseStaticPodDirs(distros.StaticPodDirs()))
+	opts := []snapshot.Option{snapshot.RefuseStaticPodDirs(distros.StaticPodDirs())}
+	if dir := e.privateState(); dir != "" {
+		opts = append(opts, snapshot.PrivateState(nodefs.Root{Dir: dir}))
+	}
+	return snapshot.Open(e.Root, e.StateDir, opts...)
+}
+
+func (e *Env) privateState() string {
+	if os.Geteuid() == 0 || e.StateDirGiven || e.Root.Dir != "/" {
+		return ""
+	}
+	if _, err := os.Lstat(e.Root.Host(e.StateDir)); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	dir, err := snapshot.PrivateStateDir()
+	if err != nil {
+		return ""
+	}
+	if !e.saidPrivate {
+		e.saidPrivate = true
+		e.logf("state", "not root and the node has no %s: this run's lock, journal and snapshots are under %s", e.StateDir, dir)
+	}
+	return dir
 }
 
 func (e *Env) info(distro, op string) snapshot.Info {

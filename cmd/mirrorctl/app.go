@@ -386,5 +386,5 @@ func commandLine(app *cli.App) []string {
 // newEnv is what the engine needs of this run.
 func newEnv(c *cli.Context, g *globals, root nodefs.Root) *engine.Env {
 	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c.App), Version: version, Stderr: g.stderr,
-		Log: g.logf, UndoFlags: g.undoFlags()}
+		Log: g.logf, UndoFlags: g.undoFlags(), StateDirGiven: g.stateDirSet}
 }
