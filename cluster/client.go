@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/homedir"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -103,6 +104,11 @@ func LoadKubectl(k Kubeconfig) (*Client, error) {
 		return loadNode(k.Root, []string{k.NodePath}, overrides, k.Trace)
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {
+		// clientcmd reads $HOME once, when the program starts; the home of now is the same in a run of
+		// mirrorctl and right in a test that sets HOME.
+		rules.Precedence = []string{filepath.Join(homedir.HomeDir(), clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)}
+	}
 	rules.ExplicitPath = k.HostPath
 	source := k.HostPath
 	if source == "" {
@@ -126,7 +132,7 @@ func LoadKubectl(k Kubeconfig) (*Client, error) {
 	}
 	c, nerr := loadNode(k.Root, []string{DefaultKubeconfig}, overrides, k.Trace)
 	if nerr != nil {
-		return nil, fmt.Errorf("no kubeconfig: not --kubeconfig, $KUBECONFIG (%s) nor %s, and %w", os.Getenv("KUBECONFIG"), clientcmd.RecommendedHomeFile, nerr)
+		return nil, fmt.Errorf("no kubeconfig: no --kubeconfig, none in $KUBECONFIG or %s, and %w", strings.Join(rules.Precedence, ":"), nerr)
 	}
 	return c, nil
 }

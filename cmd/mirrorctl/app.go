@@ -119,6 +119,9 @@ an unknown gate stops the component from starting.`,
 		Version:              fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
 		Writer:               stdout,
 		ErrWriter:            stderr,
+		// `help CMD` is ours (helpCommand): urfave/cli's help command makes itself its own subcommand
+		// when run, which a second App in the same process (the tests) then walks forever.
+		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		Flags:                globalFlags(),
 		Commands: []*cli.Command{
@@ -136,6 +139,7 @@ an unknown gate stops the component from starting.`,
 			lintCommand(),
 			auditCommand(),
 			skipCommand(),
+			helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // Main reports errors, once
 	}
@@ -158,6 +162,41 @@ an unknown gate stops the component from starting.`,
 	return app
 }
 
+// helpCommand is `mirrorctl help [COMMAND [SUBCOMMAND]]`: the same text as COMMAND --help.
+func helpCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "help",
+		Usage:     "show the help of mirrorctl or of a command (the same as COMMAND --help)",
+		ArgsUsage: "[COMMAND [SUBCOMMAND]]",
+		Action: func(c *cli.Context) error {
+			args := c.Args().Slice()
+			if len(args) == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			cmds, name := c.App.Commands, ""
+			var cmd *cli.Command
+			for _, a := range args {
+				cmd = nil
+				for _, x := range cmds {
+					if x.HasName(a) && !x.Hidden {
+						cmd = x
+					}
+				}
+				if cmd == nil {
+					return usageErr("help: unknown command %q%s", strings.TrimSpace(name+" "+a), didYouMean(cmds, a))
+				}
+				name = strings.TrimSpace(name + " " + a)
+				cmds = cmd.Subcommands
+			}
+			if len(args) == 1 {
+				return cli.ShowCommandHelp(c, args[0])
+			}
+			cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, cmd)
+			return nil
+		},
+	}
+}
+
 func didYouMean(cmds []*cli.Command, typed string) string {
 	var names []string
 	for _, c := range cmds {
@@ -176,10 +215,12 @@ func setUsageHandler(c *cli.Command, parent string) {
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return &exitCode{code: exitUsage, err: fmt.Errorf("%s: %w", name, cliflags.UsageError(c.Flags, err))}
 	}
-	if len(c.Subcommands) == 0 {
-		// `mirrorctl help CMD` and `CMD --help` are the help; a leaf command has no `help` subcommand.
-		c.HideHelpCommand = true
-	} else if c.Action == nil {
+	// `mirrorctl help CMD` and `CMD --help` are the help: no command has a `help` subcommand.
+	c.HideHelpCommand = true
+	if parent != "" {
+		c.HelpName = "mirrorctl " + name
+	}
+	if len(c.Subcommands) > 0 && c.Action == nil {
 		sub := c
 		c.Action = func(cc *cli.Context) error {
 			if cc.NArg() == 0 {
