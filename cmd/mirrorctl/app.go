@@ -116,9 +116,9 @@ distribution keeps it (kubeadm: the static pod manifest and the ClusterConfigura
 change as a unified diff first, snapshots every file before writing it, writes atomically, and can
 roll back byte for byte. It never uses a feature gate: there is no EndpointSliceMirroring gate, and
 an unknown gate stops the component from starting.`,
-		Version:              fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
-		Writer:               stdout,
-		ErrWriter:            stderr,
+		Version:   fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
+		Writer:    stdout,
+		ErrWriter: stderr,
 		// `help CMD` is ours (helpCommand): urfave/cli's help command makes itself its own subcommand
 		// when run, which a second App in the same process (the tests) then walks forever.
 		HideHelpCommand:      true,
