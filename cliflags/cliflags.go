@@ -212,8 +212,12 @@ func flagNames(flags []cli.Flag) []string {
 }
 
 // Nearest returns the candidate closest to typed, or "" when none is close enough to be a typo:
-// within a third of the word's length in edits (at least one), or typed as a prefix of it.
+// within a third of the word's length in edits (at least one), or typed as a prefix of it; never for
+// a word shorter than three letters.
 func Nearest(candidates []string, typed string) string {
+	if len(typed) < 3 {
+		return "" // any one- or two-letter word is one edit from too much
+	}
 	best, bestD := "", 0
 	for _, c := range candidates {
 		if len(c) < 2 && len(typed) > 2 {
