@@ -144,6 +144,13 @@ func TestKubeconfigLikeKubectl(t *testing.T) {
 	}
 	fakeKubeconfig(t, filepath.Join(root, "etc/kubernetes/admin.conf"), "ctx1", "1")
 	check("admin.conf", audit(), "/etc/kubernetes/admin.conf", "(current-context)", "https://127.0.0.1:1")
+	// -v 2 shows each API request; -v 1 does not.
+	if r := audit("-v", "2"); !strings.Contains(r.stderr, "[api] GET https://127.0.0.1:1/version: ") {
+		t.Errorf("-v 2: no API request logged: %s", r.stderr)
+	}
+	if r := audit(); strings.Contains(r.stderr, "[api]") {
+		t.Errorf("-v 1 logs API requests: %s", r.stderr)
+	}
 	fakeKubeconfig(t, filepath.Join(home, ".kube/config"), "ctx2", "2", "3")
 	check("~/.kube/config", audit(), filepath.Join(home, ".kube/config"), "(current-context)", "https://127.0.0.1:2")
 	check("--context", audit("--context", "ctx3"), filepath.Join(home, ".kube/config"), "ctx3", "https://127.0.0.1:3")
