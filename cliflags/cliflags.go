@@ -8,6 +8,7 @@ package cliflags
 import (
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -72,17 +73,17 @@ func Value(c *cli.Context, name string) *cli.Context {
 		if lc == nil || lc.Command == nil {
 			continue
 		}
-		var names []string
+		var flag cli.Flag
 		for _, f := range lc.Command.Flags {
 			if slices.Contains(f.Names(), name) {
-				names = f.Names()
+				flag = f
 			}
 		}
-		if names == nil {
+		if flag == nil {
 			continue
 		}
 		for _, n := range localNames(lc) {
-			if slices.Contains(names, n) {
+			if slices.Contains(flag.Names(), n) && !fromEnv(lc, flag, name) {
 				return lc
 			}
 		}
@@ -90,8 +91,25 @@ func Value(c *cli.Context, name string) *cli.Context {
 	return c
 }
 
-// localNames are the flags given on lc's own part of the command line (LocalFlagNames also counts
-// environment variables, which every level shares; they must not make an outer level win).
+// fromEnv says whether the value lc holds for flag is its environment variable's rather than one
+// given at this level (LocalFlagNames counts both). urfave/cli keeps no record of which it was; a
+// value equal to the variable's is taken as the variable's, which gives the same value unless the
+// same flag was also given, differently, at an outer level.
+func fromEnv(lc *cli.Context, flag cli.Flag, name string) bool {
+	d, ok := flag.(cli.DocGenerationFlag)
+	if !ok {
+		return false
+	}
+	for _, e := range d.GetEnvVars() {
+		if v, set := os.LookupEnv(e); set {
+			return fmt.Sprint(lc.Value(name)) == v || (v == "true" && lc.Bool(name))
+		}
+	}
+	return false
+}
+
+// localNames are the flags lc's level holds a value of its own for: given there, or from the
+// environment (see fromEnv).
 func localNames(lc *cli.Context) (out []string) {
 	defer func() { _ = recover() }() // a context without a flag set has none
 	return lc.LocalFlagNames()

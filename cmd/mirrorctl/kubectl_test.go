@@ -496,29 +496,37 @@ func TestFishCompletion(t *testing.T) {
 }
 
 // make install: the binary, the man page in section 8 (its header says 8), bash, zsh and fish
-// completions.
+// completions, each where its shell looks.
 func TestInstallLayout(t *testing.T) {
 	t.Parallel()
-	mk, err := os.ReadFile("../../Makefile")
-	if err != nil {
-		t.Fatal(err)
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
 	}
-	for _, want := range []string{
-		"docs/mirrorctl.1 $(DESTDIR)$(PREFIX)/share/man/man8/mirrorctl.8",
-		"completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mirrorctl",
-		"completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mirrorctl",
-		"completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mirrorctl.fish",
+	tmp := t.TempDir()
+	dest := filepath.Join(tmp, "dest")
+	cmd := exec.Command("make", "-s", "install", "BIN="+filepath.Join(tmp, "mirrorctl"), "DESTDIR="+dest, "PREFIX=/usr")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	for file, want := range map[string]string{
+		"usr/bin/mirrorctl":                                  "",
+		"usr/share/man/man8/mirrorctl.8":                     ".TH MIRRORCTL 8 ",
+		"usr/share/bash-completion/completions/mirrorctl":    "# bash completion for mirrorctl",
+		"usr/share/zsh/site-functions/_mirrorctl":            "#compdef mirrorctl",
+		"usr/share/fish/vendor_completions.d/mirrorctl.fish": "# mirrorctl fish shell completion",
 	} {
-		if !strings.Contains(string(mk), want) {
-			t.Errorf("make install lacks %q", want)
+		b, err := os.ReadFile(filepath.Join(dest, file))
+		if err != nil {
+			t.Errorf("make install: %v", err)
+			continue
+		}
+		if !strings.HasPrefix(string(b), want) {
+			t.Errorf("%s starts %q, want %q", file, strings.SplitN(string(b), "\n", 2)[0], want)
 		}
 	}
-	man, err := os.ReadFile("../../docs/mirrorctl.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(string(man), ".TH MIRRORCTL 8 ") {
-		t.Errorf("man page header: %q", strings.SplitN(string(man), "\n", 2)[0])
+	if man, err := os.ReadFile("../../docs/mirrorctl.1"); err != nil || !strings.HasPrefix(string(man), ".TH MIRRORCTL 8 ") {
+		t.Errorf("docs/mirrorctl.1 header is not section 8 (%v)", err)
 	}
 }
 
@@ -588,5 +596,29 @@ func TestNonRoot(t *testing.T) {
 	}
 	if now, _ := os.ReadFile(filepath.Join(home, "kind.yaml")); string(now) != string(kind) {
 		t.Error("rollback did not restore the kind file")
+	}
+}
+
+// A flag on the command line wins over its environment variable, before the command or after it.
+func TestGlobalFlagsOverEnvironment(t *testing.T) {
+	root := newNode(t)
+	t.Setenv("MIRRORCTL_ROOT", "/nonexistent")
+	t.Setenv("MIRRORCTL_OUTPUT", "text")
+	for _, args := range [][]string{
+		{"--root", root, "-o", "json", "status"},
+		{"status", "--root", root, "-ojson"},
+		{"--root", "/also-not-there", "status", "--root", root, "-o", "json"},
+	} {
+		if m, r := runJSON(t, args...); r.code != 0 || m["distro"] != "kubeadm" {
+			t.Errorf("%v: exit %d: %s", args, r.code, r.stderr)
+		}
+	}
+	t.Setenv("MIRRORCTL_ROOT", root)
+	t.Setenv("MIRRORCTL_V", "1")
+	if r := run(t, "status", "-v", "0"); r.code != 0 || strings.Contains(r.stderr, "[distro]") {
+		t.Errorf("-v 0 after MIRRORCTL_V=1: exit %d: %s", r.code, r.stderr)
+	}
+	if r := run(t, "status"); r.code != 0 || !strings.Contains(r.stderr, "[distro]") {
+		t.Errorf("MIRRORCTL_V=1: exit %d: %s", r.code, r.stderr)
 	}
 }

@@ -43,7 +43,7 @@ Examples:
 			&cli.BoolFlag{Name: "dry-run", Usage: "with --fix: print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			forceFlag(),
-			&cli.StringFlag{Name: "save-plan", Usage: "with --fix --dry-run: save the fix as a plan to `FILE` (where you are: relative to the working directory, never under --root) for mirrorctl apply-plan FILE"},
+			&cli.StringFlag{Name: "save-plan", TakesFile: true, Usage: "with --fix --dry-run: save the fix as a plan to `FILE` (where you are: relative to the working directory, never under --root) for mirrorctl apply-plan FILE"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -60,7 +60,7 @@ Examples:
 			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing (only with --root /)"},
 			forceFlag(),
 			exitCodeFlag("with --dry-run: exit 3 when the command would change something, 0 when not (as git diff --exit-code)"),
-			&cli.StringFlag{Name: "save-plan", Usage: "with --dry-run: save the plan to `FILE` (where you are: relative to the working directory, never under --root) for mirrorctl apply-plan FILE"},
+			&cli.StringFlag{Name: "save-plan", TakesFile: true, Usage: "with --dry-run: save the plan to `FILE` (where you are: relative to the working directory, never under --root) for mirrorctl apply-plan FILE"},
 			kubeconfigFlag("also edit the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig `FILE`"),
 			timeoutFlag(2*time.Minute),
 		),
