@@ -31,7 +31,7 @@ const zshCompletion = `#compdef mirrorctl
 # zsh completion for mirrorctl; load with: source <(mirrorctl completion zsh)
 _mirrorctl() {
   local -a opts
-  opts=("${(@f)$(${words[1]} ${words[@]:1:$CURRENT-1} --generate-bash-completion 2>/dev/null)}")
+  opts=("${(@f)$("${words[1]}" "${(@)words[2,CURRENT]}" --generate-bash-completion 2>/dev/null)}")
   if [[ "${opts[1]}" != "" ]]; then
     _describe 'values' opts
   else
