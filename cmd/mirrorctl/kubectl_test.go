@@ -622,3 +622,72 @@ func TestGlobalFlagsOverEnvironment(t *testing.T) {
 		t.Errorf("MIRRORCTL_V=1: exit %d: %s", r.code, r.stderr)
 	}
 }
+
+// The zsh and fish scripts, run by the shells themselves: flag values, snapshot ids, file names.
+func TestZshAndFishCompletion(t *testing.T) {
+	bin := binary(t)
+	root := newNode(t)
+	if r := run(t, "--root", root, "disable"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	var snaps []map[string]any
+	if err := json.Unmarshal([]byte(run(t, "--root", root, "-o", "json", "snapshots", "list").stdout), &snaps); err != nil || len(snaps) != 1 {
+		t.Fatalf("snapshots: %v", err)
+	}
+	id := snaps[0]["id"].(string)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kindfile.yaml"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(cleanEnv(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
+	shell := func(name, script string) string {
+		t.Helper()
+		cmd := exec.Command(name, "-c", script)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	t.Run("zsh", func(t *testing.T) {
+		if _, err := exec.LookPath("zsh"); err != nil {
+			t.Skip("no zsh")
+		}
+		script := run(t, "completion", "zsh").stdout
+		// compinit's functions, stubbed to print what the script offers.
+		stubs := `compdef(){}; _describe(){ print -l -- "${(@P)2}" }; _files(){ print FILES }` + "\n" + script + "\n"
+		for _, tc := range []struct{ words, want string }{
+			{`mirrorctl status -o ""`, "text\njson"},
+			{`mirrorctl --root ` + root + ` rollback ""`, id},
+			{`mirrorctl completion ""`, "bash\nzsh\nfish"},
+			{`mirrorctl status --kubeconfig ""`, "FILES"},
+		} {
+			n := len(strings.Fields(tc.words))
+			if got := shell("zsh", stubs+"words=("+tc.words+"); CURRENT="+strconv.Itoa(n)+"; _mirrorctl"); got != tc.want {
+				t.Errorf("zsh %s: %q, want %q", tc.words, got, tc.want)
+			}
+		}
+	})
+	t.Run("fish", func(t *testing.T) {
+		if _, err := exec.LookPath("fish"); err != nil {
+			t.Skip("no fish")
+		}
+		script := filepath.Join(t.TempDir(), "mirrorctl.fish")
+		if err := os.WriteFile(script, []byte(run(t, "completion", "fish").stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ line, want string }{
+			{"mirrorctl status -o j", "json"},
+			{"mirrorctl --root " + root + " rollback ", id},
+			{"mirrorctl snapshots show --root " + root + " ", id},
+			{"mirrorctl completion z", "zsh"},
+			{"mirrorctl disable --kind-config kindf", "kindfile.yaml"},
+		} {
+			got := shell("fish", "source "+script+"; complete -C '"+tc.line+"'")
+			if first, _, _ := strings.Cut(strings.SplitN(got, "\n", 2)[0], "\t"); first != tc.want {
+				t.Errorf("fish %q: %q, want %q", tc.line, got, tc.want)
+			}
+		}
+	})
+}
