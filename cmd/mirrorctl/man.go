@@ -19,7 +19,7 @@ func writeMan(w io.Writer, app *cli.App) error {
 	for _, e := range [][2]string{
 		{"0", "success, changed or not"},
 		{"1", "error: one line on stderr naming the file and the problem (with -o json also {\"error\": ...} on stdout); nothing on disk changed; lint: also nothing to check under --root"},
-		{"2", "usage error (unknown flag or command, bad flag value, a relative path outside --root for a file a change writes)"},
+		{"2", "usage error (unknown flag or command, bad flag value, a relative path outside --root for a file mirrorctl may edit)"},
 		{"3", "something to act on: findings (lint), something depends on mirroring (audit), would change (disable, enable, apply-plan with --dry-run --exit-code), mirroring mixed (status --exit-code)"},
 	} {
 		fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", e[0], roff(e[1]))
