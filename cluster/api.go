@@ -39,6 +39,8 @@ type API interface {
 	ListPods(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.PodList, error)
 
 	ListEndpointSlices(ctx context.Context, namespace string, opts metav1.ListOptions) (*discoveryv1.EndpointSliceList, error)
+	CreateEndpointSlice(ctx context.Context, slice *discoveryv1.EndpointSlice, opts metav1.CreateOptions) (*discoveryv1.EndpointSlice, error)
+	DeleteEndpointSlice(ctx context.Context, namespace, name string, opts metav1.DeleteOptions) error
 	GetLease(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
 }
 
@@ -212,6 +214,18 @@ func (a *restAPI) ListPods(ctx context.Context, ns string, opts metav1.ListOptio
 
 func (a *restAPI) ListEndpointSlices(ctx context.Context, ns string, opts metav1.ListOptions) (*discoveryv1.EndpointSliceList, error) {
 	return listPage[discoveryv1.EndpointSliceList](ctx, a, a.discovery, ns, "endpointslices", opts)
+}
+
+func (a *restAPI) CreateEndpointSlice(ctx context.Context, slice *discoveryv1.EndpointSlice, opts metav1.CreateOptions) (*discoveryv1.EndpointSlice, error) {
+	out := &discoveryv1.EndpointSlice{}
+	err := a.discovery.Post().UseProtobufAsDefault().NamespaceIfScoped(slice.Namespace, slice.Namespace != "").Resource("endpointslices").
+		VersionedParams(&opts, a.params).Body(slice).Do(ctx).Into(out)
+	return out, err
+}
+
+func (a *restAPI) DeleteEndpointSlice(ctx context.Context, ns, name string, opts metav1.DeleteOptions) error {
+	return a.discovery.Delete().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource("endpointslices").Name(name).
+		Body(&opts).Do(ctx).Error()
 }
 
 func (a *restAPI) GetLease(ctx context.Context, ns, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error) {

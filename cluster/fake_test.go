@@ -139,6 +139,14 @@ func (k clientsetAPI) ListEndpointSlices(ctx context.Context, ns string, o metav
 	return k.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
 }
 
+func (k clientsetAPI) CreateEndpointSlice(ctx context.Context, s *discoveryv1.EndpointSlice, o metav1.CreateOptions) (*discoveryv1.EndpointSlice, error) {
+	return k.cs.DiscoveryV1().EndpointSlices(s.Namespace).Create(ctx, s, o)
+}
+
+func (k clientsetAPI) DeleteEndpointSlice(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+	return k.cs.DiscoveryV1().EndpointSlices(ns).Delete(ctx, name, o)
+}
+
 func (k clientsetAPI) GetLease(ctx context.Context, ns, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
 	return k.cs.CoordinationV1().Leases(ns).Get(ctx, name, o)
 }

@@ -115,12 +115,18 @@ func DescribeRecord(rec *cluster.Record) string {
 	if n := len(rec.Labels); n > 0 {
 		parts = append(parts, fmt.Sprintf("the skip-mirror label of %d Endpoints", n))
 	}
+	if n := len(rec.Slices); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d adopted EndpointSlice(s)", n))
+	}
 	return strings.Join(parts, ", ")
 }
 
 func (s *RecordRollback) Plan(ctx context.Context) ([]change.FileChange, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
+	if len(s.Record.Slices) > 0 {
+		return nil, fmt.Errorf("record %s %w", s.Record.ID, ErrAdoptRecord)
+	}
 	var out []change.FileChange
 	s.cms = s.Record.ConfigMaps
 	for _, cm := range s.cms {
@@ -211,6 +217,9 @@ func (l *Labels) Plan(ctx context.Context) ([]change.FileChange, error) {
 	ctx, cancel := l.ctx(ctx)
 	defer cancel()
 	var err error
+	if l.Record != nil && len(l.Record.Slices) > 0 {
+		return nil, fmt.Errorf("record %s %w", l.Record.ID, ErrAdoptRecord)
+	}
 	if l.Record != nil {
 		l.Changes, err = l.Client.PlanLabelRollback(ctx, l.Record.Labels, l.Force)
 	} else {

@@ -139,6 +139,7 @@ an unknown gate stops the component from starting.`,
 			lintCommand(),
 			auditCommand(),
 			skipCommand(),
+			adoptCommand(),
 			helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // Main reports errors, once

@@ -294,7 +294,7 @@ func runSkipRollback(c *cli.Context, g *globals, id string) error {
 	records := cluster.OpenRecords(newEnv(c, g, root).Store())
 	var rec *cluster.Record
 	if id == "" {
-		rec, err = records.Latest(func(r *cluster.Record) bool { return len(r.Labels) > 0 && r.RollbackOf == "" })
+		rec, err = records.Latest(func(r *cluster.Record) bool { return len(r.Labels) > 0 && len(r.Slices) == 0 && r.RollbackOf == "" })
 	} else {
 		rec, err = records.Get(id)
 	}

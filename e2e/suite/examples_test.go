@@ -22,7 +22,7 @@ import (
 )
 
 // clusterExampleCommands need an API server; must match clusterCommands in cmd/mirrorctl/examples_test.go.
-var clusterExampleCommands = map[string]bool{"audit": true, "skip": true}
+var clusterExampleCommands = map[string]bool{"audit": true, "skip": true, "adopt": true}
 
 var exampleCmdLine = regexp.MustCompile(`^\s*(?:\$ )?(mirrorctl(?:\s.*)?)$`)
 
@@ -31,7 +31,7 @@ var exampleCmdLine = regexp.MustCompile(`^\s*(?:\$ )?(mirrorctl(?:\s.*)?)$`)
 func helpClusterExamples(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, name := range []string{"audit", "skip"} {
+	for _, name := range []string{"audit", "skip", "adopt"} {
 		help := run(t, nil, mirrorctlBin(t), name, "--help")
 		i := strings.Index(help, "Examples:")
 		if i < 0 {
@@ -200,6 +200,7 @@ func expectedExampleExit(args []string) int {
 func TestClusterExamples(t *testing.T) {
 	kcmBin := bin(t, set137, "kube-controller-manager")
 	kubeadm := bin(t, set137, "kubeadm")
+	kubectl := bin(t, set137, "kubectl")
 	mbin := mirrorctlBin(t)
 	examples := append(helpClusterExamples(t), readmeClusterExamples(t)...)
 	if len(examples) < 5 {
@@ -225,9 +226,8 @@ func TestClusterExamples(t *testing.T) {
 		{"external-db", storage}, {"external-cache", storage},
 		{"external-search", nil}, // never labelled by an example: audit keeps a finding
 	} {
-		if err := userEndpoints(c.ctx(), c.client, "legacy", s.name, "192.0.2.30", s.labels, nil); err != nil {
-			t.Fatal(err)
-		}
+		// Hand-written with real kubectl: what the adopt examples move off mirroring (static).
+		c.handWrittenEndpoints(kubectl, "legacy", s.name, "192.0.2.30", s.labels)
 		c.waitSlices("legacy", s.name, true)
 	}
 
