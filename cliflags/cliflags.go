@@ -31,9 +31,12 @@ func Globalize(cmds []*cli.Command, newFlags func() []cli.Flag) {
 				have[n] = true
 			}
 		}
+	global:
 		for _, f := range newFlags() {
-			if have[f.Names()[0]] {
-				continue // the command defines it itself
+			for _, n := range f.Names() {
+				if have[n] {
+					continue global // the command has a flag of that name: its own wins
+				}
 			}
 			setCategory(f, Category)
 			c.Flags = append(c.Flags, f)
@@ -55,14 +58,6 @@ func setCategory(f cli.Flag, cat string) {
 	case *cli.StringSliceFlag:
 		fl.Category = cat
 	}
-}
-
-// IsGlobalCopy reports whether f is a copy Globalize added to a command.
-func IsGlobalCopy(f cli.Flag) bool {
-	if cf, ok := f.(cli.CategorizableFlag); ok {
-		return cf.GetCategory() == Category
-	}
-	return false
 }
 
 // Value returns the context to read the global flag name from: the innermost command on whose
