@@ -39,10 +39,10 @@ var _ = register(k0s{})
 func (k0s) Name() string { return "k0s" }
 
 var (
-	k0sConfigInput = Input{Name: "k0s-config", Kind: StringInput, Order: 20,
-		Usage: "k0s: config file (default /etc/k0s/k0s.yaml)"}
-	k0sAllowHAInput = Input{Name: "i-understand-k0s-ha-needs-mirroring", Kind: BoolInput, Order: 20,
-		Usage: "k0s: disable mirroring even on an HA control plane, whose `kubernetes` Endpoints depend on it"}
+	k0sConfigInput = Input{Name: "k0s-config", Kind: StringInput, File: true, Order: 20,
+		Usage: "k0s: config `FILE` (default /etc/k0s/k0s.yaml)"}
+	k0sAllowHAInput = Input{Name: "i-understand-k0s-ha-needs-mirroring", Kind: BoolInput, WriteOnly: true, Order: 20,
+		Usage: "k0s: disable mirroring even on an HA control plane, whose default/kubernetes Endpoints depend on it"}
 )
 
 func (k0s) Inputs() []Input { return []Input{k0sConfigInput, k0sAllowHAInput} }
@@ -129,8 +129,11 @@ func k0sRead(data []byte) (*k0sState, error) {
 	if st.root != nil && st.root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("is %s; want a k0s ClusterConfig", yamledit.KindName(st.root))
 	}
-	if _, k := yamledit.Get(st.root, "kind"); k != nil && k.Value != "ClusterConfig" {
-		return nil, fmt.Errorf("kind is %q; want ClusterConfig", k.Value)
+	// k0s never checks kind (pkg/apis/k0s/v1beta1 ConfigFromBytes unmarshals into ClusterConfig
+	// whatever it says, k0sproject/k0s@dff90cee); `k0s default-config` and the docs printed
+	// "kind: Cluster" until about 1.22, and such files still run. Anything else is not a k0s config.
+	if _, k := yamledit.Get(st.root, "kind"); k != nil && k.Value != "ClusterConfig" && k.Value != "Cluster" {
+		return nil, fmt.Errorf("kind is %q; want ClusterConfig (or the legacy Cluster)", k.Value)
 	}
 	_, spec := yamledit.Get(st.root, "spec")
 	_, cm := yamledit.Get(spec, "controllerManager")

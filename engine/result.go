@@ -23,6 +23,10 @@ type Result struct {
 	// [note] (the other notes are the [next] steps).
 	Remarks []string `json:"-"`
 
+	// NodeManager is the tool that renders this node's kcm flags from elsewhere (Cluster API, kops,
+	// kubespray, Rancher), when one was found; its "override" says the node was edited anyway.
+	NodeManager *change.NodeManager `json:"node_manager,omitempty"`
+
 	// Changes are the files and objects behind Files, in order, for the text diff.
 	Changes []change.FileChange `json:"-"`
 	// Plan is the node plan the result came from (a dry run saves it with --save-plan).
@@ -41,7 +45,7 @@ func NewResult(p *change.Plan, dryRun bool) *Result {
 	r := &Result{Mirroring: p.Mirroring, Files: []FileResult{}, Diff: []change.DiffEntry{},
 		Warnings: append([]string{}, p.Warnings...), Notes: append(append([]string{}, p.Remarks...), p.Notes...),
 		Remarks: append([]string{}, p.Remarks...),
-		Distro:  p.Distro, DryRun: dryRun, Plan: p}
+		Distro:  p.Distro, DryRun: dryRun, Plan: p, NodeManager: p.Manager}
 	for _, f := range p.Files {
 		r.Add(f)
 	}
