@@ -30,11 +30,14 @@ COMMON_ARGS = dict(
     talos_patch_out=dict(type="str"),
     talos_document=dict(type="bool", default=False),
     kops_spec=dict(type="str"),
+    i_understand_node_is_managed=dict(type="bool", default=False),
     kubeconfig=dict(type="str"),
 )
 
 DISTRO_STRINGS = ("k0s_config", "kind_config", "kind_node_version", "talos_config", "talos_patch_out", "kops_spec")
-DISTRO_BOOLS = ("i_understand_k0s_ha_needs_mirroring", "talos_document")
+DISTRO_BOOLS = ("i_understand_k0s_ha_needs_mirroring", "talos_document", "i_understand_node_is_managed")
+# Overrides of a refusal to write: a status reads, so they are not passed to it.
+WRITE_ONLY = ("i_understand_k0s_ha_needs_mirroring", "i_understand_node_is_managed")
 
 
 def flag(option):
@@ -67,7 +70,7 @@ def target_flags(params, status=False):
             cmd += [flag(name), params[name]]
     for name in DISTRO_BOOLS:
         # A status reads; refusing an HA k0s node is a write-time decision.
-        if params.get(name) and not (status and name == "i_understand_k0s_ha_needs_mirroring"):
+        if params.get(name) and not (status and name in WRITE_ONLY):
             cmd.append(flag(name))
     return cmd
 

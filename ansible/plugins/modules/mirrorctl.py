@@ -156,6 +156,13 @@ options:
   kops_spec:
     description: Passed as C(--kops-spec) (kops; the cluster spec to edit).
     type: str
+  i_understand_node_is_managed:
+    description:
+      - Passed as C(--i-understand-node-is-managed). Edit a node whose kube-controller-manager flags Cluster API,
+        kops or kubespray render from elsewhere (mirrorctl refuses by default, printing the change to make there);
+        the change is lost at that tool's next rollout.
+    type: bool
+    default: false
 notes:
   - mirrorctl's warnings (something to act on) are shown as Ansible warnings; its notes (worth knowing,
     nothing to fix, such as what reads EndpointSlices from 1.34) are returned in C(notes) only.
@@ -237,6 +244,12 @@ pending_restart:
   type: list
   elements: str
   sample: ["systemctl", "restart", "k3s"]
+node_manager:
+  description:
+    - The tool that renders this node's kube-controller-manager flags from elsewhere (Cluster API, kops, kubespray,
+      Rancher), as mirrorctl reports it - C(name), C(evidence), C(source_of_truth), C(change), C(override).
+  returned: when mirrorctl found one
+  type: dict
 warnings:
   description: mirrorctl's warnings (also shown as Ansible warnings).
   returned: when mirrorctl warned
@@ -338,8 +351,9 @@ def main():
         pending_restart=out.get("pending_restart"),
         cmd=cmd,
     )
-    if "distro" in out:
-        result["distro"] = out["distro"]
+    for key in ("distro", "node_manager"):
+        if out.get(key) is not None:
+            result[key] = out[key]
     warnings = [str(w) for w in (out.get("warnings") or [])]
     if warnings:
         # exit_json turns the 'warnings' list into Ansible warnings; notes are not among them.

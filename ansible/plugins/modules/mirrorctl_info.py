@@ -81,6 +81,10 @@ options:
   kops_spec:
     description: Passed as C(--kops-spec).
     type: str
+  i_understand_node_is_managed:
+    description: Accepted for symmetry with M(mirrorctl.mirrorctl.mirrorctl); a status reads, so it is not passed.
+    type: bool
+    default: false
 requirements:
   - the mirrorctl binary on the managed node
 seealso:
@@ -126,6 +130,10 @@ files:
             "version": "1.29"}]
 interrupted:
   description: An interrupted change (its snapshot), or null.
+  returned: always
+  type: dict
+node_manager:
+  description: The tool that renders this node's kube-controller-manager flags from elsewhere, or null.
   returned: always
   type: dict
 status_warnings:
@@ -176,6 +184,7 @@ def main():
         distro=out.get("distro"),
         files=out.get("files") or [],
         interrupted=out.get("interrupted"),
+        node_manager=out.get("node_manager"),
         status_warnings=warnings,
         version=version(module, path),
         cmd=cmd,
