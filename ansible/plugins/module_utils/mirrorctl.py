@@ -76,17 +76,18 @@ def target_flags(params, status=False):
 
 
 def error_line(stderr, stdout, rc):
-    # With -o json an error is also a JSON object on stdout ({"error": ...}) in newer releases; the
-    # one-line error is otherwise the last line on stderr, after the "[phase] ..." log lines.
+    # The one-line error is the last line on stderr, after the "[phase] ..." log lines, as the operator
+    # sees it; with -o json newer releases also print it on stdout as {"error": ...}, used when stderr
+    # says nothing.
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    if lines:
+        return lines[-1]
     try:
         out = json.loads(stdout or "")
         if isinstance(out, dict) and isinstance(out.get("error"), str):
             return out["error"]
     except ValueError:
         pass
-    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
-    if lines:
-        return lines[-1]
     lines = [line.strip() for line in (stdout or "").splitlines() if line.strip()]
     if lines:
         return lines[-1]
