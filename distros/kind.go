@@ -309,14 +309,14 @@ func (st *kindState) spliceBlock(item *yaml.Node, oldText, newText string) (yaml
 }
 
 func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
-	f, st, name, err := kindConfig.readForPlan(o)
+	f, st, sw, err := kindConfig.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
 	path := f.Path
 	p := &change.Plan{Distro: "kind", Op: o.Op}
 	out := f.Data
-	occ, changed := controllers.Edit(o.Op, [][]string{st.eff}, name)
+	occ, changed := sw.Edit(o.Op, [][]string{st.eff})
 	if changed {
 		value := controllers.Join(occ[0])
 		var edits []yamledit.Splice
@@ -366,7 +366,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if controllers.MirroringEnabled(after.eff) != (o.Op == controllers.Enable) {
+		if !sw.Done(o.Op, after.eff) {
 			return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", path)
 		}
 		if st.setter == nil {
@@ -374,6 +374,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		}
 	}
 	p.Mirroring = change.StateOf(controllers.MirroringEnabled(occ[0]))
+	p.Endpoints = endpointsAfter(o, occ[0])
 	p.Files = []change.FileChange{{Path: path, Kind: kindKind, Before: f, After: out}}
 	if st.guessed {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no node image in %s and no --kind-node-version: assuming kind's default node image (%s, kubeadm %s); pass --kind-node-version when `kind create cluster --image` picks another", path, kindDefaultImage, st.api))

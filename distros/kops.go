@@ -127,13 +127,13 @@ func kopsRead(data []byte) (*kopsState, error) {
 }
 
 func (a kops) Plan(o Options) (*change.Plan, error) {
-	f, st, name, err := kopsSpec.readForPlan(o)
+	f, st, sw, err := kopsSpec.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
 	path := f.Path
 	p := &change.Plan{Distro: "kops", Op: o.Op}
-	outOcc, changed := controllers.Edit(o.Op, [][]string{st.list}, name)
+	outOcc, changed := sw.Edit(o.Op, [][]string{st.list})
 	out := f.Data
 	if changed {
 		items := outOcc[0]
@@ -163,9 +163,10 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 		return nil, err
 	}
 	p.Mirroring = change.StateOf(controllers.MirroringEnabled(after.list))
+	p.Endpoints = endpointsAfter(o, after.list)
 	p.Files = []change.FileChange{{Path: path, Kind: kopsKind, Before: f, After: out}}
 	if !st.version.Known {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("spec.kubernetesVersion not readable: using the controller name %q, which every version from 1.19 accepts", name))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("spec.kubernetesVersion not readable: using %s, which every version from 1.19 accepts", sw.Describe()))
 	}
 	p.Notes = append(p.Notes,
 		"apply the spec with `kops replace -f "+path+"`, then `kops update cluster --yes` and `kops rolling-update cluster --yes` (control-plane nodes are replaced)")

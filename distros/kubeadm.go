@@ -124,11 +124,11 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 		}
 	}
 
-	name, err := controllers.NameFor(version, o.ControllerName)
+	sw, err := o.Switch(version)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
-	after, _, err := m.Edited(o.Op, name)
+	after, _, err := m.EditedSwitch(o.Op, sw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
@@ -141,7 +141,7 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	p.Version = version
 
 	for _, c := range cfgs {
-		out, st, _, err := c.doc.Edit(o.Op, name)
+		out, st, _, err := c.doc.EditSelection(o.Op, o.Selection())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.file.Path, err)
 		}

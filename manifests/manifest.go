@@ -354,11 +354,17 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 // Edited is Edit returning the edited manifest parsed, the parse that checked the edit: a caller
 // reading the new state from it does not parse the new bytes a second time. Unchanged, it is m.
 func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, changed bool, err error) {
+	return m.EditedSwitch(op, controllers.Mirror(name))
+}
+
+// EditedSwitch is Edited for every controller of sw (with --endpoints-controller, the Endpoints
+// controller too).
+func (m *Manifest) EditedSwitch(op controllers.Op, sw controllers.Switch) (after *Manifest, changed bool, err error) {
 	occ, err := m.Controllers()
 	if err != nil {
 		return nil, false, err
 	}
-	planned, changed := controllers.Edit(op, occ, name)
+	planned, changed := sw.Edit(op, occ)
 	if !changed {
 		return m, false, nil
 	}
