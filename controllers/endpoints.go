@@ -2,7 +2,6 @@ package controllers
 
 import "fmt"
 
-
 // The Endpoints controller's names (it writes an Endpoints object for every Service with a selector).
 // "endpoint" is the only name up to 1.27 and an alias from 1.28, where "endpoints-controller" became the
 // canonical name; that name is an unknown (fatal) controller before 1.28. Read in

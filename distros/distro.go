@@ -40,7 +40,9 @@ func (o Options) Selection() controllers.Selection {
 
 // Switch picks the controller names to write for version v: --controller-name or the version's name
 // for the mirroring controller, and the Endpoints controller's name with --endpoints-controller.
-func (o Options) Switch(v controllers.Version) (controllers.Switch, error) { return o.Selection().For(v) }
+func (o Options) Switch(v controllers.Version) (controllers.Switch, error) {
+	return o.Selection().For(v)
+}
 
 // Values are inputs' values by Input.Name: a string, a bool or a []string, as the Input's Kind says.
 type Values map[string]any
