@@ -40,6 +40,7 @@ type API interface {
 
 	ListEndpointSlices(ctx context.Context, namespace string, opts metav1.ListOptions) (*discoveryv1.EndpointSliceList, error)
 	GetLease(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
+	ListLeases(ctx context.Context, namespace string, opts metav1.ListOptions) (*coordinationv1.LeaseList, error)
 }
 
 // jsonGetter is the optional part of an API: a GET of a path none of the typed methods cover (the
@@ -216,4 +217,8 @@ func (a *restAPI) ListEndpointSlices(ctx context.Context, ns string, opts metav1
 
 func (a *restAPI) GetLease(ctx context.Context, ns, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error) {
 	return getObject[coordinationv1.Lease](ctx, a, a.coordination, ns, "leases", name, opts)
+}
+
+func (a *restAPI) ListLeases(ctx context.Context, ns string, opts metav1.ListOptions) (*coordinationv1.LeaseList, error) {
+	return listPage[coordinationv1.LeaseList](ctx, a, a.coordination, ns, "leases", opts)
 }

@@ -142,3 +142,7 @@ func (k clientsetAPI) ListEndpointSlices(ctx context.Context, ns string, o metav
 func (k clientsetAPI) GetLease(ctx context.Context, ns, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
 	return k.cs.CoordinationV1().Leases(ns).Get(ctx, name, o)
 }
+
+func (k clientsetAPI) ListLeases(ctx context.Context, ns string, o metav1.ListOptions) (*coordinationv1.LeaseList, error) {
+	return k.cs.CoordinationV1().Leases(ns).List(ctx, o)
+}

@@ -410,3 +410,16 @@ func (kindAdapter) Status(o Options) (*change.Status, error) {
 	}
 	return oneFileStatus("kind", fs), nil
 }
+
+// clusterVersion is the node image version every node of the cluster this config creates runs; kind's
+// default image when the config names none is a guess, not a version the cluster is known to run.
+func (kindAdapter) clusterVersion(o Options) (controllers.Version, string, error) {
+	f, st, err := kindConfig.read(o)
+	if err != nil {
+		return controllers.Version{}, "", err
+	}
+	if st.guessed {
+		return controllers.Version{}, fmt.Sprintf("%s names no node image and --kind-node-version is not given", f.Path), nil
+	}
+	return st.version, "the node image version of " + f.Path, nil
+}

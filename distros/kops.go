@@ -197,3 +197,12 @@ func (kops) Status(o Options) (*change.Status, error) {
 	}
 	return oneFileStatus("kops", fs), nil
 }
+
+// clusterVersion is spec.kubernetesVersion: kops runs every control-plane node at it.
+func (kops) clusterVersion(o Options) (controllers.Version, string, error) {
+	f, st, err := kopsSpec.read(o)
+	if err != nil {
+		return controllers.Version{}, "", err
+	}
+	return st.version, f.Path + " spec.kubernetesVersion", nil
+}

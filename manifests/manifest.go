@@ -525,3 +525,27 @@ func (m *Manifest) insertFlag(value string) (yamledit.Splice, error) {
 	}
 	return s, err
 }
+
+// ContainerImage reads the image of the container named name in a static pod manifest (another
+// component's: kube-apiserver's, for the version it runs), with Parse's YAML policy. Errors are one
+// line without the file name.
+func ContainerImage(data []byte, name string) (string, error) {
+	f, err := parsePolicy(yamledit.Decode(bytes.Clone(data)))
+	if err != nil {
+		return "", err
+	}
+	doc := f.Docs[0]
+	if doc.Kind != yaml.MappingNode || scalarField(doc, "kind") != "Pod" {
+		return "", errors.New("not a Pod manifest")
+	}
+	containers := field(field(doc, "spec"), "containers")
+	if containers == nil || containers.Kind != yaml.SequenceNode {
+		return "", errors.New("Pod has no spec.containers list")
+	}
+	for _, c := range containers.Content {
+		if c.Kind == yaml.MappingNode && scalarField(c, "name") == name {
+			return scalarField(c, "image"), nil
+		}
+	}
+	return "", fmt.Errorf("no container named %q", name)
+}

@@ -129,6 +129,9 @@ For example, after ` + "`mirrorctl disable --dry-run --save-plan disable.plan`" 
 			&cli.BoolFlag{Name: "force", Usage: "apply a plan made on a node with another hostname or machine-id (the files must still match), and rewrite a target that has more than one hard link (its other names keep the old bytes); with a warning"},
 			&cli.StringFlag{Name: "expect-sha256", Usage: "refuse the plan unless the file's sha256 is this (the digest a ticket cites)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			skipAPIServerCheckFlag(),
+			kubeconfigFlag("for a plan that switches the Endpoints controller off: read every kube-apiserver's version through this kubeconfig (under --root) instead of this node's files"),
+			timeoutFlag(2 * time.Minute),
 		}, waitFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -161,6 +164,12 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	}
 	env := newEnv(c, g, root)
 	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force"), Gate: gate(c, g, root, f.Distro)}
+	job.APIServers.Skip = c.Bool("skip-apiserver-version-check")
+	if c.String("kubeconfig") != "" {
+		if job.APIServers.Cluster, err = liveCluster(c, g); err != nil {
+			return err
+		}
+	}
 	r, err := engine.Run(c.Context, env, engine.ApplyPlan(env, f, c.Bool("force"), job))
 	if err != nil {
 		return err
