@@ -83,7 +83,7 @@ func (c *Client) APIServers(ctx context.Context) (*APIServers, error) {
 	}
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Node < pods[j].Node })
 	out.Servers = append(out.Servers, pods...)
-	out.Servers = append(out.Servers, APIServer{Name: "/version", Version: answered, From: "GET /version (the kube-apiserver that answered)"})
+	out.Servers = append(out.Servers, APIServer{Name: "the kube-apiserver answering /version", Version: answered, From: "GET /version"})
 
 	switch {
 	case leaseErr != nil:

@@ -13,6 +13,7 @@ func TestK0sGolden(t *testing.T)      { kitRunGolden(t, mustGet(t, "k0s")) }
 func TestKopsGolden(t *testing.T)     { kitRunGolden(t, mustGet(t, "kops")) }
 func TestTalosGolden(t *testing.T)    { kitRunGolden(t, mustGet(t, "talos")) }
 func TestKindGolden(t *testing.T)     { kitRunGolden(t, mustGet(t, "kind")) }
+func TestKubeadmGolden(t *testing.T)  { kitRunGolden(t, mustGet(t, "kubeadm")) }
 
 // Auto-detection over every registered adapter, on roots laid out like real nodes.
 func TestDetectNodes(t *testing.T) {

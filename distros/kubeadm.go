@@ -139,6 +139,11 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	}
 	p.Mirroring = change.StateOf(on)
 	p.Version = version
+	eff, err := after.Effective()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
+	}
+	p.Endpoints = endpointsAfter(o, eff)
 
 	for _, c := range cfgs {
 		out, st, _, err := c.doc.EditSelection(o.Op, o.Selection())
@@ -148,6 +153,9 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 		p.Files = append(p.Files, change.FileChange{Path: c.file.Path, Kind: configKind(st), Before: c.file, After: out})
 		if st.Mirroring != on {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring would be %s there but %s in %s", c.file.Path, change.StateOf(st.Mirroring), change.StateOf(on), KubeadmManifest))
+		}
+		if e := endpointsAfter(o, st.Controllers); e != p.Endpoints {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: the Endpoints controller would be %s there but %s in %s", c.file.Path, e, p.Endpoints, KubeadmManifest))
 		}
 	}
 

@@ -47,7 +47,7 @@ func EndpointsGuard(env *Env, a distros.Adapter, o distros.Options, check APISer
 			return nil, err
 		}
 		for _, s := range found.Servers {
-			env.logf("plan", "kube-apiserver %s: %s (%s)", s.Name, s.Version, s.From)
+			env.logf("plan", "%s: Kubernetes %s (%s)", s.Name, s.Version, s.From)
 		}
 		if warnings, err = distros.CheckEndpointsController(found); err != nil {
 			return nil, err
