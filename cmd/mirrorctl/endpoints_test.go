@@ -132,3 +132,37 @@ func TestEndpointsControllerPlan(t *testing.T) {
 		t.Fatalf("apply-plan --skip-apiserver-version-check: exit %d %v: %s", r.code, m, r.stderr)
 	}
 }
+
+// lint knows the Endpoints controller's names, and lint --fix (which removes the feature gate) leaves
+// the switched-off controllers off.
+func TestEndpointsControllerLint(t *testing.T) {
+	t.Parallel()
+	root := nodeWithGate(t)
+	if r := run(t, "--root", root, "disable", "--endpoints-controller", "--skip-apiserver-version-check"); r.code != 0 {
+		t.Fatalf("disable: exit %d: %s", r.code, r.stderr)
+	}
+	m, r := runJSON(t, "--root", root, "-o", "json", "lint")
+	if f := m["findings"].([]any); r.code != 3 || len(f) != 1 || f[0].(map[string]any)["check"] != "feature-gate" {
+		t.Fatalf("lint: exit %d, findings %v", r.code, m["findings"])
+	}
+	kcmBefore, _ := os.ReadFile(filepath.Join(root, kcmPath))
+	if r := run(t, "--root", root, "lint", "--fix"); r.code != 0 {
+		t.Fatalf("lint --fix: exit %d: %s", r.code, r.stderr)
+	}
+	kcmAfter, _ := os.ReadFile(filepath.Join(root, kcmPath))
+	st, _ := runJSON(t, "--root", root, "-o", "json", "status")
+	if string(kcmAfter) != string(kcmBefore) || st["mirroring"] != "disabled" || st["endpoints_controller"] != "disabled" {
+		t.Fatalf("lint --fix changed the controllers: status %v", st)
+	}
+
+	// On 1.27 the canonical name is unknown (kcm would not start); lint says which name 1.27 knows.
+	old := newNode(t)
+	b, _ := os.ReadFile(filepath.Join(old, kcmPath))
+	s := strings.Replace(string(b), "kube-controller-manager:v1.29.0", "kube-controller-manager:v1.27.16", 1)
+	s = strings.Replace(s, "--controllers=*,bootstrapsigner,tokencleaner", "--controllers=*,bootstrapsigner,tokencleaner,-endpoints-controller", 1)
+	golden.WriteFile(t, filepath.Join(old, kcmPath), []byte(s))
+	r = run(t, "--root", old, "lint")
+	if r.code != 3 || !strings.Contains(r.stdout, `no controller "endpoints-controller" in Kubernetes 1.27`) || !strings.Contains(r.stdout, `before 1.28 the Endpoints controller is called "endpoint"`) {
+		t.Fatalf("lint on 1.27: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
