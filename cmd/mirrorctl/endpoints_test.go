@@ -166,3 +166,31 @@ func TestEndpointsControllerLint(t *testing.T) {
 		t.Fatalf("lint on 1.27: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A kubeadm config that still runs the Endpoints controller while the manifest does not is a
+// disagreement lint names (kubeadm upgrade would bring the controller back).
+func TestEndpointsControllerLintDisagreement(t *testing.T) {
+	t.Parallel()
+	root := newNode(t)
+	if r := run(t, "--root", root, "disable"); r.code != 0 {
+		t.Fatalf("disable: exit %d: %s", r.code, r.stderr)
+	}
+	cfg := filepath.Join(root, "etc/kubernetes/kubeadm-config.yaml")
+	mirroringOnly, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, "--root", root, "disable", "--endpoints-controller", "--skip-apiserver-version-check"); r.code != 0 {
+		t.Fatalf("disable --endpoints-controller: exit %d: %s", r.code, r.stderr)
+	}
+	golden.WriteFile(t, cfg, mirroringOnly)
+	r := run(t, "--root", root, "lint")
+	if r.code != 3 || !strings.Contains(r.stdout, "the Endpoints controller is enabled here but disabled in /etc/kubernetes/manifests/kube-controller-manager.yaml") ||
+		!strings.Contains(r.stdout, "mirrorctl disable --endpoints-controller --kubeadm-config /etc/kubernetes/kubeadm-config.yaml") {
+		t.Fatalf("lint: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	st, _ := runJSON(t, "--root", root, "-o", "json", "status")
+	if st["endpoints_controller"] != "mixed" || st["agree"] != false {
+		t.Fatalf("status: %v", st)
+	}
+}
