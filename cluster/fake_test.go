@@ -131,12 +131,28 @@ func (k clientsetAPI) PatchEndpoints(ctx context.Context, ns, name string, pt ty
 	return k.cs.CoreV1().Endpoints(ns).Patch(ctx, name, pt, data, o)
 }
 
+func (k clientsetAPI) CreateEndpoints(ctx context.Context, e *corev1.Endpoints, o metav1.CreateOptions) (*corev1.Endpoints, error) {
+	return k.cs.CoreV1().Endpoints(e.Namespace).Create(ctx, e, o)
+}
+
+func (k clientsetAPI) DeleteEndpoints(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+	return k.cs.CoreV1().Endpoints(ns).Delete(ctx, name, o)
+}
+
 func (k clientsetAPI) ListPods(ctx context.Context, ns string, o metav1.ListOptions) (*corev1.PodList, error) {
 	return k.cs.CoreV1().Pods(ns).List(ctx, o)
 }
 
 func (k clientsetAPI) ListEndpointSlices(ctx context.Context, ns string, o metav1.ListOptions) (*discoveryv1.EndpointSliceList, error) {
 	return k.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
+}
+
+func (k clientsetAPI) CreateEndpointSlice(ctx context.Context, s *discoveryv1.EndpointSlice, o metav1.CreateOptions) (*discoveryv1.EndpointSlice, error) {
+	return k.cs.DiscoveryV1().EndpointSlices(s.Namespace).Create(ctx, s, o)
+}
+
+func (k clientsetAPI) DeleteEndpointSlice(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+	return k.cs.DiscoveryV1().EndpointSlices(ns).Delete(ctx, name, o)
 }
 
 func (k clientsetAPI) GetLease(ctx context.Context, ns, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
