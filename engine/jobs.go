@@ -21,9 +21,15 @@ import (
 // The planners: one per command that changes something. Each returns a Job for Run.
 
 // Mutate is disable and enable: the adapter's plan, with lint's findings as warnings.
+//
+// With o.EndpointsController on disable, the job gets EndpointsGuard (configured by job.APIServers):
+// no caller switches the Endpoints controller off unchecked by forgetting it.
 func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 	first := true
 	job.Op = string(o.Op)
+	if job.Guard == nil {
+		job.Guard = EndpointsGuard(env, a, o, job.APIServers)
+	}
 	job.Plan = func(_ *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
 		if first {
 			env.logf("plan", "%s on %s node (root %s)", o.Op, a.Name(), o.Root.Dir)
@@ -40,9 +46,23 @@ func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 		// reads the files the plan read, as it read them.
 		lo := lint.Options{KubeadmConfigs: o.Strings(distros.KubeadmConfigInput), Reads: reads}
 		p.Warnings = append(lint.PreChangeWarnings(o.Root, lo, p), p.Warnings...)
+		if o.EndpointsController {
+			// Every adapter reports the Endpoints controller's state after its edit; one that did not
+			// has not established it, and nothing may say it did.
+			switch want := change.StateOf(o.Op == controllers.Enable); p.Endpoints {
+			case "":
+				return nil, fmt.Errorf("internal error: the %s adapter does not report the Endpoints controller's state after the edit", a.Name())
+			case want:
+			default:
+				p.Warnings = append(p.Warnings, fmt.Sprintf("the Endpoints controller stays %s", p.Endpoints))
+			}
+		}
 		return p, nil
 	}
 	job.Unchanged = func(p *change.Plan) string {
+		if p.Endpoints != "" {
+			return fmt.Sprintf("mirroring is already %s and the Endpoints controller %s: nothing to change", p.Mirroring, p.Endpoints)
+		}
 		return fmt.Sprintf("mirroring is already %s: nothing to change", p.Mirroring)
 	}
 	return &job
@@ -78,8 +98,14 @@ func Restart(env *Env, distro string) func(*change.Plan) error {
 
 // ApplyPlan applies a saved plan: its planner checks, each time, that every target still has the bytes
 // the plan recorded and that the node is the one it was made on (force: any node).
+//
+// A disable plan that switches the Endpoints controller off runs EndpointsGuard as disable does: the
+// cluster may have changed since the plan was made.
 func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 	job.Op = f.Operation
+	if a, o, lo, err := planSetup(env.Root, f); err == nil && lo == nil && job.Guard == nil {
+		job.Guard = EndpointsGuard(env, a, o, job.APIServers)
+	}
 	job.Plan = func(*snapshot.Store, *distros.Reads) (*change.Plan, error) {
 		var forced []string
 		if force {
@@ -123,7 +149,7 @@ const lintFixManifestsDir = "manifests-dir"
 // PlanInputs are the inputs a disable or enable plan records: --controller-name and the values of
 // the inputs adapter a declares. apply-plan recomputes the plan's targets from them (PlanTargets).
 func PlanInputs(a distros.Adapter, o distros.Options) planfile.Inputs {
-	in := planfile.Inputs{ControllerName: o.ControllerName, Values: map[string]any{}}
+	in := planfile.Inputs{ControllerName: o.ControllerName, EndpointsController: o.EndpointsController, Values: map[string]any{}}
 	for _, d := range a.Inputs() {
 		if v, ok := o.Inputs[d.Name]; ok {
 			in.Values[d.Name] = v
@@ -159,6 +185,9 @@ func planSetup(root nodefs.Root, f *planfile.File) (distros.Adapter, distros.Opt
 		if in.ControllerName != "" {
 			return nil, distros.Options{}, nil, errors.New("plan: a lint-fix plan records a controller name, which lint --fix does not read; nothing written")
 		}
+		if in.EndpointsController {
+			return nil, distros.Options{}, nil, errors.New("plan: a lint-fix plan records endpoints_controller, which lint --fix does not read; nothing written")
+		}
 		return nil, distros.Options{}, &o, nil
 	case string(controllers.Disable), string(controllers.Enable):
 	default:
@@ -168,7 +197,8 @@ func planSetup(root nodefs.Root, f *planfile.File) (distros.Adapter, distros.Opt
 	if err != nil {
 		return nil, distros.Options{}, nil, fmt.Errorf("plan: %w; nothing written", err)
 	}
-	o := distros.Options{Root: root, Op: controllers.Op(f.Operation), ControllerName: in.ControllerName, Inputs: distros.Values{}}
+	o := distros.Options{Root: root, Op: controllers.Op(f.Operation), ControllerName: in.ControllerName,
+		EndpointsController: in.EndpointsController, Inputs: distros.Values{}}
 	for k, v := range in.Values {
 		if !readsInput(a, k, v) {
 			return nil, o, nil, fmt.Errorf("plan: records input %s=%v, which is not an input of the %s adapter of that kind; nothing written", k, v, a.Name())

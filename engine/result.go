@@ -5,8 +5,11 @@ import "github.com/mirrorctl/mirrorctl/change"
 // Result is what every changing command reports. Its JSON keys are public contract; commands with more
 // to say (lint's findings, a plan file, skip's objects) embed it.
 type Result struct {
-	Changed   bool               `json:"changed"`
-	Mirroring string             `json:"mirroring"`
+	Changed   bool   `json:"changed"`
+	Mirroring string `json:"mirroring"`
+	// Endpoints is the Endpoints controller's state after the command, when it switched it
+	// (--endpoints-controller); the key is absent otherwise.
+	Endpoints string             `json:"endpoints_controller,omitempty"`
 	Snapshot  *string            `json:"snapshot"`
 	Files     []FileResult       `json:"files"`
 	Diff      []change.DiffEntry `json:"diff"`
@@ -33,7 +36,7 @@ type FileResult struct {
 
 // NewResult is the result of plan p: every target, changed or not, and the diff of those that change.
 func NewResult(p *change.Plan, dryRun bool) *Result {
-	r := &Result{Mirroring: p.Mirroring, Files: []FileResult{}, Diff: []change.DiffEntry{},
+	r := &Result{Mirroring: p.Mirroring, Endpoints: p.Endpoints, Files: []FileResult{}, Diff: []change.DiffEntry{},
 		Warnings: append([]string{}, p.Warnings...), Notes: append([]string{}, p.Notes...),
 		Distro: p.Distro, DryRun: dryRun, Plan: p, NodeManager: p.Manager}
 	for _, f := range p.Files {

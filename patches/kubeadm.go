@@ -89,6 +89,11 @@ func ReadKubeadmConfig(data []byte) (*KubeadmState, error) {
 
 // EditKubeadmConfig is ParseKubeadmConfig, then Edit.
 func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
+	return EditKubeadmConfigSelection(data, op, controllers.Selection{ControllerName: nameOverride})
+}
+
+// EditKubeadmConfigSelection is ParseKubeadmConfig, then EditSelection.
+func EditKubeadmConfigSelection(data []byte, op controllers.Op, sel controllers.Selection) (out []byte, after *KubeadmState, changed bool, err error) {
 	if op != controllers.Disable && op != controllers.Enable {
 		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
 	}
@@ -96,7 +101,7 @@ func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out
 	if err != nil {
 		return nil, nil, false, err
 	}
-	return k.Edit(op, nameOverride)
+	return k.EditSelection(op, sel)
 }
 
 // Edit returns the new bytes (== the parsed bytes when unchanged) and the state after the edit.
@@ -107,15 +112,21 @@ func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out
 // with whatever extraArgs says. In v1beta4/v1 lists, several controllers entries become several
 // --controllers flags, which kube-controller-manager concatenates; they are edited like repeated flags.
 func (k *KubeadmConfig) Edit(op controllers.Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
+	return k.EditSelection(op, controllers.Selection{ControllerName: nameOverride})
+}
+
+// EditSelection is Edit for every controller sel asks for (with Endpoints, the Endpoints controller
+// too), the names chosen for the config's kubernetesVersion.
+func (k *KubeadmConfig) EditSelection(op controllers.Op, sel controllers.Selection) (out []byte, after *KubeadmState, changed bool, err error) {
 	if op != controllers.Disable && op != controllers.Enable {
 		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
 	}
 	cc, before := k.cc, k.state
-	name, err := controllers.NameFor(before.Version, nameOverride)
+	sw, err := sel.For(before.Version)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%s: kubernetesVersion: %w", cc.what(), err)
 	}
-	edits, wantList, changed, err := cc.plan(k.args, op, name)
+	edits, wantList, changed, err := cc.plan(k.args, op, sw)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -709,9 +720,9 @@ func (cc *clusterConfig) state() (*KubeadmState, *argsLocation, error) {
 }
 
 // plan computes the edits for op: the new effective controllers list and whether anything changes.
-func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) ([]yamledit.LineEdit, []string, bool, error) {
+func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, sw controllers.Switch) ([]yamledit.LineEdit, []string, bool, error) {
 	if len(a.values) == 0 {
-		out, changed := controllers.Edit(op, [][]string{slices.Clone(KubeadmDefaultControllers)}, name)
+		out, changed := sw.Edit(op, [][]string{slices.Clone(KubeadmDefaultControllers)})
 		if !changed {
 			return nil, nil, false, nil
 		}
@@ -719,7 +730,7 @@ func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) (
 		return a.create(yamledit.Render(yaml.DoubleQuotedStyle, value)), out[0], true, nil
 	}
 	occ := a.occurrences()
-	out, changed := controllers.Edit(op, occ, name)
+	out, changed := sw.Edit(op, occ)
 	if !changed {
 		return nil, nil, false, nil
 	}
@@ -736,10 +747,16 @@ func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) (
 				// controllers.Edit adds its entry at the end, inside the default part. It adds one only
 				// when no entry mentions the controller any more, so at the front it means the same;
 				// the check below proves that rather than trusting it.
-				moved := append([]string{out[i][n-1]}, out[i][:n-1]...)
+				// With --endpoints-controller it may have added two: move every trailing entry that
+				// names a switched controller.
+				k := n - 1
+				for k > 0 && sw.Is(strings.TrimPrefix(out[i][k-1], "-")) {
+					k--
+				}
+				moved := append(slices.Clone(out[i][k:]), out[i][:k]...)
 				trial := slices.Clone(out)
 				trial[i] = moved
-				if value, ok = unmerge(v.merge, moved); ok && controllers.MirroringEnabled(controllers.Flatten(trial)) == (op == controllers.Enable) {
+				if value, ok = unmerge(v.merge, moved); ok && sw.Done(op, controllers.Flatten(trial)) {
 					out[i] = moved
 				} else {
 					ok = false

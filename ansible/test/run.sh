@@ -409,4 +409,41 @@ else
 	skip "plan: this mirrorctl has no apply-plan command or --save-plan flag yet"
 fi
 
+# --- 9. endpoints_controller: the Endpoints controller too (issue 16 §3) -----
+f0=$failed
+# apiserver NAME VERSION: the node gets kube-apiserver's manifest as real kubeadm writes it.
+apiserver() {
+	cp "$repo/testdata/kubeadm/$2/kube-apiserver.yaml" "$work/roots/$1/etc/kubernetes/manifests/kube-apiserver.yaml"
+	rm -rf "$work/pristine/$1"
+	cp -a "$work/roots/$1" "$work/pristine/$1"
+}
+node ep1
+apiserver ep1 v1.37
+node ep2
+apiserver ep2 v1.36
+inventory "$work/inv-ep1.yml" ep1
+inventory "$work/inv-ep2.yml" ep2
+log=$work/ep1.log
+rc=$(play "$log" "$work/inv-ep1.yml" -v -e mirrorctl_endpoints_controller=true)
+check "endpoints: 1.37 node exits 0, changed" eq "$rc/$(status "$log" ep1)" 0/changed
+check "endpoints: result says both controllers disabled, ran --endpoints-controller" \
+	result_is "$log" ep1 'r["mirroring"] == "disabled" and r["endpoints_controller"] == "disabled" and "--endpoints-controller" in r["cmd"]'
+check "endpoints: the manifest switches the Endpoints controller off" \
+	grep -qE -- '--controllers=\*,bootstrapsigner,tokencleaner,-endpointslice(mirroring|-mirroring-controller),-endpoints?(-controller)?$' \
+	"$work/roots/ep1/$manifest_rel"
+check "endpoints: the warning that other control-plane nodes were not checked is an Ansible warning" \
+	grep -q 'other control-plane nodes were not checked' "$log"
+log=$work/ep2.log
+rc=$(play "$log" "$work/inv-ep2.yml" --check -e mirrorctl_endpoints_controller=true)
+check "endpoints: 1.36 apiserver fails the task" eq "$(status "$log" ep2)" fatal
+check "endpoints: the refusal names the apiserver manifest and its version" \
+	grep -qF -- "runs Kubernetes 1.36 (/etc/kubernetes/manifests/kube-apiserver.yaml" "$log"
+check "endpoints: refused node untouched" same_tree "$work/roots/ep2" "$work/pristine/ep2"
+log=$work/ep2-skip.log
+rc=$(play "$log" "$work/inv-ep2.yml" -v -e mirrorctl_endpoints_controller=true -e mirrorctl_skip_apiserver_version_check=true)
+check "endpoints: skip_apiserver_version_check proceeds" eq "$rc/$(status "$log" ep2)" 0/changed
+check "endpoints: ...with mirrorctl's warning as an Ansible warning" \
+	grep -q '^\[WARNING\]: --skip-apiserver-version-check: the kube-apiserver versions were not' "$log"
+[ "$failed" -eq "$f0" ] || show_log "$log"
+
 finish

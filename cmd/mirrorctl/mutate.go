@@ -56,6 +56,8 @@ Examples:
 		Flags: append(append(targetFlags(true), waitFlags()...),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.StringFlag{Name: "controller-name", Usage: "controller `NAME` to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
+			&cli.BoolFlag{Name: "endpoints-controller", Usage: "also switch the Endpoints controller (endpoint / endpoints-controller, name by version) " + verb + "; disable refuses unless every kube-apiserver is " + distros.EndpointsFreeAPIServer.String() + " or newer"},
+			skipAPIServerCheckFlag(),
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing (only with --root /)"},
 			forceFlag(),
@@ -109,7 +111,8 @@ func baseOptions(c *cli.Context, g *globals, op controllers.Op) (distros.Options
 			values[in.Name] = vs
 		}
 	}
-	return distros.Options{Root: root, Op: op, ControllerName: c.String("controller-name"), Inputs: values}, nil
+	return distros.Options{Root: root, Op: op, ControllerName: c.String("controller-name"),
+		EndpointsController: c.Bool("endpoints-controller"), Inputs: values}, nil
 }
 
 // options builds the adapter options and picks the adapter: the one --distro names, or the one detected.
@@ -173,17 +176,19 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	if c.Bool("restart") {
 		job.Activate = engine.Restart(env, a.Name())
 	}
+	job.APIServers.Skip = c.Bool("skip-apiserver-version-check")
 	if wantsCluster(c) {
 		cl, err := liveCluster(c, g)
 		if err != nil {
 			return err
 		}
 		o.Node = engine.NodeInfo(cl, o.Root)
-		name := c.String("controller-name")
+		sel := o.Selection()
 		job.Live = &engine.KubeadmConfig{Cluster: *cl, Env: env, Op: string(op), Edit: func(data []byte) ([]byte, bool, error) {
-			out, _, changed, err := patches.EditKubeadmConfig(data, op, name)
+			out, _, changed, err := patches.EditKubeadmConfigSelection(data, op, sel)
 			return out, changed, err
 		}}
+		job.APIServers.Cluster = cl
 	}
 	r, err := engine.Run(c.Context, env, engine.Mutate(env, a, o, job))
 	if err != nil {
@@ -244,4 +249,11 @@ func checkWait(c *cli.Context, distro string) error {
 // target with more than one hard link, which the rewrite splits from its other names.
 func forceFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "force", Usage: "rewrite a target that has more than one hard link (its other names keep the old bytes), with a warning"}
+}
+
+// skipAPIServerCheckFlag is the override of the guard before disable --endpoints-controller (and a plan
+// that does it): the kube-apiserver versions are then not checked.
+func skipAPIServerCheckFlag() cli.Flag {
+	return &cli.BoolFlag{Name: strings.TrimPrefix(distros.SkipAPIServerCheckFlag, "--"),
+		Usage: "with --endpoints-controller: switch the Endpoints controller off without checking that every kube-apiserver is " + distros.EndpointsFreeAPIServer.String() + " or newer (older ones read Endpoints), with a warning"}
 }

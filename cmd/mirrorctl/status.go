@@ -17,8 +17,9 @@ func statusCommand() *cli.Command {
 		Name:  "status",
 		Usage: "report whether mirroring is on or off in each target file, and whether the files agree",
 		Description: `Reads every target file and prints, per file, the effective --controllers value and whether the
-EndpointSlice mirroring controller runs with it. "mixed" means the files disagree (on kubeadm, the
-manifest would be regenerated from the ClusterConfiguration at the next upgrade). Writes nothing.
+EndpointSlice mirroring controller and the Endpoints controller run with it. "mixed" means the files
+disagree (on kubeadm, the manifest would be regenerated from the ClusterConfiguration at the next
+upgrade). Writes nothing.
 
 Examples:
    mirrorctl status
@@ -56,7 +57,7 @@ Examples:
 			if err := printStatus(g, r); err != nil {
 				return err
 			}
-			if c.Bool("exit-code") && r.Mirroring == change.Mixed {
+			if c.Bool("exit-code") && (r.Mirroring == change.Mixed || r.Endpoints == change.Mixed) {
 				return &exitCode{code: exitFindings}
 			}
 			return nil
@@ -71,15 +72,15 @@ func printStatus(g *globals, r *engine.StatusResult) error {
 	for _, w := range r.Warnings {
 		g.logf("warning", "%s", w)
 	}
-	fmt.Fprintf(g.stdout, "distro: %s\nmirroring: %s\n\n", r.Distro, r.Mirroring)
+	fmt.Fprintf(g.stdout, "distro: %s\nmirroring: %s\nendpoints controller: %s\n\n", r.Distro, r.Mirroring, r.Endpoints)
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FILE\tKIND\tVERSION\tMIRRORING\tCONTROLLERS")
+	fmt.Fprintln(tw, "FILE\tKIND\tVERSION\tMIRRORING\tENDPOINTS\tCONTROLLERS")
 	for _, f := range r.Files {
 		v := f.Controllers
 		if v == "" {
 			v = "(not set)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Path, f.Kind, f.Version, f.Mirroring, v)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Path, f.Kind, f.Version, f.Mirroring, f.Endpoints, v)
 	}
 	return tw.Flush()
 }

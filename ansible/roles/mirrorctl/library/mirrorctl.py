@@ -74,6 +74,21 @@ options:
       - Passed as C(--distro) to skip detection, e.g. C(kubeadm).
       - Ignored with I(plan), which records its distribution.
     type: str
+  endpoints_controller:
+    description:
+      - Passed as C(--endpoints-controller) - switch the Endpoints controller
+        (C(endpoint) / C(endpoints-controller)) with the mirroring controller.
+      - With I(state=disabled) mirrorctl refuses unless every kube-apiserver it can see is 1.37 or
+        newer (older ones read Endpoints); see I(skip_apiserver_version_check).
+      - Ignored with I(plan), which records it.
+    type: bool
+    default: false
+  skip_apiserver_version_check:
+    description:
+      - Passed as C(--skip-apiserver-version-check) - switch the Endpoints controller off without
+        checking the kube-apiserver versions (with a warning). Also applies to I(plan).
+    type: bool
+    default: false
 notes:
   - Check mode is supported. mirrorctl runs with C(--dry-run), writes nothing at all,
     and C(changed) says whether it would change anything.
@@ -95,6 +110,11 @@ EXAMPLES = r"""
     kubeadm_config:
       - /etc/kubernetes/kubeadm-config.yaml
 
+- name: The KEP-4974 end state - the Endpoints controller off too (every kube-apiserver 1.37+)
+  mirrorctl:
+    state: disabled
+    endpoints_controller: true
+
 - name: Preview only (run the play with --check --diff)
   mirrorctl:
     state: disabled
@@ -115,6 +135,11 @@ changed:
 mirroring:
   description: State of the mirroring controller after the run (in check mode, after the run that would happen).
   returned: success
+  type: str
+  sample: disabled
+endpoints_controller:
+  description: State of the Endpoints controller after the run, when the run switched it (I(endpoints_controller) or a plan that does).
+  returned: success, with endpoints_controller
   type: str
   sample: disabled
 snapshot:
@@ -181,6 +206,10 @@ def build_command(binary, params, check_mode):
             cmd += ["--kubeadm-config", path]
         if params["distro"]:
             cmd += ["--distro", params["distro"]]
+        if params["endpoints_controller"]:
+            cmd.append("--endpoints-controller")
+    if params["skip_apiserver_version_check"]:
+        cmd.append("--skip-apiserver-version-check")
     # Waiting for a restart that a dry run never causes would only add time.
     # (wait and plan are mutually exclusive.)
     if params["wait"] and not check_mode:
@@ -216,6 +245,8 @@ def main():
             kubeadm_config=dict(type="list", elements="str", default=[]),
             wait=dict(type="str"),
             distro=dict(type="str"),
+            endpoints_controller=dict(type="bool", default=False),
+            skip_apiserver_version_check=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("state", "plan"), ("plan", "wait")],
         required_one_of=[("state", "plan")],
@@ -272,7 +303,7 @@ def main():
         files=out.get("files") or [],
         cmd=cmd,
     )
-    for key in ("distro", "notes"):
+    for key in ("distro", "notes", "endpoints_controller"):
         if key in out:
             result[key] = out[key]
     warnings = [str(w) for w in (out.get("warnings") or [])]
