@@ -380,5 +380,3 @@ func expectAuditPod(t *testing.T, a audit, mirroring, controllers string) {
 		t.Fatalf("audit control_plane %s, want node %s pod %s mirroring %s controllers %s", b, kubeletNode, kcmMirrorPod, mirroring, controllers)
 	}
 }
-
-
