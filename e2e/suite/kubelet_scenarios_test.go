@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,7 +21,9 @@ import (
 //   - lifecycle: mirroring on; `disable --wait` (the kubelet's restart: container id changes, mirroring
 //     off: log line, health line and metrics gone, a new Service unmirrored); `audit` reads the state
 //     from the mirror pod; `rollback` → on; `apply-plan --wait` of a saved disable plan → off;
-//     `enable --wait` → on.
+//     `enable --wait` → on. The apply-plan runs beside a second control-plane node (a kcm process under
+//     another host name) that takes the lease while the kubelet restarts this node's kcm: the gate
+//     accepts the standby from the lease.
 //   - auto_rollback: a kcm 1.27 pod (digest-only image) and a change it cannot start with: the real
 //     CrashLoopBackOff, the gate times out, restores the manifest, kcm healthy again.
 //   - bak_file: a same-named kube-controller-manager.yaml.bak becomes the pod within a 20 s re-read,
@@ -102,7 +105,38 @@ func TestKubelet(t *testing.T) {
 		if r := runMirrorctl(t, root, "disable", "--dry-run", "--save-plan", plan); r.code != 0 {
 			t.Fatalf("disable --dry-run --save-plan: exit %d\n%s", r.code, r.stderr)
 		}
-		s3 := k.gated(t, s2, false, "apply-plan", "--wait", "90s", plan)
+		// Another control-plane node, not yet changed, whose kcm (a process named cp-2 by its own UTS
+		// namespace, leader election on as in kubeadm's manifest) stands by while this node's kcm leads.
+		// When the kubelet restarts this node's kcm, cp-2 takes the lease; the gate must accept this
+		// node's kcm as a standby from the lease, not wait for controllers it cannot see.
+		other := k.otherNodeKCM(t, "cp-2", manifest)
+		r := runMirrorctl(t, root, "apply-plan", "--wait", "90s", plan)
+		t.Logf("apply-plan --wait with cp-2 beside: exit %d after %s; stderr:\n%s", r.code, r.exitAt.Sub(r.startAt).Round(time.Millisecond), r.stderr)
+		if r.code != 0 {
+			t.Fatalf("apply-plan --wait: exit %d, want 0", r.code)
+		}
+		if want := "a standby: the leader lease is held by cp-2"; !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+		var s3 kcmContainer
+		waitFor(t, "the mirror pod to show the restarted kcm", 30*time.Second, k.procs(), func() (bool, error) {
+			var err error
+			s3, err = k.kcmStatus()
+			return err == nil && s3.id != s2.id && s3.ready, fmt.Errorf("%s (%v)", s3, err)
+		})
+		if !slices.Contains(flagValues(s3.command, "controllers"), "*,bootstrapsigner,tokencleaner,-endpointslice-mirroring-controller") {
+			t.Fatalf("after apply-plan --wait the kubelet runs %s with --controllers=%q, not the plan's", s3, flagValues(s3.command, "controllers"))
+		}
+		t.Logf("apply-plan --wait: kubelet restarted kcm %s -> %s, a standby behind cp-2", shortID(s2.id), shortID(s3.id))
+		if h := probeHealth(healthClient(), other.url); h.err != nil || !h.leading || !h.mirroring {
+			t.Errorf("cp-2 (unchanged) should lead with mirroring on: %v", h)
+		}
+		// cp-2 goes away: this node's kcm takes the lease (after it runs out: kcm does not release it on
+		// SIGTERM) and runs the plan's flags.
+		other.p.stop()
+		t0 := time.Now()
+		s3 = k.waitKCM(t, false, "", startTimeout)
+		t.Logf("cp-2 stopped: this node's kcm %s leads with mirroring off after %s", shortID(s3.id), time.Since(t0).Round(time.Millisecond))
 
 		// enable --wait: back on, a new Service mirrored.
 		k.gated(t, s3, true, "enable", "--wait", "90s")
@@ -209,9 +243,11 @@ func TestKubelet(t *testing.T) {
 		s0 := k.waitKCM(t, true, before.id, startTimeout)
 		t.Logf("kcm 1.27 (%s) runs from %s", shortID(s0.id), ref)
 
-		// Watch the mirror pod for the kubelet's CrashLoopBackOff while mirrorctl waits.
+		// Watch the mirror pod for the kubelet's CrashLoopBackOff while mirrorctl waits, and keep the
+		// containers' logs (the kubelet deletes a pod's log folder with the pod).
 		stop := make(chan struct{})
 		seen := make(chan []string, 1)
+		logs := map[string]string{}
 		go func() {
 			var states []string
 			for {
@@ -219,6 +255,12 @@ func TestKubelet(t *testing.T) {
 					st := fmt.Sprintf("%s waiting=%s restarts=%d", shortID(s.id), s.waiting, s.restarts)
 					if len(states) == 0 || states[len(states)-1] != st {
 						states = append(states, st)
+					}
+				}
+				files, _ := filepath.Glob(filepath.Join(k.base, "pods", "kube-system_"+kcmMirrorPod+"_*", "kube-controller-manager", "*.log"))
+				for _, f := range files {
+					if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
+						logs[f] = string(b)
 					}
 				}
 				select {
@@ -229,7 +271,7 @@ func TestKubelet(t *testing.T) {
 				}
 			}
 		}()
-		const wait = 45 * time.Second
+		const wait = 35 * time.Second
 		r := runMirrorctl(t, root, "disable", "--controller-name", "endpointslice-mirroring-controller", "--wait", wait.String())
 		close(stop)
 		states := <-seen
@@ -251,10 +293,9 @@ func TestKubelet(t *testing.T) {
 			t.Fatalf("after the automatic rollback the manifest differs from the original:\n%s", got)
 		}
 		const fatal = `"endpointslice-mirroring-controller" is not in the list of known controllers`
-		logs, _ := filepath.Glob(filepath.Join(k.base, "pods", "kube-system_"+kcmMirrorPod+"_*", "kube-controller-manager", "*.log"))
 		crashed := 0
 		for _, l := range logs {
-			if strings.Contains(strings.ReplaceAll(readFile(t, l), `\"`, `"`), fatal) {
+			if strings.Contains(strings.ReplaceAll(l, `\"`, `"`), fatal) {
 				crashed++
 			}
 		}
@@ -268,6 +309,18 @@ func TestKubelet(t *testing.T) {
 			t.Fatalf("kcm 1.27 /healthz?verbose after the rollback lacks the mirroring controller:\n%s", strings.Join(lines, "\n"))
 		}
 		t.Logf("after the automatic rollback the kubelet runs kcm 1.27 again: container %s, healthy with mirroring on", shortID(s1.id))
+		list := runMirrorctl(t, root, "-o", "json", "snapshots", "list")
+		var snaps []struct {
+			ID         string `json:"id"`
+			Op         string `json:"op"`
+			RollbackOf string `json:"rollback_of"`
+		}
+		if err := json.Unmarshal([]byte(list.stdout), &snaps); err != nil || len(snaps) < 2 {
+			t.Fatalf("snapshots list: %v\n%s", err, list.stdout)
+		}
+		if snaps[0].Op != "auto-rollback" || snaps[1].Op != "disable" || snaps[0].RollbackOf != snaps[1].ID {
+			t.Fatalf("snapshots list: newest %+v, want the auto-rollback of the disable before it", snaps[:2])
+		}
 	})
 }
 
@@ -365,6 +418,35 @@ func (k *realKubelet) observeHealth(mirroring bool) <-chan time.Time {
 		}
 	}()
 	return ch
+}
+
+type processKCM struct {
+	p   *proc
+	url string
+}
+
+// otherNodeKCM starts kcm as a process from a manifest's command (paths mapped onto the node root, a free
+// --secure-port, its own cert dir; leader election as the manifest says) under another host name, set in
+// a UTS namespace of its own, so its lease identity names another node. It waits until it is healthy and
+// standing by (this node's kcm leads).
+func (k *realKubelet) otherNodeKCM(t *testing.T, hostname, manifest string) processKCM {
+	t.Helper()
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare (util-linux) is not installed: no second node")
+	}
+	port := freePorts(t, 1)[0]
+	cmd := hostCommand(t, podCommand(t, manifest, "kube-controller-manager"), bin(t, set137, "kube-controller-manager"), k.c.root)
+	cmd = append(cmd, fmt.Sprintf("--secure-port=%d", port), "--cert-dir="+filepath.Join(t.TempDir(), "certs"))
+	args := append([]string{"--uts", "sh", "-c", `hostname "$0" && exec "$@"`, hostname}, cmd...)
+	p := startProc(t, "kube-controller-manager "+hostname, filepath.Join(k.base, "logs", "kcm-"+hostname+".log"), "unshare", args...)
+	t.Cleanup(p.stop)
+	o := processKCM{p: p, url: fmt.Sprintf("https://127.0.0.1:%d/healthz?verbose", port)}
+	client := healthClient()
+	waitFor(t, "kcm "+hostname+" healthy and standing by", startTimeout, append(k.procs(), p), func() (bool, error) {
+		h := probeHealth(client, o.url)
+		return h.err == nil && !h.leading, h
+	})
+	return o
 }
 
 // expectAuditPod checks audit's control-plane row, which it reads from the kubelet's mirror pod.
