@@ -511,6 +511,13 @@ func (k *realKubelet) teardown() {
 	for _, d := range k.created {
 		os.RemoveAll(d)
 	}
+	// The kubelet's cgroups (cgroupfs driver): this machine had no kubelet before (no /var/lib/kubelet),
+	// so they are this run's; empty cgroups go with rmdir, deepest first.
+	if slices.Contains(k.created, "/var/lib/kubelet") {
+		if left := removeCgroups("kubepods"); len(left) > 0 {
+			t.Logf("teardown: cgroups not removed (still in use?): %v", left)
+		}
+	}
 	if t.Failed() {
 		for _, p := range []*proc{k.kubelet, k.ctrd} {
 			if p != nil {
@@ -541,12 +548,39 @@ func cleanStale(t testing.TB) {
 			for _, d := range strings.Fields(string(b)) {
 				os.RemoveAll(d)
 			}
+			if slices.Contains(strings.Fields(string(b)), "/var/lib/kubelet") {
+				removeCgroups("kubepods")
+			}
 		}
 		if len(mountsUnder(dir)) == 0 {
 			os.RemoveAll(dir)
 		}
 		t.Logf("removed %s, left by an earlier run", dir)
 	}
+}
+
+// removeCgroups removes the cgroup folders named name* (and their children) under every hierarchy of
+// /sys/fs/cgroup, returning those that would not go.
+func removeCgroups(name string) []string {
+	tops, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", name+"*"))
+	more, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", name+"*")) // cgroup v2
+	var dirs []string
+	for _, top := range append(tops, more...) {
+		filepath.WalkDir(top, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+	}
+	slices.SortFunc(dirs, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	var left []string
+	for _, d := range dirs {
+		if err := syscall.Rmdir(d); err != nil {
+			left = append(left, d)
+		}
+	}
+	return left
 }
 
 // mountsUnder lists the mount points under dir, deepest first.
