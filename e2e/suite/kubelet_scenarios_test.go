@@ -271,7 +271,9 @@ func TestKubelet(t *testing.T) {
 				}
 			}
 		}()
-		const wait = 35 * time.Second
+		// The gate waits as long again for the restored kcm, which needs ~30 s to lead again (the kubelet's
+		// back-off, then the old lease): 35 s left 1–4 s to spare.
+		const wait = 45 * time.Second
 		r := runMirrorctl(t, root, "disable", "--controller-name", "endpointslice-mirroring-controller", "--wait", wait.String())
 		close(stop)
 		states := <-seen
