@@ -392,3 +392,23 @@ func SavePlan(env *Env, p *change.Plan, op string, in planfile.Inputs, path stri
 	}
 	return s.SHA256, nil
 }
+
+// MutateFiles is disable and enable on -f files: their own plan. lint's checks look at a node, and -f
+// files are not one.
+func MutateFiles(env *Env, fs *distros.Files, o distros.Options, job Job) *Job {
+	first := true
+	job.Op = string(o.Op)
+	job.Plan = func(_ *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
+		if first {
+			env.logf("plan", "%s on %d file(s) given with -f", o.Op, len(fs.Paths))
+			first = false
+		}
+		o := o
+		o.Reads = reads
+		return fs.Plan(o)
+	}
+	job.Unchanged = func(p *change.Plan) string {
+		return fmt.Sprintf("mirroring is already %s: nothing to change", p.Mirroring)
+	}
+	return &job
+}

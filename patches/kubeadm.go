@@ -157,6 +157,9 @@ type clusterConfig struct {
 	// whose value is root, and the name errors give it. Both nil/"" for a kubeadm document.
 	holderKey *yaml.Node
 	label     string
+	// missing are keys between root and controllerManager that do not exist yet (Cluster API's
+	// clusterConfiguration when only kubeadmConfigSpec is there): created with it.
+	missing []string
 }
 
 func (cc *clusterConfig) what() string {
@@ -443,6 +446,9 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cc.missing != nil {
+		cmK, cmV = nil, nil // root is the parent of the missing keys, not the ClusterConfiguration
+	}
 	if cmK == nil && cc.holderKey != nil {
 		// An embedded mapping: below its key, at its children's column.
 		clear, empty, err := cc.emptyValue(cc.holderKey, cc.root)
@@ -457,7 +463,14 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 			col = yamledit.IndentOf(cc.root.Content[0])
 		}
 		loc.create = func(q string) []yamledit.LineEdit {
-			ls := append([]string{pad(col) + "controllerManager:"}, cc.extraArgsLines(col+cc.style.Step, q)...)
+			var ls []string
+			c := col
+			for _, m := range cc.missing {
+				ls = append(ls, pad(c)+m+":")
+				c += cc.style.Step
+			}
+			ls = append(ls, pad(c)+"controllerManager:")
+			ls = append(ls, cc.extraArgsLines(c+cc.style.Step, q)...)
 			return insertAfter(cc.holderKey, ls, clear)
 		}
 		return loc, nil
@@ -824,6 +837,9 @@ type EmbeddedOptions struct {
 	Default []string
 	// Roots are every document root of the file, for the indentation style of inserted lines.
 	Roots []*yaml.Node
+	// Missing are keys to create between the mapping given and controllerManager (the mapping is
+	// then their parent): ["clusterConfiguration"] for a KubeadmConfigSpec without one.
+	Missing []string
 }
 
 // ParseEmbedded reads the mapping held by key in doc.
@@ -835,7 +851,7 @@ func ParseEmbedded(doc *yamledit.LineDoc, key, m *yaml.Node, o EmbeddedOptions) 
 	if def == nil {
 		def = KubeadmDefaultControllers
 	}
-	cc := &clusterConfig{doc: doc, root: m, list: o.List, version: o.Version, holderKey: key, label: o.What, apiVersion: o.What}
+	cc := &clusterConfig{doc: doc, root: m, list: o.List, version: o.Version, holderKey: key, label: o.What, apiVersion: o.What, missing: o.Missing}
 	cc.style = yamledit.DetectIndent(append([]*yaml.Node{m}, o.Roots...)...)
 	a, err := cc.extraArgs()
 	if err != nil {

@@ -51,7 +51,7 @@ already %s nothing is written and no snapshot is taken (exit 0, "changed": false
 Examples:
    mirrorctl %s --dry-run
    mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name),
-		Flags: append(append(targetFlags(), waitFlags()...),
+		Flags: append(append(append(targetFlags(), fileFlag()), waitFlags()...),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.StringFlag{Name: "controller-name", Usage: "controller name to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
@@ -116,6 +116,9 @@ func options(c *cli.Context, g *globals, op controllers.Op) (distros.Adapter, di
 }
 
 func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
+	if filesGiven(c) {
+		return runMutateFiles(c, g, op)
+	}
 	a, o, err := options(c, g, op)
 	if err != nil {
 		return err
@@ -158,6 +161,21 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 		if _, err := savePlan(g, r.Plan, string(op), engine.PlanInputs(a, o), savePath); err != nil {
 			return err
 		}
+	}
+	return printResult(g, r)
+}
+
+// runMutateFiles is disable and enable with -f: one change over the files given.
+func runMutateFiles(c *cli.Context, g *globals, op controllers.Op) error {
+	fs, o, err := filesOptions(c, g, op)
+	if err != nil {
+		return err
+	}
+	env := newEnv(c, g, o.Root)
+	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force")}
+	r, err := engine.Run(c.Context, env, engine.MutateFiles(env, fs, o, job))
+	if err != nil {
+		return err
 	}
 	return printResult(g, r)
 }

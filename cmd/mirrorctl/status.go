@@ -23,7 +23,7 @@ manifest would be regenerated from the ClusterConfiguration at the next upgrade)
 Examples:
    mirrorctl status
    mirrorctl -o json status --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`,
-		Flags: append(targetFlags(),
+		Flags: append(targetFlags(), fileFlag(),
 			kubeconfigFlag("also report the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig (under --root)"),
 			timeoutFlag(2*time.Minute),
 		),
@@ -35,7 +35,13 @@ Examples:
 			if err != nil {
 				return err
 			}
-			a, o, err := options(c, g, "")
+			var a distros.Adapter
+			var o distros.Options
+			if filesGiven(c) {
+				a, o, err = filesOptions(c, g, "")
+			} else {
+				a, o, err = options(c, g, "")
+			}
 			if err != nil {
 				return err
 			}

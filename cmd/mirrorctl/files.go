@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+)
+
+// fileFlag is -f on disable, enable and status.
+func fileFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "file", Aliases: []string{"f"},
+		Usage: "edit (or report) this repository file instead of a node: Cluster API KubeadmControlPlane(Template), kubespray group_vars, k0sctl.yaml, or any config the distribution flags read; recognised by content, relative to the current directory (repeatable: one change)"}
+}
+
+// filesGiven reports whether -f was given.
+func filesGiven(c *cli.Context) bool { return len(c.StringSlice("file")) > 0 }
+
+// filesOptions builds the -f source: the files are on this machine, so the root is "/", and what
+// would name a node is refused rather than ignored.
+func filesOptions(c *cli.Context, g *globals, op controllers.Op) (*distros.Files, distros.Options, error) {
+	var o distros.Options
+	if g.root != "" && g.root != "/" {
+		return nil, o, usageErr("-f names files on this machine, relative to the current directory; --root names a node: run them separately")
+	}
+	if d := c.String("distro"); d != "auto" && d != "" {
+		return nil, o, usageErr("-f recognises each file by its content: drop --distro %s", d)
+	}
+	for _, in := range distros.Inputs() {
+		if c.IsSet(in.Name) && in.Name != "i-understand-k0s-ha-needs-mirroring" {
+			return nil, o, usageErr("-f edits the files it names; --%s is for a node: run it separately (or name that file with -f)", in.Name)
+		}
+	}
+	for _, f := range []string{"kubeconfig", "wait", "restart", "save-plan"} {
+		if c.IsSet(f) {
+			return nil, o, usageErr("--%s cannot be combined with -f: the files are applied elsewhere, by the tool that owns them", f)
+		}
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, o, err
+	}
+	fs, err := distros.NewFiles(cwd, c.StringSlice("file"))
+	if err != nil {
+		return nil, o, usageErr("%v", err)
+	}
+	root, err := nodefs.New("/")
+	if err != nil {
+		return nil, o, err
+	}
+	o = distros.Options{Root: root, Op: op, ControllerName: c.String("controller-name"),
+		Inputs: distros.Values{"i-understand-k0s-ha-needs-mirroring": c.Bool("i-understand-k0s-ha-needs-mirroring")}}
+	return fs, o, nil
+}
