@@ -191,6 +191,9 @@ const (
 	fmtKops      docFormat = "kops"
 	fmtTalos     docFormat = "talos"
 	fmtTopology  docFormat = "topology" // a Cluster API Cluster with spec.topology: nothing to edit in it
+	// fmtK0sctlK0s is a k0s ClusterConfig document next to a k0sctl Cluster: k0sctl takes it as the
+	// cluster's k0s config (cluster.K0s.Config's doc comment), so it is edited as spec.k0s.config is.
+	fmtK0sctlK0s docFormat = "k0sctl-k0s"
 )
 
 // whole formats are edited by their adapter's editor over the whole file.
@@ -247,6 +250,17 @@ func classify(root *yaml.Node) (docFormat, error) {
 		return fmtTalos, nil
 	case api == "" && kind == "":
 		keys := topKeys(root)
+		// A bare spec, as the kops and k0s docs print fragments: kops's key is kubeControllerManager,
+		// k0s's controllerManager (kubeadm's ClusterConfiguration has no spec).
+		if len(keys) == 1 && keys[0] == "spec" {
+			spec := yamledit.Field(root, "spec")
+			switch {
+			case yamledit.Field(spec, "kubeControllerManager") != nil:
+				return fmtKops, nil
+			case yamledit.Field(spec, "controllerManager") != nil:
+				return fmtK0s, nil
+			}
+		}
 		if slices.ContainsFunc(kubesprayKeys, func(k string) bool { return slices.Contains(keys, k) }) {
 			return fmtKubespray, nil
 		}
@@ -306,6 +320,10 @@ func fileAnalyze(o Options, fp FilePath, data []byte, plan bool) (*fileResult, e
 		}
 	}
 	delete(seen, fmtTopology)
+	if seen[fmtK0sctl] && seen[fmtK0s] {
+		k0sctlRemap(formats)
+		delete(seen, fmtK0s)
+	}
 	var whole []docFormat
 	objects := false
 	for f := range seen {
@@ -344,6 +362,55 @@ func fileAnalyze(o Options, fp FilePath, data []byte, plan bool) (*fileResult, e
 	return objectsAnalyze(o, lf, formats, plan)
 }
 
+// k0sctlRemap marks the k0s ClusterConfig documents of a file that holds a k0sctl Cluster as that
+// cluster's config.
+func k0sctlRemap(formats []docFormat) {
+	if !slices.Contains(formats, fmtK0sctl) {
+		return
+	}
+	for i, f := range formats {
+		if f == fmtK0s {
+			formats[i] = fmtK0sctlK0s
+		}
+	}
+}
+
+// classPatchWarnings names the patches of the file's ClusterClasses that set kcm's extraArgs: Cluster
+// API applies them to the template's output at every reconcile, so a JSON patch there replaces the
+// whole map and undoes an edit of the KubeadmControlPlaneTemplate.
+func classPatchWarnings(lf *yamledit.LineFile) []string {
+	var out []string
+	for _, d := range lf.Docs {
+		root := d.Root
+		if root == nil || yamledit.ScalarField(root, "kind") != "ClusterClass" || !strings.HasPrefix(yamledit.ScalarField(root, "apiVersion"), "cluster.x-k8s.io/") {
+			continue
+		}
+		class := yamledit.ScalarField(yamledit.Field(root, "metadata"), "name")
+		patchesN := yamledit.Field(yamledit.Field(root, "spec"), "patches")
+		if patchesN == nil || patchesN.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, p := range patchesN.Content {
+			defs := yamledit.Field(p, "definitions")
+			if defs == nil || defs.Kind != yaml.SequenceNode {
+				continue
+			}
+			for _, def := range defs.Content {
+				jps := yamledit.Field(def, "jsonPatches")
+				if jps == nil || jps.Kind != yaml.SequenceNode {
+					continue
+				}
+				for _, jp := range jps.Content {
+					if path := yamledit.ScalarField(jp, "path"); strings.Contains(path, "/controllerManager") {
+						out = append(out, fmt.Sprintf("ClusterClass %q patch %q sets %s: Cluster API applies it over the template at every reconcile, replacing what it names; put the controllers value in that patch too, or this edit is undone", class, yamledit.ScalarField(p, "name"), path))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // embeddedDoc is a recognised object document and its ClusterConfiguration-shaped part.
 type embeddedDoc struct {
 	emb      *patches.Embedded
@@ -364,6 +431,21 @@ func objectsAnalyze(o Options, lf *yamledit.LineFile, formats []docFormat, plan 
 			roots = append(roots, d.Root)
 		}
 	}
+	var separate *yamledit.LineDoc
+	for i, d := range lf.Docs {
+		if formats[i] == fmtK0sctlK0s {
+			n := 0
+			for _, f := range formats {
+				if f == fmtK0sctl {
+					n++
+				}
+			}
+			if separate != nil || n > 1 {
+				return nil, errors.New("holds more than one k0sctl Cluster or k0s ClusterConfig: give each cluster its own file")
+			}
+			separate = d
+		}
+	}
 	var docs []*embeddedDoc
 	for i, d := range lf.Docs {
 		var ed *embeddedDoc
@@ -372,7 +454,7 @@ func objectsAnalyze(o Options, lf *yamledit.LineFile, formats []docFormat, plan 
 		case fmtKCP, fmtKCPT:
 			ed, err = capiDoc(d, formats[i], roots)
 		case fmtK0sctl:
-			ed, err = k0sctlDoc(d, roots)
+			ed, err = k0sctlDoc(d, separate, roots)
 		default:
 			continue
 		}
@@ -381,7 +463,7 @@ func objectsAnalyze(o Options, lf *yamledit.LineFile, formats []docFormat, plan 
 		}
 		docs = append(docs, ed)
 	}
-	r := &fileResult{kind: docs[0].kind, mirroring: true}
+	r := &fileResult{kind: docs[0].kind, mirroring: true, warnings: classPatchWarnings(lf)}
 	want := o.Op == controllers.Enable
 	var edits []yamledit.LineEdit
 	for _, ed := range docs {
@@ -413,7 +495,7 @@ func objectsAnalyze(o Options, lf *yamledit.LineFile, formats []docFormat, plan 
 			return nil, fmt.Errorf("%s: this k0s control plane is highly available (%s): k0s keeps the `kubernetes` Service's Endpoints itself and relies on EndpointSlice mirroring to publish them (kubernetes/kubernetes#104612), so disabling mirroring breaks in-cluster API access; pass --i-understand-k0s-ha-needs-mirroring to do it anyway", ed.what, strings.Join(ed.ha, ", "))
 		}
 		if st.Mirroring != want && ed.raw {
-			return nil, fmt.Errorf("%s: spec.k0s.config.spec.controllerManager.rawArgs sets --controllers too; merge it into extraArgs.controllers first", ed.what)
+			return nil, fmt.Errorf("%s: the k0s config's controllerManager.rawArgs sets --controllers too; merge it into extraArgs.controllers first", ed.what)
 		}
 		le, after, changed, err := ed.emb.Edit(o.Op, name)
 		if err != nil {
@@ -454,6 +536,7 @@ func objectsAnalyze(o Options, lf *yamledit.LineFile, formats []docFormat, plan 
 		}
 		again[i], _ = classify(d.Root)
 	}
+	k0sctlRemap(again)
 	if !slices.Equal(again, formats) {
 		return nil, errors.New("internal error: the edit changes what the documents are")
 	}
@@ -484,7 +567,7 @@ func capiDoc(d *yamledit.LineDoc, f docFormat, roots []*yaml.Node) (*embeddedDoc
 		ed.kind = KindKCPT
 		path = []string{"spec", "template", "spec", "kubeadmConfigSpec"}
 	} else {
-		if yamledit.ScalarField(yamledit.Field(meta, "labels"), capiTopologyOK) != "" {
+		if yamledit.Field(yamledit.Field(meta, "labels"), capiTopologyOK) != nil {
 			return nil, fmt.Errorf("%s is managed by its Cluster's topology (label %s): Cluster API rewrites it from the ClusterClass; run mirrorctl -f on the class's KubeadmControlPlaneTemplate instead", what, capiTopologyOK)
 		}
 		ed.version = controllers.ParseVersion(yamledit.ScalarField(yamledit.Field(root, "spec"), "version"))
@@ -521,14 +604,20 @@ func capiDoc(d *yamledit.LineDoc, f docFormat, roots []*yaml.Node) (*embeddedDoc
 
 // k0sctlDoc reads a k0sctl Cluster: the k0s config embedded at spec.k0s.config, whose spec holds
 // controllerManager.extraArgs as a k0s.yaml does (a map; a controllers entry replaces k0s's default).
-func k0sctlDoc(d *yamledit.LineDoc, roots []*yaml.Node) (*embeddedDoc, error) {
+func k0sctlDoc(d, separate *yamledit.LineDoc, roots []*yaml.Node) (*embeddedDoc, error) {
 	root := d.Root
 	name := yamledit.ScalarField(yamledit.Field(root, "metadata"), "name")
+	if name == "" {
+		name = "k0s-cluster" // k0sctl's default (v1beta1.ClusterMetadata)
+	}
 	what := fmt.Sprintf("k0sctl Cluster %q", name)
 	ed := &embeddedDoc{what: what, kind: KindK0sctl}
 	spec := yamledit.Field(root, "spec")
 	k0sKey, k0s := yamledit.Get(spec, "k0s")
-	ed.version = controllers.ParseVersion(yamledit.ScalarField(k0s, "version"))
+	// k0s versions follow Kubernetes' from 1.x (v1.29.2+k0s.0); a 0.x k0s says nothing of Kubernetes's.
+	if v := controllers.ParseVersion(yamledit.ScalarField(k0s, "version")); v.Major >= 1 {
+		ed.version = v
+	}
 	if hosts := yamledit.Field(spec, "hosts"); hosts != nil && hosts.Kind == yaml.SequenceNode {
 		n := 0
 		for _, h := range hosts.Content {
@@ -548,12 +637,18 @@ func k0sctlDoc(d *yamledit.LineDoc, roots []*yaml.Node) (*embeddedDoc, error) {
 		return nil, fmt.Errorf("%s: spec.k0s is missing or not a map; add spec.k0s.config (the k0s ClusterConfig) to set kube-controller-manager's flags", what)
 	}
 	cfgKey, cfg := yamledit.Get(k0s, "config")
-	if cfgKey == nil || cfg == nil || cfg.Kind != yaml.MappingNode {
+	where, cdoc := "spec.k0s.config.spec", d
+	switch {
+	case separate != nil && cfgKey != nil:
+		return nil, fmt.Errorf("%s: has spec.k0s.config and a separate k0s ClusterConfig document (line %d); keep one", what, separate.Base+1)
+	case separate != nil:
+		cfg, cdoc, where = separate.Root, separate, "the ClusterConfig document's spec"
+	case cfgKey == nil || cfg == nil || cfg.Kind != yaml.MappingNode:
 		return nil, fmt.Errorf("%s: spec.k0s.config is missing or not a map (k0sctl then uses `k0s config create`); add one to set kube-controller-manager's flags", what)
 	}
 	cspecKey, cspec := yamledit.Get(cfg, "spec")
 	if cspecKey == nil || cspec == nil || cspec.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: spec.k0s.config.spec is missing or not a map", what)
+		return nil, fmt.Errorf("%s: %s is missing or not a map", what, where)
 	}
 	// The HA signals the k0s adapter reads in a k0s.yaml, here in the embedded config.
 	_, api := yamledit.Get(cspec, "api")
@@ -582,7 +677,7 @@ func k0sctlDoc(d *yamledit.LineDoc, roots []*yaml.Node) (*embeddedDoc, error) {
 		}
 	}
 	var err error
-	ed.emb, err = patches.ParseEmbedded(d, cspecKey, cspec, patches.EmbeddedOptions{What: what, Version: ed.version, Default: k0sDefaultControllers, Roots: roots})
+	ed.emb, err = patches.ParseEmbedded(cdoc, cspecKey, cspec, patches.EmbeddedOptions{What: what, Version: ed.version, Default: k0sDefaultControllers, Roots: roots})
 	if err != nil {
 		return nil, err
 	}
@@ -662,7 +757,9 @@ func kubesprayAnalyze(o Options, data []byte, plan bool) (*fileResult, error) {
 		if !r.set {
 			r.warnings = append(r.warnings, fmt.Sprintf("%s.controllers replaces kubeadm's default list whole, so the whole list is written (%s)", kubesprayVar, controllers.Join(out[0])))
 		}
-		r.notes = append(r.notes, "kubespray: the next playbook run (cluster.yml, or upgrade-cluster.yml) renders kubeadm-config.yaml from it and applies it on every control-plane node")
+		// kubespray roles/kubernetes/control-plane: kubeadm-setup.yml templates kubeadm-config.yaml on every
+		// run; only kubeadm-upgrade.yml (upgrade_cluster_setup) rewrites the manifests from it.
+		r.notes = append(r.notes, "kubespray renders this into /etc/kubernetes/kubeadm-config.yaml at every playbook run, but only upgrade-cluster.yml rewrites the control-plane manifests from it (`kubeadm init phase control-plane all`) and uploads it to kube-system/kubeadm-config; a plain cluster.yml run leaves kube-controller-manager as it is")
 	}
 	if !r.version.Known {
 		r.warnings = append(r.warnings, fmt.Sprintf("kube_version not set here: using the controller name %q, which every version from 1.19 accepts", name))
@@ -728,7 +825,28 @@ func wholeAnalyze(o Options, fp FilePath, f docFormat, data []byte, plan bool) (
 	}
 	r.mirroring = p.Mirroring == change.Enabled
 	r.warnings, r.notes = fixAll(p.Warnings), fixAll(p.Notes)
+	if f == fmtTalos && talosIsPatch(data) {
+		// A file without machine.type is a patch (talosctl gen config --config-patch…, talosctl patch
+		// mc --patch @FILE), not a node's config: say how a patch is applied.
+		r.kind = talosKindPatch
+		r.notes = []string{"a Talos machine-config patch: apply it with `talosctl patch mc --nodes <control-plane nodes> --patch @" + fp.Given + "` (or keep it among the --config-patch-control-plane files of `talosctl gen config`); Talos restarts kube-controller-manager itself"}
+	}
 	return r, nil
+}
+
+// talosIsPatch: no v1alpha1 document of the file says machine.type, which every generated machine
+// config does.
+func talosIsPatch(data []byte) bool {
+	yf, err := yamledit.Parse(data, yamledit.ConfigFile)
+	if err != nil {
+		return false
+	}
+	for _, d := range yf.Docs {
+		if yamledit.ScalarField(yamledit.Field(d, "machine"), "type") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func kindOf(a Adapter) string { return a.Name() + "-config" }
