@@ -226,3 +226,55 @@ func TestFilesOneChange(t *testing.T) {
 		t.Error("the same file named twice is accepted")
 	}
 }
+
+// FuzzFiles plans both operations on any file given with -f: no panic; an error is one line naming the
+// file; an accepted edit reads back in the wanted state, and planning again changes nothing.
+func FuzzFiles(f *testing.F) {
+	cases, _ := filepath.Glob(filepath.Join(filesCases, "*", "input.yaml"))
+	for _, c := range cases {
+		if b, err := os.ReadFile(c); err == nil && len(b) < 8<<10 {
+			f.Add(string(b))
+		}
+	}
+	for _, s := range []string{
+		"apiVersion: controlplane.cluster.x-k8s.io/v1beta2\nkind: KubeadmControlPlane\nspec:\n  kubeadmConfigSpec:\n    clusterConfiguration:\n      controllerManager:\n        extraArgs: [{name: a, value: b}]\n",
+		"apiVersion: controlplane.cluster.x-k8s.io/v1beta1\nkind: KubeadmControlPlaneTemplate\nspec:\n  template:\n    spec:\n      kubeadmConfigSpec: {}\n",
+		"kube_version: v1.30.0\nkube_kubeadm_controller_extra_args:\n",
+		"apiVersion: k0sctl.k0sproject.io/v1beta1\nkind: cluster\nspec:\n  k0s:\n    config:\n      spec: {controllerManager: {extraArgs: {controllers: '*'}}}\n",
+	} {
+		f.Add(s)
+	}
+	root, err := nodefs.New("/")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		dir := t.TempDir()
+		golden.WriteFile(t, filepath.Join(dir, "in.yaml"), []byte(s))
+		fs, _ := NewFiles(dir, []string{"in.yaml"})
+		for _, op := range []controllers.Op{controllers.Disable, controllers.Enable} {
+			o := Options{Root: root, Op: op}
+			p, err := fs.Plan(o)
+			if err != nil {
+				if strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), "in.yaml: ") {
+					t.Fatalf("%s: error %q is not one line naming the file", op, err)
+				}
+				if strings.Contains(err.Error(), "internal error") {
+					t.Fatalf("%s: %v", op, err)
+				}
+				continue
+			}
+			golden.WriteFile(t, filepath.Join(dir, "in.yaml"), p.Files[0].After)
+			again, err := fs.Plan(o)
+			if err != nil {
+				t.Fatalf("%s: the edit does not plan again: %v", op, err)
+			}
+			if again.Changed() {
+				t.Fatalf("%s: planning again changes the file again:\n%s", op, again.Files[0].After)
+			}
+			if want := change.StateOf(op == controllers.Enable); again.Mirroring != want {
+				t.Fatalf("%s: the edit reads back as %s", op, again.Mirroring)
+			}
+		}
+	})
+}
