@@ -191,8 +191,8 @@ const (
 	fmtKops      docFormat = "kops"
 	fmtTalos     docFormat = "talos"
 	fmtTopology  docFormat = "topology" // a Cluster API Cluster with spec.topology: nothing to edit in it
-	// fmtK0sctlK0s is a k0s ClusterConfig document next to a k0sctl Cluster: k0sctl takes it as the
-	// cluster's k0s config (cluster.K0s.Config's doc comment), so it is edited as spec.k0s.config is.
+	// fmtK0sctlK0s is a k0s ClusterConfig document next to a k0sctl Cluster: k0sctl merges it into
+	// spec.k0s.config (k0sctl cmd/flags.go readConfig), so it is edited as spec.k0s.config is.
 	fmtK0sctlK0s docFormat = "k0sctl-k0s"
 )
 
@@ -640,7 +640,7 @@ func k0sctlDoc(d, separate *yamledit.LineDoc, roots []*yaml.Node) (*embeddedDoc,
 	where, cdoc := "spec.k0s.config.spec", d
 	switch {
 	case separate != nil && cfgKey != nil:
-		return nil, fmt.Errorf("%s: has spec.k0s.config and a separate k0s ClusterConfig document (line %d); keep one", what, separate.Base+1)
+		return nil, fmt.Errorf("%s: has spec.k0s.config and a separate k0s ClusterConfig document (line %d), which k0sctl merges into it; mirrorctl edits one of them: keep the config in one place", what, separate.Base+1)
 	case separate != nil:
 		cfg, cdoc, where = separate.Root, separate, "the ClusterConfig document's spec"
 	case cfgKey == nil || cfg == nil || cfg.Kind != yaml.MappingNode:

@@ -50,7 +50,13 @@ already %s nothing is written and no snapshot is taken (exit 0, "changed": false
 
 Examples:
    mirrorctl %s --dry-run
-   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name),
+   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml
+   mirrorctl %s --dry-run -f clusters/prod/kcp.yaml
+
+With -f FILE (repeatable) it edits files of a repository instead of a node: a Cluster API
+KubeadmControlPlane or KubeadmControlPlaneTemplate, kubespray group_vars, a k0sctl.yaml, or any file the
+distribution flags name, each recognised by its content, relative to the current directory. The diff
+names them as given, for git apply. All of them or none are written.`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name, name),
 		Flags: append(append(append(targetFlags(), fileFlag()), waitFlags()...),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.StringFlag{Name: "controller-name", Usage: "controller name to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
