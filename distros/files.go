@@ -69,17 +69,24 @@ func NewFiles(dir string, given []string) (*Files, error) {
 			abs = filepath.Join(dir, g)
 		}
 		abs = filepath.Clean(abs)
-		if prev, ok := seen[abs]; ok {
+		key := abs
+		if r, err := filepath.EvalSymlinks(abs); err == nil {
+			key = r // a link and its target are one file: planning it twice would write it twice
+		}
+		if prev, ok := seen[key]; ok {
 			return nil, fmt.Errorf("-f %s: the same file as -f %s", g, prev)
 		}
-		seen[abs] = g
+		seen[key] = g
 		fs.Paths = append(fs.Paths, FilePath{Given: filepath.ToSlash(filepath.Clean(g)), Abs: abs})
 	}
 	return fs, nil
 }
 
+// Inputs are the adapters' inputs that still mean something with -f: they change how a file is edited,
+// not which file. Inputs naming a node's file are refused with -f.
+func (*Files) Inputs() []Input { return []Input{k0sAllowHAInput, kindNodeVersionInput} }
+
 func (*Files) Name() string                { return "files" }
-func (*Files) Inputs() []Input             { return nil }
 func (*Files) Activation() Activation      { return Activation{Kind: Elsewhere} }
 func (*Files) Layout() Layout              { return Layout{} }
 func (*Files) Detect(nodefs.Root) []string { return nil }
@@ -164,6 +171,12 @@ func (fs *Files) Status(o Options) (*change.Status, error) {
 	}
 	s.Summarize()
 	return s, nil
+}
+
+// filesName is where -f picks the name to write, as the adapters do: the version's, or
+// --controller-name. Every -f edit but the adapters' own goes through it.
+func filesName(o Options, v controllers.Version) (string, error) {
+	return controllers.NameFor(v, o.ControllerName)
 }
 
 // namedErr makes an error name the file as given, once.
@@ -487,7 +500,7 @@ func objectsAnalyze(o Options, lf *yamledit.LineFile, formats []docFormat, plan 
 			}
 			continue
 		}
-		name, err := controllers.NameFor(ed.version, o.ControllerName)
+		name, err := filesName(o, ed.version)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ed.what, err)
 		}
@@ -540,7 +553,7 @@ func objectsAnalyze(o Options, lf *yamledit.LineFile, formats []docFormat, plan 
 	if !slices.Equal(again, formats) {
 		return nil, errors.New("internal error: the edit changes what the documents are")
 	}
-	after, err := objectsAnalyze(Options{Op: o.Op, ControllerName: o.ControllerName, Inputs: o.Inputs}, back, again, false)
+	after, err := objectsAnalyze(o, back, again, false)
 	if err != nil {
 		return nil, fmt.Errorf("internal error: the edit does not read back: %w", err)
 	}
@@ -732,7 +745,7 @@ func kubesprayAnalyze(o Options, data []byte, plan bool) (*fileResult, error) {
 		}
 		return r, nil
 	}
-	name, err := controllers.NameFor(r.version, o.ControllerName)
+	name, err := filesName(o, r.version)
 	if err != nil {
 		return nil, fmt.Errorf("kube_version: %w", err)
 	}
@@ -790,9 +803,19 @@ func wholeAnalyze(o Options, fp FilePath, f docFormat, data []byte, plan bool) (
 	}
 	// The adapter reads its file by node path: a root that is the file's folder makes the file "/name"
 	// and holds nothing else the adapter would look at (a k0s service unit, a Talos state dir).
-	dir, base := filepath.Split(fp.Abs)
-	sub := Options{Root: nodefs.Root{Dir: filepath.Clean(dir)}, Op: o.Op, ControllerName: o.ControllerName,
-		Inputs: Values{in.Name: "/" + base, k0sAllowHAInput.Name: o.Bool(k0sAllowHAInput)}}
+	real := fp.Abs
+	if r, err := filepath.EvalSymlinks(fp.Abs); err == nil {
+		real = r // the adapter's root is the folder of the file itself, not of a link to it
+	}
+	dir, base := filepath.Split(real)
+	sub := o // every switch of the command, for the adapter's own edit
+	sub.Root, sub.Reads = nodefs.Root{Dir: filepath.Clean(dir)}, nil
+	sub.Inputs = Values{in.Name: "/" + base}
+	for _, fi := range (*Files)(nil).Inputs() {
+		if v, ok := o.Inputs[fi.Name]; ok {
+			sub.Inputs[fi.Name] = v
+		}
+	}
 	fix := func(s string) string { return strings.ReplaceAll(s, "/"+base, fp.Given) }
 	fixAll := func(ss []string) []string {
 		var out []string
@@ -864,7 +887,7 @@ func manifestAnalyze(o Options, data []byte, plan bool) (*fileResult, error) {
 	if !plan {
 		return r, nil
 	}
-	name, err := controllers.NameFor(m.Version, o.ControllerName)
+	name, err := filesName(o, m.Version)
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"os"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
-	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
 // fileFlag is -f on disable, enable and status.
@@ -30,7 +30,8 @@ func filesOptions(c *cli.Context, g *globals, op controllers.Op) (*distros.Files
 		return nil, o, usageErr("-f recognises each file by its content: drop --distro %s", d)
 	}
 	for _, in := range distros.Inputs() {
-		if c.IsSet(in.Name) && in.Name != "i-understand-k0s-ha-needs-mirroring" {
+		honoured := slices.ContainsFunc((*distros.Files)(nil).Inputs(), func(fi distros.Input) bool { return fi.Name == in.Name })
+		if c.IsSet(in.Name) && !honoured {
 			return nil, o, usageErr("-f edits the files it names; --%s is for a node: run it separately (or name that file with -f)", in.Name)
 		}
 	}
@@ -47,11 +48,8 @@ func filesOptions(c *cli.Context, g *globals, op controllers.Op) (*distros.Files
 	if err != nil {
 		return nil, o, usageErr("%v", err)
 	}
-	root, err := nodefs.New("/")
-	if err != nil {
-		return nil, o, err
-	}
-	o = distros.Options{Root: root, Op: op, ControllerName: c.String("controller-name"),
-		Inputs: distros.Values{"i-understand-k0s-ha-needs-mirroring": c.Bool("i-understand-k0s-ha-needs-mirroring")}}
-	return fs, o, nil
+	// The same options a node run gets (so every switch of the command reaches the files' editors),
+	// over this machine's root.
+	o, err = baseOptions(c, g, op)
+	return fs, o, err
 }
