@@ -770,6 +770,11 @@ func kubesprayAnalyze(o Options, data []byte, plan bool) (*fileResult, error) {
 		if !r.set {
 			r.warnings = append(r.warnings, fmt.Sprintf("%s.controllers replaces kubeadm's default list whole, so the whole list is written (%s)", kubesprayVar, controllers.Join(out[0])))
 		}
+		if args == nil {
+			// Ansible does not merge dicts across group_vars and host_vars: the definition with the
+			// highest precedence is the whole value kubespray renders.
+			r.warnings = append(r.warnings, kubesprayVar+" is new in this file: if another group_vars or host_vars file of the control-plane hosts sets it, Ansible's variable precedence picks one whole dict; add controllers there too (or move the value here)")
+		}
 		// kubespray roles/kubernetes/control-plane: kubeadm-setup.yml templates kubeadm-config.yaml on every
 		// run; only kubeadm-upgrade.yml (upgrade_cluster_setup) rewrites the manifests from it.
 		r.notes = append(r.notes, "kubespray renders this into /etc/kubernetes/kubeadm-config.yaml at every playbook run, but only upgrade-cluster.yml rewrites the control-plane manifests from it (`kubeadm init phase control-plane all`) and uploads it to kube-system/kubeadm-config; a plain cluster.yml run leaves kube-controller-manager as it is")
