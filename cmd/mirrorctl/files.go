@@ -35,7 +35,10 @@ func filesOptions(c *cli.Context, g *globals, op controllers.Op) (*distros.Files
 			return nil, o, usageErr("-f edits the files it names; --%s is for a node: run it separately (or name that file with -f)", in.Name)
 		}
 	}
-	for _, f := range []string{"kubeconfig", "wait", "restart", "save-plan"} {
+	if c.IsSet("save-plan") {
+		return nil, o, usageErr("--save-plan is for a node's files; with -f the repository is the plan: review `--dry-run` (git apply takes its diff), then run without --dry-run")
+	}
+	for _, f := range []string{"kubeconfig", "wait", "restart"} {
 		if c.IsSet(f) {
 			return nil, o, usageErr("--%s cannot be combined with -f: the files are applied elsewhere, by the tool that owns them", f)
 		}
