@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	iofs "io/fs"
 	"strings"
 	"time"
 
@@ -180,6 +182,9 @@ func runMutateFiles(c *cli.Context, g *globals, op controllers.Op) error {
 	env := newEnv(c, g, o.Root)
 	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force")}
 	r, err := engine.Run(c.Context, env, engine.MutateFiles(env, fs, o, job))
+	if err != nil && !job.DryRun && errors.Is(err, iofs.ErrPermission) {
+		return fmt.Errorf("%w (writing -f files takes this machine's lock in /run/mirrorctl and snapshots them into --state-dir: run as root, or review with --dry-run and apply its diff with git apply)", err)
+	}
 	if err != nil {
 		return err
 	}
