@@ -542,7 +542,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 			return nil, err
 		}
 		if k == nil {
-			if flow && cc.holderKey != nil {
+			if flow {
 				return cc.flowCreate(loc, eaV, func(q string) string { return "controllers: " + q })
 			}
 			if err := cc.blockChildren(eaK, eaV); err != nil {
@@ -624,7 +624,7 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		}
 		loc.values = append(loc.values, e)
 	}
-	if len(loc.values) == 0 && flow && cc.holderKey != nil {
+	if len(loc.values) == 0 && flow {
 		return cc.flowCreate(loc, eaV, func(q string) string { return "{name: controllers, value: " + q + "}" })
 	}
 	if len(loc.values) == 0 {
