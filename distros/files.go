@@ -212,8 +212,45 @@ const (
 // whole formats are edited by their adapter's editor over the whole file.
 var wholeFormats = map[docFormat]bool{fmtManifest: true, fmtKubeadm: true, fmtKind: true, fmtK0s: true, fmtKops: true, fmtTalos: true}
 
-// talosKeys are the top-level keys of a v1alpha1 machine config (a patch holds some of them).
-var talosKeys = []string{"version", "debug", "persist", "machine", "cluster"}
+// The keys of a v1alpha1 machine config (siderolabs/talos pkg/machinery/config/types/v1alpha1
+// v1alpha1_types.go: Config, MachineConfig, ClusterConfig), by which a patch file without
+// `version: v1alpha1` is told from another tool's YAML that happens to have a cluster key.
+var (
+	talosKeys        = []string{"version", "debug", "persist", "machine", "cluster"}
+	talosMachineKeys = []string{"type", "token", "ca", "acceptedCAs", "certSANs", "controlPlane", "kubelet", "pods", "network", "disks", "install", "files", "env", "time", "sysctls", "sysfs", "registries", "systemDiskEncryption", "features", "udev", "logging", "kernel", "seccompProfiles", "baseRuntimeSpecOverrides", "nodeLabels", "nodeAnnotations", "nodeTaints"}
+	talosClusterKeys = []string{"id", "secret", "controlPlane", "clusterName", "network", "token", "aescbcEncryptionSecret", "secretboxEncryptionSecret", "ca", "acceptedCAs", "aggregatorCA", "serviceAccount", "apiServer", "controllerManager", "proxy", "scheduler", "discovery", "etcd", "coreDNS", "externalCloudProvider", "extraManifests", "extraManifestHeaders", "inlineManifests", "adminKubeconfig", "allowSchedulingOnMasters", "allowSchedulingOnControlPlanes"}
+)
+
+// talosShaped: a document whose top-level keys are a machine config's, and whose machine and cluster
+// sections hold only a machine config's keys (a strategic-merge patch may add "$patch" directives).
+func talosShaped(root *yaml.Node, keys []string) bool {
+	if slices.ContainsFunc(keys, func(k string) bool { return !slices.Contains(talosKeys, k) }) {
+		return false
+	}
+	if yamledit.ScalarField(root, "version") == "v1alpha1" {
+		return true
+	}
+	some := false
+	for _, sec := range []struct {
+		name string
+		keys []string
+	}{{"machine", talosMachineKeys}, {"cluster", talosClusterKeys}} {
+		m := yamledit.Field(root, sec.name)
+		if m == nil {
+			continue
+		}
+		if m.Kind != yaml.MappingNode || len(m.Content) == 0 {
+			return false
+		}
+		for _, k := range topKeys(m) {
+			if !slices.Contains(sec.keys, k) && !strings.HasPrefix(k, "$patch") {
+				return false
+			}
+		}
+		some = true
+	}
+	return some
+}
 
 // kubesprayKeys are kubespray variables that say a group_vars file configures the cluster: the one
 // edited, and the two every kubespray inventory's k8s_cluster group_vars set (inventory/sample).
@@ -277,8 +314,7 @@ func classify(root *yaml.Node) (docFormat, error) {
 		if slices.ContainsFunc(kubesprayKeys, func(k string) bool { return slices.Contains(keys, k) }) {
 			return fmtKubespray, nil
 		}
-		if (slices.Contains(keys, "machine") || slices.Contains(keys, "cluster")) &&
-			!slices.ContainsFunc(keys, func(k string) bool { return !slices.Contains(talosKeys, k) }) {
+		if talosShaped(root, keys) {
 			return fmtTalos, nil
 		}
 	}
