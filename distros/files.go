@@ -253,8 +253,13 @@ func talosShaped(root *yaml.Node, keys []string) bool {
 }
 
 // kubesprayKeys are kubespray variables that say a group_vars file configures the cluster: the one
-// edited, and the two every kubespray inventory's k8s_cluster group_vars set (inventory/sample).
-var kubesprayKeys = []string{kubesprayVar, "kube_version", "kube_network_plugin"}
+// edited, and kube_network_plugin, which kubespray's sample k8s_cluster group_vars set
+// (inventory/sample/group_vars/k8s_cluster/k8s-cluster.yml). kube_version, which other Ansible roles
+// name too, counts only next to another of kubespray's variables of that file.
+var (
+	kubesprayKeys     = []string{kubesprayVar, "kube_network_plugin"}
+	kubesprayWithVers = []string{"kube_proxy_mode", "kube_service_addresses", "kube_pods_subnet", "kube_config_dir", "container_manager", "kube_network_node_prefix"}
+)
 
 // classify says what one document is. A document mirrorctl must not edit is an error saying why and
 // what to do instead.
@@ -311,7 +316,8 @@ func classify(root *yaml.Node) (docFormat, error) {
 				return fmtK0s, nil
 			}
 		}
-		if slices.ContainsFunc(kubesprayKeys, func(k string) bool { return slices.Contains(keys, k) }) {
+		has := func(k string) bool { return slices.Contains(keys, k) }
+		if slices.ContainsFunc(kubesprayKeys, has) || has("kube_version") && slices.ContainsFunc(kubesprayWithVers, has) {
 			return fmtKubespray, nil
 		}
 		if talosShaped(root, keys) {
