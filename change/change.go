@@ -69,6 +69,7 @@ type Plan struct {
 	Version   controllers.Version // Kubernetes version of the control plane, when the adapter knows it
 	Warnings  []string            // things the operator should know (printed, and in JSON "warnings")
 	Notes     []string            // what to do next for the change to take effect (restart hints)
+	Manager   *NodeManager        // the tool that renders this node's kcm flags from elsewhere (nil: none found)
 }
 
 // Changed reports whether any file would change.
@@ -97,6 +98,21 @@ type Status struct {
 	Files     []FileStatus
 	Mirroring string // Enabled, Disabled, Mixed (files disagree) or Unknown
 	Warnings  []string
+	Manager   *NodeManager // as in Plan
+}
+
+// NodeManager is a tool that renders this node's kube-controller-manager flags from a source of truth
+// elsewhere (a KubeadmControlPlane, a kops cluster spec, a kubespray inventory, a Rancher cluster), so
+// an edit made on the node lasts only until that tool next renders them. Its JSON keys are public.
+type NodeManager struct {
+	Name          string   `json:"name"`            // cluster-api, kops, kubespray, rancher
+	Evidence      []string `json:"evidence"`        // the node files that say so
+	SourceOfTruth string   `json:"source_of_truth"` // where the flags come from, in words
+	Change        []string `json:"change"`          // the change to make there, ready to apply (commands or YAML lines)
+	// Override is true when the node was edited although the manager would undo it
+	// (--i-understand-node-is-managed), or, for a manager whose node edit holds until the machine is
+	// replaced (Rancher), whenever the node is edited.
+	Override bool `json:"override"`
 }
 
 // Summarize sets Mirroring from the files.

@@ -36,10 +36,15 @@ type API interface {
 	ListEndpoints(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.EndpointsList, error)
 	GetEndpoints(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*corev1.Endpoints, error)
 	PatchEndpoints(ctx context.Context, namespace, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions) (*corev1.Endpoints, error)
+	CreateEndpoints(ctx context.Context, e *corev1.Endpoints, opts metav1.CreateOptions) (*corev1.Endpoints, error)
+	DeleteEndpoints(ctx context.Context, namespace, name string, opts metav1.DeleteOptions) error
 	ListPods(ctx context.Context, namespace string, opts metav1.ListOptions) (*corev1.PodList, error)
 
 	ListEndpointSlices(ctx context.Context, namespace string, opts metav1.ListOptions) (*discoveryv1.EndpointSliceList, error)
+	CreateEndpointSlice(ctx context.Context, slice *discoveryv1.EndpointSlice, opts metav1.CreateOptions) (*discoveryv1.EndpointSlice, error)
+	DeleteEndpointSlice(ctx context.Context, namespace, name string, opts metav1.DeleteOptions) error
 	GetLease(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
+	GetNode(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Node, error)
 }
 
 // jsonGetter is the optional part of an API: a GET of a path none of the typed methods cover (the
@@ -60,7 +65,7 @@ func newScheme() *runtime.Scheme {
 		objs []runtime.Object
 	}{
 		{corev1.SchemeGroupVersion, []runtime.Object{&corev1.ConfigMap{}, &corev1.ConfigMapList{}, &corev1.Service{}, &corev1.ServiceList{},
-			&corev1.Endpoints{}, &corev1.EndpointsList{}, &corev1.Pod{}, &corev1.PodList{}}},
+			&corev1.Endpoints{}, &corev1.EndpointsList{}, &corev1.Pod{}, &corev1.PodList{}, &corev1.Node{}, &corev1.NodeList{}}},
 		{discoveryv1.SchemeGroupVersion, []runtime.Object{&discoveryv1.EndpointSlice{}, &discoveryv1.EndpointSliceList{}}},
 		{coordinationv1.SchemeGroupVersion, []runtime.Object{&coordinationv1.Lease{}, &coordinationv1.LeaseList{}}},
 	} {
@@ -176,6 +181,11 @@ func (a *restAPI) GetJSON(ctx context.Context, absPath string, params url.Values
 	return req.DoRaw(ctx)
 }
 
+// GetText reads a non-resource path in the Prometheus text format (/metrics).
+func (a *restAPI) GetText(ctx context.Context, absPath string) ([]byte, error) {
+	return a.raw.Get().AbsPath(absPath).SetHeader("Accept", "text/plain;version=0.0.4").DoRaw(ctx)
+}
+
 func (a *restAPI) GetConfigMap(ctx context.Context, ns, name string, opts metav1.GetOptions) (*corev1.ConfigMap, error) {
 	return getObject[corev1.ConfigMap](ctx, a, a.core, ns, "configmaps", name, opts)
 }
@@ -206,6 +216,18 @@ func (a *restAPI) PatchEndpoints(ctx context.Context, ns, name string, pt types.
 	return out, err
 }
 
+func (a *restAPI) CreateEndpoints(ctx context.Context, e *corev1.Endpoints, opts metav1.CreateOptions) (*corev1.Endpoints, error) {
+	out := &corev1.Endpoints{}
+	err := a.core.Post().UseProtobufAsDefault().NamespaceIfScoped(e.Namespace, e.Namespace != "").Resource("endpoints").
+		VersionedParams(&opts, a.params).Body(e).Do(ctx).Into(out)
+	return out, err
+}
+
+func (a *restAPI) DeleteEndpoints(ctx context.Context, ns, name string, opts metav1.DeleteOptions) error {
+	return a.core.Delete().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource("endpoints").Name(name).
+		Body(&opts).Do(ctx).Error()
+}
+
 func (a *restAPI) ListPods(ctx context.Context, ns string, opts metav1.ListOptions) (*corev1.PodList, error) {
 	return listPage[corev1.PodList](ctx, a, a.core, ns, "pods", opts)
 }
@@ -214,6 +236,22 @@ func (a *restAPI) ListEndpointSlices(ctx context.Context, ns string, opts metav1
 	return listPage[discoveryv1.EndpointSliceList](ctx, a, a.discovery, ns, "endpointslices", opts)
 }
 
+func (a *restAPI) CreateEndpointSlice(ctx context.Context, slice *discoveryv1.EndpointSlice, opts metav1.CreateOptions) (*discoveryv1.EndpointSlice, error) {
+	out := &discoveryv1.EndpointSlice{}
+	err := a.discovery.Post().UseProtobufAsDefault().NamespaceIfScoped(slice.Namespace, slice.Namespace != "").Resource("endpointslices").
+		VersionedParams(&opts, a.params).Body(slice).Do(ctx).Into(out)
+	return out, err
+}
+
+func (a *restAPI) DeleteEndpointSlice(ctx context.Context, ns, name string, opts metav1.DeleteOptions) error {
+	return a.discovery.Delete().UseProtobufAsDefault().NamespaceIfScoped(ns, ns != "").Resource("endpointslices").Name(name).
+		Body(&opts).Do(ctx).Error()
+}
+
 func (a *restAPI) GetLease(ctx context.Context, ns, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error) {
 	return getObject[coordinationv1.Lease](ctx, a, a.coordination, ns, "leases", name, opts)
+}
+
+func (a *restAPI) GetNode(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Node, error) {
+	return getObject[corev1.Node](ctx, a, a.core, "", "nodes", name, opts)
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mirrorctl/mirrorctl/controllers"
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,10 @@ const (
 	LabelManagedBy      = discoveryv1.LabelManagedBy
 	LabelServiceName    = discoveryv1.LabelServiceName
 	MirroringController = "endpointslicemirroring-controller.k8s.io"
+	// From 1.33 the Endpoints controller labels what it writes (kubernetes v1.37.2
+	// pkg/controller/endpoint: LabelManagedBy, ControllerName), and deletes only Endpoints it labelled.
+	LabelEndpointsManagedBy = "endpoints.kubernetes.io/managed-by"
+	EndpointsController     = "endpoint-controller"
 	// Endpoints carrying this annotation are leader-election locks; the controller never mirrors them.
 	leaderAnnotation = "control-plane.alpha.kubernetes.io/leader"
 	// kubeadm labels its static pods component=<name>; the kubelet's mirror pods keep the label.
@@ -42,15 +47,48 @@ type Audit struct {
 	// Endpoints would be mirrored, no APIService behind one.
 	Safe bool `json:"safe"`
 	// Mirroring is what the control plane's kcm pods run: enabled, disabled, mixed or unknown.
-	Mirroring      string             `json:"mirroring"`
-	MirroredSlices []MirroredService  `json:"mirrored_slices"`
-	WouldMirror    []ObjectRef        `json:"would_mirror"`
-	APIServices    []APIServiceDepend `json:"apiservices"`
-	ControlPlane   []KCMPod           `json:"control_plane"`
-	Findings       []string           `json:"findings"` // why it is not safe; empty when Safe
-	Warnings       []string           `json:"warnings"`
-	Notes          []string           `json:"notes"`
-	Counts         Counts             `json:"counts"`
+	Mirroring      string              `json:"mirroring"`
+	MirroredSlices []MirroredService   `json:"mirrored_slices"`
+	WouldMirror    []MirroredEndpoints `json:"would_mirror"`
+	APIServices    []APIServiceDepend  `json:"apiservices"`
+	ControlPlane   []KCMPod            `json:"control_plane"`
+	Findings       []string            `json:"findings"` // why it is not safe; empty when Safe
+	Warnings       []string            `json:"warnings"`
+	Notes          []string            `json:"notes"`
+	Counts         Counts              `json:"counts"`
+	// Cost is what the Endpoints and mirroring controllers maintain now (issue 16 §5).
+	Cost Cost `json:"cost"`
+	// EndpointsController answers "is it safe to stop the Endpoints controller?"; only with
+	// AuditOptions.EndpointsController (audit --endpoints-controller).
+	EndpointsController *ReaderAudit `json:"endpoints_controller,omitempty"`
+}
+
+// MirroredEndpoints is a selector-less Service's Endpoints that the controller mirrors now, and who
+// writes it.
+type MirroredEndpoints struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Writer    Writer `json:"writer"`
+}
+
+func (m MirroredEndpoints) String() string { return m.Namespace + "/" + m.Name }
+
+// Cost is the number and serialized size of the objects each controller keeps written. Bytes are the
+// protobuf encoding of each object as read (managedFields included): what etcd stores, less its
+// envelope of a few dozen bytes per object.
+type Cost struct {
+	// Endpoints written by the Endpoints controller: from 1.33 it labels them
+	// endpoints.kubernetes.io/managed-by=endpoint-controller; older servers' are not counted.
+	Endpoints CostFigure `json:"endpoints"`
+	// EndpointSlices written by the mirroring controller.
+	MirroredSlices CostFigure `json:"mirrored_slices"`
+}
+
+// CostFigure is one controller's objects.
+type CostFigure struct {
+	Selector string `json:"selector"` // the label selecting them
+	Objects  int    `json:"objects"`
+	Bytes    int64  `json:"bytes"`
 }
 
 // MirroredService groups the mirrored EndpointSlices of one Service: kube-proxy reads only slices, so
@@ -60,6 +98,8 @@ type MirroredService struct {
 	Service   string   `json:"service"`
 	Slices    []string `json:"slices"`
 	Endpoints int      `json:"endpoints"` // addresses across the slices
+	// Writer is who writes the Service's Endpoints; null when it has none (the slices are left over).
+	Writer *Writer `json:"writer"`
 }
 
 // ObjectRef names a namespaced object.
@@ -87,6 +127,9 @@ type KCMPod struct {
 	Mirroring   string `json:"mirroring"`   // enabled, disabled or unknown (unreadable flags)
 	Leader      bool   `json:"leader"`
 	Note        string `json:"note,omitempty"`
+
+	// EndpointsController is whether the Endpoints controller runs there: enabled, disabled or unknown.
+	EndpointsController string `json:"endpoints_controller"`
 }
 
 // Counts are what the audit read; Requests shows it stayed paginated (no per-object calls).
@@ -102,6 +145,13 @@ type Counts struct {
 // AuditOptions tunes the audit.
 type AuditOptions struct {
 	PageSize int64 // 0: DefaultPageSize
+	// StaticAfter is ClassifyWriter's threshold (0: DefaultStaticAfter); Now its clock (zero: time.Now).
+	StaticAfter time.Duration
+	Now         time.Time
+	// EndpointsController adds the readers of Endpoints (ReaderAudit): the API server's metrics, and
+	// the audit log at AuditLog (a host path; "" for none).
+	EndpointsController bool
+	AuditLog            string
 }
 
 // paging is how a run lists collections: the page size, and where it counts its requests.
@@ -139,8 +189,14 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	if ps <= 0 {
 		ps = DefaultPageSize
 	}
-	a := &Audit{Server: c.Host, MirroredSlices: []MirroredService{}, WouldMirror: []ObjectRef{}, APIServices: []APIServiceDepend{},
-		ControlPlane: []KCMPod{}, Findings: []string{}, Warnings: []string{}, Notes: []string{}}
+	a := &Audit{Server: c.Host, MirroredSlices: []MirroredService{}, WouldMirror: []MirroredEndpoints{}, APIServices: []APIServiceDepend{},
+		ControlPlane: []KCMPod{}, Findings: []string{}, Warnings: []string{}, Notes: []string{},
+		Cost: Cost{Endpoints: CostFigure{Selector: LabelEndpointsManagedBy + "=" + EndpointsController},
+			MirroredSlices: CostFigure{Selector: LabelManagedBy + "=" + MirroringController}}}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 
 	a.Counts.Requests++
 	sv, err := c.Kube.ServerVersion(ctx)
@@ -169,13 +225,25 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	}
 	a.Counts.SelectorlessServices = len(selectorless)
 
-	// Endpoints of those Services that the controller would mirror now.
+	// Endpoints of those Services that the controller would mirror now, and who writes each; the
+	// writers of the others behind selector-less Services too, for their leftover mirrored slices.
+	writers := map[ObjectRef]Writer{}
 	err = list(ctx, pg, c.Kube.ListEndpoints, "", "", func(l *corev1.EndpointsList) {
 		for i := range l.Items {
 			e := &l.Items[i]
 			a.Counts.Endpoints++
-			if WouldBeMirrored(e) && selectorless[ObjectRef{e.Namespace, e.Name}] {
-				a.WouldMirror = append(a.WouldMirror, ObjectRef{e.Namespace, e.Name})
+			if e.Labels[LabelEndpointsManagedBy] == EndpointsController {
+				a.Cost.Endpoints.Objects++
+				a.Cost.Endpoints.Bytes += int64(e.Size())
+			}
+			ref := ObjectRef{e.Namespace, e.Name}
+			if !selectorless[ref] {
+				continue
+			}
+			w := ClassifyWriter(e.ManagedFields, now, o.StaticAfter)
+			writers[ref] = w
+			if WouldBeMirrored(e) {
+				a.WouldMirror = append(a.WouldMirror, MirroredEndpoints{Namespace: e.Namespace, Name: e.Name, Writer: w})
 			}
 		}
 	})
@@ -189,6 +257,8 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 		for i := range l.Items {
 			s := &l.Items[i]
 			a.Counts.MirroredSlices++
+			a.Cost.MirroredSlices.Objects++
+			a.Cost.MirroredSlices.Bytes += int64(s.Size())
 			ref := ObjectRef{s.Namespace, s.Labels[LabelServiceName]}
 			m := bySvc[ref]
 			if m == nil {
@@ -202,8 +272,11 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list endpointslices: %s", oneLine(err.Error()))
 	}
-	for _, m := range bySvc {
+	for ref, m := range bySvc {
 		sort.Strings(m.Slices)
+		if w, ok := writers[ref]; ok {
+			m.Writer = &w
+		}
 		a.MirroredSlices = append(a.MirroredSlices, *m)
 	}
 	sort.Slice(a.MirroredSlices, func(i, j int) bool {
@@ -219,7 +292,23 @@ func (c *Client) RunAudit(ctx context.Context, o AuditOptions) (*Audit, error) {
 		return nil, err
 	}
 	a.conclude(ver)
+	if o.EndpointsController {
+		r, err := c.auditReaders(ctx, a, o.AuditLog)
+		if err != nil {
+			return nil, err
+		}
+		a.EndpointsController = r
+	}
 	return a, nil
+}
+
+// Unsafe is the audit's answer for the exit status: with the Endpoints controller's question asked,
+// that one's; else the mirroring controller's.
+func (a *Audit) Unsafe() bool {
+	if a.EndpointsController != nil {
+		return !a.EndpointsController.Safe
+	}
+	return !a.Safe
 }
 
 // WouldBeMirrored is the controller's shouldMirror: no skip-mirror="true" label, no leader-election
@@ -328,7 +417,7 @@ func (c *Client) auditControlPlane(ctx context.Context, ps int64, a *Audit) erro
 }
 
 func kcmPod(p *corev1.Pod, leader string) KCMPod {
-	k := KCMPod{Node: p.Spec.NodeName, Pod: p.Name, Mirroring: "unknown", Version: "unknown"}
+	k := KCMPod{Node: p.Spec.NodeName, Pod: p.Name, Mirroring: "unknown", EndpointsController: "unknown", Version: "unknown"}
 	k.Leader = leader != "" && (leader == p.Spec.NodeName || strings.HasPrefix(leader, p.Spec.NodeName+"."))
 	if _, ok := p.Annotations[mirrorPodAnno]; !ok {
 		k.Note = "not a static pod's mirror pod"
@@ -356,6 +445,10 @@ func kcmPod(p *corev1.Pod, leader string) KCMPod {
 		k.Mirroring = "enabled"
 	} else {
 		k.Mirroring = "disabled"
+	}
+	k.EndpointsController = "disabled"
+	if endpointsControllerEnabled(entries) {
+		k.EndpointsController = "enabled"
 	}
 	return k
 }
@@ -422,6 +515,9 @@ func (a *Audit) conclude(v controllers.Version) {
 		} else {
 			a.Findings = append(a.Findings, msg)
 		}
+	}
+	if v.Known && !v.AtLeast(1, 33) {
+		a.Notes = append(a.Notes, "before 1.33 the Endpoints controller does not label the Endpoints it writes ("+LabelEndpointsManagedBy+"): cost.endpoints counts none on this "+v.String()+" server")
 	}
 	if (!v.Known || v.AtLeast(1, 37)) && (slices > 0 || len(a.WouldMirror) > 0) {
 		a.Notes = append(a.Notes, "from 1.37 the services/proxy subresource reads EndpointSlices too: proxying to the selector-less Services above (kubectl proxy, API server proxy URLs) needs their slices")

@@ -87,19 +87,24 @@ func TestAuditClassifiesAndPaginates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(a.WouldMirror, wantWould) {
-		t.Errorf("would_mirror: got %d %v…, want %d %v…", len(a.WouldMirror), head(a.WouldMirror), len(wantWould), head(wantWould))
+	if got := refsOf(a.WouldMirror); !reflect.DeepEqual(got, wantWould) {
+		t.Errorf("would_mirror: got %d %v…, want %d %v…", len(got), head(got), len(wantWould), head(wantWould))
 	}
 	wantSlices := []MirroredService{
 		{Namespace: "a", Service: "svc-0006", Slices: []string{"svc-0006-x1", "svc-0006-x2"}, Endpoints: 3},
 		{Namespace: "b", Service: "svc-0013", Slices: []string{"svc-0013-y"}, Endpoints: 1},
 	}
-	if !reflect.DeepEqual(a.MirroredSlices, wantSlices) {
+	for _, m := range a.MirroredSlices { // no managedFields in the fake: nothing to judge by
+		if m.Writer == nil || m.Writer.Kind != WriterUnknown {
+			t.Errorf("mirrored_slices %s/%s writer %+v, want unknown", m.Namespace, m.Service, m.Writer)
+		}
+	}
+	if !reflect.DeepEqual(withoutWriters(a.MirroredSlices), wantSlices) {
 		t.Errorf("mirrored_slices = %+v, want %+v", a.MirroredSlices, wantSlices)
 	}
 	wantCP := []KCMPod{
-		{Node: "cp-1", Pod: "kube-controller-manager-cp-1", Version: "v1.37", Controllers: "*,bootstrapsigner,tokencleaner", Mirroring: "enabled"},
-		{Node: "cp-2", Pod: "kube-controller-manager-cp-2", Version: "v1.37", Controllers: "*,bootstrapsigner,tokencleaner,-endpointslicemirroring", Mirroring: "disabled", Leader: true},
+		{Node: "cp-1", Pod: "kube-controller-manager-cp-1", Version: "v1.37", Controllers: "*,bootstrapsigner,tokencleaner", Mirroring: "enabled", EndpointsController: "enabled"},
+		{Node: "cp-2", Pod: "kube-controller-manager-cp-2", Version: "v1.37", Controllers: "*,bootstrapsigner,tokencleaner,-endpointslicemirroring", Mirroring: "disabled", EndpointsController: "enabled", Leader: true},
 	}
 	for i := range wantCP {
 		wantCP[i].Version = a.ControlPlane[i].Version // the version's rendering is patches' business
@@ -175,6 +180,22 @@ func TestEffectiveControllers(t *testing.T) {
 			t.Errorf("%q: %q, %v; want %q (error %v)", tc.argv, got, err, tc.want, tc.err)
 		}
 	}
+}
+
+func refsOf(m []MirroredEndpoints) []ObjectRef {
+	var out []ObjectRef
+	for _, e := range m {
+		out = append(out, ObjectRef{e.Namespace, e.Name})
+	}
+	return out
+}
+
+func withoutWriters(m []MirroredService) []MirroredService {
+	out := append([]MirroredService{}, m...)
+	for i := range out {
+		out[i].Writer = nil
+	}
+	return out
 }
 
 func head(r []ObjectRef) []ObjectRef {

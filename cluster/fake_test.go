@@ -131,6 +131,14 @@ func (k clientsetAPI) PatchEndpoints(ctx context.Context, ns, name string, pt ty
 	return k.cs.CoreV1().Endpoints(ns).Patch(ctx, name, pt, data, o)
 }
 
+func (k clientsetAPI) CreateEndpoints(ctx context.Context, e *corev1.Endpoints, o metav1.CreateOptions) (*corev1.Endpoints, error) {
+	return k.cs.CoreV1().Endpoints(e.Namespace).Create(ctx, e, o)
+}
+
+func (k clientsetAPI) DeleteEndpoints(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+	return k.cs.CoreV1().Endpoints(ns).Delete(ctx, name, o)
+}
+
 func (k clientsetAPI) ListPods(ctx context.Context, ns string, o metav1.ListOptions) (*corev1.PodList, error) {
 	return k.cs.CoreV1().Pods(ns).List(ctx, o)
 }
@@ -139,6 +147,18 @@ func (k clientsetAPI) ListEndpointSlices(ctx context.Context, ns string, o metav
 	return k.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
 }
 
+func (k clientsetAPI) CreateEndpointSlice(ctx context.Context, s *discoveryv1.EndpointSlice, o metav1.CreateOptions) (*discoveryv1.EndpointSlice, error) {
+	return k.cs.DiscoveryV1().EndpointSlices(s.Namespace).Create(ctx, s, o)
+}
+
+func (k clientsetAPI) DeleteEndpointSlice(ctx context.Context, ns, name string, o metav1.DeleteOptions) error {
+	return k.cs.DiscoveryV1().EndpointSlices(ns).Delete(ctx, name, o)
+}
+
 func (k clientsetAPI) GetLease(ctx context.Context, ns, name string, o metav1.GetOptions) (*coordinationv1.Lease, error) {
 	return k.cs.CoordinationV1().Leases(ns).Get(ctx, name, o)
+}
+
+func (k clientsetAPI) GetNode(ctx context.Context, name string, o metav1.GetOptions) (*corev1.Node, error) {
+	return k.cs.CoreV1().Nodes().Get(ctx, name, o)
 }

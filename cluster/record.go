@@ -24,13 +24,26 @@ import (
 type Record struct {
 	ID          string            `json:"id"`
 	Time        time.Time         `json:"time"`
-	Op          string            `json:"op"` // disable, enable, skip, unskip, rollback
+	Op          string            `json:"op"` // disable, enable, skip, unskip, adopt, rollback
 	Command     []string          `json:"command,omitempty"`
 	ToolVersion string            `json:"tool_version,omitempty"`
 	Server      string            `json:"server"`
 	RollbackOf  string            `json:"rollback_of,omitempty"`
 	ConfigMaps  []ConfigMapRecord `json:"configmaps,omitempty"`
 	Labels      []LabelRecord     `json:"labels,omitempty"`
+	// Slices are the EndpointSlices `adopt` created (only adopt --rollback deletes them).
+	Slices []SliceRecord `json:"endpoint_slices,omitempty"`
+	// Deleted are objects a run deleted (prune-endpoints), whole; Created those a restore created.
+	Deleted []DeletedRecord `json:"deleted,omitempty"`
+	Created []ObjectRef     `json:"created,omitempty"`
+}
+
+// SliceRecord is one EndpointSlice mirrorctl created; UID is empty until the API server answered.
+type SliceRecord struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Service   string `json:"service"`
+	UID       string `json:"uid"`
 }
 
 // ConfigMapRecord is one ConfigMap key mirrorctl rewrote. The whole data map is kept for the

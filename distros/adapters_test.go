@@ -27,6 +27,7 @@ func TestDetectNodes(t *testing.T) {
 		{"k0s controller", []string{"/etc/k0s/k0s.yaml", "/var/lib/k0s/bin/kube-apiserver"}, "k0s"},
 		{"microk8s", []string{MicroK8sArgs}, "microk8s"},
 		{"talos disk image", []string{TalosStateConfig}, "talos"},
+		{"kops control-plane node", []string{KopsNodeManifest}, "kops"},
 		{"eks node", []string{"/etc/eks/bootstrap.sh"}, "managed"},
 		{"aks node", []string{"/etc/kubernetes/azure.json"}, "managed"},
 		{"k3s and rke2 both", []string{"/etc/rancher/k3s/config.yaml", "/etc/rancher/rke2/config.yaml"}, ""},
@@ -94,7 +95,8 @@ func FuzzMicroK8sArgs(f *testing.F) {
 }
 
 func FuzzK0sConfig(f *testing.F) {
-	for _, s := range []string{"spec:\n  controllerManager:\n    extraArgs:\n      controllers: \"*\"\n", "spec: {}\n", "", "spec:\n  controllerManager:\n    extraArgs: {}\n"} {
+	for _, s := range []string{"spec:\n  controllerManager:\n    extraArgs:\n      controllers: \"*\"\n", "spec: {}\n", "", "spec:\n  controllerManager:\n    extraArgs: {}\n",
+		"apiVersion: k0s.k0sproject.io/v1beta1\nkind: Cluster\nspec:\n  api:\n    address: 192.0.2.1\n"} {
 		f.Add(s)
 	}
 	a := mustGet(f, "k0s")
@@ -126,6 +128,8 @@ func FuzzKindConfig(f *testing.F) {
 		"kind: Cluster\nkubeadmConfigPatches:\n- |\n  kind: ClusterConfiguration\n  controllerManager:\n    extraArgs:\n      v: \"2\"\n",
 		"kind: Cluster\n",
 		"kind: Cluster\nkubeadmConfigPatches:\n- |\n  kind: ClusterConfiguration\n  controllerManager:\n    extraArgs:\n    - name: v\n      value: \"2\"\n",
+		// kind's documented layout: a column-0 list followed by another key; a node's own patch.
+		"kind: Cluster\nkubeadmConfigPatches:\n- |\n  kind: InitConfiguration\nnodes:\n- role: control-plane\n  kubeadmConfigPatches:\n  - |\n    kind: ClusterConfiguration\n    controllerManager:\n      extraArgs:\n        controllers: \"*,-nodeipam\"\n- role: worker\n",
 	} {
 		f.Add(s, "")
 		f.Add(s, "1.30")
@@ -229,3 +233,7 @@ func TestTargets(t *testing.T) {
 		}
 	}
 }
+
+// The kubeadm adapter's cases: nodes that Cluster API or kubespray manage (refused, or edited with
+// --i-understand-node-is-managed), including a rebooted Cluster API node whose /run is empty.
+func TestKubeadmGolden(t *testing.T) { kitRunGolden(t, mustGet(t, "kubeadm")) }

@@ -28,6 +28,17 @@ type Options struct {
 	// Reads is the read set of the caller's phase, shared with what else reads the node in it (lint):
 	// each file is read and parsed once. nil: each Plan or Status call reads for itself.
 	Reads *Reads
+
+	// Node is what the API server says of this node, when the caller asked it (--kubeconfig): more
+	// evidence of a tool that manages the node. nil: not asked.
+	Node *NodeInfo
+}
+
+// NodeInfo is this node's Node object as far as the adapters use it.
+type NodeInfo struct {
+	Name        string
+	Annotations map[string]string // nil when there is no such Node
+	Err         error             // reading it failed: said in a warning, no evidence either way
 }
 
 // Values are inputs' values by Input.Name: a string, a bool or a []string, as the Input's Kind says.

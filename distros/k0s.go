@@ -129,8 +129,11 @@ func k0sRead(data []byte) (*k0sState, error) {
 	if st.root != nil && st.root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("is %s; want a k0s ClusterConfig", yamledit.KindName(st.root))
 	}
-	if _, k := yamledit.Get(st.root, "kind"); k != nil && k.Value != "ClusterConfig" {
-		return nil, fmt.Errorf("kind is %q; want ClusterConfig", k.Value)
+	// k0s never checks kind (pkg/apis/k0s/v1beta1 ConfigFromBytes unmarshals into ClusterConfig
+	// whatever it says, k0sproject/k0s@dff90cee); `k0s default-config` and the docs printed
+	// "kind: Cluster" until about 1.22, and such files still run. Anything else is not a k0s config.
+	if _, k := yamledit.Get(st.root, "kind"); k != nil && k.Value != "ClusterConfig" && k.Value != "Cluster" {
+		return nil, fmt.Errorf("kind is %q; want ClusterConfig (or the legacy Cluster)", k.Value)
 	}
 	_, spec := yamledit.Get(st.root, "spec")
 	_, cm := yamledit.Get(spec, "controllerManager")

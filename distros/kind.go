@@ -15,6 +15,7 @@ package distros
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -67,6 +68,7 @@ func (kindAdapter) Targets(o Options) ([]Target, error) { return kindConfig.targ
 // kindPatchDoc is a ClusterConfiguration document inside one kubeadmConfigPatches entry.
 type kindPatchDoc struct {
 	item   *yaml.Node     // the entry (a block scalar)
+	where  string         // the entry's path, for messages
 	inner  *yamledit.File // the entry's text
 	doc    *yaml.Node
 	api    string
@@ -80,13 +82,29 @@ type kindState struct {
 	version   controllers.Version
 	guessed   bool
 	api       string
-	docs      []*kindPatchDoc // applicable ClusterConfiguration patches, in order
+	docs      []*kindPatchDoc // applicable cluster-wide ClusterConfiguration patches, in order
 	setter    *kindPatchDoc   // the last one that sets controllers
-	eff       []string
+	eff       []string        // what the cluster-wide patches give
+	nodes     []kindNode      // the control-plane nodes, each with what it gets
 	patchSeq  *yaml.Node
 	patchKey  *yaml.Node
 	skipped   []string
-	overrides []string // later patches that mention controllers
+	overrides []string // JSON 6902 patches that touch controllers on some control-plane node
+}
+
+// kindNode is one control-plane node of the config and the controllers its kube-controller-manager gets.
+type kindNode struct {
+	index    int           // in nodes (-1: the node kind creates when the config lists none)
+	setter   *kindPatchDoc // its own last patch that sets controllers, applied after the cluster-wide ones
+	eff      []string
+	json6902 []string // JSON 6902 patches (cluster-wide or its own) that touch controllers: eff is unknown
+}
+
+func (n kindNode) name() string {
+	if n.index < 0 {
+		return "the default control-plane node"
+	}
+	return fmt.Sprintf("nodes[%d]", n.index)
 }
 
 func (st *kindState) kcmVersion() controllers.Version { return st.version }
@@ -146,87 +164,123 @@ func kindRead(data []byte, nodeVersion string) (*kindState, error) {
 	st.api = kindAPIFor(st.version)
 
 	st.patchKey, st.patchSeq = yamledit.Get(st.root, "kubeadmConfigPatches")
-	if st.patchSeq != nil && !yamledit.IsNull(st.patchSeq) && st.patchSeq.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("kubeadmConfigPatches: is %s; want a list of YAML strings", yamledit.KindName(st.patchSeq))
-	}
-	if st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode {
-		for i, it := range st.patchSeq.Content {
-			if it.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("kubeadmConfigPatches[%d]: is %s; want a YAML string", i, yamledit.KindName(it))
-			}
-			inner, err := yamledit.Parse([]byte(it.Value), yamledit.ConfigFile)
-			if err != nil {
-				return nil, fmt.Errorf("kubeadmConfigPatches[%d]: %w", i, err)
-			}
-			for _, d := range inner.DocsOfKind("ClusterConfiguration") {
-				pd := &kindPatchDoc{item: it, inner: inner, doc: d}
-				if _, a := yamledit.Get(d, "apiVersion"); a != nil {
-					pd.api = a.Value
-				}
-				if pd.api != "" && pd.api != st.api {
-					st.skipped = append(st.skipped, fmt.Sprintf("kubeadmConfigPatches[%d] (%s)", i, pd.api))
-					continue
-				}
-				where := fmt.Sprintf("kubeadmConfigPatches[%d]: controllerManager.extraArgs", i)
-				_, cm := yamledit.Get(d, "controllerManager")
-				_, extra := yamledit.Get(cm, "extraArgs")
-				switch {
-				case extra == nil || yamledit.IsNull(extra):
-				case extra.Kind == yaml.MappingNode:
-					_, pd.ctrl = yamledit.Get(extra, controllers.FlagName)
-				case extra.Kind == yaml.SequenceNode:
-					for _, a := range extra.Content {
-						_, n := yamledit.Get(a, "name")
-						_, v := yamledit.Get(a, "value")
-						if n != nil && n.Value == controllers.FlagName && v != nil {
-							pd.ctrl = v
-						}
-					}
-				default:
-					return nil, fmt.Errorf("%s: is %s", where, yamledit.KindName(extra))
-				}
-				if pd.ctrl != nil {
-					if pd.ctrl.Kind != yaml.ScalarNode {
-						return nil, fmt.Errorf("%s: controllers is %s; want a string", where, yamledit.KindName(pd.ctrl))
-					}
-					if pd.values, err = controllers.Split(pd.ctrl.Value); err != nil {
-						return nil, fmt.Errorf("%s: %w", where, err)
-					}
-					st.setter = pd
-				}
-				st.docs = append(st.docs, pd)
-			}
-		}
-	}
-	// Patches kind applies after these (per node, or JSON 6902) may set controllers too: not edited,
-	// but said, since they would win on the nodes they target.
-	if _, nodes := yamledit.Get(st.root, "nodes"); nodes != nil && nodes.Kind == yaml.SequenceNode {
-		for i, n := range nodes.Content {
-			_, np := yamledit.Get(n, "kubeadmConfigPatches")
-			if np == nil || np.Kind != yaml.SequenceNode {
-				continue
-			}
-			for _, it := range np.Content {
-				if it.Kind == yaml.ScalarNode && strings.Contains(it.Value, "ClusterConfiguration") && strings.Contains(it.Value, controllers.FlagName) {
-					st.overrides = append(st.overrides, fmt.Sprintf("nodes[%d].kubeadmConfigPatches", i))
-				}
-			}
-		}
-	}
-	if _, j := yamledit.Get(st.root, "kubeadmConfigPatchesJSON6902"); j != nil && j.Kind == yaml.SequenceNode {
-		for i, it := range j.Content {
-			_, k := yamledit.Get(it, "kind")
-			_, patch := yamledit.Get(it, "patch")
-			if k != nil && k.Value == "ClusterConfiguration" && patch != nil && strings.Contains(patch.Value, controllers.FlagName) {
-				st.overrides = append(st.overrides, fmt.Sprintf("kubeadmConfigPatchesJSON6902[%d]", i))
-			}
-		}
+	if st.docs, st.setter, err = st.readPatches(st.patchSeq, "kubeadmConfigPatches"); err != nil {
+		return nil, err
 	}
 	st.eff = patches.KubeadmDefaultControllers
 	if st.setter != nil {
 		st.eff = st.setter.values
 	}
+	cluster6902 := kindJSON6902Setters(st.root, "")
+	// kind applies each node's own kubeadmConfigPatches after the cluster-wide ones (kind@v0.30.0
+	// pkg/cluster/internal/create/actions/config/config.go getKubeadmConfig), so on a node whose own
+	// ClusterConfiguration patch sets controllers, that value is what its kube-controller-manager gets.
+	// Only control-plane nodes run kube-controller-manager; kind's default role is control-plane.
+	_, nodes := yamledit.Get(st.root, "nodes")
+	if nodes != nil && nodes.Kind == yaml.SequenceNode {
+		for i, n := range nodes.Content {
+			if _, role := yamledit.Get(n, "role"); role != nil && role.Value != "control-plane" {
+				continue
+			}
+			kn := kindNode{index: i, eff: st.eff, json6902: append(append([]string{}, cluster6902...), kindJSON6902Setters(n, fmt.Sprintf("nodes[%d].", i))...)}
+			_, np := yamledit.Get(n, "kubeadmConfigPatches")
+			if _, kn.setter, err = st.readPatches(np, fmt.Sprintf("nodes[%d].kubeadmConfigPatches", i)); err != nil {
+				return nil, err
+			}
+			if kn.setter != nil {
+				kn.eff = kn.setter.values
+			}
+			st.nodes = append(st.nodes, kn)
+		}
+	}
+	if len(st.nodes) == 0 {
+		st.nodes = []kindNode{{index: -1, eff: st.eff, json6902: cluster6902}} // no nodes: kind creates one control-plane node
+	}
+	for _, n := range st.nodes {
+		for _, w := range n.json6902 {
+			if !slices.Contains(st.overrides, w) {
+				st.overrides = append(st.overrides, w)
+			}
+		}
+	}
 	return st, nil
+}
+
+// kindJSON6902Setters lists the JSON 6902 patches of a config or node (prefix names it) that touch
+// controllers in the ClusterConfiguration. kind applies them after the merge patches of the same level
+// (pkg/internal/patch KubeYAML); mirrorctl does not evaluate JSON patches, so with one of them the state
+// cannot be told.
+func kindJSON6902Setters(m *yaml.Node, prefix string) []string {
+	var out []string
+	if _, j := yamledit.Get(m, "kubeadmConfigPatchesJSON6902"); j != nil && j.Kind == yaml.SequenceNode {
+		for i, it := range j.Content {
+			_, k := yamledit.Get(it, "kind")
+			_, patch := yamledit.Get(it, "patch")
+			if k != nil && k.Value == "ClusterConfiguration" && patch != nil && strings.Contains(patch.Value, controllers.FlagName) {
+				out = append(out, fmt.Sprintf("%skubeadmConfigPatchesJSON6902[%d]", prefix, i))
+			}
+		}
+	}
+	return out
+}
+
+// readPatches reads a kubeadmConfigPatches list: the ClusterConfiguration patches kind applies for the
+// node version, in order, and the last one that sets controllers.
+func (st *kindState) readPatches(seq *yaml.Node, where string) (docs []*kindPatchDoc, setter *kindPatchDoc, err error) {
+	if seq == nil || yamledit.IsNull(seq) {
+		return nil, nil, nil
+	}
+	if seq.Kind != yaml.SequenceNode {
+		return nil, nil, fmt.Errorf("%s: is %s; want a list of YAML strings", where, yamledit.KindName(seq))
+	}
+	for i, it := range seq.Content {
+		if it.Kind != yaml.ScalarNode {
+			return nil, nil, fmt.Errorf("%s[%d]: is %s; want a YAML string", where, i, yamledit.KindName(it))
+		}
+		inner, err := yamledit.Parse([]byte(it.Value), yamledit.ConfigFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s[%d]: %w", where, i, err)
+		}
+		for _, d := range inner.DocsOfKind("ClusterConfiguration") {
+			pd := &kindPatchDoc{item: it, inner: inner, doc: d, where: fmt.Sprintf("%s[%d]", where, i)}
+			if _, a := yamledit.Get(d, "apiVersion"); a != nil {
+				pd.api = a.Value
+			}
+			if pd.api != "" && pd.api != st.api {
+				st.skipped = append(st.skipped, fmt.Sprintf("%s (%s)", pd.where, pd.api))
+				continue
+			}
+			at := pd.where + ": controllerManager.extraArgs"
+			_, cm := yamledit.Get(d, "controllerManager")
+			_, extra := yamledit.Get(cm, "extraArgs")
+			switch {
+			case extra == nil || yamledit.IsNull(extra):
+			case extra.Kind == yaml.MappingNode:
+				_, pd.ctrl = yamledit.Get(extra, controllers.FlagName)
+			case extra.Kind == yaml.SequenceNode:
+				for _, a := range extra.Content {
+					_, n := yamledit.Get(a, "name")
+					_, v := yamledit.Get(a, "value")
+					if n != nil && n.Value == controllers.FlagName && v != nil {
+						pd.ctrl = v
+					}
+				}
+			default:
+				return nil, nil, fmt.Errorf("%s: is %s", at, yamledit.KindName(extra))
+			}
+			if pd.ctrl != nil {
+				if pd.ctrl.Kind != yaml.ScalarNode {
+					return nil, nil, fmt.Errorf("%s: controllers is %s; want a string", at, yamledit.KindName(pd.ctrl))
+				}
+				if pd.values, err = controllers.Split(pd.ctrl.Value); err != nil {
+					return nil, nil, fmt.Errorf("%s: %w", at, err)
+				}
+				setter = pd
+			}
+			docs = append(docs, pd)
+		}
+	}
+	return docs, setter, nil
 }
 
 // listShape says whether a patch document's extraArgs is a v1beta4 list.
@@ -280,8 +334,7 @@ func (st *kindState) innerEdits(pd *kindPatchDoc, value string) ([]yamledit.Spli
 		return in.InsertInto("controllerManager", cmKey, cm, lines)
 	}
 	if extra.Kind == yaml.SequenceNode && len(extra.Content) > 0 {
-		indent := yamledit.IndentOf(extra.Content[0]) - 2 // the "- " before the first item's key
-		s, err := in.AppendToBlock(indent, extra.Content[len(extra.Content)-1].Line, kindArgLines(true, value))
+		s, err := in.AppendToSeq(extra, kindArgLines(true, value))
 		if err != nil {
 			return nil, err
 		}
@@ -308,57 +361,94 @@ func (st *kindState) spliceBlock(item *yaml.Node, oldText, newText string) (yaml
 	return s, err
 }
 
+// patchEdit sets controllers in one kubeadmConfigPatches entry, mapped back onto the file.
+func (st *kindState) patchEdit(pd *kindPatchDoc, value string) (yamledit.Splice, error) {
+	inner, err := st.innerEdits(pd, value)
+	if err != nil {
+		return yamledit.Splice{}, err
+	}
+	newText, err := yamledit.Apply(pd.inner.Data, inner)
+	if err != nil {
+		return yamledit.Splice{}, err
+	}
+	return st.spliceBlock(pd.item, string(pd.inner.Data), string(newText))
+}
+
+// clusterEdits sets controllers cluster-wide: in the last patch that sets it, else the last
+// ClusterConfiguration patch, else a new entry.
+func (st *kindState) clusterEdits(value string) ([]yamledit.Splice, error) {
+	target := st.setter
+	if target == nil && len(st.docs) > 0 {
+		target = st.docs[len(st.docs)-1]
+	}
+	if target != nil {
+		s, err := st.patchEdit(target, value)
+		if err != nil {
+			return nil, fmt.Errorf("kubeadmConfigPatches: %w", err)
+		}
+		return []yamledit.Splice{s}, nil
+	}
+	lines := []string{"- |", "  kind: ClusterConfiguration", "  controllerManager:", "    extraArgs:"}
+	for _, l := range kindArgLines(st.api == "kubeadm.k8s.io/v1beta4", value) {
+		lines = append(lines, "      "+l)
+	}
+	switch {
+	case st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode && len(st.patchSeq.Content) > 0:
+		s, err := st.yf.AppendToSeq(st.patchSeq, lines)
+		if err != nil {
+			return nil, err
+		}
+		return []yamledit.Splice{s}, nil
+	case st.patchKey != nil:
+		return st.yf.InsertInto("kubeadmConfigPatches", st.patchKey, nil, lines)
+	}
+	return st.yf.InsertInto("", nil, st.root, append([]string{"kubeadmConfigPatches:"}, lines...))
+}
+
 func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 	f, st, name, err := kindConfig.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
 	path := f.Path
-	p := &change.Plan{Distro: "kind", Op: o.Op}
+	if len(st.overrides) > 0 {
+		return nil, fmt.Errorf("%s: %s set controllers through JSON 6902 patches, which kind applies after kubeadmConfigPatches and mirrorctl does not evaluate; put the value in a kubeadmConfigPatches entry instead", path, strings.Join(st.overrides, ", "))
+	}
+	want := o.Op == controllers.Enable
+	p := &change.Plan{Distro: "kind", Op: o.Op, Mirroring: change.StateOf(want)}
 	out := f.Data
-	occ, changed := controllers.Edit(o.Op, [][]string{st.eff}, name)
-	if changed {
+	var edits []yamledit.Splice
+	// The cluster-wide patches matter only for the control-plane nodes that have no controllers of
+	// their own; each node's own patch is edited where it sets controllers, keeping its other entries
+	// (a CNI's -nodeipam).
+	usesCluster := false
+	for _, n := range st.nodes {
+		usesCluster = usesCluster || n.setter == nil
+	}
+	if occ, changed := controllers.Edit(o.Op, [][]string{st.eff}, name); usesCluster && changed {
 		value := controllers.Join(occ[0])
-		var edits []yamledit.Splice
-		target := st.setter
-		if target == nil && len(st.docs) > 0 {
-			target = st.docs[len(st.docs)-1]
+		s, err := st.clusterEdits(value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if target != nil {
-			inner, err := st.innerEdits(target, value)
-			if err != nil {
-				return nil, fmt.Errorf("%s: kubeadmConfigPatches: %w", path, err)
-			}
-			newText, err := yamledit.Apply(target.inner.Data, inner)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			s, err := st.spliceBlock(target.item, string(target.inner.Data), string(newText))
-			if err != nil {
-				return nil, fmt.Errorf("%s: kubeadmConfigPatches: %w", path, err)
-			}
-			edits = []yamledit.Splice{s}
-		} else {
-			lines := []string{"- |", "  kind: ClusterConfiguration", "  controllerManager:", "    extraArgs:"}
-			for _, l := range kindArgLines(st.api == "kubeadm.k8s.io/v1beta4", value) {
-				lines = append(lines, "      "+l)
-			}
-			if st.patchSeq != nil && st.patchSeq.Kind == yaml.SequenceNode && len(st.patchSeq.Content) > 0 {
-				indent := yamledit.IndentOf(st.patchSeq)
-				s, err := st.yf.AppendToBlock(indent, kindLastLine(st.patchSeq), lines)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", path, err)
-				}
-				edits = []yamledit.Splice{s}
-			} else if st.patchKey != nil {
-				edits, err = st.yf.InsertInto("kubeadmConfigPatches", st.patchKey, nil, lines)
-			} else {
-				edits, err = st.yf.InsertInto("", nil, st.root, append([]string{"kubeadmConfigPatches:"}, lines...))
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
+		edits = append(edits, s...)
+		if st.setter == nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: controllers replaces kubeadm's default, so the whole list is written (%s)", path, value))
 		}
+	}
+	for _, n := range st.nodes {
+		if n.setter == nil {
+			continue
+		}
+		if occ, changed := controllers.Edit(o.Op, [][]string{n.eff}, name); changed {
+			s, err := st.patchEdit(n.setter, controllers.Join(occ[0]))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", path, n.setter.where, err)
+			}
+			edits = append(edits, s)
+		}
+	}
+	if len(edits) > 0 {
 		if out, err = yamledit.Apply(f.Data, edits); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -366,20 +456,20 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if controllers.MirroringEnabled(after.eff) != (o.Op == controllers.Enable) {
-			return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", path)
-		}
-		if st.setter == nil {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: controllers replaces kubeadm's default, so the whole list is written (%s)", path, value))
+		for _, n := range after.nodes {
+			if controllers.MirroringEnabled(n.eff) != want {
+				return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state on %s", path, n.name())
+			}
 		}
 	}
-	p.Mirroring = change.StateOf(controllers.MirroringEnabled(occ[0]))
 	p.Files = []change.FileChange{{Path: path, Kind: kindKind, Before: f, After: out}}
 	if st.guessed {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("no node image in %s and no --kind-node-version: assuming kind's default node image (%s, kubeadm %s); pass --kind-node-version when `kind create cluster --image` picks another", path, kindDefaultImage, st.api))
 	}
-	if len(st.overrides) > 0 {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s also set controllers and are applied later; they were not changed: check them", path, strings.Join(st.overrides, ", ")))
+	for _, n := range st.nodes {
+		if n.setter != nil {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s sets controllers for %s (kind applies it after the cluster-wide patches, so it decides there): that is where it is changed", path, n.setter.where, n.name()))
+		}
 	}
 	if len(st.skipped) > 0 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%s: %s not used for Kubernetes %s (kind uses %s there) and left alone", path, strings.Join(st.skipped, ", "), st.version, st.api))
@@ -390,22 +480,36 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 	return p, nil
 }
 
-func kindLastLine(seq *yaml.Node) int {
-	last := seq.Content[len(seq.Content)-1]
-	return last.Line
-}
-
+// Status reports what each control-plane node's kube-controller-manager gets: the cluster-wide value, or
+// the node's own patch where it sets controllers.
 func (kindAdapter) Status(o Options) (*change.Status, error) {
 	f, st, err := kindConfig.read(o)
 	if err != nil {
 		return nil, err
 	}
-	fs := kindConfig.status(f.Path, st.eff, st.version)
-	if st.setter == nil {
-		fs.Note = "controllers not set: kubeadm's default " + controllers.Join(patches.KubeadmDefaultControllers)
+	s := &change.Status{Distro: "kind"}
+	for _, n := range st.nodes {
+		fs := kindConfig.status(f.Path, n.eff, st.version)
+		switch {
+		case n.setter != nil:
+			fs.Note = n.name() + ": its own " + n.setter.where
+		case st.setter != nil:
+			fs.Note = n.name() + ": " + st.setter.where
+		default:
+			fs.Note = n.name() + ": controllers not set: kubeadm's default " + controllers.Join(patches.KubeadmDefaultControllers)
+		}
+		if st.guessed {
+			fs.Version = "unknown"
+		}
+		if len(n.json6902) > 0 {
+			fs.Mirroring = change.Unknown
+			fs.Note += "; " + strings.Join(n.json6902, ", ") + " set controllers (JSON 6902, not evaluated)"
+		}
+		s.Files = append(s.Files, fs)
 	}
-	if st.guessed {
-		fs.Version = "unknown"
+	s.Summarize()
+	if s.Mirroring == change.Mixed {
+		s.Warnings = append(s.Warnings, f.Path+": the control-plane nodes disagree (a node's own kubeadmConfigPatches set controllers)")
 	}
-	return oneFileStatus("kind", fs), nil
+	return s, nil
 }

@@ -4,11 +4,18 @@ package distros
 // (a list). When it is empty kops fills it (kubernetes/kops pkg/model/components/kubecontrollermanager.go):
 // nothing (kcm's "*") normally, "*","-nodeipam" when kops-controller does IPAM, i.e. on IPv6-only
 // clusters (nonMasqueradeCIDR is IPv6). Writing the list replaces that default, so the default is
-// written too. kops runs nowhere on the node: the spec file is given with --kops-spec.
+// written too. The spec file is given with --kops-spec.
+//
+// On a kops control-plane node, nodeup writes kcm's static pod as
+// /etc/kubernetes/manifests/kube-controller-manager.manifest from that spec (k8s.io/kops@v1.30.0
+// nodeup/pkg/model/kube_controller_manager.go), so an edit there lasts until nodeup runs again or the
+// machine is replaced. Without --kops-spec such a node is detected, and a change is refused with the
+// spec change to make (nodemanager.go); --i-understand-node-is-managed edits the manifest anyway.
 
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -29,21 +36,113 @@ func (kops) Name() string { return "kops" }
 
 var kopsSpecInput = Input{Name: "kops-spec", Kind: StringInput, Order: 50, Usage: "kops: cluster spec file to edit"}
 
-func (kops) Inputs() []Input { return []Input{kopsSpecInput} }
+func (kops) Inputs() []Input { return []Input{kopsSpecInput, ManagedNodeInput} }
+
+// KopsNodeManifest is the kcm static pod nodeup writes on a kops control-plane node.
+const KopsNodeManifest = KubeadmManifestsDir + "/kube-controller-manager.manifest"
+
+const kopsNodeKind = "kops-node-manifest"
+
+// kopsNode says whether o is about a kops node's manifest rather than a cluster spec file.
+func kopsNode(o Options) bool {
+	return o.String(kopsSpecInput) == "" && kopsNodeEvidence(o.Root) != nil
+}
+
+func kopsNodeEvidence(r nodefs.Root) []string {
+	// Lstat, as for kubeadm: a broken link there is still a kops node, and Plan names the problem.
+	if _, err := os.Lstat(r.Host(KopsNodeManifest)); err == nil {
+		return []string{KopsNodeManifest}
+	}
+	return nil
+}
 
 // Activation: `kops update cluster --yes` and a rolling update apply the spec.
 func (kops) Activation() Activation { return Activation{Kind: Elsewhere} }
 
+// Layout: the change takes effect elsewhere (the cluster spec). The folder nodeup's manifest sits in is
+// kubeadm's, which kubeadm's layout already names for the callers that must avoid it.
 func (kops) Layout() Layout { return Layout{} }
 
-// Detect finds nothing: a kops cluster spec lives with the operator, not on a node.
-func (kops) Detect(nodefs.Root) []string { return nil }
+// Detect finds a kops control-plane node by nodeup's kcm manifest; the cluster spec itself lives with
+// the operator (--kops-spec).
+func (kops) Detect(r nodefs.Root) []string { return kopsNodeEvidence(r) }
 
 var kopsSpec = configFile[*kopsState]{input: kopsSpecInput, kind: kopsKind,
 	missing: errors.New("kops: pass the cluster spec with --kops-spec FILE (`kops get cluster NAME -o yaml > FILE`)"),
 	parse:   func(_ Options, data []byte) (*kopsState, error) { return kopsRead(data) }}
 
-func (kops) Targets(o Options) ([]Target, error) { return kopsSpec.targets(o) }
+func (kops) Targets(o Options) ([]Target, error) {
+	if kopsNode(o) {
+		return []Target{{Path: KopsNodeManifest, Kind: kopsNodeKind}}, nil
+	}
+	return kopsSpec.targets(o)
+}
+
+// kopsManager is kops with the cluster spec change: the whole controllers list (none when empty: a
+// status names the manager only).
+func kopsManager(entries []string) *change.NodeManager {
+	m := &change.NodeManager{Name: "kops", Evidence: []string{KopsNodeManifest},
+		SourceOfTruth: "the kops cluster spec (spec.kubeControllerManager.controllers)"}
+	if len(entries) == 0 {
+		return m
+	}
+	m.Change = []string{
+		"in the cluster spec (`kops edit cluster NAME`, or `kops get cluster NAME -o yaml > cluster.yaml` and `mirrorctl disable --kops-spec cluster.yaml`), the whole list (it replaces kops's default):",
+		"spec:",
+		"  kubeControllerManager:",
+		"    controllers:",
+	}
+	for _, e := range entries {
+		m.Change = append(m.Change, "    - "+yamledit.Render(yaml.DoubleQuotedStyle, e))
+	}
+	m.Change = append(m.Change, "then `kops update cluster NAME --yes` and `kops rolling-update cluster NAME --yes` (control-plane machines are replaced); a spec kept in Git: `mirrorctl disable -f FILE` edits the file")
+	return m
+}
+
+// nodePlan edits nodeup's manifest on a kops node; refused unless the operator overrides it.
+func (kops) nodePlan(o Options) (*change.Plan, error) {
+	f, m, err := readManifest(o.reads(), KopsNodeManifest)
+	if err != nil {
+		return nil, err
+	}
+	name, err := controllers.NameFor(m.Version, o.ControllerName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KopsNodeManifest, err)
+	}
+	after, _, err := m.Edited(o.Op, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KopsNodeManifest, err)
+	}
+	eff, err := after.Effective()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KopsNodeManifest, err)
+	}
+	p := &change.Plan{Distro: "kops", Op: o.Op, Version: m.Version, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
+		Files: []change.FileChange{{Path: KopsNodeManifest, Kind: kopsNodeKind, Before: f, After: after.Bytes()}}}
+	p.Notes = append(p.Notes,
+		"the kubelet restarts kube-controller-manager from the new manifest within about 20 seconds",
+		"kube-controller-manager uses leader election: make the same change on every control-plane node")
+	if err := guardManaged(o, p, kopsManager(eff)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (kops) nodeStatus(o Options) (*change.Status, error) {
+	_, m, err := readManifest(o.reads(), KopsNodeManifest)
+	if err != nil {
+		return nil, err
+	}
+	eff, err := m.Effective()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KopsNodeManifest, err)
+	}
+	fs := effectiveStatus(KopsNodeManifest, kopsNodeKind, eff, m.Version)
+	fs.Controllers = manifestValue(m, eff)
+	s := oneFileStatus("kops", fs)
+	statusManaged(s, kopsManager(nil))
+	return s, nil
+}
 
 type kopsState struct {
 	yf       *yamledit.File
@@ -127,6 +226,9 @@ func kopsRead(data []byte) (*kopsState, error) {
 }
 
 func (a kops) Plan(o Options) (*change.Plan, error) {
+	if kopsNode(o) {
+		return a.nodePlan(o)
+	}
 	f, st, name, err := kopsSpec.readForPlan(o)
 	if err != nil {
 		return nil, err
@@ -185,7 +287,10 @@ func kopsInsert(st *kopsState, lines []string) ([]yamledit.Splice, error) {
 	return st.yf.InsertInto("spec", specKey, spec, nested)
 }
 
-func (kops) Status(o Options) (*change.Status, error) {
+func (a kops) Status(o Options) (*change.Status, error) {
+	if kopsNode(o) {
+		return a.nodeStatus(o)
+	}
 	f, st, err := kopsSpec.read(o)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ func (kubeadm) Name() string { return "kubeadm" }
 var KubeadmConfigInput = Input{Name: "kubeadm-config", Kind: StringsInput, Order: 10,
 	Usage: "kubeadm config file or exported kubeadm-config ConfigMap to edit too (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"}
 
-func (kubeadm) Inputs() []Input { return []Input{KubeadmConfigInput} }
+func (kubeadm) Inputs() []Input { return []Input{KubeadmConfigInput, ManagedNodeInput} }
 
 func (kubeadm) Activation() Activation { return Activation{Kind: ByKubelet} }
 
@@ -160,6 +160,14 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	p.Notes = append(p.Notes,
 		"the kubelet restarts kube-controller-manager from the new manifest within about 20 seconds",
 		"kube-controller-manager uses leader election: make the same change on every control-plane node")
+	eff, err := after.Effective()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
+	}
+	p.Warnings = append(p.Warnings, nodeWarnings(o)...)
+	if err := guardManaged(o, p, kubeadmManager(o, controllers.Join(eff))); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -196,6 +204,8 @@ func (kubeadm) Status(o Options) (*change.Status, error) {
 	if s.Mirroring == change.Mixed {
 		s.Warnings = append(s.Warnings, "the files disagree: `kubeadm upgrade` regenerates "+KubeadmManifest+" from the ClusterConfiguration")
 	}
+	s.Warnings = append(s.Warnings, nodeWarnings(o)...)
+	statusManaged(s, kubeadmManager(o, ""))
 	return s, nil
 }
 

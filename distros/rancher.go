@@ -502,7 +502,9 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 	var after []byte
 	var eff []string
 	var changedOthers []string
+	usedMerge := ""
 	for _, merge := range []string{"-", ""} {
+		usedMerge = merge
 		switch {
 		case entry == "" && !st.ours.Exists:
 			after = nil // nothing to write, nothing to remove
@@ -554,6 +556,17 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 		p.Files = append(p.Files, change.FileChange{Path: f.file.Path, Kind: k, Before: f.file, After: f.file.Data})
 	}
 	p.Mirroring = change.StateOf(controllers.MirroringEnabled(eff))
+	if ev := rancherEvidence(o.Root, r.configDir); ev != nil {
+		// Rancher rewrites only its own drop-in, which sorts before ours: the edit holds on this
+		// machine, and machines Rancher creates need the entry in the cluster's machine config.
+		arg := ""
+		if entry != "" {
+			arg = controllers.FormatExtraArg(usedMerge, entry)
+		}
+		p.Manager = rancherManager(ev, arg)
+		p.Manager.Override = p.Changed()
+		p.Warnings = append(p.Warnings, fmt.Sprintf("Rancher provisioned this node (%s): %s holds until Rancher replaces the machine; set kube-controller-manager-arg in %s so new machines get it", strings.Join(ev, ", "), r.dropInPath(), p.Manager.SourceOfTruth))
+	}
 	if !st.version.Known {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using the controller name %q, which every version from 1.19 accepts", name))
 	}
@@ -714,6 +727,9 @@ func (r rancher) status(o Options) (*change.Status, error) {
 	s.Summarize()
 	if s.Mirroring == change.Mixed {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("the config and the running kube-controller-manager disagree: `systemctl restart %s` applies the config", r.service))
+	}
+	if ev := rancherEvidence(o.Root, r.configDir); ev != nil {
+		statusManaged(s, rancherManager(ev, ""))
 	}
 	return s, nil
 }

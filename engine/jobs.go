@@ -101,10 +101,12 @@ func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkMadeByUs(env.Root, f, changes); err != nil {
+		manager, err := checkMadeByUs(env.Root, f, changes)
+		if err != nil {
 			return nil, err
 		}
 		p := f.Plan(changes)
+		p.Manager = manager
 		p.Warnings = append(p.Warnings, forced...)
 		if f.Node == (planfile.Identity{}) && planfile.ReadIdentity(env.Root) == (planfile.Identity{}) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("neither the plan nor this node has %s or %s: which node the plan was made on cannot be checked (each file's sha256 still is)", planfile.MachineIDPath, planfile.HostnamePath))
@@ -202,23 +204,25 @@ func PlanTargets(root nodefs.Root, f *planfile.File) ([]string, error) {
 // with the plan's recorded inputs: the targets' bytes are the plan's "before" (f.Check), so the same
 // operation must give the plan's "after". A plan forged to write other bytes, into a file its
 // recorded inputs name (a "kubeadm config" at /etc/cron.d/x), is refused: the adapter does not make
-// those bytes, or cannot read the file at all.
-func checkMadeByUs(root nodefs.Root, f *planfile.File, changes []change.FileChange) error {
+// those bytes, or cannot read the file at all. The same plan says which tool manages the node, if any
+// (a managed node's plan applies only when it recorded --i-understand-node-is-managed).
+func checkMadeByUs(root nodefs.Root, f *planfile.File, changes []change.FileChange) (*change.NodeManager, error) {
 	a, o, lo, err := planSetup(root, f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var fresh []change.FileChange
+	var manager *change.NodeManager
 	if lo != nil {
 		fresh, err = lint.Fix(root, *lo)
 	} else {
 		var p *change.Plan
 		if p, err = a.Plan(o); err == nil {
-			fresh = p.Files
+			fresh, manager = p.Files, p.Manager
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("plan: mirrorctl %s cannot make this plan from the node's files (%v); nothing written", f.Operation, err)
+		return nil, fmt.Errorf("plan: mirrorctl %s cannot make this plan from the node's files (%v); nothing written", f.Operation, err)
 	}
 	made := map[string][]byte{}
 	for _, c := range fresh {
@@ -231,10 +235,10 @@ func checkMadeByUs(root nodefs.Root, f *planfile.File, changes []change.FileChan
 			continue
 		}
 		if after, ok := made[c.Path]; !ok || !bytes.Equal(after, c.After) {
-			return fmt.Errorf("plan: %s: the plan's new bytes are not what mirrorctl %s makes of this file now (forged, or made by another mirrorctl version); nothing written: make a new plan", c.Path, f.Operation)
+			return nil, fmt.Errorf("plan: %s: the plan's new bytes are not what mirrorctl %s makes of this file now (forged, or made by another mirrorctl version); nothing written: make a new plan", c.Path, f.Operation)
 		}
 	}
-	return nil
+	return manager, nil
 }
 
 // readsInput says whether adapter a declares an input named name of v's kind (Options panics on a

@@ -9,6 +9,9 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/nodefs"
+	"github.com/mirrorctl/mirrorctl/planfile"
 	"github.com/mirrorctl/mirrorctl/snapshot"
 )
 
@@ -17,6 +20,20 @@ import (
 type Cluster struct {
 	Client  *cluster.Client
 	Context func() (context.Context, context.CancelFunc)
+}
+
+// NodeInfo reads this node's Node object, named as the kubelet names it by default (the hostname, from
+// /etc/hostname under the root, in lower case), for the adapters' evidence of a tool that manages the
+// node (Cluster API's annotations). nil when the node has no hostname file.
+func NodeInfo(c *Cluster, root nodefs.Root) *distros.NodeInfo {
+	name := strings.ToLower(planfile.ReadIdentity(root).Hostname)
+	if name == "" {
+		return nil
+	}
+	ctx, cancel := c.ctx(context.Background())
+	defer cancel()
+	ann, err := c.Client.NodeAnnotations(ctx, name)
+	return &distros.NodeInfo{Name: name, Annotations: ann, Err: err}
 }
 
 func (c *Cluster) ctx(parent context.Context) (context.Context, context.CancelFunc) {
@@ -93,8 +110,9 @@ type RecordRollback struct {
 	Record *cluster.Record
 	Force  bool
 
-	cms    []cluster.ConfigMapRecord
-	labels []cluster.LabelChange
+	cms     []cluster.ConfigMapRecord
+	labels  []cluster.LabelChange
+	deleted []cluster.EndpointsChange
 }
 
 // FindRecord returns the cluster record of snapshot id, or nil when that run changed no cluster object.
@@ -115,12 +133,24 @@ func DescribeRecord(rec *cluster.Record) string {
 	if n := len(rec.Labels); n > 0 {
 		parts = append(parts, fmt.Sprintf("the skip-mirror label of %d Endpoints", n))
 	}
+	if n := len(rec.Slices); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d adopted EndpointSlice(s)", n))
+	}
+	if n := len(rec.Deleted); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d deleted Endpoints", n))
+	}
+	if n := len(rec.Created); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d re-created Endpoints", n))
+	}
 	return strings.Join(parts, ", ")
 }
 
 func (s *RecordRollback) Plan(ctx context.Context) ([]change.FileChange, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
+	if len(s.Record.Slices) > 0 {
+		return nil, fmt.Errorf("record %s %w", s.Record.ID, ErrAdoptRecord)
+	}
 	var out []change.FileChange
 	s.cms = s.Record.ConfigMaps
 	for _, cm := range s.cms {
@@ -137,6 +167,15 @@ func (s *RecordRollback) Plan(ctx context.Context) ([]change.FileChange, error) 
 	s.labels = labels
 	for _, l := range labels {
 		out = append(out, l.FileChange())
+	}
+	if len(s.Record.Created) > 0 {
+		return nil, fmt.Errorf("record %s re-created %d Endpoints (a prune-endpoints restore): run `mirrorctl prune-endpoints` to delete them again", s.Record.ID, len(s.Record.Created))
+	}
+	if s.deleted, err = s.Client.PlanRestore(ctx, s.Record.Deleted, s.Force); err != nil {
+		return nil, err
+	}
+	for _, d := range s.deleted {
+		out = append(out, d.FileChange())
 	}
 	return out, nil
 }
@@ -185,6 +224,26 @@ func (s *RecordRollback) Apply(ctx context.Context, id string) ([]change.FileCha
 		changed = true
 		s.Env.logf("write", "restored the skip-mirror label of %d Endpoints", len(todo))
 	}
+	var create []cluster.EndpointsChange
+	for _, d := range s.deleted {
+		if !d.Skip {
+			create = append(create, d)
+			back.Created = append(back.Created, cluster.ObjectRef{Namespace: d.Namespace, Name: d.Name})
+		}
+	}
+	if len(create) > 0 {
+		if err := records.Save(back); err != nil {
+			return nil, "", err
+		}
+		if _, err := s.Client.CreateEndpoints(ctx, create); err != nil {
+			return nil, "", err
+		}
+		changed = true
+		s.Env.logf("write", "created %d deleted Endpoints again", len(create))
+	}
+	for _, d := range s.deleted {
+		written = append(written, d.FileChange())
+	}
 	if !changed {
 		return written, "", nil
 	}
@@ -211,6 +270,9 @@ func (l *Labels) Plan(ctx context.Context) ([]change.FileChange, error) {
 	ctx, cancel := l.ctx(ctx)
 	defer cancel()
 	var err error
+	if l.Record != nil && len(l.Record.Slices) > 0 {
+		return nil, fmt.Errorf("record %s %w", l.Record.ID, ErrAdoptRecord)
+	}
 	if l.Record != nil {
 		l.Changes, err = l.Client.PlanLabelRollback(ctx, l.Record.Labels, l.Force)
 	} else {

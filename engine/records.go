@@ -101,6 +101,12 @@ func Objects(r *cluster.Record) []string {
 	for _, l := range r.Labels {
 		out = append(out, strings.ToLower(l.Kind)+" "+l.Namespace+"/"+l.Name)
 	}
+	for _, d := range r.Deleted {
+		out = append(out, strings.ToLower(d.Kind)+" "+d.Namespace+"/"+d.Name+" (deleted)")
+	}
+	for _, c := range r.Created {
+		out = append(out, "endpoints "+c.Namespace+"/"+c.Name+" (created)")
+	}
 	return out
 }
 

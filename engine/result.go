@@ -14,6 +14,9 @@ type Result struct {
 	Distro    string             `json:"distro"`
 	DryRun    bool               `json:"dry_run"`
 	Notes     []string           `json:"notes"`
+	// NodeManager is the tool that renders this node's kcm flags from elsewhere (Cluster API, kops,
+	// kubespray, Rancher), when one was found; its "override" says the node was edited anyway.
+	NodeManager *change.NodeManager `json:"node_manager,omitempty"`
 
 	// Changes are the files and objects behind Files, in order, for the text diff.
 	Changes []change.FileChange `json:"-"`
@@ -32,7 +35,7 @@ type FileResult struct {
 func NewResult(p *change.Plan, dryRun bool) *Result {
 	r := &Result{Mirroring: p.Mirroring, Files: []FileResult{}, Diff: []change.DiffEntry{},
 		Warnings: append([]string{}, p.Warnings...), Notes: append([]string{}, p.Notes...),
-		Distro: p.Distro, DryRun: dryRun, Plan: p}
+		Distro: p.Distro, DryRun: dryRun, Plan: p, NodeManager: p.Manager}
 	for _, f := range p.Files {
 		r.Add(f)
 	}

@@ -15,6 +15,8 @@ type StatusResult struct {
 	Warnings  []string            `json:"warnings"`
 	// Interrupted is a change that died between its files (null when none): see snapshot.Journal.
 	Interrupted *snapshot.Journal `json:"interrupted"`
+	// NodeManager is the tool that renders this node's kcm flags from elsewhere, when one was found.
+	NodeManager *change.NodeManager `json:"node_manager,omitempty"`
 }
 
 // Status reads the node's targets through adapter a and, when live is not nil, the live
@@ -39,7 +41,7 @@ func Status(a distros.Adapter, o distros.Options, live func() (change.FileStatus
 		st.Summarize()
 	}
 	r := &StatusResult{Distro: st.Distro, Mirroring: st.Mirroring, Agree: st.Mirroring != change.Mixed,
-		Files: st.Files, Warnings: append([]string{}, st.Warnings...)}
+		Files: st.Files, Warnings: append([]string{}, st.Warnings...), NodeManager: st.Manager}
 	if r.Interrupted, err = snapshot.Interrupted(o.Root); err != nil {
 		r.Warnings = append(r.Warnings, "cannot tell whether a change was interrupted: "+err.Error())
 	} else if r.Interrupted != nil {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -495,10 +496,23 @@ func (m *Manifest) insertFlag(value string) (yamledit.Splice, error) {
 	}
 	item := flagName + "=" + value
 	// Insert before the first flag that sorts after ours (skipping the binary name at command[0]), and
-	// never after a "--" argument: kcm reads what follows it as arguments, not flags.
+	// never after a "--" argument: kcm reads what follows it as arguments, not flags. Where a wrapper
+	// runs kcm (kops: command [/go-runner], args [--log-file=…, --also-stdout,
+	// /usr/local/bin/kube-controller-manager, kcm's flags…]), the flags before kcm's binary are the
+	// wrapper's, and ours goes after it.
+	first := 0
+	if seq == m.fields["command"] {
+		first = 1
+	}
+	for i, it := range seq.Content {
+		if path.Base(it.Value) == ContainerName && !strings.HasPrefix(it.Value, "-") {
+			first = i + 1
+			break
+		}
+	}
 	idx := len(seq.Content)
 	for i, it := range seq.Content {
-		if i == 0 && seq == m.fields["command"] {
+		if i < first {
 			continue
 		}
 		if it.Value == "--" || strings.HasPrefix(it.Value, "--") && it.Value > item {

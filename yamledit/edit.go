@@ -131,6 +131,14 @@ func (f *File) IndentLines(indent int, lines []string) string {
 // start at column indent+1 and whose last entry starts on line lastLine: the first later line (not blank,
 // not a comment) that is less indented, or a document marker, ends it.
 func (f *File) BlockEnd(indent, lastLine int) (int, error) {
+	return f.blockEnd(indent, lastLine, false)
+}
+
+// blockEnd is BlockEnd; seq says the block is a sequence whose "- " indicators sit at column indent+1.
+// There a later line at that very column ends it too: after the last item it can only be a key of the
+// mapping that holds the sequence, as in kind's documented "key:\n- item\nnext:" layout, where the
+// sequence is not indented below its key.
+func (f *File) blockEnd(indent, lastLine int, seq bool) (int, error) {
 	off, err := f.Offset(lastLine, 1)
 	if err != nil {
 		return 0, err
@@ -155,7 +163,7 @@ func (f *File) BlockEnd(indent, lastLine int) (int, error) {
 		case strings.TrimSpace(line) == "" || strings.HasPrefix(trimmed, "#"):
 		case strings.HasPrefix(line, "---") || strings.HasPrefix(line, "..."):
 			return f.AfterEOL(end), nil
-		case len(line)-len(trimmed) < indent:
+		case len(line)-len(trimmed) < indent, seq && len(line)-len(trimmed) == indent:
 			return f.AfterEOL(end), nil
 		default:
 			end = le
@@ -173,11 +181,30 @@ func (f *File) AppendToBlock(indent, lastLine int, lines []string) (Splice, erro
 	if err != nil {
 		return Splice{}, err
 	}
+	return f.insertLinesAt(at, indent, lines), nil
+}
+
+// insertLinesAt inserts lines at offset at (a line start, or the end of the file), indented.
+func (f *File) insertLinesAt(at, indent int, lines []string) Splice {
 	text := f.IndentLines(indent, lines)
 	if at == len(f.Data) && len(f.Data) > 0 && !bytes.HasSuffix(f.Data, []byte("\n")) {
 		text = f.EOL + strings.TrimSuffix(text, f.EOL)
 	}
-	return Splice{at, at, text}, nil
+	return Splice{at, at, text}
+}
+
+// AppendToSeq adds lines (indentation relative to the sequence's "- " indicators, so an item starts
+// with "- ") after the last item of the non-empty block sequence seq.
+func (f *File) AppendToSeq(seq *yaml.Node, lines []string) (Splice, error) {
+	if seq == nil || seq.Kind != yaml.SequenceNode || seq.Style&yaml.FlowStyle != 0 || len(seq.Content) == 0 {
+		return Splice{}, fmt.Errorf("internal error: AppendToSeq wants a non-empty block sequence, got %s", KindName(seq))
+	}
+	indent := IndentOf(seq)
+	at, err := f.blockEnd(indent, seq.Content[len(seq.Content)-1].Line, true)
+	if err != nil {
+		return Splice{}, err
+	}
+	return f.insertLinesAt(at, indent, lines), nil
 }
 
 // AfterEOL returns the offset after the line ending at end (end itself at end of file).

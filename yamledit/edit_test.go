@@ -297,3 +297,36 @@ func TestReplaceBlockLines(t *testing.T) {
 		t.Errorf("quoted scalar: %v, want ErrNotLiteral", err)
 	}
 }
+
+// The new item lands after the sequence's last item, never inside the key that follows it: kind's
+// documented layout puts "kubeadmConfigPatches:" items in column 0, followed by "nodes:".
+func TestAppendToSeq(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ name, in, want string }{
+		{"column 0, another key after", "a:\n- |\n  x: 1\n# about b\nb:\n- role: c\n", "a:\n- |\n  x: 1\n- y\n# about b\nb:\n- role: c\n"},
+		{"indented below its key", "a:\n  - p: 1\n    q: 2\nb: 3\n", "a:\n  - p: 1\n    q: 2\n  - y\nb: 3\n"},
+		{"nested, column of the parent key", "m:\n  a:\n  - x\n  b: 1\n", "m:\n  a:\n  - x\n  - y\n  b: 1\n"},
+		{"last in file, no newline", "a:\n- x", "a:\n- x\n- y"},
+		{"crlf", "a:\r\n- x\r\nb: 1\r\n", "a:\r\n- x\r\n- y\r\nb: 1\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := mustParse(t, c.in, ConfigFile)
+			seq := Field(f.Docs[0], "a")
+			if seq == nil {
+				_, m := Get(f.Docs[0], "m")
+				seq = Field(m, "a")
+			}
+			s, err := f.AppendToSeq(seq, []string{"- y"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := apply(t, f, s); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+	f := mustParse(t, "a: [x]\n", ConfigFile)
+	if _, err := f.AppendToSeq(Field(f.Docs[0], "a"), []string{"- y"}); err == nil {
+		t.Error("flow sequence: no error")
+	}
+}

@@ -69,6 +69,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
+	// A refusal that knows the way out (a managed node: the change to make at its source of truth)
+	// prints it first, each line a "[managed]" log line, so the error itself stays one line.
+	var d interface{ Details() []string }
+	if errors.As(err, &d) {
+		for _, l := range d.Details() {
+			fmt.Fprintf(stderr, "[managed] %s\n", l)
+		}
+	}
 	// One line, always: scripts and Ansible show it as is. An API call a signal cut short says which
 	// (net/http reports the context's cause); a wait says so itself (engine.InterruptCause).
 	fmt.Fprintf(stderr, "mirrorctl: %s\n", strings.Join(strings.Fields(err.Error()), " "))
@@ -105,6 +113,8 @@ an unknown gate stops the component from starting.`,
 			lintCommand(),
 			auditCommand(),
 			skipCommand(),
+			adoptCommand(),
+			pruneEndpointsCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
 			return &exitCode{code: exitUsage, err: err}

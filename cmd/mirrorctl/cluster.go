@@ -65,17 +65,30 @@ every EndpointSlice managed by the mirroring controller, grouped by Service (the
 mirroring is off: kube-proxy reads only EndpointSlices); selector-less Services whose Endpoints lack
 the skip-mirror label (mirrored now); APIServices behind such Services (1.34+ reads slices); and, per
 control-plane node, kube-controller-manager's --controllers and whether mirroring runs, from the kcm
-mirror pods. Writes nothing.
+mirror pods. Each mirrored Endpoints gets its writer, from its managedFields: static (last written
+with kubectl, or by anything longer ago than --static-after) or live (a controller writes it: move that
+writer to EndpointSlices). "cost" counts the objects each controller keeps written and their size.
+Writes nothing.
 
-Exit status: 0 safe to disable; 3 something depends on mirroring (see "findings"); 1 error.
+--endpoints-controller asks whether the Endpoints controller can be stopped: does anything outside the
+control plane still read v1 Endpoints? It reads the API server's /metrics (request counts, not
+clients) and, with --audit-log FILE (a kube-apiserver audit log, JSON lines, on this machine), names
+every user and user agent that got, listed or watched Endpoints, with counts and the last time.
+
+Exit status: 0 safe to disable; 3 something depends on mirroring (see "findings"), or with
+--endpoints-controller: something reads Endpoints, or who does is unknown; 1 error.
 The kubeconfig is --kubeconfig, else $KUBECONFIG, else /etc/kubernetes/admin.conf (under --root).
 
 Examples:
    mirrorctl audit
-   mirrorctl -o json audit --kubeconfig /etc/kubernetes/admin.conf`,
+   mirrorctl -o json audit --kubeconfig /etc/kubernetes/admin.conf
+   mirrorctl audit --endpoints-controller --audit-log audit.log`,
 		Flags: []cli.Flag{
 			kubeconfigFlag("kubeconfig (default: $KUBECONFIG, else /etc/kubernetes/admin.conf; under --root)"),
 			&cli.IntFlag{Name: "page-size", Value: cluster.DefaultPageSize, Usage: "objects per list request"},
+			&cli.DurationFlag{Name: "static-after", Value: cluster.DefaultStaticAfter, Usage: "call an Endpoints static when its last writer has not written it for this long"},
+			&cli.BoolFlag{Name: "endpoints-controller", Usage: "also answer whether the Endpoints controller can be stopped: who still reads Endpoints (the exit status is that answer)"},
+			&cli.StringFlag{Name: "audit-log", Usage: "with --endpoints-controller: a kube-apiserver audit log (JSON lines) to name the clients that read Endpoints", TakesFile: true},
 			timeoutFlag(2 * time.Minute),
 		},
 		Action: func(c *cli.Context) error {
@@ -84,6 +97,12 @@ Examples:
 			}
 			if c.Int("page-size") < 1 {
 				return usageErr("--page-size must be at least 1")
+			}
+			if c.Duration("static-after") <= 0 {
+				return usageErr("--static-after must be positive")
+			}
+			if c.String("audit-log") != "" && !c.Bool("endpoints-controller") {
+				return usageErr("--audit-log needs --endpoints-controller")
 			}
 			g, err := getGlobals(c)
 			if err != nil {
@@ -95,7 +114,8 @@ Examples:
 			}
 			ctx, cancel := clusterContext(c)
 			defer cancel()
-			a, err := client.RunAudit(ctx, cluster.AuditOptions{PageSize: int64(c.Int("page-size"))})
+			a, err := client.RunAudit(ctx, cluster.AuditOptions{PageSize: int64(c.Int("page-size")), StaticAfter: c.Duration("static-after"),
+				EndpointsController: c.Bool("endpoints-controller"), AuditLog: c.String("audit-log")})
 			if err != nil {
 				return err
 			}
@@ -107,7 +127,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if !a.Safe {
+			if a.Unsafe() {
 				return &exitCode{code: exitFindings}
 			}
 			return nil
@@ -258,7 +278,7 @@ func runSkipRollback(c *cli.Context, g *globals, id string) error {
 	records := cluster.OpenRecords(newEnv(c, g, root).Store())
 	var rec *cluster.Record
 	if id == "" {
-		rec, err = records.Latest(func(r *cluster.Record) bool { return len(r.Labels) > 0 && r.RollbackOf == "" })
+		rec, err = records.Latest(func(r *cluster.Record) bool { return len(r.Labels) > 0 && len(r.Slices) == 0 && r.RollbackOf == "" })
 	} else {
 		rec, err = records.Get(id)
 	}

@@ -23,7 +23,7 @@ var exampleLine = regexp.MustCompile(`^\s*(?:\$ )?(mirrorctl(?:\s.*)?)$`)
 
 // clusterCommands talk to an API server; their examples run in the e2e suite against a real
 // kube-apiserver (e2e/suite/cluster_test.go), not here.
-var clusterCommands = map[string]bool{"audit": true, "skip": true}
+var clusterCommands = map[string]bool{"audit": true, "skip": true, "adopt": true, "prune-endpoints": true}
 
 func helpExamples(cmds []*cli.Command) []string {
 	var out []string

@@ -155,6 +155,7 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 		if err != nil {
 			return err
 		}
+		o.Node = engine.NodeInfo(cl, o.Root)
 		name := c.String("controller-name")
 		job.Live = &engine.KubeadmConfig{Cluster: *cl, Env: env, Op: string(op), Edit: func(data []byte) ([]byte, bool, error) {
 			out, _, changed, err := patches.EditKubeadmConfig(data, op, name)

@@ -47,6 +47,11 @@ Examples:
 			}
 			var live func() (change.FileStatus, error)
 			if c.String("kubeconfig") != "" {
+				cl, err := liveCluster(c, g)
+				if err != nil {
+					return err
+				}
+				o.Node = engine.NodeInfo(cl, o.Root)
 				live = func() (change.FileStatus, error) { return liveStatus(c, g) }
 			}
 			r, err := engine.Status(a, o, live)

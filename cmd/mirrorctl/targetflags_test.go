@@ -26,6 +26,7 @@ var wantTargetFlags = []string{
 	"string talos-patch-out MIRRORCTL_TALOS_PATCH_OUT: Talos: write a machine-config patch for `talosctl patch mc --patch @FILE` here",
 	"bool talos-document MIRRORCTL_TALOS_DOCUMENT: Talos: emit the v1.14+ KubeControllerManagerConfig document form",
 	"string kops-spec MIRRORCTL_KOPS_SPEC: kops: cluster spec file to edit",
+	"bool i-understand-node-is-managed MIRRORCTL_I_UNDERSTAND_NODE_IS_MANAGED: edit this node although Cluster API, kops or kubespray renders its kube-controller-manager flags (refused by default): the change is lost at that tool's next rollout; the JSON result names the manager (node_manager)",
 }
 
 func describeFlag(f cli.Flag) string {

@@ -42,7 +42,8 @@ const (
 	startTimeout     = 90 * time.Second
 )
 
-func newCluster(t *testing.T) *cluster {
+// apiArgs are appended to kube-apiserver's flags (an audit policy, say).
+func newCluster(t *testing.T, apiArgs ...string) *cluster {
 	t.Helper()
 	kubeadm := bin(t, set137, "kubeadm")
 	etcdBin := bin(t, set137, "etcd")
@@ -124,7 +125,10 @@ apiServer:
 		return httpOK(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/health", etcdClient))
 	})
 
-	c.api = startProc(t, "kube-apiserver", filepath.Join(dir, "logs/kube-apiserver.log"), apiBin,
+	startAPI := func(args ...string) *proc {
+		return startProc(t, "kube-apiserver", filepath.Join(dir, "logs/kube-apiserver.log"), apiBin, append(args, apiArgs...)...)
+	}
+	c.api = startAPI(
 		fmt.Sprintf("--etcd-servers=http://127.0.0.1:%d", etcdClient),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",

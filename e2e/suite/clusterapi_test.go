@@ -385,6 +385,31 @@ func userEndpointsSvc(ctx context.Context, kube kubernetes.Interface, ns, name, 
 	return nil
 }
 
+// controllerEndpointsSvc creates a headless Service with a selector and Endpoints as the Endpoints
+// controller writes them (its managed-by label).
+func controllerEndpointsSvc(ctx context.Context, kube kubernetes.Interface, ns, name, ip string) error {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.ServiceSpec{ClusterIP: "None", Selector: map[string]string{"app": name},
+			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+	}
+	if _, err := kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create service %s/%s: %w", ns, name, err)
+	}
+	ep := &corev1.Endpoints{ //nolint:staticcheck
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": name, epManagedBy: epController,
+			"service.kubernetes.io/headless": ""}},
+		Subsets: []corev1.EndpointSubset{{ //nolint:staticcheck
+			Addresses: []corev1.EndpointAddress{{IP: ip}},
+			Ports:     []corev1.EndpointPort{{Port: 8080, Protocol: corev1.ProtocolTCP}}, //nolint:staticcheck
+		}},
+	}
+	if _, err := kube.CoreV1().Endpoints(ns).Create(ctx, ep, metav1.CreateOptions{}); err != nil { //nolint:staticcheck
+		return fmt.Errorf("create endpoints %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
 func (c *cluster) mirroredIn(ns, service string) int {
 	l, err := c.client.DiscoveryV1().EndpointSlices(ns).List(c.ctx(), metav1.ListOptions{
 		LabelSelector: "kubernetes.io/service-name=" + service + ",endpointslice.kubernetes.io/managed-by=" + mirrorManagedBy,
@@ -611,10 +636,12 @@ func TestAuditAndSkip(t *testing.T) {
 }
 
 // TestAuditBenchmark: 10,000 selector-less Services with hand-written Endpoints on the real API
-// server; `mirrorctl audit` must answer in ≤ 3 s with ≤ 150 MiB peak RSS (issue 7). Slow to seed
-// (20,000 creates: minutes on 2 busy cores; run with -timeout 30m), so it runs only with
-// MIRRORCTL_E2E_BENCH=1. The Services are headless: selector-less all the same, and seeding skips
-// 10,000 ClusterIP allocations.
+// server, and 10,000 Services with a selector whose Endpoints carry the Endpoints controller's
+// managed-by label (written by the seeder in the controller's shape: running the real controller for
+// 10,000 Services would take kcm's 20 requests/s); `mirrorctl audit`, which classifies every mirrored
+// Endpoints' writer and counts the cost, must answer in ≤ 3 s with ≤ 150 MiB peak RSS (issues 7, 16).
+// Slow to seed (40,000 creates: minutes on 2 busy cores; run with -timeout 30m), so it runs only with
+// MIRRORCTL_E2E_BENCH=1. The Services are headless: no ClusterIP allocations to seed.
 func TestAuditBenchmark(t *testing.T) {
 	if os.Getenv("MIRRORCTL_E2E_BENCH") != "1" {
 		t.Skip("set MIRRORCTL_E2E_BENCH=1 to run the 10,000-Service audit benchmark")
@@ -644,6 +671,9 @@ func TestAuditBenchmark(t *testing.T) {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				err := userEndpointsSvc(ctx, kube, "bench", fmt.Sprintf("svc-%05d", i), fmt.Sprintf("192.0.2.%d", i%250+1), "None", nil, nil)
+				if err == nil {
+					err = controllerEndpointsSvc(ctx, kube, "bench", fmt.Sprintf("sel-%05d", i), fmt.Sprintf("192.0.2.%d", i%250+1))
+				}
 				cancel()
 				if err != nil {
 					failed.Store(err)
@@ -658,7 +688,7 @@ func TestAuditBenchmark(t *testing.T) {
 	if err := failed.Load(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("seeded %d Services + %d Endpoints in %s", n, n, time.Since(t0).Round(time.Millisecond))
+	t.Logf("seeded %d selector-less and %d selector Services + their Endpoints in %s", n, n, time.Since(t0).Round(time.Millisecond))
 	if os.Getenv("MIRRORCTL_E2E_BENCH_MIRROR") == "1" {
 		// A real kcm mirrors them all: the audit then also pages through n mirrored slices.
 		kubeadm := bin(t, set137, "kubeadm")
@@ -700,8 +730,12 @@ func TestAuditBenchmark(t *testing.T) {
 			t.Fatalf("audit: exit %d\n%s", cmd.ProcessState.ExitCode(), errOut.String())
 		}
 		a := decode[audit](t, "audit", out.String())
-		if a.Counts.Services < n || len(a.WouldMirror) != n || (os.Getenv("MIRRORCTL_E2E_BENCH_MIRROR") == "1" && a.Counts.MirroredSlices < n) {
-			t.Fatalf("audit saw %d services, %d would-mirror; want ≥%d and %d", a.Counts.Services, len(a.WouldMirror), n, n)
+		if a.Counts.Services < 2*n || len(a.WouldMirror) != n || (os.Getenv("MIRRORCTL_E2E_BENCH_MIRROR") == "1" && a.Counts.MirroredSlices < n) {
+			t.Fatalf("audit saw %d services, %d would-mirror; want ≥%d and %d", a.Counts.Services, len(a.WouldMirror), 2*n, n)
+		}
+		w := decode[ecAudit](t, "audit", out.String())
+		if w.Cost.Endpoints.Objects != int64(n) || w.WouldMirror[0].Writer.Kind != "live" || w.WouldMirror[0].Writer.Manager == "" {
+			t.Fatalf("cost %+v, writer %+v: want %d controller Endpoints and a live writer", w.Cost, w.WouldMirror[0].Writer, n)
 		}
 		peak := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
 		walls, peaks = append(walls, wall), append(peaks, peak)
@@ -710,7 +744,7 @@ func TestAuditBenchmark(t *testing.T) {
 	slices.Sort(walls)
 	slices.Sort(peaks)
 	med, peak := walls[1], peaks[1]
-	t.Logf("BENCH audit of %d selector-less Services + Endpoints: median %s wall, median %.1f MiB peak RSS", n, med.Round(time.Millisecond), float64(peak)/1024)
+	t.Logf("BENCH audit of %d selector-less + %d selector Services and their Endpoints: median %s wall, median %.1f MiB peak RSS", n, n, med.Round(time.Millisecond), float64(peak)/1024)
 	if med > 3*time.Second {
 		t.Errorf("audit took %s (median of 3), budget 3 s", med)
 	}

@@ -22,7 +22,7 @@ import (
 )
 
 // clusterExampleCommands need an API server; must match clusterCommands in cmd/mirrorctl/examples_test.go.
-var clusterExampleCommands = map[string]bool{"audit": true, "skip": true}
+var clusterExampleCommands = map[string]bool{"audit": true, "skip": true, "adopt": true, "prune-endpoints": true}
 
 var exampleCmdLine = regexp.MustCompile(`^\s*(?:\$ )?(mirrorctl(?:\s.*)?)$`)
 
@@ -31,7 +31,7 @@ var exampleCmdLine = regexp.MustCompile(`^\s*(?:\$ )?(mirrorctl(?:\s.*)?)$`)
 func helpClusterExamples(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, name := range []string{"audit", "skip"} {
+	for _, name := range []string{"audit", "skip", "adopt", "prune-endpoints"} {
 		help := run(t, nil, mirrorctlBin(t), name, "--help")
 		i := strings.Index(help, "Examples:")
 		if i < 0 {
@@ -184,9 +184,19 @@ func (c *cluster) adminKubeconfig(kubeadm string) {
 // expectedExampleExit is the exit status each example must have on the seeded cluster: audit exits 3
 // (something depends on mirroring: legacy/external-search is mirrored and no example labels it, so
 // the finding stays whatever the skip examples did); every other example exits 0.
+//
+// prune-endpoints: the harness's kcm runs the Endpoints controller (kubeadm's --controllers), so a
+// real prune is refused (exit 1: the guard), and --rollback finds no prune to undo (exit 1); the dry
+// run lists and warns (exit 0).
 func expectedExampleExit(args []string) int {
-	if exampleCommand(args) == "audit" {
+	switch exampleCommand(args) {
+	case "audit":
 		return exitFindings
+	case "prune-endpoints":
+		if hasFlag(args, "--dry-run") {
+			return 0
+		}
+		return 1
 	}
 	return 0
 }
@@ -200,6 +210,7 @@ func expectedExampleExit(args []string) int {
 func TestClusterExamples(t *testing.T) {
 	kcmBin := bin(t, set137, "kube-controller-manager")
 	kubeadm := bin(t, set137, "kubeadm")
+	kubectl := bin(t, set137, "kubectl")
 	mbin := mirrorctlBin(t)
 	examples := append(helpClusterExamples(t), readmeClusterExamples(t)...)
 	if len(examples) < 5 {
@@ -225,15 +236,23 @@ func TestClusterExamples(t *testing.T) {
 		{"external-db", storage}, {"external-cache", storage},
 		{"external-search", nil}, // never labelled by an example: audit keeps a finding
 	} {
-		if err := userEndpoints(c.ctx(), c.client, "legacy", s.name, "192.0.2.30", s.labels, nil); err != nil {
-			t.Fatal(err)
-		}
+		// Hand-written with real kubectl: what the adopt examples move off mirroring (static).
+		c.handWrittenEndpoints(kubectl, "legacy", s.name, "192.0.2.30", s.labels)
 		c.waitSlices("legacy", s.name, true)
+	}
+
+	// shop: a Service with a selector, whose Endpoints the real Endpoints controller writes (and
+	// prune-endpoints would delete once that controller is off).
+	c.ensureNamespace("shop")
+	if _, err := c.client.CoreV1().Services("shop").Create(c.ctx(), selectorSvc("shop", "cart"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 
 	disabledLive := false // a `disable --kubeconfig` example ran: the live ConfigMap must show it
 	env := exampleEnv(root)
 	cwd := t.TempDir() // an example that writes a file writes it here
+	// `audit --audit-log audit.log` reads a real kube-apiserver audit log from the working directory.
+	copyFile(t, repoFile("cluster/testdata/kube-apiserver-v1.37.2-audit.log"), filepath.Join(cwd, "audit.log"))
 	for i, l := range examples {
 		args := splitExampleArgs(l)
 		for j, a := range args {
