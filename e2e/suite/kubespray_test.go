@@ -110,4 +110,3 @@ func TestKubesprayOracle(t *testing.T) {
 		})
 	}
 }
-
