@@ -3,13 +3,13 @@ module github.com/mirrorctl/mirrorctl/e2e/capi
 go 1.26
 
 require (
+	github.com/blang/semver/v4 v4.0.0
 	sigs.k8s.io/cluster-api v1.11.0
 	sigs.k8s.io/yaml v1.6.0
 )
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
-	github.com/blang/semver/v4 v4.0.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/emicklei/go-restful/v3 v3.12.2 // indirect
 	github.com/fxamacker/cbor/v2 v2.7.0 // indirect
