@@ -863,7 +863,10 @@ func wholeAnalyze(o Options, fp FilePath, f docFormat, data []byte, plan bool) (
 			sub.Inputs[fi.Name] = v
 		}
 	}
-	fix := func(s string) string { return strings.ReplaceAll(s, "/"+base, fp.Given) }
+	// The adapter speaks of "this node": a -f file is read by the nodes it is copied to.
+	fix := func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(s, "/"+base, fp.Given), "on this node", "on each node that reads it")
+	}
 	fixAll := func(ss []string) []string {
 		var out []string
 		for _, s := range ss {
