@@ -18,9 +18,15 @@ TAGS      ?= urfave_cli_no_docs
 build:
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mirrorctl
 
+# The binary, its man page (section 8: an administration command; docs/mirrorctl.1's header says 8
+# too) and its bash, zsh and fish completions, where each shell looks for system-wide ones.
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mirrorctl
 	install -D -m 0644 docs/mirrorctl.1 $(DESTDIR)$(PREFIX)/share/man/man8/mirrorctl.8
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mirrorctl
+	$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mirrorctl
+	$(BIN) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mirrorctl.fish
 
 # The main job on a bundled sample kubeadm node: what `disable` would change, as a diff. Writes nothing.
 demo: build

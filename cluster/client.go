@@ -6,14 +6,17 @@ package cluster
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/homedir"
 
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
@@ -23,9 +26,10 @@ const DefaultKubeconfig = "/etc/kubernetes/admin.conf"
 
 // Client is an API client and where its credentials came from.
 type Client struct {
-	Kube   API
-	Source string // node path(s) of the kubeconfig used, for messages
-	Host   string // API server URL
+	Kube    API
+	Source  string // path(s) of the kubeconfig used, for messages
+	Host    string // API server URL
+	Context string // --context, when given
 }
 
 // New wraps an API (tests hand in one over the fake clientset; Load builds the real one).
@@ -56,6 +60,11 @@ func Load(root nodefs.Root, path string) (*Client, error) {
 	default:
 		paths = []string{DefaultKubeconfig}
 	}
+	return loadNode(root, paths, &clientcmd.ConfigOverrides{}, nil)
+}
+
+// loadNode reads kubeconfigs that are node files, under root, merged in order.
+func loadNode(root nodefs.Root, paths []string, overrides *clientcmd.ConfigOverrides, trace Trace) (*Client, error) {
 	merged := clientcmdapi.NewConfig()
 	for _, p := range paths {
 		cfg, err := readKubeconfig(root, p)
@@ -65,20 +74,96 @@ func Load(root nodefs.Root, path string) (*Client, error) {
 		mergeInto(merged, cfg)
 	}
 	source := strings.Join(cleanAll(paths), ":")
-	rc, err := clientcmd.NewDefaultClientConfig(*merged, &clientcmd.ConfigOverrides{}).ClientConfig()
+	rc, err := clientcmd.NewDefaultClientConfig(*merged, overrides).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
-	return newFromREST(rc, source)
+	return newFromREST(rc, source, overrides.CurrentContext, trace)
 }
 
-func newFromREST(rc *rest.Config, source string) (*Client, error) {
+// Trace receives one line per API request (-v 2).
+type Trace func(format string, a ...any)
+
+// Kubeconfig says where the cluster commands find their credentials: as kubectl does.
+type Kubeconfig struct {
+	Root nodefs.Root
+	// --kubeconfig, at most one of: HostPath, a file where the operator is (read as kubectl reads
+	// it), or NodePath, a node file under Root (read like every node file).
+	HostPath, NodePath string
+	Context            string // --context: "" is the kubeconfig's current-context
+	Trace              Trace
+}
+
+// LoadKubectl loads the client the way kubectl does, with client-go's own loading rules: --kubeconfig,
+// else the $KUBECONFIG list merged (the first file to set a key wins), else ~/.kube/config; with
+// --context. Only when none of these gives a configuration does it fall back to the node's
+// /etc/kubernetes/admin.conf under Root, as kubeadm leaves it on a control-plane node.
+func LoadKubectl(k Kubeconfig) (*Client, error) {
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: k.Context}
+	if k.NodePath != "" {
+		return loadNode(k.Root, []string{k.NodePath}, overrides, k.Trace)
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {
+		// clientcmd reads $HOME once, when the program starts; the home of now is the same in a run of
+		// mirrorctl and right in a test that sets HOME.
+		rules.Precedence = []string{filepath.Join(homedir.HomeDir(), clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)}
+	}
+	rules.ExplicitPath = k.HostPath
+	source := k.HostPath
+	if source == "" {
+		var found []string
+		for _, p := range rules.GetLoadingPrecedence() {
+			if _, err := os.Stat(p); err == nil {
+				found = append(found, p)
+			}
+		}
+		source = strings.Join(found, ":")
+	}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err == nil {
+		return newFromREST(rc, source, k.Context, k.Trace)
+	}
+	if k.HostPath != "" || !clientcmd.IsEmptyConfig(err) {
+		if source == "" {
+			source = strings.Join(rules.GetLoadingPrecedence(), ":")
+		}
+		return nil, fmt.Errorf("kubeconfig %s: %s", source, oneLine(err.Error()))
+	}
+	c, nerr := loadNode(k.Root, []string{DefaultKubeconfig}, overrides, k.Trace)
+	if nerr != nil {
+		return nil, fmt.Errorf("no kubeconfig: no --kubeconfig, none in $KUBECONFIG or %s, and %w", strings.Join(rules.Precedence, ":"), nerr)
+	}
+	return c, nil
+}
+
+func newFromREST(rc *rest.Config, source, context string, trace Trace) (*Client, error) {
 	rc = tuned(rc)
+	if trace != nil {
+		rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return tracer{rt, trace} })
+	}
 	kube, err := newRESTAPI(rc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
-	return &Client{Kube: kube, Source: source, Host: rc.Host}, nil
+	return &Client{Kube: kube, Source: source, Host: rc.Host, Context: context}, nil
+}
+
+// tracer logs each request after it returns: method, URL, status (or error), time.
+type tracer struct {
+	next  http.RoundTripper
+	trace Trace
+}
+
+func (t tracer) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		t.trace("%s %s: %v (%s)", r.Method, r.URL, err, time.Since(start).Round(time.Millisecond))
+		return resp, err
+	}
+	t.trace("%s %s %s (%s)", r.Method, r.URL, resp.Status, time.Since(start).Round(time.Millisecond))
+	return resp, err
 }
 
 // tuned is a copy of rc with mirrorctl's client settings.
@@ -96,7 +181,7 @@ func tuned(rc *rest.Config) *rest.Config {
 }
 
 // NewForConfig builds a Client from a rest.Config (the e2e tests use the harness's).
-func NewForConfig(rc *rest.Config) (*Client, error) { return newFromREST(rc, rc.Host) }
+func NewForConfig(rc *rest.Config) (*Client, error) { return newFromREST(rc, rc.Host, "", nil) }
 
 func cleanAll(ps []string) []string {
 	out := make([]string, len(ps))

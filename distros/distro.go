@@ -118,6 +118,11 @@ type Input struct {
 	// Order places the flag among the distribution flags in help and the man page, ascending; inputs
 	// with the same Order keep the order their adapter declares them in.
 	Order int
+	// File: the value is a file the operator names, resolved by the command line's path rule
+	// (nodefs.Named) before it reaches the adapter as a node path.
+	File bool
+	// WriteOnly: only a change reads it (status and distros do not offer it).
+	WriteOnly bool
 }
 
 // Inputs returns every adapter's inputs, once each, in Order: the flags the command line offers for
@@ -145,6 +150,30 @@ func LookupInput(name string) (Input, bool) {
 		}
 	}
 	return Input{}, false
+}
+
+// Implied returns the adapter the given inputs name without --distro: an input that only one
+// adapter reads, of a distribution whose files live off the node (kind, Talos, kops: detection cannot
+// find them). It returns nil when no input implies one, and an error naming the inputs when they
+// imply different ones. given lists the inputs set, by name.
+func Implied(given []string) (Adapter, error) {
+	var found Adapter
+	var by string
+	for _, name := range given {
+		readers := ReadBy(name)
+		if len(readers) != 1 {
+			continue
+		}
+		a, err := Get(readers[0])
+		if err != nil || a.Activation().Kind != Elsewhere {
+			continue
+		}
+		if found != nil && found.Name() != a.Name() {
+			return nil, fmt.Errorf("--%s is %s's and --%s is %s's: pass the inputs of one distribution", by, found.Name(), name, a.Name())
+		}
+		found, by = a, name
+	}
+	return found, nil
 }
 
 // ReadBy lists the adapters that declare the input with this name, in registry order.

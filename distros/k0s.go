@@ -39,10 +39,10 @@ var _ = register(k0s{})
 func (k0s) Name() string { return "k0s" }
 
 var (
-	k0sConfigInput = Input{Name: "k0s-config", Kind: StringInput, Order: 20,
-		Usage: "k0s: config file (default /etc/k0s/k0s.yaml)"}
-	k0sAllowHAInput = Input{Name: "i-understand-k0s-ha-needs-mirroring", Kind: BoolInput, Order: 20,
-		Usage: "k0s: disable mirroring even on an HA control plane, whose `kubernetes` Endpoints depend on it"}
+	k0sConfigInput = Input{Name: "k0s-config", Kind: StringInput, File: true, Order: 20,
+		Usage: "k0s: config `FILE` (default /etc/k0s/k0s.yaml)"}
+	k0sAllowHAInput = Input{Name: "i-understand-k0s-ha-needs-mirroring", Kind: BoolInput, WriteOnly: true, Order: 20,
+		Usage: "k0s: disable mirroring even on an HA control plane, whose default/kubernetes Endpoints depend on it"}
 )
 
 func (k0s) Inputs() []Input { return []Input{k0sConfigInput, k0sAllowHAInput} }

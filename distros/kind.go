@@ -39,10 +39,10 @@ var _ = register(kindAdapter{})
 func (kindAdapter) Name() string { return "kind" }
 
 var (
-	kindConfigInput = Input{Name: "kind-config", Kind: StringInput, Order: 30,
-		Usage: "kind: cluster config file to edit"}
+	kindConfigInput = Input{Name: "kind-config", Kind: StringInput, File: true, Order: 30,
+		Usage: "kind: cluster config `FILE` to edit"}
 	kindNodeVersionInput = Input{Name: "kind-node-version", Kind: StringInput, Order: 30,
-		Usage: "kind: Kubernetes version of the node image (picks the kubeadm extraArgs shape)"}
+		Usage: "kind: Kubernetes `VERSION` of the node image (picks the kubeadm extraArgs shape)"}
 )
 
 func (kindAdapter) Inputs() []Input { return []Input{kindConfigInput, kindNodeVersionInput} }

@@ -34,7 +34,7 @@ var _ = register(kops{})
 
 func (kops) Name() string { return "kops" }
 
-var kopsSpecInput = Input{Name: "kops-spec", Kind: StringInput, Order: 50, Usage: "kops: cluster spec file to edit"}
+var kopsSpecInput = Input{Name: "kops-spec", Kind: StringInput, File: true, Order: 50, Usage: "kops: cluster spec `FILE` to edit"}
 
 func (kops) Inputs() []Input { return []Input{kopsSpecInput, ManagedNodeInput} }
 

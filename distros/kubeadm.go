@@ -35,8 +35,8 @@ func (kubeadm) Name() string { return "kubeadm" }
 
 // KubeadmConfigInput is --kubeadm-config: kubeadm config files to edit with the manifest. lint reads
 // the same files.
-var KubeadmConfigInput = Input{Name: "kubeadm-config", Kind: StringsInput, Order: 10,
-	Usage: "kubeadm config file or exported kubeadm-config ConfigMap to edit too (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"}
+var KubeadmConfigInput = Input{Name: "kubeadm-config", Kind: StringsInput, File: true, Order: 10,
+	Usage: "kubeadm config `FILE` or exported kubeadm-config ConfigMap to edit too (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"}
 
 func (kubeadm) Inputs() []Input { return []Input{KubeadmConfigInput, ManagedNodeInput} }
 

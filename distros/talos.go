@@ -43,11 +43,11 @@ var _ = register(talos{})
 func (talos) Name() string { return "talos" }
 
 var (
-	talosConfigInput = Input{Name: "talos-config", Kind: StringInput, Order: 40,
-		Usage: "Talos: machine config file to rewrite"}
-	talosPatchOutInput = Input{Name: "talos-patch-out", Kind: StringInput, Order: 40,
-		Usage: "Talos: write a machine-config patch for `talosctl patch mc --patch @FILE` here"}
-	talosDocumentInput = Input{Name: "talos-document", Kind: BoolInput, Order: 40,
+	talosConfigInput = Input{Name: "talos-config", Kind: StringInput, File: true, Order: 40,
+		Usage: "Talos: machine config `FILE` to rewrite"}
+	talosPatchOutInput = Input{Name: "talos-patch-out", Kind: StringInput, File: true, Order: 40,
+		Usage: "Talos: write a machine-config patch to `FILE`, for talosctl patch mc --patch @FILE"}
+	talosDocumentInput = Input{Name: "talos-document", Kind: BoolInput, WriteOnly: true, Order: 40,
 		Usage: "Talos: emit the v1.14+ KubeControllerManagerConfig document form"}
 )
 

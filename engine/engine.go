@@ -21,6 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/mirrorctl/mirrorctl/change"
@@ -37,6 +40,18 @@ type Env struct {
 	Version  string   // mirrorctl's version, likewise
 	Stderr   io.Writer
 	Log      func(phase, format string, a ...any)
+	// StateDirGiven: StateDir was named by the operator (--state-dir), not the default.
+	StateDirGiven bool
+	saidPrivate   bool
+	// UndoFlags are the global flags an undo hint repeats so that `mirrorctl rollback` finds this
+	// run's snapshot (" --root R --state-dir S" when not the defaults).
+	UndoFlags string
+}
+
+// RollbackCommand is the rollback command line for a hint: its own flags, this run's global flags,
+// the snapshot id.
+func (e *Env) RollbackCommand(id string, flags ...string) string {
+	return strings.Join(append([]string{"mirrorctl rollback"}, flags...), " ") + e.UndoFlags + " " + id
 }
 
 func (e *Env) logf(phase, format string, a ...any) {
@@ -47,8 +62,35 @@ func (e *Env) logf(phase, format string, a ...any) {
 
 // Store opens the state dir (creating nothing). It may not be in any distribution's static pod folder:
 // snapshot refuses only the few it knows by itself.
+//
+// Whose state it is: a run as root, a run given --state-dir or --root, and any run on a machine
+// that has the node state dir use the node's (so a user's run on a node is told it needs root); a
+// user's run where there is none (a workstation) keeps its lock, journal and snapshots in the user's
+// own state folder (snapshot.PrivateStateDir), so editing one's own kind or kops file needs no root.
 func (e *Env) Store() *snapshot.Store {
-	return snapshot.Open(e.Root, e.StateDir, snapshot.RefuseStaticPodDirs(distros.StaticPodDirs()))
+	opts := []snapshot.Option{snapshot.RefuseStaticPodDirs(distros.StaticPodDirs())}
+	if dir := e.privateState(); dir != "" {
+		opts = append(opts, snapshot.PrivateState(nodefs.Root{Dir: dir}))
+	}
+	return snapshot.Open(e.Root, e.StateDir, opts...)
+}
+
+func (e *Env) privateState() string {
+	if os.Geteuid() == 0 || e.StateDirGiven || e.Root.Dir != "/" {
+		return ""
+	}
+	if _, err := os.Lstat(e.Root.Host(e.StateDir)); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	dir, err := snapshot.PrivateStateDir()
+	if err != nil {
+		return ""
+	}
+	if !e.saidPrivate {
+		e.saidPrivate = true
+		e.logf("state", "not root and the node has no %s: this run's lock, journal and snapshots are under %s", e.StateDir, dir)
+	}
+	return dir
 }
 
 func (e *Env) info(distro, op string) snapshot.Info {
@@ -132,7 +174,7 @@ func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
 	}
 	if job.Activate != nil && p.Changed() {
 		if err := job.Activate(p); err != nil {
-			return nil, fmt.Errorf("%w; the files are written (undo: mirrorctl rollback %s)", err, id)
+			return nil, fmt.Errorf("%w; the files are written (undo: %s)", err, env.RollbackCommand(id))
 		}
 	}
 	if job.Gate != nil {
@@ -212,7 +254,7 @@ func write(env *Env, job *Job, store *snapshot.Store, p *change.Plan) (string, e
 		case err == nil && id != "":
 			env.logf("snapshot", "saved the pre-rollback state as %s", id)
 		case errors.Is(err, snapshot.ErrNoSpace):
-			err = fmt.Errorf("%w; nothing written: free space in %s and run it again, or `mirrorctl rollback --no-snapshot %s` restores without saving the current state (that rollback cannot be undone)", err, in.Dir(), job.Restore.ID)
+			err = fmt.Errorf("%w; nothing written: free space in %s and run it again, or `%s` restores without saving the current state (that rollback cannot be undone)", err, in.Dir(), env.RollbackCommand(job.Restore.ID, "--no-snapshot"))
 		}
 	} else if job.NoSnapshot {
 		return "", errors.New("internal error: NoSnapshot is for a rollback only")
@@ -244,7 +286,7 @@ func live(ctx context.Context, env *Env, job *Job, store *snapshot.Store, id str
 			return err
 		}
 		if _, _, _, rerr := store.Rollback(id, false, env.info("", "rollback")); rerr != nil {
-			return fmt.Errorf("%v; restoring the files of snapshot %s failed too (%v): run `mirrorctl rollback %s`", err, id, rerr, id)
+			return fmt.Errorf("%v; restoring the files of snapshot %s failed too (%v): run `%s`", err, id, rerr, env.RollbackCommand(id))
 		}
 		return fmt.Errorf("%v; the files were restored from snapshot %s", err, id)
 	}

@@ -49,7 +49,7 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 	var te *health.TimeoutError
 	if !errors.As(err, &te) {
 		// Interrupted or misconfigured: the change stays; say how to undo it.
-		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: mirrorctl rollback %s)", InterruptCause(ctx, err), id)
+		return fmt.Errorf("waiting for kube-controller-manager: %v; the change is in place (undo: %s)", InterruptCause(ctx, err), env.RollbackCommand(id))
 	}
 	if id == "" {
 		return fmt.Errorf("%v; nothing was written, so there is nothing to roll back", te)

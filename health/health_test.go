@@ -357,8 +357,9 @@ func TestWaitRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-	// Long enough for one probe to be refused on a loaded machine; the assertion is what is reported.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// Long enough for one probe to be refused on a loaded machine (2 s was not, at a load of 27 on two
+	// cores); the assertion is what is reported.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = Wait(ctx, Options{URL: "https://" + addr + "/healthz?verbose", Interval: 50 * time.Millisecond})
 	var te *TimeoutError

@@ -16,6 +16,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -533,6 +534,38 @@ var distroConfigs = []struct{ glob, what string }{
 
 // distroGates finds the gate by text in other distributions' config files (the kubeadm ones are read
 // by Run). Unreadable files are left to the commands that edit them.
+// Looked returns what lint reads on a node (the static pod folders, the kubeadm configs, every
+// distribution's config files) and whether any of it exists under root: a node where none does is
+// not a node lint can judge, and "no findings" there would be a false green.
+func Looked(root nodefs.Root, o Options) (looked []string, found bool) {
+	dir := o.ManifestsDir
+	if dir == "" {
+		dir = distros.KubeadmManifestsDir
+	}
+	looked = append(looked, nodefs.Clean(dir))
+	for _, d := range distros.StaticPodDirs() {
+		if d != distros.KubeadmManifestsDir && !slices.Contains(looked, d) {
+			looked = append(looked, d)
+		}
+	}
+	looked = append(looked, o.KubeadmConfigs...)
+	if len(o.KubeadmConfigs) == 0 {
+		looked = append(looked, distros.KubeadmDefaultConfig)
+	}
+	for _, p := range looked {
+		if root.Exists(p) {
+			found = true
+		}
+	}
+	for _, d := range distroConfigs {
+		looked = append(looked, d.glob)
+		if m, _ := filepath.Glob(root.Host(d.glob)); len(m) > 0 {
+			found = true
+		}
+	}
+	return looked, found
+}
+
 func distroGates(reads *distros.Reads) []Finding {
 	var out []Finding
 	for _, d := range distroConfigs {

@@ -20,6 +20,10 @@ type Page struct {
 	EnvIntro string      // the ENVIRONMENT section's first line
 	Env      [][2]string // more variables: name, meaning
 	Tail     string      // roff for the sections after ENVIRONMENT (EXIT STATUS, FILES, …)
+	// SharedCategory: flags in this category are every command's (the global flags, accepted after
+	// the command too); they are listed once, under GLOBAL OPTIONS, with SharedNote.
+	SharedCategory string
+	SharedNote     string
 }
 
 // Write renders app: NAME, SYNOPSIS, DESCRIPTION, GLOBAL OPTIONS, COMMANDS (every visible command
@@ -32,13 +36,16 @@ func Write(w io.Writer, app *cli.App, p Page) error {
 	f(".SH SYNOPSIS\n.B %s\n[\\fIglobal options\\fR] \\fIcommand\\fR [\\fIcommand options\\fR] [\\fIarguments\\fR...]\n", app.Name)
 	f(".SH DESCRIPTION\n%s\n", RoffText(app.Description))
 	f(".SH GLOBAL OPTIONS\n")
-	flags(&b, app.Flags)
+	if p.SharedNote != "" {
+		f("%s\n", Roff(p.SharedNote))
+	}
+	flags(&b, app.Flags, "")
 	f(".SH COMMANDS\n")
 	for _, c := range app.Commands {
-		commandSection(&b, c, "")
+		commandSection(&b, c, "", p.SharedCategory)
 	}
 	f(".SH ENVIRONMENT\n%s\n", p.EnvIntro)
-	for _, e := range envVars(app) {
+	for _, e := range envVars(app, p.SharedCategory) {
 		f(".TP\n.B %s\n%s\n", Roff(e.name), Roff(e.usedBy))
 	}
 	for _, e := range p.Env {
@@ -49,7 +56,7 @@ func Write(w io.Writer, app *cli.App, p Page) error {
 	return err
 }
 
-func commandSection(b *strings.Builder, c *cli.Command, parent string) {
+func commandSection(b *strings.Builder, c *cli.Command, parent, shared string) {
 	if c.Hidden {
 		return
 	}
@@ -62,34 +69,47 @@ func commandSection(b *strings.Builder, c *cli.Command, parent string) {
 	if c.Description != "" {
 		fmt.Fprintf(b, ".PP\n%s\n", RoffText(c.Description))
 	}
-	flags(b, c.Flags)
+	flags(b, c.Flags, shared)
 	for _, s := range c.Subcommands {
-		commandSection(b, s, name)
+		commandSection(b, s, name, shared)
 	}
 }
 
-func flags(b *strings.Builder, flags []cli.Flag) {
+// flags renders flags, leaving out those in category skip (listed once under GLOBAL OPTIONS).
+func flags(b *strings.Builder, flags []cli.Flag, skip string) {
 	for _, f := range flags {
 		d, ok := f.(cli.DocGenerationFlag)
 		if !ok {
+			continue
+		}
+		if cf, ok := f.(cli.CategorizableFlag); ok && skip != "" && cf.GetCategory() == skip {
 			continue
 		}
 		if v, ok := f.(cli.VisibleFlag); ok && !v.IsVisible() {
 			continue
 		}
 		var names []string
-		for _, n := range f.Names() {
+		for i, n := range f.Names() {
 			dash := "\\-\\-"
 			if len(n) == 1 {
 				dash = "\\-"
 			}
 			names = append(names, "\\fB"+dash+Roff(n)+"\\fR")
+			if len(n) == 1 && i == 0 {
+				// A one-letter name of its own (kubectl's -v) is typed with two dashes too.
+				names = append(names, "\\fB\\-\\-"+Roff(n)+"\\fR")
+			}
 		}
 		head := strings.Join(names, ", ")
-		if d.TakesValue() {
-			head += " \\fIvalue\\fR"
+		// urfave/cli's convention: a `WORD` in the usage names the value.
+		placeholder, usage := unquoteUsage(d.GetUsage())
+		if placeholder == "" {
+			placeholder = "value"
 		}
-		text := Roff(d.GetUsage())
+		if d.TakesValue() {
+			head += " \\fI" + Roff(placeholder) + "\\fR"
+		}
+		text := Roff(usage)
 		if _, isBool := f.(*cli.BoolFlag); !isBool {
 			def := d.GetDefaultText()
 			if def == "" {
@@ -106,13 +126,16 @@ func flags(b *strings.Builder, flags []cli.Flag) {
 type envVar struct{ name, usedBy string }
 
 // envVars lists every environment variable a flag reads, with the flag(s) it sets.
-func envVars(app *cli.App) []envVar {
+func envVars(app *cli.App, skip string) []envVar {
 	by := map[string][]string{}
 	var walk func(prefix string, flags []cli.Flag, cmds []*cli.Command)
 	walk = func(prefix string, flags []cli.Flag, cmds []*cli.Command) {
 		for _, f := range flags {
 			d, ok := f.(cli.DocGenerationFlag)
 			if !ok {
+				continue
+			}
+			if cf, ok := f.(cli.CategorizableFlag); ok && skip != "" && cf.GetCategory() == skip {
 				continue
 			}
 			for _, e := range d.GetEnvVars() {
@@ -190,4 +213,19 @@ func RoffText(s string) string {
 		out = append(out, ".EE")
 	}
 	return strings.Join(out, "\n")
+}
+
+// unquoteUsage is urfave/cli's (unexported) rule: the first `WORD` in a usage names the flag's
+// value, and prints without the backticks.
+func unquoteUsage(usage string) (string, string) {
+	i := strings.IndexByte(usage, '`')
+	if i < 0 {
+		return "", usage
+	}
+	j := strings.IndexByte(usage[i+1:], '`')
+	if j < 0 {
+		return "", usage
+	}
+	name := usage[i+1 : i+1+j]
+	return name, usage[:i] + name + usage[i+2+j:]
 }

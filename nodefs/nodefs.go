@@ -212,3 +212,33 @@ func unwrapPathError(err error) error {
 	}
 	return err
 }
+
+// Named is a file the operator named on the command line, resolved by mirrorctl's one rule: a
+// relative path is from the working directory (where the operator is); an absolute path is that file,
+// taken under the root when a root other than "/" is given (UnderRoot: the caller says so).
+type Named struct {
+	Given     string // as typed
+	Host      string // the file on this machine
+	Node      string // its node path; "" when it lies outside the root
+	UnderRoot bool   // absolute, and taken under a root other than "/"
+}
+
+// Named resolves a path the operator named on the command line (see Named).
+func (r Root) Named(p string) (Named, error) {
+	n := Named{Given: p}
+	if filepath.IsAbs(p) {
+		n.Node = Clean(p)
+		n.Host = r.Host(p)
+		n.UnderRoot = r.Dir != "/"
+		return n, nil
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return n, fmt.Errorf("%s: %w", p, err)
+	}
+	n.Host = abs
+	if rel, err := filepath.Rel(r.Dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		n.Node = Clean(filepath.ToSlash(rel))
+	}
+	return n, nil
+}

@@ -113,7 +113,7 @@ func (s *Store) prepare(c change.FileChange) (step, error) {
 // checkPlacement refuses targets that would share a folder with the state dir (in a static pod folder
 // the kubelet would try to run its files) or live inside it or inside the journal's folder.
 func (s *Store) checkPlacement(stateHost string, steps []step) error {
-	journalHost, err := journalDir(s.root, false)
+	journalHost, err := journalDir(s.state, false)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (
 	recovering := j != nil && rollbackOf != "" && rollbackOf == j.Snapshot && s.dir == j.StateDir
 	if len(steps) == 0 {
 		if recovering {
-			return "", clearJournal(s.root)
+			return "", clearJournal(s.state)
 		}
 		return "", nil
 	}
@@ -255,7 +255,7 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (
 		for _, f := range m.Files {
 			nj.Files = append(nj.Files, f.Path)
 		}
-		if err := writeJournal(s.root, nj); err != nil {
+		if err := writeJournal(s.state, nj); err != nil {
 			_ = dropSnapshot()
 			return "", fmt.Errorf("%w; nothing written", err)
 		}
@@ -293,9 +293,9 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (
 		switch {
 		case recovering:
 		case p != nil:
-			jerr = writeJournal(s.root, j)
+			jerr = writeJournal(s.state, j)
 		default:
-			jerr = clearJournal(s.root)
+			jerr = clearJournal(s.state)
 		}
 		if jerr != nil {
 			return "", fmt.Errorf("%s: %v; %s, but resetting %s failed (%v): `mirrorctl rollback` clears it", st.path, werr, outcome, JournalPath, jerr)
@@ -308,7 +308,7 @@ func (s *Store) apply(steps []step, info Info, rollbackOf string, noSnap bool) (
 	// Every file is written: the change is complete whether or not the journal's removal survives
 	// (a journal whose files all hold their new bytes counts as finished and is removed by the next
 	// locked run), so a failure here is not the caller's.
-	_ = clearJournal(s.root)
+	_ = clearJournal(s.state)
 	for _, st := range steps {
 		cleanStaleTemps(st.host)
 	}
@@ -648,7 +648,7 @@ func (s *Store) RollbackTarget(id string) (*Store, *Meta, error) {
 		m, err := s.Get(id)
 		return s, m, err
 	}
-	j, _, done, err := loadJournal(s.root)
+	j, _, done, err := loadJournal(s.state)
 	if err != nil {
 		return s, nil, err
 	}

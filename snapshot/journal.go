@@ -225,12 +225,12 @@ func clearJournal(root nodefs.Root) error {
 // pending returns the journal of an unfinished change on the node, removing the journal of a change
 // that finished. Needs the lock.
 func (s *Store) pending() (*Journal, error) {
-	j, _, done, err := loadJournal(s.root)
+	j, _, done, err := loadJournal(s.state)
 	if err != nil || j == nil {
 		return nil, err
 	}
 	if done {
-		return nil, clearJournal(s.root)
+		return nil, clearJournal(s.state)
 	}
 	return j, nil
 }
@@ -245,7 +245,7 @@ func (s *Store) at(dir string) *Store {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &Store{root: s.root, dir: dir, lock: s.lock}
+	return &Store{root: s.root, state: s.state, dir: dir, lock: s.lock}
 }
 
 // mkdirChecked creates the folder host 0700 when missing, its missing parents 0755, and fsyncs its

@@ -65,6 +65,9 @@ var (
 	// ErrUnsafe means the state dir or a snapshot dir is a symlink, not a directory, or writable by
 	// someone else: its snapshots cannot be trusted to restore a control plane.
 	ErrUnsafe = errors.New("refusing an unsafe state dir")
+	// ErrNeedsRoot means the state dir is root's and the run is not: reading or changing it needs
+	// root (it is not unsafe).
+	ErrNeedsRoot = errors.New("needs root")
 	// ErrNoSpace means the state dir's file system has no room for a snapshot; nothing was written.
 	ErrNoSpace = errors.New("the state dir's file system is full")
 	// ErrStale means a target changed on disk between planning and writing.
@@ -114,11 +117,36 @@ func RefuseStaticPodDirs(dirs []string) Option {
 	}
 }
 
+// PrivateState keeps the lock, the journal and the state dir under dir (a host folder of the user
+// running mirrorctl, laid out as a node's: dir/run/mirrorctl/lock, dir/var/lib/mirrorctl/…) instead of
+// under the node root: a user's run on their own files (a kind or kops file) needs no root and does
+// not serialise with the node's runs. See PrivateStateDir.
+func PrivateState(dir nodefs.Root) Option {
+	return func(s *Store) { s.state = dir }
+}
+
+// PrivateStateDir is the user's state folder: $XDG_STATE_HOME/mirrorctl, else
+// ~/.local/state/mirrorctl (the XDG base directory specification's default).
+func PrivateStateDir() (string, error) {
+	if x := os.Getenv("XDG_STATE_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "mirrorctl"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".local", "state", "mirrorctl"), nil
+}
+
+// StateRoot returns the root the lock, the journal and the state dir are under.
+func (s *Store) StateRoot() nodefs.Root { return s.state }
+
 // Store is one state dir, e.g. node path /var/lib/mirrorctl under a root.
 type Store struct {
-	root    nodefs.Root
-	dir     string   // node path, cleaned
-	podDirs []string // static pod folders refused as or around the state dir
+	root    nodefs.Root // where the targets are
+	state   nodefs.Root // where the lock, the journal and the state dir are: root, unless PrivateState
+	dir     string      // node path, cleaned
+	podDirs []string    // static pod folders refused as or around the state dir
 
 	mu   sync.Mutex
 	lock *os.File // non-nil while this Store holds the lock
@@ -127,7 +155,7 @@ type Store struct {
 // Open returns the Store for a state dir (a node path, resolved under root). It creates nothing and
 // touches nothing, so --dry-run callers can use List, Get and PlanRollback freely.
 func Open(root nodefs.Root, stateDir string, opts ...Option) *Store {
-	s := &Store{root: root, dir: nodefs.Clean(stateDir), podDirs: append([]string(nil), staticPodDirs...)}
+	s := &Store{root: root, state: root, dir: nodefs.Clean(stateDir), podDirs: append([]string(nil), staticPodDirs...)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -153,19 +181,19 @@ func (s *Store) hostDir() (string, error) {
 	if s.dir == "/" {
 		return "", fmt.Errorf("state dir %s: %w: the root itself cannot be the state dir", s.dir, ErrUnsafe)
 	}
-	parent, err := s.root.Resolve(path.Dir(s.dir))
+	parent, err := s.state.Resolve(path.Dir(s.dir))
 	if err != nil {
 		return "", fmt.Errorf("state dir %s: %w", s.dir, err)
 	}
 	host := filepath.Join(parent, path.Base(s.dir))
-	resolved := s.root.Node(host)
+	resolved := s.state.Node(host)
 	if resolved == "/" {
 		return "", fmt.Errorf("state dir %s: %w: it is the root itself", s.dir, ErrUnsafe)
 	}
 	for _, d := range s.podDirs {
 		names := []string{d}
-		if h, err := s.root.Resolve(d); err == nil && s.root.Node(h) != d {
-			names = append(names, s.root.Node(h))
+		if h, err := s.state.Resolve(d); err == nil && s.state.Node(h) != d {
+			names = append(names, s.state.Node(h))
 		}
 		for _, pd := range names {
 			for _, sd := range []string{s.dir, resolved} {
@@ -202,6 +230,10 @@ func checkDir(host, node string) error {
 		return fmt.Errorf("%s: %w: writable by group or others (mode %04o; chmod 700 it)", node, ErrUnsafe, perm)
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		if st.Uid == 0 {
+			// The node's own state dir, seen by a user: not unsafe, just not theirs to read.
+			return fmt.Errorf("%s: %w: it is root's (uid 0) and this run is uid %d: run it as root", node, ErrNeedsRoot, os.Geteuid())
+		}
 		return fmt.Errorf("%s: %w: owned by uid %d, not by the user running mirrorctl (uid %d)", node, ErrUnsafe, st.Uid, os.Geteuid())
 	}
 	return nil
@@ -259,7 +291,7 @@ func (s *Store) ensureStateDir() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := s.mkdirNoFollow(s.root.Node(host)); err != nil {
+	if err := s.mkdirNoFollow(s.state.Node(host)); err != nil {
 		return "", fmt.Errorf("state dir %s: %w", s.dir, err)
 	}
 	if err := checkDir(host, s.dir); err != nil {
@@ -296,9 +328,9 @@ func tighten(host, node string) error {
 
 // mkdirNoFollow creates the node folder dir (0700) and its missing parents (0755) under the root.
 func (s *Store) mkdirNoFollow(dir string) error {
-	fd, err := unix.Open(s.root.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(s.state.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("--root %s: %w", s.root.Dir, err)
+		return fmt.Errorf("--root %s: %w", s.state.Dir, err)
 	}
 	cur := "/"
 	parts := strings.Split(strings.TrimPrefix(dir, "/"), "/")
@@ -345,7 +377,13 @@ func (s *Store) Lock(timeout time.Duration) (unlock func(), err error) {
 	if err := s.checkStateDir(); err != nil {
 		return nil, err
 	}
-	f, err := openNodeLock(s.root)
+	if s.state != s.root {
+		// The user's own state folder: created on the first change, never by a dry run.
+		if err := os.MkdirAll(s.state.Dir, dirPerm); err != nil {
+			return nil, fmt.Errorf("state folder %s: %w", s.state.Dir, unwrapPathError(err))
+		}
+	}
+	f, err := openNodeLock(s.state)
 	if err != nil {
 		return nil, err
 	}

@@ -68,15 +68,15 @@ Examples:
    mirrorctl -o json adopt --namespace legacy --selector team=storage
    mirrorctl adopt --rollback`,
 		Flags: []cli.Flag{
-			kubeconfigFlag("kubeconfig (default: $KUBECONFIG, else /etc/kubernetes/admin.conf; under --root)"),
-			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace of the Endpoints"},
-			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label selector for the Endpoints"},
+			kubeconfigFlag("kubeconfig `FILE` (default: $KUBECONFIG, else ~/.kube/config, else /etc/kubernetes/admin.conf under --root)"),
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "`NAMESPACE` of the Endpoints"},
+			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label `SELECTOR` for the Endpoints"},
 			&cli.BoolFlag{Name: "all", Usage: "every Endpoints of a selector-less Service in the namespace"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff of every object and change nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "adopt live Endpoints too; with --rollback: undo objects changed since"},
-			&cli.DurationFlag{Name: "static-after", Value: cluster.DefaultStaticAfter, Usage: "Endpoints whose addresses no controller wrote for this long count as static"},
+			&cli.DurationFlag{Name: "static-after", Value: cluster.DefaultStaticAfter, Usage: "Endpoints whose addresses no controller wrote for this `DURATION` count as static"},
 			&cli.BoolFlag{Name: "rollback", Usage: "undo an adoption (argument: its snapshot id; default the latest)"},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			timeoutFlag(5 * time.Minute),
 		},
 		Action: func(c *cli.Context) error {
@@ -217,7 +217,7 @@ func printAdopt(g *globals, r *adoptResult, verb string) error {
 	fmt.Fprintf(g.stderr, "%d of %d Endpoints in %s %s", n, len(r.Objects), r.Namespace, verb)
 	switch {
 	case r.Snapshot != nil && verb == "adopted":
-		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl adopt --rollback %s)", *r.Snapshot, *r.Snapshot)
+		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl adopt%s --rollback %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
 	case r.Snapshot != nil:
 		fmt.Fprintf(g.stderr, "; snapshot %s", *r.Snapshot)
 	}

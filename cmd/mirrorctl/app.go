@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mirrorctl/mirrorctl/cliflags"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/urfave/cli/v2"
@@ -50,13 +51,17 @@ func usageErr(format string, a ...any) error {
 func Main(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	app.Metadata = map[string]any{"args": args}
+	args = cliflags.Normalize(app, args)
 	// Ctrl-C or a TERM from a supervisor cancels writes and waits once a command starts them (see
 	// interrupts).
 	ctx, stop := engine.WithInterrupts(context.Background())
 	defer stop()
 	err := app.RunContext(ctx, args)
 	if err == nil {
-		if app.Metadata["usage"] == true {
+		if msg, ok := app.Metadata["usage"].(string); ok {
+			if jsonRequested(args) {
+				_ = writeJSON(stdout, map[string]any{"error": msg, "exit_code": exitUsage})
+			}
 			return exitUsage
 		}
 		return exitOK
@@ -79,8 +84,35 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	// One line, always: scripts and Ansible show it as is. An API call a signal cut short says which
 	// (net/http reports the context's cause); a wait says so itself (engine.InterruptCause).
-	fmt.Fprintf(stderr, "mirrorctl: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	fmt.Fprintf(stderr, "mirrorctl: %s\n", msg)
+	// With -o json, scripts read one stream: the error is a JSON object on stdout too.
+	if app.Metadata["json"] == true || (app.Metadata["json"] == nil && jsonRequested(args)) {
+		_ = writeJSON(stdout, map[string]any{"error": msg, "exit_code": code})
+	}
 	return code
+}
+
+// jsonRequested says whether the command line (or MIRRORCTL_OUTPUT) asks for -o json, for errors
+// raised before the flags were read (a usage error). The last -o wins, as it does for the flags.
+func jsonRequested(args []string) bool {
+	out := os.Getenv("MIRRORCTL_OUTPUT")
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "o" && name != "output") {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			i++
+			value = args[i]
+		}
+		out = value
+	}
+	return out == "json"
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -92,9 +124,11 @@ distribution keeps it (kubeadm: the static pod manifest and the ClusterConfigura
 change as a unified diff first, snapshots every file before writing it, writes atomically, and can
 roll back byte for byte. It never uses a feature gate: there is no EndpointSliceMirroring gate, and
 an unknown gate stops the component from starting.`,
-		Version:              fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
-		Writer:               stdout,
-		ErrWriter:            stderr,
+		Version:   fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// `help CMD` is ours (helpCommand): urfave/cli's help command makes itself its own subcommand
+		// when run, which a second App in the same process (the tests) then walks forever.
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		Flags:                globalFlags(),
@@ -115,30 +149,105 @@ an unknown gate stops the component from starting.`,
 			skipCommand(),
 			adoptCommand(),
 			pruneEndpointsCommand(),
-		},
-		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
-			return &exitCode{code: exitUsage, err: err}
-		},
-		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(c.App.ErrWriter, "mirrorctl: unknown command %q (see mirrorctl --help)\n", name)
-			c.App.Metadata["usage"] = true
+			helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // Main reports errors, once
 	}
+	app.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
+		return &exitCode{code: exitUsage, err: cliflags.UsageError(app.Flags, err)}
+	}
+	app.CommandNotFound = func(c *cli.Context, name string) {
+		msg := fmt.Sprintf("unknown command %q%s (see mirrorctl --help)", name, didYouMean(app.Commands, name))
+		fmt.Fprintf(c.App.ErrWriter, "mirrorctl: %s\n", msg)
+		c.App.Metadata["usage"] = msg
+	}
+	// Once for every command, so commands added later inherit it: the global flags after the
+	// command too, and --context wherever --kubeconfig is.
+	cliflags.Globalize(app.Commands, globalFlags)
 	addEnvVars(app.Flags, "")
 	for _, c := range app.Commands {
-		setUsageHandler(c)
+		setUsageHandler(c, "")
 	}
+	completion().Install(app, func() []string { return commandLine(app) })
 	return app
 }
 
-func setUsageHandler(c *cli.Command) {
+// helpCommand is `mirrorctl help [COMMAND [SUBCOMMAND]]`: the same text as COMMAND --help.
+func helpCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "help",
+		Usage:     "show the help of mirrorctl or of a command (the same as COMMAND --help)",
+		ArgsUsage: "[COMMAND [SUBCOMMAND]]",
+		Action: func(c *cli.Context) error {
+			args := c.Args().Slice()
+			if len(args) == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			cmds, name := c.App.Commands, ""
+			var cmd *cli.Command
+			for _, a := range args {
+				cmd = nil
+				for _, x := range cmds {
+					if x.HasName(a) && !x.Hidden {
+						cmd = x
+					}
+				}
+				if cmd == nil {
+					return usageErr("help: unknown command %q%s", strings.TrimSpace(name+" "+a), didYouMean(cmds, a))
+				}
+				name = strings.TrimSpace(name + " " + a)
+				cmds = cmd.Subcommands
+			}
+			if len(args) == 1 {
+				return cli.ShowCommandHelp(c, args[0])
+			}
+			cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, cmd)
+			return nil
+		},
+	}
+}
+
+func didYouMean(cmds []*cli.Command, typed string) string {
+	var names []string
+	for _, c := range cmds {
+		if !c.Hidden {
+			names = append(names, c.Names()...)
+		}
+	}
+	if near := cliflags.Nearest(append(names, "help"), typed); near != "" {
+		return fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return ""
+}
+
+func setUsageHandler(c *cli.Command, parent string) {
+	name := strings.TrimSpace(parent + " " + c.Name)
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return &exitCode{code: exitUsage, err: fmt.Errorf("%s: %w", c.Name, err)}
+		return &exitCode{code: exitUsage, err: fmt.Errorf("%s: %w", name, cliflags.UsageError(c.Flags, err))}
+	}
+	// `mirrorctl help CMD` and `CMD --help` are the help: no command has a `help` subcommand.
+	c.HideHelpCommand = true
+	if parent != "" {
+		c.HelpName = "mirrorctl " + name
+	}
+	if len(c.Subcommands) > 0 && c.Action == nil {
+		sub := c
+		c.Action = func(cc *cli.Context) error {
+			if cc.NArg() == 0 {
+				return cli.ShowSubcommandHelp(cc)
+			}
+			return usageErr("%s: unknown command %q%s", name, cc.Args().First(), didYouMean(sub.Subcommands, cc.Args().First()))
+		}
+	}
+	for _, f := range c.Flags {
+		if f.Names()[0] == "kubeconfig" {
+			c.Flags = append(c.Flags, contextFlag())
+			break
+		}
 	}
 	addEnvVars(c.Flags, "")
 	for _, s := range c.Subcommands {
-		setUsageHandler(s)
+		setUsageHandler(s, name)
 	}
 }
 
@@ -167,21 +276,36 @@ func addEnvVars(flags []cli.Flag, _ string) {
 	}
 }
 
+func init() {
+	// -v is verbosity, as in kubectl and kubeadm; the version is --version (or `mirrorctl version`).
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
+}
+
+// Verbosity levels of -v (README "Verbosity"): what each adds on stderr.
+const (
+	vDecisions = 1 // where inputs come from: the distribution picked and why, each path the command line named and the file it is, the kubeconfig, context and server, the state dir
+	vRequests  = 2 // every API request: method, URL, status, time
+)
+
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "root", Value: "/", Usage: "node file system root: every path read or written resolves under it, like a chroot"},
-		&cli.StringFlag{Name: "state-dir", Value: "/var/lib/mirrorctl", Usage: "where snapshots live (under --root); the lock (/run/mirrorctl/lock) and the journal of a change in progress (/var/lib/mirrorctl/transaction.json) are the node's, whatever this says"},
-		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result format: text or json"},
-		&cli.StringFlag{Name: "color", Value: "auto", Usage: "color diffs: auto (on a terminal, unless NO_COLOR is set), always or never"},
+		&cli.IntFlag{Name: "v", Value: 0, Usage: "verbosity `N` on stderr (also --v N): 0 the phases and the result; 1 also where inputs come from (distribution and why, paths, kubeconfig, context, server, state dir); 2 also every API request", DefaultText: "0"},
+		&cli.StringFlag{Name: "root", Value: "/", Usage: "node file system root `DIR`: every node path read or written resolves under it, like a chroot; files named on the command line are where you are (relative to the working directory), an absolute one under --root when --root is given"},
+		&cli.StringFlag{Name: "state-dir", Value: "/var/lib/mirrorctl", Usage: "`DIR` where snapshots live (a node path, under --root); the lock (/run/mirrorctl/lock) and the journal of a change in progress (/var/lib/mirrorctl/transaction.json) are the node's, whatever this says"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "result `FORMAT`: text or json (-ojson, --output=json)"},
+		&cli.StringFlag{Name: "color", Value: "auto", Usage: "color diffs `WHEN`: auto (on a terminal, unless NO_COLOR is set), always or never"},
 		&cli.BoolFlag{Name: "show-secrets", Usage: "print credentials (bootstrap tokens, certificate keys, client keys) in diffs as they are, instead of <redacted>"},
 	}
 }
 
 type globals struct {
+	v             int  // -v
 	secrets       bool // --show-secrets
 	warnedSecrets bool
 	root          string
 	stateDir      string
+	stateDirSet   bool // --state-dir given (flag or environment)
+	rootSet       bool // --root given
 	json          bool
 	color         bool
 	stdout        io.Writer
@@ -189,22 +313,28 @@ type globals struct {
 }
 
 func getGlobals(c *cli.Context) (*globals, error) {
-	g := &globals{secrets: c.Bool("show-secrets"), root: c.String("root"), stateDir: c.String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
-	switch c.String("output") {
+	at := func(name string) *cli.Context { return cliflags.Value(c, name) }
+	g := &globals{v: at("v").Int("v"), secrets: at("show-secrets").Bool("show-secrets"), root: at("root").String("root"),
+		stateDir: at("state-dir").String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	g.stateDirSet = at("state-dir").IsSet("state-dir")
+	g.rootSet = at("root").IsSet("root")
+	switch out := at("output").String("output"); out {
 	case "text", "":
+		c.App.Metadata["json"] = false
 	case "json":
 		g.json = true
+		c.App.Metadata["json"] = true
 	default:
-		return nil, usageErr("--output %q: want text or json", c.String("output"))
+		return nil, usageErr("--output %q: want text or json", out)
 	}
-	switch c.String("color") {
+	switch color := at("color").String("color"); color {
 	case "always":
 		g.color = true
 	case "never":
 	case "auto", "":
 		g.color = isTerminal(g.stdout) && os.Getenv("NO_COLOR") == ""
 	default:
-		return nil, usageErr("--color %q: want auto, always or never", c.String("color"))
+		return nil, usageErr("--color %q: want auto, always or never", color)
 	}
 	return g, nil
 }
@@ -221,6 +351,61 @@ func isTerminal(w io.Writer) bool {
 // logf writes a "[phase] message" line to stderr; stdout carries only the result.
 func (g *globals) logf(phase, format string, a ...any) {
 	fmt.Fprintf(g.stderr, "[%s] %s\n", phase, fmt.Sprintf(format, a...))
+}
+
+// named resolves a file the operator named with --flag (nodefs.Named): relative to the working
+// directory; absolute and under --root when one is given, which the output then says.
+func (g *globals) named(root nodefs.Root, flag, p string) (nodefs.Named, error) {
+	n, err := root.Named(p)
+	if err != nil {
+		return n, usageErr("--%s %s: %v", flag, p, err)
+	}
+	switch {
+	case n.UnderRoot:
+		g.logf("path", "--%s %s: using %s (an absolute path is taken under --root %s)", flag, p, n.Host, root.Dir)
+	case n.Host != p:
+		g.vlogf(vDecisions, "path", "--%s %s: using %s (relative to the working directory)", flag, p, n.Host)
+	}
+	return n, nil
+}
+
+// nodeArg is named for a file the engine reads or writes: it must be under --root.
+func (g *globals) nodeArg(root nodefs.Root, flag, p string) (string, error) {
+	n, err := g.named(root, flag, p)
+	if err != nil {
+		return "", err
+	}
+	if n.Node == "" {
+		return "", usageErr("--%s %s: %s is outside --root %s; name it by its absolute path, which is taken under --root", flag, p, n.Host, root.Dir)
+	}
+	return n.Node, nil
+}
+
+// vlogf is logf from verbosity level on (-v level).
+func (g *globals) vlogf(level int, phase, format string, a ...any) {
+	if g.v >= level {
+		g.logf(phase, format, a...)
+	}
+}
+
+// undoFlags are the global flags an undo hint must repeat for `rollback` to find the snapshot: the
+// --root and --state-dir this run used, when not the defaults.
+func (g *globals) undoFlags() string {
+	s := ""
+	if g.rootSet && g.root != "/" {
+		s += " --root " + shellQuote(g.root)
+	}
+	if g.stateDirSet {
+		s += " --state-dir " + shellQuote(g.stateDir)
+	}
+	return s
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func versionCommand() *cli.Command {
@@ -242,8 +427,8 @@ func versionCommand() *cli.Command {
 }
 
 // commandLine is the command as run, recorded in snapshot metadata.
-func commandLine(c *cli.Context) []string {
-	if a, ok := c.App.Metadata["args"].([]string); ok {
+func commandLine(app *cli.App) []string {
+	if a, ok := app.Metadata["args"].([]string); ok {
 		return a
 	}
 	return nil
@@ -251,6 +436,6 @@ func commandLine(c *cli.Context) []string {
 
 // newEnv is what the engine needs of this run.
 func newEnv(c *cli.Context, g *globals, root nodefs.Root) *engine.Env {
-	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c), Version: version, Stderr: g.stderr,
-		Log: g.logf}
+	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c.App), Version: version, Stderr: g.stderr,
+		Log: g.logf, UndoFlags: g.undoFlags(), StateDirGiven: g.stateDirSet}
 }

@@ -13,25 +13,60 @@ import (
 	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
-// kubeconfigFlag is --kubeconfig. On audit and skip it falls back to $KUBECONFIG, then
-// /etc/kubernetes/admin.conf; on disable, enable and rollback the live ClusterConfiguration is touched
-// only when it is given, so a node-only run never reaches for the API by surprise.
+// kubeconfigFlag is --kubeconfig. The kubeconfig is found as kubectl finds it (cluster.LoadKubectl);
+// on disable, enable, status and rollback the cluster is touched only when --kubeconfig or --context
+// is given, so a node-only run never reaches for the API by surprise. Every command with
+// --kubeconfig gets --context too (setUsageHandler).
 func kubeconfigFlag(usage string) cli.Flag {
-	return &cli.StringFlag{Name: "kubeconfig", Usage: usage}
+	return &cli.StringFlag{Name: "kubeconfig", Usage: usage, TakesFile: true}
+}
+
+func contextFlag() cli.Flag {
+	return &cli.StringFlag{Name: "context", Usage: "the kubeconfig context `NAME` to use (default: its current-context); like --kubeconfig, it makes disable, enable, status and rollback include the cluster"}
+}
+
+// wantsCluster says whether a node command should also reach the cluster: only when asked to.
+func wantsCluster(c *cli.Context) bool {
+	return c.String("kubeconfig") != "" || c.String("context") != ""
 }
 
 func timeoutFlag(d time.Duration) cli.Flag {
-	return &cli.DurationFlag{Name: "timeout", Value: d, Usage: "give up on the API server after this long"}
+	return &cli.DurationFlag{Name: "timeout", Value: d, Usage: "give up on the API server after this `DURATION`"}
 }
 
-// clusterClient loads the client for audit and skip: --kubeconfig, $KUBECONFIG or admin.conf, all
-// under --root.
+// clusterClient loads the client as kubectl would (cluster.LoadKubectl): --kubeconfig (where the
+// operator is, or under --root when absolute and --root is given), $KUBECONFIG, ~/.kube/config, and
+// /etc/kubernetes/admin.conf under --root last; --context.
 func clusterClient(c *cli.Context, g *globals) (*cluster.Client, error) {
 	root, err := nodefs.New(g.root)
 	if err != nil {
 		return nil, err
 	}
-	return cluster.Load(root, c.String("kubeconfig"))
+	k := cluster.Kubeconfig{Root: root, Context: c.String("context")}
+	if p := c.String("kubeconfig"); p != "" {
+		n, err := g.named(root, "kubeconfig", p)
+		if err != nil {
+			return nil, err
+		}
+		if n.UnderRoot {
+			k.NodePath = n.Node
+		} else {
+			k.HostPath = n.Host
+		}
+	}
+	if g.v >= vRequests {
+		k.Trace = func(format string, a ...any) { g.logf("api", format, a...) }
+	}
+	cl, err := cluster.LoadKubectl(k)
+	if err != nil {
+		return nil, err
+	}
+	ctx := cl.Context
+	if ctx == "" {
+		ctx = "(current-context)"
+	}
+	g.vlogf(vDecisions, "kubeconfig", "%s context %s server %s", cl.Source, ctx, cl.Host)
+	return cl, nil
 }
 
 func clusterContext(c *cli.Context) (context.Context, context.CancelFunc) {
@@ -77,18 +112,19 @@ every user and user agent that got, listed or watched Endpoints, with counts and
 
 Exit status: 0 safe to disable; 3 something depends on mirroring (see "findings"), or with
 --endpoints-controller: something reads Endpoints, or who does is unknown; 1 error.
-The kubeconfig is --kubeconfig, else $KUBECONFIG, else /etc/kubernetes/admin.conf (under --root).
+The kubeconfig is found as kubectl finds it: --kubeconfig, else $KUBECONFIG, else ~/.kube/config,
+and /etc/kubernetes/admin.conf under --root last; --context picks a context.
 
 Examples:
    mirrorctl audit
    mirrorctl -o json audit --kubeconfig /etc/kubernetes/admin.conf
    mirrorctl audit --endpoints-controller --audit-log audit.log`,
 		Flags: []cli.Flag{
-			kubeconfigFlag("kubeconfig (default: $KUBECONFIG, else /etc/kubernetes/admin.conf; under --root)"),
-			&cli.IntFlag{Name: "page-size", Value: cluster.DefaultPageSize, Usage: "objects per list request"},
-			&cli.DurationFlag{Name: "static-after", Value: cluster.DefaultStaticAfter, Usage: "call an Endpoints static when its last writer has not written it for this long"},
+			kubeconfigFlag("kubeconfig `FILE` (default: $KUBECONFIG, else ~/.kube/config, else /etc/kubernetes/admin.conf under --root)"),
+			&cli.IntFlag{Name: "page-size", Value: cluster.DefaultPageSize, Usage: "`N` objects per list request"},
+			&cli.DurationFlag{Name: "static-after", Value: cluster.DefaultStaticAfter, Usage: "call an Endpoints static when its last writer has not written it for this `DURATION`"},
 			&cli.BoolFlag{Name: "endpoints-controller", Usage: "also answer whether the Endpoints controller can be stopped: who still reads Endpoints (the exit status is that answer)"},
-			&cli.StringFlag{Name: "audit-log", Usage: "with --endpoints-controller: a kube-apiserver audit log (JSON lines) to name the clients that read Endpoints", TakesFile: true},
+			&cli.StringFlag{Name: "audit-log", Usage: "with --endpoints-controller: a kube-apiserver audit log `FILE` (JSON lines) to name the clients that read Endpoints", TakesFile: true},
 			timeoutFlag(2 * time.Minute),
 		},
 		Action: func(c *cli.Context) error {
@@ -184,7 +220,7 @@ func printSkip(g *globals, r *skipResult, verb string) error {
 	}
 	fmt.Fprintf(g.stderr, "%d of %d Endpoints in %s %s", n, len(r.Objects), r.Namespace, verb)
 	if r.Snapshot != nil {
-		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl skip --rollback %s)", *r.Snapshot, *r.Snapshot)
+		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl skip%s --rollback %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
 	}
 	fmt.Fprintln(g.stderr)
 	for _, n := range r.Notes {
@@ -212,15 +248,15 @@ Examples:
    mirrorctl -o json skip --namespace legacy --selector team=storage --undo
    mirrorctl skip --rollback`,
 		Flags: []cli.Flag{
-			kubeconfigFlag("kubeconfig (default: $KUBECONFIG, else /etc/kubernetes/admin.conf; under --root)"),
-			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "namespace of the Endpoints"},
-			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label selector for the Endpoints"},
+			kubeconfigFlag("kubeconfig `FILE` (default: $KUBECONFIG, else ~/.kube/config, else /etc/kubernetes/admin.conf under --root)"),
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "`NAMESPACE` of the Endpoints"},
+			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "label `SELECTOR` for the Endpoints"},
 			&cli.BoolFlag{Name: "all", Usage: "every Endpoints in the namespace"},
 			&cli.BoolFlag{Name: "undo", Usage: "remove the label instead"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and change nothing"},
 			&cli.BoolFlag{Name: "rollback", Usage: "restore the labels a skip run replaced (argument: its snapshot id; default the latest)"},
 			&cli.BoolFlag{Name: "force", Usage: "with --rollback: restore even labels changed since"},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			timeoutFlag(5 * time.Minute),
 		},
 		Action: func(c *cli.Context) error {

@@ -4,20 +4,23 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/cliflags"
+	"github.com/mirrorctl/mirrorctl/controllers"
+	"github.com/mirrorctl/mirrorctl/distros"
+	"github.com/mirrorctl/mirrorctl/engine"
+	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
 // The bash and zsh scripts ask mirrorctl itself for candidates (urfave/cli's
-// --generate-bash-completion), so they never go stale as commands and flags change.
+// --generate-bash-completion, answered by cliflags.Completion), so they never go stale as commands
+// and flags change. They pass the words up to the cursor, the one being completed last.
 const bashCompletion = `# bash completion for mirrorctl; load with: source <(mirrorctl completion bash)
 _mirrorctl_complete() {
   local cur opts
   COMPREPLY=()
   cur="${COMP_WORDS[COMP_CWORD]}"
-  if [[ "$cur" == "-"* ]]; then
-    opts=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:$COMP_CWORD-1}" "${cur}" --generate-bash-completion 2>/dev/null)
-  else
-    opts=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:$COMP_CWORD-1}" --generate-bash-completion 2>/dev/null)
-  fi
+  opts=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:$COMP_CWORD-1}" "${cur}" --generate-bash-completion 2>/dev/null)
   COMPREPLY=($(compgen -W "${opts}" -- "${cur}"))
   return 0
 }
@@ -28,13 +31,7 @@ const zshCompletion = `#compdef mirrorctl
 # zsh completion for mirrorctl; load with: source <(mirrorctl completion zsh)
 _mirrorctl() {
   local -a opts
-  local cur
-  cur=${words[-1]}
-  if [[ "$cur" == "-"* ]]; then
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} ${cur} --generate-bash-completion 2>/dev/null)}")
-  else
-    opts=("${(@f)$(${words[@]:0:#words[@]-1} --generate-bash-completion 2>/dev/null)}")
-  fi
+  opts=("${(@f)$("${words[1]}" "${(@)words[2,CURRENT]}" --generate-bash-completion 2>/dev/null)}")
   if [[ "${opts[1]}" != "" ]]; then
     _describe 'values' opts
   else
@@ -43,6 +40,60 @@ _mirrorctl() {
 }
 compdef _mirrorctl mirrorctl
 `
+
+// completion says what the shells offer: the values of the flags that have a fixed set, snapshot
+// ids for rollback and snapshots show, the shells for completion.
+func completion() cliflags.Completion {
+	return cliflags.Completion{
+		Values: func(c *cli.Context, flag string) []string {
+			switch flag {
+			case "output", "o":
+				return []string{"text", "json"}
+			case "color":
+				return []string{"auto", "always", "never"}
+			case "distro":
+				return append([]string{"auto"}, distros.Names()...)
+			case "controller-name":
+				return []string{controllers.NameAlias, controllers.NameCanonical}
+			}
+			return nil
+		},
+		HasArgs: func(cmd *cli.Command) bool { return snapshotArg[cmd.Name] || cmd.Name == "completion" },
+		Args: func(c *cli.Context, cmd *cli.Command) []string {
+			switch {
+			case cmd.Name == "completion":
+				return []string{"bash", "zsh", "fish"}
+			case snapshotArg[cmd.Name]:
+				return snapshotIDs(c)
+			}
+			return nil
+		},
+	}
+}
+
+// snapshotArg: the commands whose argument is a snapshot id.
+var snapshotArg = map[string]bool{"rollback": true, "show": true}
+
+// snapshotIDs lists the snapshot ids of the state dir this command line names; none on any error.
+func snapshotIDs(c *cli.Context) []string {
+	g, err := getGlobals(c)
+	if err != nil {
+		return nil
+	}
+	root, err := nodefs.New(g.root)
+	if err != nil {
+		return nil
+	}
+	list, err := engine.List(newEnv(c, g, root))
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, m := range list {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
 
 func completionCommand() *cli.Command {
 	return &cli.Command{
@@ -61,7 +112,7 @@ func completionCommand() *cli.Command {
 				_, err := fmt.Fprint(c.App.Writer, zshCompletion)
 				return err
 			case "fish":
-				s, err := c.App.ToFishCompletion()
+				s, err := completion().Fish(c.App)
 				if err != nil {
 					return err
 				}

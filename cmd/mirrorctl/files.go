@@ -12,8 +12,8 @@ import (
 
 // fileFlag is -f on disable, enable and status.
 func fileFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "file", Aliases: []string{"f"},
-		Usage: "edit (or report) this repository file instead of a node: Cluster API KubeadmControlPlane(Template), kubespray group_vars, k0sctl.yaml, or any config the distribution flags read; recognised by content, relative to the current directory (repeatable: one change)"}
+	return &cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, TakesFile: true,
+		Usage: "edit (or report) this repository `FILE` instead of a node: Cluster API KubeadmControlPlane(Template), kubespray group_vars, k0sctl.yaml, or any config the distribution flags read; recognised by content, relative to the current directory, never under --root (repeatable: one change)"}
 }
 
 // filesGiven reports whether -f was given.
@@ -38,7 +38,7 @@ func filesOptions(c *cli.Context, g *globals, op controllers.Op) (*distros.Files
 	if c.IsSet("save-plan") {
 		return nil, o, usageErr("--save-plan is for a node's files; with -f the repository is the plan: review `--dry-run` (git apply takes its diff), then run without --dry-run")
 	}
-	for _, f := range []string{"kubeconfig", "wait", "restart"} {
+	for _, f := range []string{"kubeconfig", "context", "wait", "restart"} {
 		if c.IsSet(f) {
 			return nil, o, usageErr("--%s cannot be combined with -f: the files are applied elsewhere, by the tool that owns them", f)
 		}

@@ -30,6 +30,8 @@ var layers = map[string][]string{
 	"distros": {"cmd/mirrorctl", "engine", "snapshot", "planfile", "cluster"},
 	"lint":    {"cmd/mirrorctl", "engine", "planfile"},
 	"engine":  {"cmd/mirrorctl"},
+	// The command line's conventions know no mirrorctl package: any command inherits them.
+	"cliflags": {"cmd/mirrorctl", "engine", "snapshot", "planfile", "distros", "lint", "cluster", "manifests", "patches", "change", "controllers", "nodefs", "yamledit"},
 }
 
 func TestLayers(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -36,13 +37,13 @@ Examples:
    mirrorctl lint --fix --dry-run
    mirrorctl -o json lint --fix`,
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "kubeadm-config", Usage: "kubeadm config file or exported kubeadm-config ConfigMap to check (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"},
-			&cli.StringFlag{Name: "manifests-dir", Value: distros.KubeadmManifestsDir, Usage: "static pod folder (node path)"},
+			&cli.StringSliceFlag{Name: "kubeadm-config", TakesFile: true, Usage: "kubeadm config `FILE` or exported kubeadm-config ConfigMap to check (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)"},
+			&cli.StringFlag{Name: "manifests-dir", Value: distros.KubeadmManifestsDir, TakesFile: true, Usage: "static pod `DIR`"},
 			&cli.BoolFlag{Name: "fix", Usage: "remove EndpointSliceMirroring feature gates (snapshot first, atomic writes)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "with --fix: print the diff and write nothing (no snapshot, no lock, no state dir)"},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			forceFlag(),
-			&cli.StringFlag{Name: "save-plan", Usage: "with --fix --dry-run: save the fix as a plan to FILE (a path on this machine, not under --root) for `mirrorctl apply-plan FILE`"},
+			&cli.StringFlag{Name: "save-plan", TakesFile: true, Usage: "with --fix --dry-run: save the fix as a plan to `FILE` (where you are: relative to the working directory, never under --root) for mirrorctl apply-plan FILE"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -79,7 +80,22 @@ func runLint(c *cli.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	o := lint.Options{ManifestsDir: c.String("manifests-dir"), KubeadmConfigs: c.StringSlice("kubeadm-config")}
+	o := lint.Options{ManifestsDir: c.String("manifests-dir")}
+	if c.IsSet("manifests-dir") {
+		if o.ManifestsDir, err = g.nodeArg(root, "manifests-dir", o.ManifestsDir); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.StringSlice("kubeadm-config") {
+		n, err := g.nodeArg(root, "kubeadm-config", p)
+		if err != nil {
+			return err
+		}
+		o.KubeadmConfigs = append(o.KubeadmConfigs, n)
+	}
+	if looked, found := lint.Looked(root, o); !found {
+		return fmt.Errorf("lint: nothing to check under %s: none of %s exists (is this a control-plane node? --root, --manifests-dir and --kubeadm-config say where to look)", root.Dir, strings.Join(looked, ", "))
+	}
 	findings, err := lint.Run(root, o)
 	if err != nil {
 		return err
@@ -170,7 +186,7 @@ func printLint(g *globals, r *lintResult) error {
 	case len(r.Fixed) > 0:
 		fmt.Fprintf(g.stderr, "lint: repaired %d finding(s)", len(r.Fixed))
 		if r.Snapshot != nil {
-			fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback %s)", *r.Snapshot, *r.Snapshot)
+			fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback%s %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
 		}
 		fmt.Fprintf(g.stderr, "; %d left\n", n)
 	case n == 0:

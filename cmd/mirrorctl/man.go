@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/cliflags"
 	"github.com/mirrorctl/mirrorctl/manpage"
 )
 
@@ -17,9 +18,9 @@ func writeMan(w io.Writer, app *cli.App) error {
 	b.WriteString(".SH EXIT STATUS\n")
 	for _, e := range [][2]string{
 		{"0", "success, changed or not"},
-		{"1", "error: one line on stderr naming the file and the problem; nothing on disk changed"},
-		{"2", "usage error (unknown flag or command, bad flag value)"},
-		{"3", "findings (lint), or something depends on mirroring (audit)"},
+		{"1", "error: one line on stderr naming the file and the problem (with -o json also {\"error\": ...} on stdout); nothing on disk changed; lint: also nothing to check under --root"},
+		{"2", "usage error (unknown flag or command, bad flag value, a relative path outside --root for a file mirrorctl may edit)"},
+		{"3", "something to act on: findings (lint), something depends on mirroring (audit), would change (disable, enable, apply-plan with --dry-run --exit-code), mirroring mixed (status --exit-code)"},
 	} {
 		fmt.Fprintf(&b, ".TP\n.B %s\n%s\n", e[0], roff(e[1]))
 	}
@@ -35,9 +36,12 @@ func writeMan(w io.Writer, app *cli.App) error {
 		EnvIntro: "Every option can also be set from the environment; a flag on the command line wins.",
 		Env: [][2]string{
 			{"NO_COLOR", "when set, --color auto never colors"},
-			{"KUBECONFIG", "kubeconfig files for the cluster commands when --kubeconfig is not given"},
+			{"KUBECONFIG", "kubeconfig files for the cluster commands when --kubeconfig is not given, merged as kubectl merges them; else ~/.kube/config, else /etc/kubernetes/admin.conf under --root"},
+			{"XDG_STATE_HOME", "a user's (not root's) state folder, $XDG_STATE_HOME/mirrorctl (default ~/.local/state/mirrorctl), where a run on a machine without /var/lib/mirrorctl keeps its lock, journal and snapshots"},
 		},
-		Tail: b.String(),
+		Tail:           b.String(),
+		SharedCategory: cliflags.Category,
+		SharedNote:     "Global options go before or after the command (mirrorctl status -o json, mirrorctl -o json status); given in both places, the one after the command wins.",
 	})
 }
 

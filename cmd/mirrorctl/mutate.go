@@ -17,19 +17,21 @@ import (
 )
 
 // Flags every command that reads a node's targets shares (disable, enable, status): --distro, then one
-// flag per adapter input.
-func targetFlags() []cli.Flag {
+// flag per adapter input; write says whether the command changes them (else the inputs only a change
+// reads are hidden from help: still accepted, so one set of flags serves status and disable alike).
+func targetFlags(write bool) []cli.Flag {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "distro", Value: "auto", Usage: "distribution: auto or one of " + fmt.Sprint(distros.Names())},
+		&cli.StringFlag{Name: "distro", Value: "auto", Usage: "distribution `NAME`: auto or one of " + strings.Join(distros.Names(), ", ") + " (auto: named by a --kind-config, --talos-config, --talos-patch-out or --kops-spec given, else detected under --root)"},
 	}
 	for _, in := range distros.Inputs() {
+		hidden := in.WriteOnly && !write
 		switch in.Kind {
 		case distros.StringInput:
-			flags = append(flags, &cli.StringFlag{Name: in.Name, Usage: in.Usage})
+			flags = append(flags, &cli.StringFlag{Name: in.Name, Usage: in.Usage, TakesFile: in.File, Hidden: hidden})
 		case distros.BoolInput:
-			flags = append(flags, &cli.BoolFlag{Name: in.Name, Usage: in.Usage})
+			flags = append(flags, &cli.BoolFlag{Name: in.Name, Usage: in.Usage, Hidden: hidden})
 		case distros.StringsInput:
-			flags = append(flags, &cli.StringSliceFlag{Name: in.Name, Usage: in.Usage})
+			flags = append(flags, &cli.StringSliceFlag{Name: in.Name, Usage: in.Usage, TakesFile: in.File, Hidden: hidden})
 		default:
 			panic(fmt.Sprintf("input %s: kind %s has no flag type", in.Name, in.Kind))
 		}
@@ -59,14 +61,15 @@ With -f FILE (repeatable) it edits files of a repository instead of a node: a Cl
 KubeadmControlPlane or KubeadmControlPlaneTemplate, kubespray group_vars, a k0sctl.yaml, or any file the
 distribution flags name, each recognised by its content, relative to the current directory. The diff
 names them as given, for git apply. All of them or none are written.`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name, name),
-		Flags: append(append(append(targetFlags(), fileFlag()), waitFlags()...),
+		Flags: append(append(append(targetFlags(true), fileFlag()), waitFlags()...),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
-			&cli.StringFlag{Name: "controller-name", Usage: "controller name to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			&cli.StringFlag{Name: "controller-name", Usage: "controller `NAME` to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing (only with --root /)"},
 			forceFlag(),
-			&cli.StringFlag{Name: "save-plan", Usage: "with --dry-run: save the plan to FILE (a path on this machine, not under --root) for `mirrorctl apply-plan FILE`"},
-			kubeconfigFlag("also edit the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig (under --root)"),
+			exitCodeFlag("with --dry-run: exit 3 when the command would change something, 0 when not (as git diff --exit-code)"),
+			&cli.StringFlag{Name: "save-plan", TakesFile: true, Usage: "with --dry-run: save the plan to `FILE` (where you are: relative to the working directory, never under --root) for mirrorctl apply-plan FILE"},
+			kubeconfigFlag("also edit the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig `FILE`"),
 			timeoutFlag(2*time.Minute),
 		),
 		Action: func(c *cli.Context) error {
@@ -92,11 +95,26 @@ func baseOptions(c *cli.Context, g *globals, op controllers.Op) (distros.Options
 	for _, in := range distros.Inputs() {
 		switch in.Kind {
 		case distros.StringInput:
-			values[in.Name] = c.String(in.Name)
+			v := c.String(in.Name)
+			if in.File && v != "" {
+				if v, err = g.nodeArg(root, in.Name, v); err != nil {
+					return distros.Options{}, err
+				}
+			}
+			values[in.Name] = v
 		case distros.BoolInput:
 			values[in.Name] = c.Bool(in.Name)
 		case distros.StringsInput:
-			values[in.Name] = c.StringSlice(in.Name)
+			vs := c.StringSlice(in.Name)
+			if in.File {
+				vs = append([]string(nil), vs...)
+				for i := range vs {
+					if vs[i], err = g.nodeArg(root, in.Name, vs[i]); err != nil {
+						return distros.Options{}, err
+					}
+				}
+			}
+			values[in.Name] = vs
 		}
 	}
 	return distros.Options{Root: root, Op: op, ControllerName: c.String("controller-name"), Inputs: values}, nil
@@ -114,12 +132,25 @@ func options(c *cli.Context, g *globals, op controllers.Op) (distros.Adapter, di
 		if err != nil {
 			return nil, o, usageErr("--distro: %v", err)
 		}
-	} else {
-		a, err = distros.Detect(o.Root)
-		if err != nil {
-			return nil, o, err
+		return a, o, nil
+	}
+	var given []string
+	for _, in := range distros.Inputs() {
+		if c.IsSet(in.Name) {
+			given = append(given, in.Name)
 		}
 	}
+	if a, err = distros.Implied(given); err != nil {
+		return nil, o, usageErr("%v", err)
+	} else if a != nil {
+		g.vlogf(vDecisions, "distro", "%s: named by its input flags", a.Name())
+		return a, o, nil
+	}
+	a, err = distros.Detect(o.Root)
+	if err != nil {
+		return nil, o, err
+	}
+	g.vlogf(vDecisions, "distro", "%s: detected (%s)", a.Name(), strings.Join(a.Detect(o.Root), ", "))
 	return a, o, nil
 }
 
@@ -136,11 +167,14 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	if savePath != "" && !dryRun {
 		return usageErr("--save-plan needs --dry-run: a saved plan is reviewed first, then applied with `mirrorctl apply-plan FILE`")
 	}
-	if savePath != "" && c.String("kubeconfig") != "" {
+	if savePath != "" && wantsCluster(c) {
 		return usageErr("--save-plan covers node files only; run the --kubeconfig change separately")
 	}
 	if c.Bool("restart") && o.Root.Dir != "/" {
 		return usageErr("--restart restarts this machine's service: it cannot be combined with --root %s", o.Root.Dir)
+	}
+	if err := checkExitCode(c); err != nil {
+		return err
 	}
 	if err := checkWait(c, a.Name()); err != nil {
 		return err
@@ -150,7 +184,7 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	if c.Bool("restart") {
 		job.Activate = engine.Restart(env, a.Name())
 	}
-	if c.String("kubeconfig") != "" {
+	if wantsCluster(c) {
 		cl, err := liveCluster(c, g)
 		if err != nil {
 			return err
@@ -171,7 +205,28 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 			return err
 		}
 	}
-	return printResult(g, r)
+	if err := printResult(g, r); err != nil {
+		return err
+	}
+	return wouldChange(c, r.Changed)
+}
+
+func exitCodeFlag(usage string) cli.Flag { return &cli.BoolFlag{Name: "exit-code", Usage: usage} }
+
+// checkExitCode: --exit-code answers "would it change?", a dry run's question.
+func checkExitCode(c *cli.Context) error {
+	if c.Bool("exit-code") && !c.Bool("dry-run") {
+		return usageErr("--exit-code goes with --dry-run")
+	}
+	return nil
+}
+
+// wouldChange is --exit-code's status: 3 when the dry run would change something.
+func wouldChange(c *cli.Context, changed bool) error {
+	if c.Bool("exit-code") && changed {
+		return &exitCode{code: exitFindings}
+	}
+	return nil
 }
 
 // runMutateFiles is disable and enable with -f: one change over the files given.
@@ -180,16 +235,22 @@ func runMutateFiles(c *cli.Context, g *globals, op controllers.Op) error {
 	if err != nil {
 		return err
 	}
+	if err := checkExitCode(c); err != nil {
+		return err
+	}
 	env := newEnv(c, g, o.Root)
 	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force")}
 	r, err := engine.Run(c.Context, env, engine.MutateFiles(env, fs, o, job))
 	if err != nil && !job.DryRun && errors.Is(err, iofs.ErrPermission) {
-		return fmt.Errorf("%w (writing -f files takes this machine's lock in /run/mirrorctl and snapshots them into --state-dir: run as root, or review with --dry-run and apply its diff with git apply)", err)
+		return fmt.Errorf("%w (writing -f files takes a lock and snapshots them like node files: run as root, or review with --dry-run and apply its diff with git apply)", err)
 	}
 	if err != nil {
 		return err
 	}
-	return printResult(g, r)
+	if err := printResult(g, r); err != nil {
+		return err
+	}
+	return wouldChange(c, r.Changed)
 }
 
 // checkWait refuses a health gate that could only time out and roll back a good change: it watches

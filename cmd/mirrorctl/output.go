@@ -91,7 +91,7 @@ func printResult(g *globals, r *engine.Result, extra ...any) error {
 	}
 	fmt.Fprintf(g.stderr, "mirroring %s; %d file(s) %s", r.Mirroring, n, verb)
 	if r.Snapshot != nil {
-		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback %s)", *r.Snapshot, *r.Snapshot)
+		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback%s %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
 	}
 	fmt.Fprintln(g.stderr)
 	return nil

@@ -127,8 +127,9 @@ For example, after ` + "`mirrorctl disable --dry-run --save-plan disable.plan`" 
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dry-run", Usage: "check the plan against the node and print what it would change; write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "apply a plan made on a node with another hostname or machine-id (the files must still match), and rewrite a target that has more than one hard link (its other names keep the old bytes); with a warning"},
-			&cli.StringFlag{Name: "expect-sha256", Usage: "refuse the plan unless the file's sha256 is this (the digest a ticket cites)"},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			exitCodeFlag("with --dry-run: exit 3 when the plan would change something, 0 when the node already holds it"),
+			&cli.StringFlag{Name: "expect-sha256", Usage: "refuse the plan unless the file's sha256 is `SHA256` (the digest a ticket cites)"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 		}, waitFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -148,6 +149,9 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkExitCode(c); err != nil {
+		return err
+	}
 	f, sum, err := readPlan(path)
 	if err != nil {
 		return err
@@ -165,5 +169,8 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	if err != nil {
 		return err
 	}
-	return printPlanResult(g, r, newPlanInfo(path, sum, f))
+	if err := printPlanResult(g, r, newPlanInfo(path, sum, f)); err != nil {
+		return err
+	}
+	return wouldChange(c, r.Changed)
 }

@@ -29,7 +29,7 @@ Examples:
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing"},
 			&cli.BoolFlag{Name: "force", Usage: "restore even files that changed since mirrorctl wrote them"},
 			&cli.BoolFlag{Name: "no-snapshot", Usage: "do not save the state the rollback replaces (for a full state dir); the rollback cannot then be rolled back"},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another mirrorctl run on this node"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			kubeconfigFlag("also restore the cluster objects the snapshot's run changed (live kubeadm-config, skip-mirror labels)"),
 			timeoutFlag(2 * time.Minute),
 		},
@@ -52,7 +52,7 @@ func runRollback(c *cli.Context, g *globals, id string) error {
 		return err
 	}
 	var cl *engine.Cluster
-	if c.String("kubeconfig") != "" {
+	if wantsCluster(c) {
 		if cl, err = liveCluster(c, g); err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func snapshotsCommand() *cli.Command {
 			{
 				Name:  "prune",
 				Usage: "delete all but the newest N snapshots (and all but the newest N cluster-only records)",
-				Flags: []cli.Flag{&cli.IntFlag{Name: "keep", Value: 10, Usage: "snapshots to keep (cluster-only records are counted apart)"}},
+				Flags: []cli.Flag{&cli.IntFlag{Name: "keep", Value: 10, Usage: "`N` snapshots to keep (cluster-only records are counted apart)"}},
 				Action: func(c *cli.Context) error {
 					g, s, err := open(c)
 					if err != nil {

@@ -23,8 +23,9 @@ manifest would be regenerated from the ClusterConfiguration at the next upgrade)
 Examples:
    mirrorctl status
    mirrorctl -o json status --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`,
-		Flags: append(targetFlags(), fileFlag(),
-			kubeconfigFlag("also report the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig (under --root)"),
+		Flags: append(targetFlags(false), fileFlag(),
+			exitCodeFlag("exit 3 when mirroring is mixed (the files, or the live ClusterConfiguration, disagree)"),
+			kubeconfigFlag("also report the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig `FILE`"),
 			timeoutFlag(2*time.Minute),
 		),
 		Action: func(c *cli.Context) error {
@@ -46,7 +47,7 @@ Examples:
 				return err
 			}
 			var live func() (change.FileStatus, error)
-			if c.String("kubeconfig") != "" {
+			if wantsCluster(c) {
 				cl, err := liveCluster(c, g)
 				if err != nil {
 					return err
@@ -58,25 +59,35 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if g.json {
-				return writeJSON(g.stdout, r)
+			if err := printStatus(g, r); err != nil {
+				return err
 			}
-			for _, w := range r.Warnings {
-				g.logf("warning", "%s", w)
+			if c.Bool("exit-code") && r.Mirroring == change.Mixed {
+				return &exitCode{code: exitFindings}
 			}
-			fmt.Fprintf(g.stdout, "distro: %s\nmirroring: %s\n\n", r.Distro, r.Mirroring)
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "FILE\tKIND\tVERSION\tMIRRORING\tCONTROLLERS")
-			for _, f := range r.Files {
-				v := f.Controllers
-				if v == "" {
-					v = "(not set)"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Path, f.Kind, f.Version, f.Mirroring, v)
-			}
-			return tw.Flush()
+			return nil
 		},
 	}
+}
+
+func printStatus(g *globals, r *engine.StatusResult) error {
+	if g.json {
+		return writeJSON(g.stdout, r)
+	}
+	for _, w := range r.Warnings {
+		g.logf("warning", "%s", w)
+	}
+	fmt.Fprintf(g.stdout, "distro: %s\nmirroring: %s\n\n", r.Distro, r.Mirroring)
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tKIND\tVERSION\tMIRRORING\tCONTROLLERS")
+	for _, f := range r.Files {
+		v := f.Controllers
+		if v == "" {
+			v = "(not set)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Path, f.Kind, f.Version, f.Mirroring, v)
+	}
+	return tw.Flush()
 }
 
 func distrosCommand() *cli.Command {
@@ -128,7 +139,7 @@ func distrosCommand() *cli.Command {
 			}
 			return tw.Flush()
 		},
-		Flags: targetFlags(),
+		Flags: targetFlags(false),
 	}
 }
 

@@ -15,17 +15,18 @@ import (
 // The distribution flags are generated from the adapters' inputs; these are the flags, help texts
 // and environment variables operators, Ansible and systemd units already use, in the order help and
 // the man page list them.
+// A `WORD` in a usage is the value's name in help (urfave/cli's rule): one per flag, a placeholder.
 var wantTargetFlags = []string{
-	"string distro=auto MIRRORCTL_DISTRO: distribution: auto or one of [k0s k3s kind kops kubeadm managed microk8s rke2 talos]",
-	"strings kubeadm-config MIRRORCTL_KUBEADM_CONFIG: kubeadm config file or exported kubeadm-config ConfigMap to edit too (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)",
-	"string k0s-config MIRRORCTL_K0S_CONFIG: k0s: config file (default /etc/k0s/k0s.yaml)",
-	"bool i-understand-k0s-ha-needs-mirroring MIRRORCTL_I_UNDERSTAND_K0S_HA_NEEDS_MIRRORING: k0s: disable mirroring even on an HA control plane, whose `kubernetes` Endpoints depend on it",
-	"string kind-config MIRRORCTL_KIND_CONFIG: kind: cluster config file to edit",
-	"string kind-node-version MIRRORCTL_KIND_NODE_VERSION: kind: Kubernetes version of the node image (picks the kubeadm extraArgs shape)",
-	"string talos-config MIRRORCTL_TALOS_CONFIG: Talos: machine config file to rewrite",
-	"string talos-patch-out MIRRORCTL_TALOS_PATCH_OUT: Talos: write a machine-config patch for `talosctl patch mc --patch @FILE` here",
+	"string distro=auto MIRRORCTL_DISTRO: distribution `NAME`: auto or one of k0s, k3s, kind, kops, kubeadm, managed, microk8s, rke2, talos (auto: named by a --kind-config, --talos-config, --talos-patch-out or --kops-spec given, else detected under --root)",
+	"strings kubeadm-config MIRRORCTL_KUBEADM_CONFIG: kubeadm config `FILE` or exported kubeadm-config ConfigMap to edit too (repeatable; default: /etc/kubernetes/kubeadm-config.yaml when present)",
+	"string k0s-config MIRRORCTL_K0S_CONFIG: k0s: config `FILE` (default /etc/k0s/k0s.yaml)",
+	"bool i-understand-k0s-ha-needs-mirroring MIRRORCTL_I_UNDERSTAND_K0S_HA_NEEDS_MIRRORING: k0s: disable mirroring even on an HA control plane, whose default/kubernetes Endpoints depend on it",
+	"string kind-config MIRRORCTL_KIND_CONFIG: kind: cluster config `FILE` to edit",
+	"string kind-node-version MIRRORCTL_KIND_NODE_VERSION: kind: Kubernetes `VERSION` of the node image (picks the kubeadm extraArgs shape)",
+	"string talos-config MIRRORCTL_TALOS_CONFIG: Talos: machine config `FILE` to rewrite",
+	"string talos-patch-out MIRRORCTL_TALOS_PATCH_OUT: Talos: write a machine-config patch to `FILE`, for talosctl patch mc --patch @FILE",
 	"bool talos-document MIRRORCTL_TALOS_DOCUMENT: Talos: emit the v1.14+ KubeControllerManagerConfig document form",
-	"string kops-spec MIRRORCTL_KOPS_SPEC: kops: cluster spec file to edit",
+	"string kops-spec MIRRORCTL_KOPS_SPEC: kops: cluster spec `FILE` to edit",
 	"bool i-understand-node-is-managed MIRRORCTL_I_UNDERSTAND_NODE_IS_MANAGED: edit this node although Cluster API, kops or kubespray renders its kube-controller-manager flags (refused by default): the change is lost at that tool's next rollout; the JSON result names the manager (node_manager)",
 }
 
@@ -82,9 +83,9 @@ func TestBaseOptionsCarriesEveryInput(t *testing.T) {
 		}
 	}
 	var got distros.Options
-	app := &cli.App{Flags: append(targetFlags(), &cli.StringFlag{Name: "controller-name"}), Action: func(c *cli.Context) error {
+	app := &cli.App{Flags: append(targetFlags(true), &cli.StringFlag{Name: "controller-name"}), Action: func(c *cli.Context) error {
 		var err error
-		got, err = baseOptions(c, &globals{root: t.TempDir()}, "")
+		got, err = baseOptions(c, &globals{root: t.TempDir(), stderr: io.Discard}, "")
 		return err
 	}}
 	if err := app.Run(append(args, "--controller-name", "n")); err != nil {
