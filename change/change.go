@@ -35,6 +35,17 @@ type FileChange struct {
 	Before *nodefs.File // as read; Before.Exists is false for a file the plan creates
 	After  []byte       // the new bytes; equal to Before.Data when unchanged
 	Mode   fs.FileMode  // mode for a file the plan creates
+	// Shown is the path as the operator gave it (-f FILE, relative to where mirrorctl runs); diffs and
+	// results name the file so, for `git apply` from there. "" for node files: Path is shown.
+	Shown string
+}
+
+// Name is the path diffs and results show: Shown, else the node path.
+func (c FileChange) Name() string {
+	if c.Shown != "" {
+		return c.Shown
+	}
+	return c.Path
 }
 
 // Changed reports whether writing the plan would change this file. A nil After on an existing file is

@@ -426,3 +426,40 @@ func SavePlan(env *Env, p *change.Plan, op string, in planfile.Inputs, path stri
 	}
 	return s.SHA256, nil
 }
+
+// MutateFiles is disable and enable on -f files: their own plan. lint's checks look at a node, and -f
+// files are not one.
+func MutateFiles(env *Env, fs *distros.Files, o distros.Options, job Job) *Job {
+	first := true
+	job.Op = string(o.Op)
+	job.Plan = func(_ *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
+		if first {
+			env.logf("plan", "%s on %d file(s) given with -f", o.Op, len(fs.Paths))
+			first = false
+		}
+		if o.Op == controllers.Disable && o.EndpointsController && !job.APIServers.Skip {
+			// Repository files configure clusters elsewhere: no kube-apiserver of theirs is in reach.
+			return nil, fmt.Errorf("refusing to switch the Endpoints controller off in -f files: the kube-apiserver versions of the cluster they configure cannot be checked from here (every one must be %s or newer; check with `mirrorctl disable --endpoints-controller --dry-run --kubeconfig …` against the cluster), then pass %s", distros.EndpointsFreeAPIServer, distros.SkipAPIServerCheckFlag)
+		}
+		if o.Op == controllers.Disable && o.EndpointsController {
+			env.logf("warning", "%s: the kube-apiserver versions were not checked; one older than %s reads Endpoints (services/proxy), which nothing updates once the Endpoints controller is off", distros.SkipAPIServerCheckFlag, distros.EndpointsFreeAPIServer)
+		}
+		o := o
+		o.Reads = reads
+		p, err := fs.Plan(o)
+		if err != nil {
+			return nil, err
+		}
+		if o.EndpointsController && p.Endpoints != change.StateOf(o.Op == controllers.Enable) {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("the Endpoints controller stays %s", p.Endpoints))
+		}
+		return p, nil
+	}
+	job.Unchanged = func(p *change.Plan) string {
+		if p.Endpoints != "" {
+			return fmt.Sprintf("mirroring is already %s and the Endpoints controller %s: nothing to change", p.Mirroring, p.Endpoints)
+		}
+		return fmt.Sprintf("mirroring is already %s: nothing to change", p.Mirroring)
+	}
+	return &job
+}

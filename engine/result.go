@@ -48,7 +48,7 @@ func NewResult(p *change.Plan, dryRun bool) *Result {
 // Add appends a target.
 func (r *Result) Add(f change.FileChange) {
 	ch := f.Changed()
-	r.Files = append(r.Files, FileResult{Path: f.Path, Kind: f.Kind, Changed: ch})
+	r.Files = append(r.Files, FileResult{Path: f.Name(), Kind: f.Kind, Changed: ch})
 	r.Changes = append(r.Changes, f)
 	if ch {
 		r.Changed = true
@@ -60,18 +60,18 @@ func (r *Result) Add(f change.FileChange) {
 // what was written), or appends it.
 func (r *Result) Replace(f change.FileChange) {
 	for i := range r.Files {
-		if r.Files[i].Path != f.Path {
+		if r.Files[i].Path != f.Name() {
 			continue
 		}
 		r.Files = append(r.Files[:i:i], r.Files[i+1:]...)
 		for j := range r.Changes {
-			if r.Changes[j].Path == f.Path {
+			if r.Changes[j].Name() == f.Name() {
 				r.Changes = append(r.Changes[:j:j], r.Changes[j+1:]...)
 				break
 			}
 		}
 		for j := range r.Diff {
-			if r.Diff[j].AfterHeader == f.Path {
+			if r.Diff[j].AfterHeader == f.Name() {
 				r.Diff = append(r.Diff[:j:j], r.Diff[j+1:]...)
 				break
 			}

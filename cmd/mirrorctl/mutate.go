@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	iofs "io/fs"
 	"strings"
 	"time"
 
@@ -52,8 +54,14 @@ already %s nothing is written and no snapshot is taken (exit 0, "changed": false
 
 Examples:
    mirrorctl %s --dry-run
-   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name),
-		Flags: append(append(targetFlags(true), waitFlags()...),
+   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml
+   mirrorctl %s --dry-run -f clusters/prod/kcp.yaml
+
+With -f FILE (repeatable) it edits files of a repository instead of a node: a Cluster API
+KubeadmControlPlane or KubeadmControlPlaneTemplate, kubespray group_vars, a k0sctl.yaml, or any file the
+distribution flags name, each recognised by its content, relative to the current directory. The diff
+names them as given, for git apply. All of them or none are written.`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name, name),
+		Flags: append(append(append(targetFlags(true), fileFlag()), waitFlags()...),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.StringFlag{Name: "controller-name", Usage: "controller `NAME` to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
 			&cli.BoolFlag{Name: "endpoints-controller", Usage: "also switch the Endpoints controller (endpoint / endpoints-controller, name by version) " + verb + "; disable refuses unless every kube-apiserver is " + distros.EndpointsFreeAPIServer.String() + " or newer"},
@@ -150,6 +158,9 @@ func options(c *cli.Context, g *globals, op controllers.Op) (distros.Adapter, di
 }
 
 func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
+	if filesGiven(c) {
+		return runMutateFiles(c, g, op)
+	}
 	a, o, err := options(c, g, op)
 	if err != nil {
 		return err
@@ -221,6 +232,31 @@ func wouldChange(c *cli.Context, changed bool) error {
 		return &exitCode{code: exitFindings}
 	}
 	return nil
+}
+
+// runMutateFiles is disable and enable with -f: one change over the files given.
+func runMutateFiles(c *cli.Context, g *globals, op controllers.Op) error {
+	fs, o, err := filesOptions(c, g, op)
+	if err != nil {
+		return err
+	}
+	if err := checkExitCode(c); err != nil {
+		return err
+	}
+	env := newEnv(c, g, o.Root)
+	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force")}
+	job.APIServers.Skip = c.Bool("skip-apiserver-version-check")
+	r, err := engine.Run(c.Context, env, engine.MutateFiles(env, fs, o, job))
+	if err != nil && !job.DryRun && errors.Is(err, iofs.ErrPermission) {
+		return fmt.Errorf("%w (writing -f files takes a lock and snapshots them like node files: run as root, or review with --dry-run and apply its diff with git apply)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := printResult(g, r); err != nil {
+		return err
+	}
+	return wouldChange(c, r.Changed)
 }
 
 // checkWait refuses a health gate that could only time out and roll back a good change: it watches

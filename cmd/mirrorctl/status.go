@@ -24,7 +24,7 @@ upgrade). Writes nothing.
 Examples:
    mirrorctl status
    mirrorctl -o json status --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`,
-		Flags: append(targetFlags(false),
+		Flags: append(targetFlags(false), fileFlag(),
 			exitCodeFlag("exit 3 when mirroring is mixed (the files, or the live ClusterConfiguration, disagree)"),
 			kubeconfigFlag("also report the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig `FILE`"),
 			timeoutFlag(2*time.Minute),
@@ -37,7 +37,13 @@ Examples:
 			if err != nil {
 				return err
 			}
-			a, o, err := options(c, g, "")
+			var a distros.Adapter
+			var o distros.Options
+			if filesGiven(c) {
+				a, o, err = filesOptions(c, g, "")
+			} else {
+				a, o, err = options(c, g, "")
+			}
 			if err != nil {
 				return err
 			}
