@@ -39,6 +39,17 @@ type FileChange struct {
 	// controllers entry, where there was none). The snapshot records them, so a later change can take
 	// back what mirrorctl itself added and leave the file as the operator had it.
 	Added []string
+	// Shown is the path as the operator gave it (-f FILE, relative to where mirrorctl runs); diffs and
+	// results name the file so, for `git apply` from there. "" for node files: Path is shown.
+	Shown string
+}
+
+// Name is the path diffs and results show: Shown, else the node path.
+func (c FileChange) Name() string {
+	if c.Shown != "" {
+		return c.Shown
+	}
+	return c.Path
 }
 
 // Changed reports whether writing the plan would change this file. A nil After on an existing file is
@@ -58,7 +69,10 @@ type Plan struct {
 	Distro    string
 	Op        controllers.Op
 	Files     []FileChange
-	Mirroring string              // state after the plan: Enabled or Disabled
+	Mirroring string // state after the plan: Enabled or Disabled
+	// Endpoints is the Endpoints controller's state after the plan, set only when the command
+	// switches it (--endpoints-controller): Enabled or Disabled.
+	Endpoints string
 	Version   controllers.Version // Kubernetes version of the control plane, when the adapter knows it
 	Warnings  []string            // things the operator should know (printed, and in JSON "warnings")
 	Notes     []string            // what to do next for the change to take effect (restart hints)
@@ -87,8 +101,11 @@ type FileStatus struct {
 	Kind        string `json:"kind"`
 	Mirroring   string `json:"mirroring"`   // Enabled, Disabled or Unknown
 	Controllers string `json:"controllers"` // the effective --controllers value ("" when not set)
-	Version     string `json:"version"`     // Kubernetes version the file is for, "unknown" if unreadable
-	Note        string `json:"note,omitempty"`
+	// Endpoints is the Endpoints controller's state under Controllers, as Mirroring is the mirroring
+	// controller's (Summarize fills it in from Controllers when the adapter left it empty).
+	Endpoints string `json:"endpoints_controller"`
+	Version   string `json:"version"` // Kubernetes version the file is for, "unknown" if unreadable
+	Note      string `json:"note,omitempty"`
 }
 
 // Status is what an adapter reads from a node.
@@ -96,6 +113,7 @@ type Status struct {
 	Distro    string
 	Files     []FileStatus
 	Mirroring string // Enabled, Disabled, Mixed (files disagree) or Unknown
+	Endpoints string // the Endpoints controller, likewise
 	Warnings  []string
 	Manager   *NodeManager // as in Plan
 }
@@ -114,22 +132,51 @@ type NodeManager struct {
 	Override bool `json:"override"`
 }
 
-// Summarize sets Mirroring from the files.
+// Summarize sets Mirroring and Endpoints from the files. A file whose Endpoints state the adapter left
+// empty gets it from its effective Controllers value: the same list its Mirroring state was read from
+// (its mirroring state unknown, both are).
 func (s *Status) Summarize() {
+	s.Mirroring = summary(s.Files, func(f FileStatus) string { return f.Mirroring })
+	s.SummarizeEndpoints()
+}
+
+// SummarizeEndpoints is Summarize for the Endpoints controller alone, for a status whose Mirroring an
+// adapter set itself.
+func (s *Status) SummarizeEndpoints() {
+	for i, f := range s.Files {
+		if f.Endpoints != "" {
+			continue
+		}
+		s.Files[i].Endpoints = Unknown
+		switch entries, err := controllers.Split(f.Controllers); {
+		case f.Mirroring == Unknown || err != nil:
+		case len(entries) == 0:
+			// No flag (kcm's "*") or an empty one (nothing runs): both controllers are on by
+			// default, so they share the state the adapter read.
+			s.Files[i].Endpoints = f.Mirroring
+		default:
+			s.Files[i].Endpoints = StateOf(controllers.EndpointsEnabled(entries))
+		}
+	}
+	s.Endpoints = summary(s.Files, func(f FileStatus) string { return f.Endpoints })
+}
+
+// summary is one state for all files: Mixed when they disagree, Unknown when none says.
+func summary(files []FileStatus, state func(FileStatus) string) string {
 	seen := map[string]bool{}
-	for _, f := range s.Files {
-		if f.Mirroring != Unknown {
-			seen[f.Mirroring] = true
+	for _, f := range files {
+		if st := state(f); st != Unknown {
+			seen[st] = true
 		}
 	}
 	switch {
 	case len(seen) == 0:
-		s.Mirroring = Unknown
+		return Unknown
 	case len(seen) > 1:
-		s.Mirroring = Mixed
+		return Mixed
 	case seen[Enabled]:
-		s.Mirroring = Enabled
+		return Enabled
 	default:
-		s.Mirroring = Disabled
+		return Disabled
 	}
 }

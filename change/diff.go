@@ -14,7 +14,7 @@ func (c FileChange) UnifiedDiff() string {
 	if !c.Changed() {
 		return ""
 	}
-	rel := strings.TrimPrefix(c.Path, "/")
+	rel := strings.TrimPrefix(c.Name(), "/")
 	from, to := "a/"+rel, "b/"+rel
 	var before string
 	if c.Before != nil && c.Before.Exists {
@@ -113,7 +113,7 @@ type DiffEntry struct {
 
 // AnsibleDiff returns the change as before/after texts, headers being node paths.
 func (c FileChange) AnsibleDiff() DiffEntry {
-	d := DiffEntry{BeforeHeader: c.Path, AfterHeader: c.Path, After: string(c.After)}
+	d := DiffEntry{BeforeHeader: c.Name(), AfterHeader: c.Name(), After: string(c.After)}
 	if c.Before != nil && c.Before.Exists {
 		d.Before = string(c.Before.Data)
 	} else {

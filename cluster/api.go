@@ -45,6 +45,7 @@ type API interface {
 	DeleteEndpointSlice(ctx context.Context, namespace, name string, opts metav1.DeleteOptions) error
 	GetLease(ctx context.Context, namespace, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
 	GetNode(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Node, error)
+	ListLeases(ctx context.Context, namespace string, opts metav1.ListOptions) (*coordinationv1.LeaseList, error)
 }
 
 // jsonGetter is the optional part of an API: a GET of a path none of the typed methods cover (the
@@ -254,4 +255,8 @@ func (a *restAPI) GetLease(ctx context.Context, ns, name string, opts metav1.Get
 
 func (a *restAPI) GetNode(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.Node, error) {
 	return getObject[corev1.Node](ctx, a, a.core, "", "nodes", name, opts)
+}
+
+func (a *restAPI) ListLeases(ctx context.Context, ns string, opts metav1.ListOptions) (*coordinationv1.LeaseList, error) {
+	return listPage[coordinationv1.LeaseList](ctx, a, a.coordination, ns, "leases", opts)
 }

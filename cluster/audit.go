@@ -447,7 +447,7 @@ func kcmPod(p *corev1.Pod, leader string) KCMPod {
 		k.Mirroring = "disabled"
 	}
 	k.EndpointsController = "disabled"
-	if endpointsControllerEnabled(entries) {
+	if controllers.EndpointsEnabled(entries) {
 		k.EndpointsController = "enabled"
 	}
 	return k

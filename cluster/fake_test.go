@@ -162,3 +162,7 @@ func (k clientsetAPI) GetLease(ctx context.Context, ns, name string, o metav1.Ge
 func (k clientsetAPI) GetNode(ctx context.Context, name string, o metav1.GetOptions) (*corev1.Node, error) {
 	return k.cs.CoreV1().Nodes().Get(ctx, name, o)
 }
+
+func (k clientsetAPI) ListLeases(ctx context.Context, ns string, o metav1.ListOptions) (*coordinationv1.LeaseList, error) {
+	return k.cs.CoordinationV1().Leases(ns).List(ctx, o)
+}

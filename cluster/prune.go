@@ -178,25 +178,6 @@ func (c *Client) endpointsControllerRuns(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-// endpointsControllerEnabled is kube-controller-manager's IsControllerEnabled (k8s.io/controller-manager
-// v0.37.2) for the Endpoints controller: named "endpoints-controller" from 1.28 with the alias
-// "endpoint" (the only name before; kubernetes v1.37.2 cmd/kube-controller-manager/names), on by
-// default; the first explicit mention wins, else "*" enables it.
-func endpointsControllerEnabled(entries []string) bool {
-	star := false
-	for _, e := range entries {
-		switch e {
-		case "endpoints-controller", "endpoint":
-			return true
-		case "-endpoints-controller", "-endpoint":
-			return false
-		case "*":
-			star = true
-		}
-	}
-	return star
-}
-
 // DeleteEndpoints deletes each planned Endpoints on the condition that it is the object read, unchanged
 // (UID and resourceVersion preconditions: one the controller rewrote meanwhile is live, not stale). It
 // returns how many are done, so the caller records exactly those.

@@ -223,13 +223,16 @@ func Join(entries []string) string { return strings.Join(entries, ",") }
 // MirroringEnabled evaluates kube-controller-manager's IsControllerEnabled for the mirroring controller
 // over the concatenated list: the first entry naming it (under either name) decides; otherwise it runs
 // only when "*" is present (it is on by default).
-func MirroringEnabled(entries []string) bool {
+func MirroringEnabled(entries []string) bool { return enabled(entries, IsMirroringName) }
+
+// enabled is IsControllerEnabled for an on-by-default controller whose names is tells.
+func enabled(entries []string, is func(string) bool) bool {
 	star := false
 	for _, e := range entries {
 		switch {
-		case IsMirroringName(e):
+		case is(e):
 			return true
-		case strings.HasPrefix(e, "-") && IsMirroringName(e[1:]):
+		case strings.HasPrefix(e, "-") && is(e[1:]):
 			return false
 		case e == "*":
 			star = true
@@ -260,10 +263,17 @@ func Flatten(occ [][]string) []string {
 // always keeps an entry). An occurrence that was empty already ("--controllers=") comes back empty too;
 // callers compare with the input and leave it alone. changed is false when the mirroring
 // controller is already in the wanted state; out is then occ.
+//
+// name may also be a name of the Endpoints controller: the edit is then the same for that controller.
 func Edit(op Op, occ [][]string, name string) (out [][]string, changed bool) {
+	is := IsMirroringName
+	if IsEndpointsName(name) {
+		is = IsEndpointsName
+	}
+	isEnabled := func(entries []string) bool { return enabled(entries, is) }
 	want := op == Enable
 	all := Flatten(occ)
-	if len(occ) > 0 && MirroringEnabled(all) == want {
+	if len(occ) > 0 && isEnabled(all) == want {
 		return occ, false
 	}
 	if len(occ) == 0 {
@@ -277,8 +287,8 @@ func Edit(op Op, occ [][]string, name string) (out [][]string, changed bool) {
 	for i, o := range occ {
 		kept := []string{}
 		for _, e := range o {
-			positive := IsMirroringName(e)
-			negative := strings.HasPrefix(e, "-") && IsMirroringName(e[1:])
+			positive := is(e)
+			negative := strings.HasPrefix(e, "-") && is(e[1:])
 			if (want && negative) || (!want && positive) {
 				if at < 0 {
 					at = i
@@ -290,7 +300,7 @@ func Edit(op Op, occ [][]string, name string) (out [][]string, changed bool) {
 		out[i] = kept
 	}
 	rest := Flatten(out)
-	if MirroringEnabled(rest) != want || len(rest) == 0 {
+	if isEnabled(rest) != want || len(rest) == 0 {
 		entry := name
 		if !want {
 			entry = "-" + name

@@ -86,6 +86,8 @@ func kitCaseOptions(t *testing.T, dir string, r nodefs.Root) Options {
 		switch in, ok := LookupInput(name); {
 		case name == "controller-name":
 			dst = &o.ControllerName
+		case name == "endpoints-controller":
+			dst = &o.EndpointsController
 		case !ok:
 			t.Fatalf("%s/options.json: %s is no adapter's input", dir, name)
 		case in.Kind == StringInput:
@@ -104,7 +106,9 @@ func kitCaseOptions(t *testing.T, dir string, r nodefs.Root) Options {
 				o.Inputs[name] = *d
 			}
 		case *bool:
-			o.Inputs[name] = *d
+			if d != &o.EndpointsController {
+				o.Inputs[name] = *d
+			}
 		case *[]string:
 			o.Inputs[name] = *d
 		}
@@ -122,6 +126,14 @@ func kitState(t *testing.T, a Adapter, o Options) string {
 	var parts []string
 	for _, f := range s.Files {
 		parts = append(parts, f.Path+"="+f.Mirroring+":"+strings.ReplaceAll(kitNormalize(f.Controllers), " ", "/"))
+	}
+	if o.EndpointsController {
+		// The Endpoints controller's state leads, as the mirroring one does: the state checks below
+		// then hold for both.
+		s.SummarizeEndpoints()
+		if s.Endpoints != s.Mirroring {
+			return "endpoints-" + s.Endpoints + "-but-mirroring-" + s.Mirroring + " " + strings.Join(parts, " ")
+		}
 	}
 	return s.Mirroring + " " + strings.Join(parts, " ")
 }
@@ -188,6 +200,12 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op controllers.Op) {
 	if want := change.StateOf(op == controllers.Enable); p.Mirroring != want {
 		t.Errorf("plan says mirroring %s after %s", p.Mirroring, op)
 	}
+	switch want := change.StateOf(op == controllers.Enable); {
+	case o.EndpointsController && p.Endpoints != want:
+		t.Errorf("plan says the Endpoints controller is %q after %s --endpoints-controller", p.Endpoints, op)
+	case !o.EndpointsController && p.Endpoints != "":
+		t.Errorf("plan reports the Endpoints controller (%s) without --endpoints-controller", p.Endpoints)
+	}
 	kitApply(t, r, p)
 	again, err := a.Plan(o)
 	if err != nil {
@@ -224,7 +242,7 @@ func kitGoldenCase(t *testing.T, a Adapter, dir string, op controllers.Op) {
 }
 
 // kitNormalize reduces a controllers list to what it decides: "*" or not, and the first decision for each
-// named controller (the mirroring controller's two names counted as one). A positive mirroring entry
+// named controller (the mirroring controller's two names counted as one, the Endpoints controller's too). A positive mirroring entry
 // next to "*" decides nothing (the controller is on by default), so it is dropped.
 func kitNormalize(list string) string {
 	if list == "" {
@@ -242,12 +260,17 @@ func kitNormalize(list string) string {
 		if controllers.IsMirroringName(n) {
 			n = "mirroring"
 		}
+		if controllers.IsEndpointsName(n) {
+			n = "endpoints"
+		}
 		if _, ok := dec[n]; !ok {
 			dec[n] = on
 		}
 	}
-	if star && dec["mirroring"] {
-		delete(dec, "mirroring")
+	for _, n := range []string{"mirroring", "endpoints"} {
+		if star && dec[n] {
+			delete(dec, n)
+		}
 	}
 	var out []string
 	for n, on := range dec {

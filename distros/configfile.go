@@ -67,15 +67,15 @@ func (c configFile[S]) read(o Options) (*nodefs.File, S, error) {
 	return f, st, nil
 }
 
-// readForPlan reads the file and picks the mirroring controller's name for the version it is for.
-func (c configFile[S]) readForPlan(o Options) (f *nodefs.File, st S, name string, err error) {
+// readForPlan reads the file and picks the controller names to write for the version it is for.
+func (c configFile[S]) readForPlan(o Options) (f *nodefs.File, st S, sw controllers.Switch, err error) {
 	if f, st, err = c.read(o); err != nil {
-		return nil, st, "", err
+		return nil, st, sw, err
 	}
-	if name, err = controllers.NameFor(st.kcmVersion(), o.ControllerName); err != nil {
-		return nil, st, "", fmt.Errorf("%s: %w", f.Path, err)
+	if sw, err = o.Switch(st.kcmVersion()); err != nil {
+		return nil, st, sw, fmt.Errorf("%s: %w", f.Path, err)
 	}
-	return f, st, name, nil
+	return f, st, sw, nil
 }
 
 // reparse parses the file's edited bytes: an edit its own parser refuses is a bug, not the operator's.
@@ -103,4 +103,13 @@ func oneFileStatus(distro string, fs change.FileStatus) *change.Status {
 	s := &change.Status{Distro: distro, Files: []change.FileStatus{fs}}
 	s.Summarize()
 	return s
+}
+
+// endpointsAfter is a plan's Endpoints state: what the effective list after the edit says, when the
+// command switches the Endpoints controller ("" otherwise).
+func endpointsAfter(o Options, eff []string) string {
+	if !o.EndpointsController {
+		return ""
+	}
+	return change.StateOf(controllers.EndpointsEnabled(eff))
 }

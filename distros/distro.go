@@ -20,6 +20,9 @@ type Options struct {
 	Root           nodefs.Root
 	Op             controllers.Op // for Plan
 	ControllerName string         // --controller-name: override the version-based choice
+	// EndpointsController is --endpoints-controller: switch the Endpoints controller with the
+	// mirroring controller. Every adapter edits through Options.Switch, so each honours it.
+	EndpointsController bool
 
 	// Inputs holds the values of the adapters' declared inputs (see Input), by Input.Name. The
 	// command line fills it from one flag per input; tests and other callers fill in what they need.
@@ -45,6 +48,17 @@ type NodeInfo struct {
 	Name        string
 	Annotations map[string]string // nil when there is no such Node
 	Err         error             // reading it failed: said in a warning, no evidence either way
+}
+
+// Selection is what the command switches, before a version picks the names to write.
+func (o Options) Selection() controllers.Selection {
+	return controllers.Selection{ControllerName: o.ControllerName, Endpoints: o.EndpointsController}
+}
+
+// Switch picks the controller names to write for version v: --controller-name or the version's name
+// for the mirroring controller, and the Endpoints controller's name with --endpoints-controller.
+func (o Options) Switch(v controllers.Version) (controllers.Switch, error) {
+	return o.Selection().For(v)
 }
 
 // Values are inputs' values by Input.Name: a string, a bool or a []string, as the Input's Kind says.

@@ -211,18 +211,10 @@ func (st *k0sState) effective() []string {
 
 // k0sNewFirst computes the extraArgs value: the algebra on it alone, then, when rawArgs (which follow it)
 // still decide otherwise, one decisive entry more in extraArgs, which comes first on the command line.
-func k0sNewFirst(op controllers.Op, first []string, raw [][]string, name string) []string {
-	want := op == controllers.Enable
-	out, _ := controllers.Edit(op, [][]string{first}, name)
+func k0sNewFirst(op controllers.Op, first []string, raw [][]string, sw controllers.Switch) []string {
+	out, _ := sw.Edit(op, [][]string{first})
 	nf := out[0]
-	if controllers.MirroringEnabled(controllers.Flatten(append([][]string{nf}, raw...))) != want {
-		e := name
-		if !want {
-			e = "-" + name
-		}
-		nf = append(nf, e)
-	}
-	return nf
+	return append(nf, sw.Pending(op, controllers.Flatten(append([][]string{nf}, raw...)))...)
 }
 
 // k0sNewFileHeader starts a config file mirrorctl creates: k0s runs on built-in defaults when its
@@ -232,7 +224,7 @@ const k0sNewFileHeader = "# Created by mirrorctl: k0s reads this file at start (
 
 func (a k0s) Plan(o Options) (*change.Plan, error) {
 	// No config file reads as none (k0s runs on its defaults); a new file starts with the header.
-	f, st, name, err := k0sConfig.readForPlan(o)
+	f, st, sw, err := k0sConfig.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
@@ -241,11 +233,12 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 	want := o.Op == controllers.Enable
 	p := &change.Plan{Distro: "k0s", Op: o.Op, Version: st.version, Mirroring: change.StateOf(controllers.MirroringEnabled(st.effective()))}
 	out := f.Data
-	if controllers.MirroringEnabled(st.effective()) != want {
-		if !want && len(st.ha) > 0 && !o.Bool(k0sAllowHAInput) {
+	p.Endpoints = endpointsAfter(o, st.effective())
+	if !sw.Done(o.Op, st.effective()) {
+		if !want && len(st.ha) > 0 && !o.Bool(k0sAllowHAInput) && controllers.MirroringEnabled(st.effective()) {
 			return nil, fmt.Errorf("%s: this k0s control plane looks highly available (%s): k0s keeps the `kubernetes` Service's Endpoints itself and relies on EndpointSlice mirroring to publish them (kubernetes/kubernetes#104612), so disabling mirroring breaks in-cluster API access; pass --i-understand-k0s-ha-needs-mirroring to do it anyway", path, strings.Join(st.ha, ", "))
 		}
-		nf := k0sNewFirst(o.Op, st.first, st.raw, name)
+		nf := k0sNewFirst(o.Op, st.first, st.raw, sw)
 		edits, err := st.yf.SetPath(st.root, "", []string{"spec", "controllerManager", "extraArgs", controllers.FlagName}, controllers.Join(nf))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
@@ -261,6 +254,7 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 			return nil, err
 		}
 		p.Mirroring = change.StateOf(controllers.MirroringEnabled(after.effective()))
+		p.Endpoints = endpointsAfter(o, after.effective())
 		if !st.set {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: extraArgs.controllers replaces k0s's default, so the whole list is written (%s)", path, controllers.Join(nf)))
 		}
@@ -280,7 +274,7 @@ func (a k0s) Plan(o Options) (*change.Plan, error) {
 			p.Warnings = append(p.Warnings, u+": k0s runs with --enable-dynamic-config, so it takes spec.controllerManager from the ClusterConfig object in kube-system, not from "+path+": edit that object with kubectl")
 		}
 	}
-	p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version not in %s: using the controller name %q, which every version from 1.19 accepts", path, name))
+	p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version not in %s: using %s, which every version from 1.19 accepts", path, sw.Describe()))
 	p.Notes = append(p.Notes,
 		"takes effect after restarting k0s on this node: `systemctl restart k0scontroller` (`k0s stop && k0s start` without systemd)",
 		"with --enable-dynamic-config, k0s reads spec.controllerManager from the ClusterConfig object in kube-system instead: edit it with kubectl",

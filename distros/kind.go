@@ -406,7 +406,7 @@ func (st *kindState) clusterEdits(value string) ([]yamledit.Splice, error) {
 }
 
 func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
-	f, st, name, err := kindConfig.readForPlan(o)
+	f, st, sw, err := kindConfig.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +425,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 	for _, n := range st.nodes {
 		usesCluster = usesCluster || n.setter == nil
 	}
-	if occ, changed := controllers.Edit(o.Op, [][]string{st.eff}, name); usesCluster && changed {
+	if occ, changed := sw.Edit(o.Op, [][]string{st.eff}); usesCluster && changed {
 		value := controllers.Join(occ[0])
 		s, err := st.clusterEdits(value)
 		if err != nil {
@@ -440,7 +440,7 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 		if n.setter == nil {
 			continue
 		}
-		if occ, changed := controllers.Edit(o.Op, [][]string{n.eff}, name); changed {
+		if occ, changed := sw.Edit(o.Op, [][]string{n.eff}); changed {
 			s, err := st.patchEdit(n.setter, controllers.Join(occ[0]))
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", path, n.setter.where, err)
@@ -457,10 +457,15 @@ func (a kindAdapter) Plan(o Options) (*change.Plan, error) {
 			return nil, err
 		}
 		for _, n := range after.nodes {
-			if controllers.MirroringEnabled(n.eff) != want {
+			if !sw.Done(o.Op, n.eff) {
 				return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state on %s", path, n.name())
 			}
 		}
+		if len(after.nodes) > 0 {
+			p.Endpoints = endpointsAfter(o, after.nodes[0].eff)
+		}
+	} else if len(st.nodes) > 0 {
+		p.Endpoints = endpointsAfter(o, st.nodes[0].eff)
 	}
 	p.Files = []change.FileChange{{Path: path, Kind: kindKind, Before: f, After: out}}
 	if st.guessed {
@@ -512,4 +517,17 @@ func (kindAdapter) Status(o Options) (*change.Status, error) {
 		s.Warnings = append(s.Warnings, f.Path+": the control-plane nodes disagree (a node's own kubeadmConfigPatches set controllers)")
 	}
 	return s, nil
+}
+
+// clusterVersion is the node image version every node of the cluster this config creates runs; kind's
+// default image when the config names none is a guess, not a version the cluster is known to run.
+func (kindAdapter) clusterVersion(o Options) (controllers.Version, string, error) {
+	f, st, err := kindConfig.read(o)
+	if err != nil {
+		return controllers.Version{}, "", err
+	}
+	if st.guessed {
+		return controllers.Version{}, fmt.Sprintf("%s names no node image and --kind-node-version is not given", f.Path), nil
+	}
+	return st.version, "the node image version of " + f.Path, nil
 }

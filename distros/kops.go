@@ -105,11 +105,11 @@ func (kops) nodePlan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := controllers.NameFor(m.Version, o.ControllerName)
+	sw, err := o.Switch(m.Version)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KopsNodeManifest, err)
 	}
-	after, _, err := m.Edited(o.Op, name)
+	after, _, err := m.EditedSwitch(o.Op, sw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KopsNodeManifest, err)
 	}
@@ -119,6 +119,7 @@ func (kops) nodePlan(o Options) (*change.Plan, error) {
 	}
 	p := &change.Plan{Distro: "kops", Op: o.Op, Version: m.Version, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
 		Files: []change.FileChange{{Path: KopsNodeManifest, Kind: kopsNodeKind, Before: f, After: after.Bytes()}}}
+	p.Endpoints = endpointsAfter(o, eff)
 	p.Notes = append(p.Notes,
 		"the kubelet restarts kube-controller-manager from the new manifest within about 20 seconds",
 		"kube-controller-manager uses leader election: make the same change on every control-plane node")
@@ -229,13 +230,13 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 	if kopsNode(o) {
 		return a.nodePlan(o)
 	}
-	f, st, name, err := kopsSpec.readForPlan(o)
+	f, st, sw, err := kopsSpec.readForPlan(o)
 	if err != nil {
 		return nil, err
 	}
 	path := f.Path
 	p := &change.Plan{Distro: "kops", Op: o.Op, Version: st.version}
-	outOcc, changed := controllers.Edit(o.Op, [][]string{st.list}, name)
+	outOcc, changed := sw.Edit(o.Op, [][]string{st.list})
 	out := f.Data
 	if changed {
 		items := outOcc[0]
@@ -265,9 +266,10 @@ func (a kops) Plan(o Options) (*change.Plan, error) {
 		return nil, err
 	}
 	p.Mirroring = change.StateOf(controllers.MirroringEnabled(after.list))
+	p.Endpoints = endpointsAfter(o, after.list)
 	p.Files = []change.FileChange{{Path: path, Kind: kopsKind, Before: f, After: out}}
 	if !st.version.Known {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("spec.kubernetesVersion not readable: using the controller name %q, which every version from 1.19 accepts", name))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("spec.kubernetesVersion not readable: using %s, which every version from 1.19 accepts", sw.Describe()))
 	}
 	p.Notes = append(p.Notes,
 		"apply the spec with `kops replace -f "+path+"`, then `kops update cluster --yes` and `kops rolling-update cluster --yes` (control-plane nodes are replaced)")
@@ -300,4 +302,13 @@ func (a kops) Status(o Options) (*change.Status, error) {
 		fs.Note = "controllers not set: kops's default " + strings.Join(st.list, ",")
 	}
 	return oneFileStatus("kops", fs), nil
+}
+
+// clusterVersion is spec.kubernetesVersion: kops runs every control-plane node at it.
+func (kops) clusterVersion(o Options) (controllers.Version, string, error) {
+	f, st, err := kopsSpec.read(o)
+	if err != nil {
+		return controllers.Version{}, "", err
+	}
+	return st.version, f.Path + " spec.kubernetesVersion", nil
 }

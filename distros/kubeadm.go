@@ -124,11 +124,11 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 		}
 	}
 
-	name, err := controllers.NameFor(version, o.ControllerName)
+	sw, err := o.Switch(version)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
-	after, _, err := m.Edited(o.Op, name)
+	after, _, err := m.EditedSwitch(o.Op, sw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
 	}
@@ -139,16 +139,23 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	}
 	p.Mirroring = change.StateOf(on)
 	p.Version = version
+	eff, err := after.Effective()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
+	}
+	p.Endpoints = endpointsAfter(o, eff)
 
 	for _, c := range cfgs {
 		var out []byte
 		var st *patches.KubeadmState
 		taken := false
 		if before, ok := o.Added[c.file.Path]; ok && o.Op == controllers.Enable {
+			// Only a plain disable's entry is recognised (RemoveAdded), and taking it back leaves
+			// kubeadm's default: the Endpoints controller on, as it was before that disable.
 			out, st, taken = c.doc.RemoveAdded(before)
 		}
 		if !taken {
-			if out, st, _, err = c.doc.Edit(o.Op, name); err != nil {
+			if out, st, _, err = c.doc.EditSelection(o.Op, o.Selection()); err != nil {
 				return nil, fmt.Errorf("%s: %w", c.file.Path, err)
 			}
 		}
@@ -159,6 +166,9 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 		p.Files = append(p.Files, fc)
 		if st.Mirroring != on {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: mirroring would be %s there but %s in %s", c.file.Path, change.StateOf(st.Mirroring), change.StateOf(on), KubeadmManifest))
+		}
+		if e := endpointsAfter(o, st.Controllers); e != p.Endpoints {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("%s: the Endpoints controller would be %s there but %s in %s", c.file.Path, e, p.Endpoints, KubeadmManifest))
 		}
 	}
 
@@ -171,10 +181,6 @@ func (kubeadm) Plan(o Options) (*change.Plan, error) {
 	p.Notes = append(p.Notes,
 		"the kubelet restarts kube-controller-manager from the new manifest within about 20 seconds",
 		"kube-controller-manager uses leader election: make the same change on every control-plane node")
-	eff, err := after.Effective()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", KubeadmManifest, err)
-	}
 	p.Warnings = append(p.Warnings, nodeWarnings(o)...)
 	if err := guardManaged(o, p, kubeadmManager(o, controllers.Join(eff))); err != nil {
 		return nil, err

@@ -155,13 +155,13 @@ func mk8sVersion(r nodefs.Root) controllers.Version {
 }
 
 // mk8sEdit computes the args file after op.
-func mk8sEdit(data []byte, op controllers.Op, name string) ([]byte, bool, error) {
+func mk8sEdit(data []byte, op controllers.Op, sw controllers.Switch) ([]byte, bool, error) {
 	lines, flags, err := mk8sParse(data)
 	if err != nil {
 		return nil, false, err
 	}
 	occ := mk8sOccurrences(flags)
-	out, changed := controllers.Edit(op, occ, name)
+	out, changed := sw.Edit(op, occ)
 	if !changed {
 		return data, false, nil
 	}
@@ -204,11 +204,11 @@ func (microk8s) Plan(o Options) (*change.Plan, error) {
 		return nil, err
 	}
 	v := mk8sVersion(o.Root)
-	name, err := controllers.NameFor(v, o.ControllerName)
+	sw, err := o.Switch(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", MicroK8sArgs, err)
 	}
-	out, _, err := mk8sEdit(f.Data, o.Op, name)
+	out, _, err := mk8sEdit(f.Data, o.Op, sw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", MicroK8sArgs, err)
 	}
@@ -216,11 +216,15 @@ func (microk8s) Plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: internal error: %w", MicroK8sArgs, err)
 	}
-	on := len(flags) == 0 || controllers.MirroringEnabled(controllers.Flatten(mk8sOccurrences(flags)))
-	p := &change.Plan{Distro: "microk8s", Op: o.Op, Mirroring: change.StateOf(on), Version: v,
+	eff := []string{"*"} // no --controllers: kcm's default
+	if len(flags) > 0 {
+		eff = controllers.Flatten(mk8sOccurrences(flags))
+	}
+	p := &change.Plan{Distro: "microk8s", Op: o.Op, Mirroring: change.StateOf(controllers.MirroringEnabled(eff)),
+		Endpoints: endpointsAfter(o, eff), Version: v,
 		Files: []change.FileChange{{Path: MicroK8sArgs, Kind: microk8sKind, Before: f, After: out}}}
 	if !v.Known {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("MicroK8s version unknown (%s not readable): using the controller name %q, which every version from 1.19 accepts", microk8sSnapMeta, name))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("MicroK8s version unknown (%s not readable): using %s, which every version from 1.19 accepts", microk8sSnapMeta, sw.Describe()))
 	}
 	p.Notes = append(p.Notes,
 		"takes effect after `snap restart microk8s.daemon-kubelite`",

@@ -416,7 +416,13 @@ func rancherCheckOurs(rf *rancherFile) error {
 		}
 		for _, v := range e.values {
 			val, ok := rancherOurEntry(v)
-			if !ok || !controllers.IsMirroringName(strings.TrimPrefix(val, "-")) {
+			entries, err := controllers.Split(val)
+			ours := ok && err == nil && len(entries) > 0 && len(entries) <= 2
+			for _, e := range entries {
+				n := strings.TrimPrefix(e, "-")
+				ours = ours && (controllers.IsMirroringName(n) || controllers.IsEndpointsName(n))
+			}
+			if !ours {
 				return fmt.Errorf("holds %q, which mirrorctl did not write; move the file away or merge it into another drop-in", v)
 			}
 		}
@@ -426,7 +432,11 @@ func rancherCheckOurs(rf *rancherFile) error {
 
 // dropInContent is our drop-in for a decisive entry ("" for none), merged with merge ("-": before
 // everything; "": replacing k3s's default, see the file comment).
-func (r rancher) dropInContent(entry, op, merge string) []byte {
+func (r rancher) dropInContent(entry, op, merge string, endpoints bool) []byte {
+	what := "EndpointSlice mirroring controller"
+	if endpoints {
+		what = "EndpointSlice mirroring and Endpoints controllers"
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Written by mirrorctl (%s). %s merges config.yaml.d/*.yaml in name order after config.yaml.\n", op, r.name)
 	if entry == "" {
@@ -435,11 +445,11 @@ func (r rancher) dropInContent(entry, op, merge string) []byte {
 	}
 	if merge == "-" {
 		b.WriteString("# \"controllers-=\" puts this entry before every other --controllers value, so it decides for the\n")
-		b.WriteString("# EndpointSlice mirroring controller; all other controllers stay as the other files set them.\n")
+		fmt.Fprintf(&b, "# %s; all other controllers stay as the other files set them.\n", what)
 	} else {
 		fmt.Fprintf(&b, "# \"controllers=\" makes this entry the first --controllers value and drops %s's default, as\n", r.name)
 		b.WriteString("# the later plain \"controllers=\" entry does (\"controllers-=\" would put the default ahead of it):\n")
-		b.WriteString("# it decides for the EndpointSlice mirroring controller; all other controllers stay as the other\n")
+		fmt.Fprintf(&b, "# it decides for the %s; all other controllers stay as the other\n", what)
 		b.WriteString("# files set them.\n")
 	}
 	fmt.Fprintf(&b, "# Undo with `mirrorctl enable` (or delete this file), then `systemctl restart %s`.\n", r.service)
@@ -479,22 +489,26 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := controllers.NameFor(st.version, o.ControllerName)
+	sw, err := o.Switch(st.version)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", r.dropInPath(), err)
 	}
-	want := o.Op == controllers.Enable
 	baseEff := controllers.Flatten(rancherControllers(st.def, st.base.kcmArgs))
 	p := &change.Plan{Distro: r.name, Op: o.Op, Version: st.version}
 
-	// The entry our drop-in must hold: none when the other files already give the wanted state.
-	entry := ""
-	if controllers.MirroringEnabled(baseEff) != want {
-		entry = name
-		if !want {
-			entry = "-" + name
+	// The entry our drop-in must hold: none when the other files already give the wanted state; with
+	// --endpoints-controller, one value with an entry for each controller not yet as wanted.
+	pending := sw.Pending(o.Op, baseEff)
+	if sw.Endpoints == "" && controllers.EndpointsEnabled(st.effective) != controllers.EndpointsEnabled(baseEff) {
+		// Our drop-in holds the Endpoints controller's entry of an earlier --endpoints-controller run,
+		// and this run does not switch it: rewriting the drop-in must keep it.
+		keep := controllers.EndpointsNameFor(st.version)
+		if !controllers.EndpointsEnabled(st.effective) {
+			keep = "-" + keep
 		}
+		pending = append(pending, keep)
 	}
+	entry := controllers.Join(pending)
 	// Merge every file and ExecStart with our drop-in in its load position, for each way of writing
 	// the entry; the first whose result sets mirroring as wanted and every other controller as the
 	// other files do wins. A later drop-in that replaces kube-controller-manager-arg or prepends its
@@ -511,7 +525,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 		case entry == "" && st.ours.Exists && !rancherHasEntry(st.ours.Data):
 			after = st.ours.Data
 		default:
-			after = r.dropInContent(entry, string(o.Op), merge)
+			after = r.dropInContent(entry, string(o.Op), merge, o.EndpointsController)
 			if st.ours.Exists && rancherSameEntry(st.ours.Data, after) {
 				after = st.ours.Data // same entry: leave the file as it is
 			}
@@ -521,13 +535,13 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if controllers.MirroringEnabled(eff) != want {
+		if !sw.Done(o.Op, eff) {
 			if merged.lastKCMBy != "" && merged.lastKCMBy != r.dropInPath() {
 				return nil, fmt.Errorf("%s: loads after %s and overrides its %s; move the mirroring entry there or rename the file", merged.lastKCMBy, r.dropInPath(), rancherKCMArg)
 			}
 			return nil, fmt.Errorf("%s: ExecStart passes --%s with a controllers entry that overrides %s; remove it from the unit", st.unit, rancherKCMArg, r.dropInPath())
 		}
-		if changedOthers = rancherOthersChanged(baseEff, eff); len(changedOthers) == 0 || entry == "" {
+		if changedOthers = rancherOthersChanged(st.effective, eff, sw); len(changedOthers) == 0 || entry == "" {
 			break
 		}
 	}
@@ -556,6 +570,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 		p.Files = append(p.Files, change.FileChange{Path: f.file.Path, Kind: k, Before: f.file, After: f.file.Data})
 	}
 	p.Mirroring = change.StateOf(controllers.MirroringEnabled(eff))
+	p.Endpoints = endpointsAfter(o, eff)
 	if ev := rancherEvidence(o.Root, r.configDir); ev != nil {
 		// Rancher rewrites only its own drop-in, which sorts before ours: the edit holds on this
 		// machine, and machines Rancher creates need the entry in the cluster's machine config.
@@ -568,7 +583,7 @@ func (r rancher) plan(o Options) (*change.Plan, error) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("Rancher provisioned this node (%s): %s holds until Rancher replaces the machine; set kube-controller-manager-arg in %s so new machines get it", strings.Join(ev, ", "), r.dropInPath(), p.Manager.SourceOfTruth))
 	}
 	if !st.version.Known {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using the controller name %q, which every version from 1.19 accepts", name))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using %s, which every version from 1.19 accepts", sw.Describe()))
 	}
 	p.Notes = append(p.Notes,
 		fmt.Sprintf("takes effect after `systemctl restart %s`", r.service),
@@ -612,11 +627,11 @@ func (r rancher) mergeWith(st *rancherState, after []byte) ([]string, rancherMer
 // two --controllers lists, by kcm's IsControllerEnabled (the first entry naming a controller decides,
 // else "*" runs the default-on ones): every controller either list names, and "*" for the ones
 // neither names when "*" comes and goes.
-func rancherOthersChanged(before, after []string) []string {
+func rancherOthersChanged(before, after []string, sw controllers.Switch) []string {
 	names := map[string]bool{}
 	for _, e := range append(append([]string{}, before...), after...) {
 		n := strings.TrimPrefix(e, "-")
-		if n != "*" && n != "" && !controllers.IsMirroringName(n) {
+		if n != "*" && n != "" && !sw.Is(n) {
 			names[n] = true
 		}
 	}

@@ -194,18 +194,24 @@ func talosRead(data []byte) (*talosState, error) {
 func (st *talosState) effective() []string { return talosMerge(st.user) }
 
 // talosValue is the whole controllers value to write for op.
-func talosValue(op controllers.Op, eff []string, name string) (string, error) {
-	out, _ := controllers.Edit(op, [][]string{eff}, name)
+// merged is what kcm gets from it after Talos's merge.
+func talosValue(op controllers.Op, eff []string, sw controllers.Switch) (value string, merged []string, err error) {
+	out, _ := sw.Edit(op, [][]string{eff})
 	v := controllers.Join(out[0])
-	if controllers.MirroringEnabled(talosMerge(out[0])) != (op == controllers.Enable) {
-		return "", fmt.Errorf("internal error: %q does not give the wanted state after Talos's merge", v)
+	merged = talosMerge(out[0])
+	if !sw.Done(op, merged) {
+		return "", nil, fmt.Errorf("internal error: %q does not give the wanted state after Talos's merge", v)
 	}
-	return v, nil
+	return v, merged, nil
 }
 
 func (talos) patchText(o Options, value, fromConfig string, document bool) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Machine-config patch written by mirrorctl (%s the EndpointSlice mirroring controller).\n", o.Op)
+	what := "the EndpointSlice mirroring controller"
+	if o.EndpointsController {
+		what = "the EndpointSlice mirroring and Endpoints controllers"
+	}
+	fmt.Fprintf(&b, "# Machine-config patch written by mirrorctl (%s %s).\n", o.Op, what)
 	if fromConfig != "" {
 		fmt.Fprintf(&b, "# Computed from %s. ", fromConfig)
 	} else {
@@ -250,16 +256,16 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 		version, eff = st.version, st.effective()
 	}
 	p.Version = version
-	name, err := controllers.NameFor(version, o.ControllerName)
+	sw, err := o.Switch(version)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
-	value, err := talosValue(o.Op, eff, name)
+	value, merged, err := talosValue(o.Op, eff, sw)
 	if err != nil {
 		return nil, err
 	}
-	want := o.Op == controllers.Enable
-	p.Mirroring = change.StateOf(want)
+	p.Mirroring = change.StateOf(controllers.MirroringEnabled(merged))
+	p.Endpoints = endpointsAfter(o, merged)
 
 	if o.String(talosPatchOutInput) != "" {
 		out := nodefs.Clean(o.String(talosPatchOutInput))
@@ -285,7 +291,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 		p.Notes = append(p.Notes, "apply with `talosctl patch mc --nodes <control-plane nodes> --patch @"+out+"`; Talos restarts kube-controller-manager itself")
 	} else {
 		out := cfg.Data
-		if controllers.MirroringEnabled(eff) != want {
+		if !sw.Done(o.Op, eff) {
 			edits, err := a.configEdits(st, o, value)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", cfgPath, err)
@@ -297,7 +303,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: internal error: the edit does not parse: %w", cfgPath, err)
 			}
-			if controllers.MirroringEnabled(after.effective()) != want {
+			if !sw.Done(o.Op, after.effective()) {
 				return nil, fmt.Errorf("%s: internal error: the edit does not give the wanted state", cfgPath)
 			}
 		}
@@ -305,7 +311,7 @@ func (a talos) Plan(o Options) (*change.Plan, error) {
 		p.Notes = append(p.Notes, "apply the machine config with `talosctl apply-config --nodes <node> --file "+cfgPath+"` (or build a patch with --talos-patch-out for `talosctl patch mc`)")
 	}
 	if !version.Known {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using the controller name %q, which every version from 1.19 accepts", name))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("Kubernetes version unknown: using %s, which every version from 1.19 accepts", sw.Describe()))
 	}
 	p.Notes = append(p.Notes, "kube-controller-manager uses leader election: change every control-plane node")
 	return p, nil

@@ -27,14 +27,34 @@ t2=$(date +%s)
 cd "$here/suite"
 # -timeout bounds the scenario budget (issue 3: under 5 minutes once the binaries exist); -count=1
 # because the suite's inputs (binaries, mirrorctl) are outside Go's test cache key.
+# TestKubelet (the real kubelet on containerd, issue 17) spends most of its ~6 minutes waiting for the
+# kubelet's restarts, so on a full run it goes in a second `go test` process beside the rest (its own
+# 9-minute bound); its log is printed after the suite's.
+export MIRRORCTL_E2E_BIN=$MIRRORCTL_E2E_CACHE MIRRORCTL_BIN
 rc=0
-MIRRORCTL_E2E_BIN=$MIRRORCTL_E2E_CACHE MIRRORCTL_BIN=$MIRRORCTL_BIN \
-  go test -count=1 -timeout 5m -v "$@" ./... || rc=$?
+if [ $# -eq 0 ]; then
+  kdir=$(mktemp -d)
+  go test -c -o "$kdir/suite.test" .
+  "$kdir/suite.test" -test.count=1 -test.timeout=9m -test.v -test.run '^TestKubelet$' >"$kdir/log" 2>&1 &
+  kpid=$!
+  go test -count=1 -timeout 5m -v -skip '^TestKubelet$' ./... || rc=$?
+  krc=0
+  wait "$kpid" || krc=$?
+  echo "--- TestKubelet (separate process, exit $krc):"
+  cat "$kdir/log"
+  rm -rf "$kdir"
+  [ "$krc" -eq 0 ] || rc=$krc
+else
+  go test -count=1 -timeout 10m -v "$@" ./... || rc=$?
+fi
 t3=$(date +%s)
 # Talos has no binary to run here: its own machine-config library is the oracle (its own module, so
 # the suite does not carry Talos's dependencies). Extra arguments go to the suite only.
 if [ $# -eq 0 ]; then
   (cd "$here/talos" && MIRRORCTL_BIN=$MIRRORCTL_BIN go test -count=1 -timeout 5m -v ./...) || rc=$?
+  # Cluster API likewise: its own types, conversion and kubeadm rendering read what -f writes, and
+  # real kubeadm turns that into kcm's command (own module, for its dependencies).
+  (cd "$here/capi" && MIRRORCTL_E2E_BIN=$MIRRORCTL_E2E_CACHE MIRRORCTL_BIN=$MIRRORCTL_BIN go test -count=1 -timeout 5m -v ./...) || rc=$?
 fi
 t4=$(date +%s)
 echo "e2e: binaries $((t1 - t0))s, mirrorctl $((t2 - t1))s, suite $((t3 - t2))s, talos oracle $((t4 - t3))s"

@@ -128,6 +128,13 @@ type Job struct {
 	Gate *Gate
 	// Unchanged is the log line for a run with nothing to change ("" for none).
 	Unchanged func(p *change.Plan) string
+	// Guard checks the cluster before a change the node plan allows (disable --endpoints-controller:
+	// every kube-apiserver new enough); it runs in the plan phase, after the planner, and returns
+	// warnings, or the refusal that stops the run. nil: none.
+	Guard func(ctx context.Context, p *change.Plan) ([]string, error)
+	// APIServers configures the guard Mutate and ApplyPlan install for a disable that switches the
+	// Endpoints controller off (EndpointsGuard); the zero value checks this node's files.
+	APIServers APIServerCheck
 }
 
 // Live is the cluster part of a run: objects in the API server shown and changed like files.
@@ -210,6 +217,13 @@ func plan(ctx context.Context, env *Env, job *Job, store *snapshot.Store) (*chan
 			return nil, nil, nil, err
 		}
 		p.Warnings = append(p.Warnings, split...)
+	}
+	if job.Guard != nil {
+		w, err := job.Guard(ctx, p)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		p.Warnings = append(p.Warnings, w...)
 	}
 	r := NewResult(p, job.DryRun)
 	if job.Live != nil {

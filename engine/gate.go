@@ -42,6 +42,10 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 	want := p.Mirroring == change.Enabled
 	o := g.Options
 	o.Want = want
+	if p.Endpoints != "" {
+		e := p.Endpoints == change.Enabled
+		o.Endpoints = &e
+	}
 	err := waitFor(ctx, o, g.Timeout)
 	if err == nil {
 		return nil
@@ -73,6 +77,7 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 		saved = fmt.Sprintf(" (the failed state is kept as snapshot %s)", newID)
 	}
 	o.Want = !want
+	o.Endpoints = nil // the state restored is the one before, whatever it was
 	if err := waitFor(ctx, o, g.Timeout); err != nil {
 		return fmt.Errorf("%v; rolled back to snapshot %s%s, but kube-controller-manager is still not healthy: %v; check `crictl ps -a` and the kubelet log", te, id, saved, err)
 	}

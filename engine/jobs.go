@@ -21,9 +21,15 @@ import (
 // The planners: one per command that changes something. Each returns a Job for Run.
 
 // Mutate is disable and enable: the adapter's plan, with lint's findings as warnings.
+//
+// With o.EndpointsController on disable, the job gets EndpointsGuard (configured by job.APIServers):
+// no caller switches the Endpoints controller off unchecked by forgetting it.
 func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 	first := true
 	job.Op = string(o.Op)
+	if job.Guard == nil {
+		job.Guard = EndpointsGuard(env, a, o, job.APIServers)
+	}
 	job.Plan = func(store *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
 		if first {
 			env.logf("plan", "%s on %s node (root %s)", o.Op, a.Name(), o.Root.Dir)
@@ -45,9 +51,23 @@ func Mutate(env *Env, a distros.Adapter, o distros.Options, job Job) *Job {
 		p.Warnings = append(lint.PreChangeWarnings(o.Root, lo, p), p.Warnings...)
 		p.Remarks = append(lint.PreChangeNotes(p), p.Remarks...)
 		p.Restart = restartFor(a.Name())
+		if o.EndpointsController {
+			// Every adapter reports the Endpoints controller's state after its edit; one that did not
+			// has not established it, and nothing may say it did.
+			switch want := change.StateOf(o.Op == controllers.Enable); p.Endpoints {
+			case "":
+				return nil, fmt.Errorf("internal error: the %s adapter does not report the Endpoints controller's state after the edit", a.Name())
+			case want:
+			default:
+				p.Warnings = append(p.Warnings, fmt.Sprintf("the Endpoints controller stays %s", p.Endpoints))
+			}
+		}
 		return p, nil
 	}
 	job.Unchanged = func(p *change.Plan) string {
+		if p.Endpoints != "" {
+			return fmt.Sprintf("mirroring is already %s and the Endpoints controller %s: nothing to change", p.Mirroring, p.Endpoints)
+		}
 		return fmt.Sprintf("mirroring is already %s: nothing to change", p.Mirroring)
 	}
 	return &job
@@ -126,8 +146,14 @@ func Restart(env *Env, distro string) func(*change.Plan) error {
 
 // ApplyPlan applies a saved plan: its planner checks, each time, that every target still has the bytes
 // the plan recorded and that the node is the one it was made on (force: any node).
+//
+// A disable plan that switches the Endpoints controller off runs EndpointsGuard as disable does: the
+// cluster may have changed since the plan was made.
 func ApplyPlan(env *Env, f *planfile.File, force bool, job Job) *Job {
 	job.Op = f.Operation
+	if a, o, lo, err := planSetup(env.Root, f); err == nil && lo == nil && job.Guard == nil {
+		job.Guard = EndpointsGuard(env, a, o, job.APIServers)
+	}
 	job.Plan = func(store *snapshot.Store, _ *distros.Reads) (*change.Plan, error) {
 		var forced []string
 		if force {
@@ -172,7 +198,7 @@ const lintFixManifestsDir = "manifests-dir"
 // PlanInputs are the inputs a disable or enable plan records: --controller-name and the values of
 // the inputs adapter a declares. apply-plan recomputes the plan's targets from them (PlanTargets).
 func PlanInputs(a distros.Adapter, o distros.Options) planfile.Inputs {
-	in := planfile.Inputs{ControllerName: o.ControllerName, Values: map[string]any{}}
+	in := planfile.Inputs{ControllerName: o.ControllerName, EndpointsController: o.EndpointsController, Values: map[string]any{}}
 	for _, d := range a.Inputs() {
 		if v, ok := o.Inputs[d.Name]; ok {
 			in.Values[d.Name] = v
@@ -208,6 +234,9 @@ func planSetup(root nodefs.Root, f *planfile.File) (distros.Adapter, distros.Opt
 		if in.ControllerName != "" {
 			return nil, distros.Options{}, nil, errors.New("plan: a lint-fix plan records a controller name, which lint --fix does not read; nothing written")
 		}
+		if in.EndpointsController {
+			return nil, distros.Options{}, nil, errors.New("plan: a lint-fix plan records endpoints_controller, which lint --fix does not read; nothing written")
+		}
 		return nil, distros.Options{}, &o, nil
 	case string(controllers.Disable), string(controllers.Enable):
 	default:
@@ -217,7 +246,8 @@ func planSetup(root nodefs.Root, f *planfile.File) (distros.Adapter, distros.Opt
 	if err != nil {
 		return nil, distros.Options{}, nil, fmt.Errorf("plan: %w; nothing written", err)
 	}
-	o := distros.Options{Root: root, Op: controllers.Op(f.Operation), ControllerName: in.ControllerName, Inputs: distros.Values{}}
+	o := distros.Options{Root: root, Op: controllers.Op(f.Operation), ControllerName: in.ControllerName,
+		EndpointsController: in.EndpointsController, Inputs: distros.Values{}}
 	for k, v := range in.Values {
 		if !readsInput(a, k, v) {
 			return nil, o, nil, fmt.Errorf("plan: records input %s=%v, which is not an input of the %s adapter of that kind; nothing written", k, v, a.Name())
@@ -448,4 +478,41 @@ func SavePlan(env *Env, p *change.Plan, op string, in planfile.Inputs, path stri
 		env.logf("warning", "%s holds the complete contents of %s, which has a %s: keep the plan as private as that file, and cite its sha256 rather than paste it", path, t.Path, t.Kind)
 	}
 	return s.SHA256, nil
+}
+
+// MutateFiles is disable and enable on -f files: their own plan. lint's checks look at a node, and -f
+// files are not one.
+func MutateFiles(env *Env, fs *distros.Files, o distros.Options, job Job) *Job {
+	first := true
+	job.Op = string(o.Op)
+	job.Plan = func(_ *snapshot.Store, reads *distros.Reads) (*change.Plan, error) {
+		if first {
+			env.logf("plan", "%s on %d file(s) given with -f", o.Op, len(fs.Paths))
+			first = false
+		}
+		if o.Op == controllers.Disable && o.EndpointsController && !job.APIServers.Skip {
+			// Repository files configure clusters elsewhere: no kube-apiserver of theirs is in reach.
+			return nil, fmt.Errorf("refusing to switch the Endpoints controller off in -f files: the kube-apiserver versions of the cluster they configure cannot be checked from here (every one must be %s or newer; check with `mirrorctl disable --endpoints-controller --dry-run --kubeconfig …` against the cluster), then pass %s", distros.EndpointsFreeAPIServer, distros.SkipAPIServerCheckFlag)
+		}
+		if o.Op == controllers.Disable && o.EndpointsController {
+			env.logf("warning", "%s: the kube-apiserver versions were not checked; one older than %s reads Endpoints (services/proxy), which nothing updates once the Endpoints controller is off", distros.SkipAPIServerCheckFlag, distros.EndpointsFreeAPIServer)
+		}
+		o := o
+		o.Reads = reads
+		p, err := fs.Plan(o)
+		if err != nil {
+			return nil, err
+		}
+		if o.EndpointsController && p.Endpoints != change.StateOf(o.Op == controllers.Enable) {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("the Endpoints controller stays %s", p.Endpoints))
+		}
+		return p, nil
+	}
+	job.Unchanged = func(p *change.Plan) string {
+		if p.Endpoints != "" {
+			return fmt.Sprintf("mirroring is already %s and the Endpoints controller %s: nothing to change", p.Mirroring, p.Endpoints)
+		}
+		return fmt.Sprintf("mirroring is already %s: nothing to change", p.Mirroring)
+	}
+	return &job
 }

@@ -5,8 +5,11 @@ import "github.com/mirrorctl/mirrorctl/change"
 // Result is what every changing command reports. Its JSON keys are public contract; commands with more
 // to say (lint's findings, a plan file, skip's objects) embed it.
 type Result struct {
-	Changed   bool               `json:"changed"`
-	Mirroring string             `json:"mirroring"`
+	Changed   bool   `json:"changed"`
+	Mirroring string `json:"mirroring"`
+	// Endpoints is the Endpoints controller's state after the command, when it switched it
+	// (--endpoints-controller); the key is absent otherwise.
+	Endpoints string             `json:"endpoints_controller,omitempty"`
 	Snapshot  *string            `json:"snapshot"`
 	Files     []FileResult       `json:"files"`
 	Diff      []change.DiffEntry `json:"diff"`
@@ -42,7 +45,7 @@ type FileResult struct {
 
 // NewResult is the result of plan p: every target, changed or not, and the diff of those that change.
 func NewResult(p *change.Plan, dryRun bool) *Result {
-	r := &Result{Mirroring: p.Mirroring, Files: []FileResult{}, Diff: []change.DiffEntry{},
+	r := &Result{Mirroring: p.Mirroring, Endpoints: p.Endpoints, Files: []FileResult{}, Diff: []change.DiffEntry{},
 		Warnings: append([]string{}, p.Warnings...), Notes: append(append([]string{}, p.Remarks...), p.Notes...),
 		Remarks: append([]string{}, p.Remarks...),
 		Distro:  p.Distro, DryRun: dryRun, Plan: p, NodeManager: p.Manager}
@@ -58,7 +61,7 @@ func NewResult(p *change.Plan, dryRun bool) *Result {
 // Add appends a target.
 func (r *Result) Add(f change.FileChange) {
 	ch := f.Changed()
-	r.Files = append(r.Files, FileResult{Path: f.Path, Kind: f.Kind, Changed: ch})
+	r.Files = append(r.Files, FileResult{Path: f.Name(), Kind: f.Kind, Changed: ch})
 	r.Changes = append(r.Changes, f)
 	if ch {
 		r.Changed = true
@@ -70,18 +73,18 @@ func (r *Result) Add(f change.FileChange) {
 // what was written), or appends it.
 func (r *Result) Replace(f change.FileChange) {
 	for i := range r.Files {
-		if r.Files[i].Path != f.Path {
+		if r.Files[i].Path != f.Name() {
 			continue
 		}
 		r.Files = append(r.Files[:i:i], r.Files[i+1:]...)
 		for j := range r.Changes {
-			if r.Changes[j].Path == f.Path {
+			if r.Changes[j].Name() == f.Name() {
 				r.Changes = append(r.Changes[:j:j], r.Changes[j+1:]...)
 				break
 			}
 		}
 		for j := range r.Diff {
-			if r.Diff[j].AfterHeader == f.Path {
+			if r.Diff[j].AfterHeader == f.Name() {
 				r.Diff = append(r.Diff[:j:j], r.Diff[j+1:]...)
 				break
 			}

@@ -8,8 +8,11 @@ import (
 
 // StatusResult is what status reports; its JSON keys are public contract.
 type StatusResult struct {
-	Distro    string              `json:"distro"`
-	Mirroring string              `json:"mirroring"`
+	Distro    string `json:"distro"`
+	Mirroring string `json:"mirroring"`
+	// Endpoints is the Endpoints controller's state over the files, as Mirroring is the mirroring
+	// controller's.
+	Endpoints string              `json:"endpoints_controller"`
 	Agree     bool                `json:"agree"`
 	Files     []change.FileStatus `json:"files"`
 	Warnings  []string            `json:"warnings"`
@@ -40,7 +43,14 @@ func Status(a distros.Adapter, o distros.Options, live func() (change.FileStatus
 	if st.Mirroring == "" {
 		st.Summarize()
 	}
-	r := &StatusResult{Distro: st.Distro, Mirroring: st.Mirroring, Agree: st.Mirroring != change.Mixed,
+	if st.Endpoints == "" {
+		st.SummarizeEndpoints()
+	}
+	if st.Endpoints == change.Mixed {
+		st.Warnings = append(st.Warnings, "the files disagree on the Endpoints controller (see each file's endpoints_controller): `mirrorctl enable --endpoints-controller` or `disable --endpoints-controller` makes them agree")
+	}
+	r := &StatusResult{Distro: st.Distro, Mirroring: st.Mirroring, Endpoints: st.Endpoints,
+		Agree: st.Mirroring != change.Mixed && st.Endpoints != change.Mixed,
 		Files: st.Files, Warnings: append([]string{}, st.Warnings...), NodeManager: st.Manager}
 	if r.Interrupted, err = snapshot.Interrupted(o.Root); err != nil {
 		r.Warnings = append(r.Warnings, "cannot tell whether a change was interrupted: "+err.Error())

@@ -45,6 +45,10 @@ const MaxInterval = time.Second
 // (which the check is named after) before.
 var mirroringChecks = []string{"endpointslice-mirroring-controller", "endpointslicemirroring"}
 
+// endpointsChecks are the Endpoints controller's health check names: its canonical name from 1.28, the
+// only one before (kcm names each check after the controller).
+var endpointsChecks = []string{"endpoints-controller", "endpoint"}
+
 // checks that are not controllers: the leader-election adaptor, the informer-sync check kcm adds once
 // informers run, and the generic ones a healthz mux may carry.
 var nonControllerChecks = map[string]bool{
@@ -56,6 +60,10 @@ type Options struct {
 	URL string // default DefaultURL
 	// Want is the mirroring controller state to wait for: true after enable, false after disable.
 	Want bool
+	// Endpoints, when set, is the Endpoints controller's state to wait for too (a change that switches
+	// it: --endpoints-controller). Without it a change that leaves mirroring as it was would pass at
+	// once, before kcm restarted. nil: not watched.
+	Endpoints *bool
 	// Interval between polls; 0 means MaxInterval, larger values are capped at MaxInterval.
 	Interval time.Duration
 	// Progress receives what Wait is waiting for; nil discards it.
@@ -178,6 +186,22 @@ func (o Observation) Mirroring() bool {
 		}
 	}
 	return false
+}
+
+// EndpointsRunning reports whether the Endpoints controller's check is listed (under either name).
+func (o Observation) EndpointsRunning() bool {
+	for _, n := range endpointsChecks {
+		if _, ok := o.Checks[n]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// endpointsDone reports whether o shows the Endpoints controller as opts want it (always, when they
+// do not watch it or kcm lists no controllers: Done decides about a standby).
+func (opts Options) endpointsDone(o Observation) bool {
+	return opts.Endpoints == nil || !o.Leading() || o.EndpointsRunning() == *opts.Endpoints
 }
 
 // Done reports whether o is what Wait waits for.
@@ -307,7 +331,7 @@ func Wait(ctx context.Context, o Options) error {
 		if firstCert == "" {
 			firstCert = last.Cert
 		}
-		if last.Done(o.Want, o.AcceptStandby) {
+		if last.Done(o.Want, o.AcceptStandby) && o.endpointsDone(last) {
 			p.done(last)
 			return nil
 		}

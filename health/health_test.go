@@ -265,6 +265,28 @@ func TestWaitDisableThroughRestart(t *testing.T) {
 	}
 }
 
+// disable --endpoints-controller where mirroring was off already: the old kcm (mirroring off, the
+// Endpoints controller on) must not pass; the new one without the endpoints-controller check does.
+func TestWaitEndpointsController(t *testing.T) {
+	oldS, oldB := kcmHealthz(true, without(controllers129, "endpointslice-mirroring-controller"))
+	newS, newB := kcmHealthz(true, without(controllers129, "endpointslice-mirroring-controller", "endpoints-controller"))
+	f := newFakeKCM(t, ph(3, oldS, oldB), ph(1, newS, newB))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	off := false
+	if err := Wait(ctx, Options{URL: f.url(), Want: false, Endpoints: &off, Interval: 10 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.hits.Load(); got != 4 {
+		t.Errorf("polled %d times, want 4 (the old kcm three times, then the new one)", got)
+	}
+	// 1.27 names the check "endpoint".
+	o := Parse(kcmHealthz(true, controllers127))
+	if !o.EndpointsRunning() || Parse(kcmHealthz(true, without(controllers127, "endpoint"))).EndpointsRunning() {
+		t.Error("EndpointsRunning does not follow the 1.27 check name")
+	}
+}
+
 func TestWaitEnable127(t *testing.T) {
 	offS, offB := kcmHealthz(true, without(controllers127, "endpointslicemirroring"))
 	onS, onB := kcmHealthz(true, controllers127)

@@ -634,9 +634,7 @@ func controllerFindings(p *podFile, v controllers.Version) (out []Finding, broke
 					continue
 				}
 				msg := fmt.Sprintf("container %s: --controllers entry %q: no controller %q in Kubernetes %s; kube-controller-manager will not start: %q is not in the list of known controllers", manifests.ContainerName, e, name, v, name)
-				if name == controllers.NameCanonical && v.Known && !v.AtLeast(1, 28) {
-					msg += fmt.Sprintf("; before 1.28 the mirroring controller is called %q", controllers.NameAlias)
-				}
+				msg += oldNameHint(name, v)
 				out = append(out, Finding{Check: CheckUnknownController, Severity: Error, Path: p.path, Line: it.line, Message: msg + tableNote})
 			}
 		}
@@ -718,13 +716,26 @@ func configControllerFindings(reads *distros.Reads, st *change.Status, v control
 				continue
 			}
 			msg := fmt.Sprintf("controllerManager.extraArgs controllers entry %q: no controller %q in Kubernetes %s; kubeadm writes it into the kcm manifest at the next upgrade or control-plane join, and kube-controller-manager will not start", e, name, cv)
-			if name == controllers.NameCanonical && cv.Known && !cv.AtLeast(1, 28) {
-				msg += fmt.Sprintf("; before 1.28 the mirroring controller is called %q", controllers.NameAlias)
-			}
+			msg += oldNameHint(name, cv)
 			out = append(out, Finding{Check: CheckUnknownController, Severity: Error, Path: f.Path, Line: line, Message: msg + tableNote})
 		}
 	}
 	return out
+}
+
+// oldNameHint says, for a canonical name used before 1.28, which name that release knows the
+// controller by ("" otherwise).
+func oldNameHint(name string, v controllers.Version) string {
+	if !v.Known || v.AtLeast(1, 28) {
+		return ""
+	}
+	switch name {
+	case controllers.NameCanonical:
+		return fmt.Sprintf("; before 1.28 the mirroring controller is called %q", controllers.NameAlias)
+	case controllers.EndpointsCanonical:
+		return fmt.Sprintf("; before 1.28 the Endpoints controller is called %q", controllers.EndpointsAlias)
+	}
+	return ""
 }
 
 // disagreements reports a ClusterConfiguration that would regenerate a different kcm command line.
@@ -747,6 +758,9 @@ func disagreements(st *change.Status) []Finding {
 		case f.Mirroring != man.Mirroring && f.Mirroring != change.Unknown:
 			out = append(out, Finding{Check: CheckDisagreement, Severity: Warning, Path: f.Path,
 				Message: fmt.Sprintf("mirroring is %s here but %s in %s: `kubeadm upgrade` and control-plane joins regenerate the manifest from the ClusterConfiguration (--controllers=%s); run `mirrorctl %s --kubeadm-config %s` to make them agree", f.Mirroring, man.Mirroring, man.Path, ctl, opFor(man.Mirroring), f.Path)})
+		case f.Endpoints != man.Endpoints && f.Endpoints != change.Unknown && man.Endpoints != change.Unknown && f.Endpoints != "" && man.Endpoints != "":
+			out = append(out, Finding{Check: CheckDisagreement, Severity: Warning, Path: f.Path,
+				Message: fmt.Sprintf("the Endpoints controller is %s here but %s in %s: `kubeadm upgrade` and control-plane joins regenerate the manifest from the ClusterConfiguration (--controllers=%s); run `mirrorctl %s --endpoints-controller --kubeadm-config %s` to make them agree", f.Endpoints, man.Endpoints, man.Path, ctl, opFor(man.Endpoints), f.Path)})
 		case normalize(ctl) != normalize(manCtl):
 			out = append(out, Finding{Check: CheckDisagreement, Severity: Warning, Path: f.Path,
 				Message: fmt.Sprintf("kubeadm would write --controllers=%s but %s has --controllers=%s: the next `kubeadm upgrade` changes which controllers run", ctl, man.Path, manCtl)})
@@ -755,8 +769,9 @@ func disagreements(st *change.Status) []Finding {
 	return out
 }
 
-// normalize writes both names of the mirroring controller the same way, so a list naming it by its
-// alias and one naming it canonically compare equal (kcm resolves aliases first).
+// normalize writes both names of the mirroring controller, and of the Endpoints controller, the same
+// way, so a list naming one by its alias and one naming it canonically compare equal (kcm resolves
+// aliases first).
 func normalize(list string) string {
 	e := strings.Split(list, ",")
 	for i, x := range e {
@@ -764,8 +779,11 @@ func normalize(list string) string {
 		if strings.HasPrefix(x, "-") {
 			sign, x = "-", x[1:]
 		}
-		if controllers.IsMirroringName(x) {
+		switch {
+		case controllers.IsMirroringName(x):
 			e[i] = sign + controllers.NameCanonical
+		case controllers.IsEndpointsName(x):
+			e[i] = sign + controllers.EndpointsCanonical
 		}
 	}
 	return strings.Join(e, ",")

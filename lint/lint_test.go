@@ -412,7 +412,13 @@ func TestKnownFor(t *testing.T) {
 		{"1.29", "service", true, ""}, // cloud loop alias
 		{"1.37", "service", false, ""},
 		{"1.37", "selinux-warning-controller", true, ""},
-		{"1.28", "endpointslice-mirroring-controller", true, "1.27 and 1.29"},
+		// 1.28 is generated (its names package's KCMControllerAliases): no interpolation note.
+		{"1.28", "endpointslice-mirroring-controller", true, ""},
+		{"1.28", "endpoints-controller", true, ""},
+		{"1.28", "endpoint", true, ""},
+		{"1.27", "endpoint", true, ""},
+		{"1.27", "endpoints-controller", false, ""},
+		{"1.30", "endpointslice-mirroring-controller", true, "1.29 and 1.31"},
 		{"1.33", "podcertificaterequest-cleaner-controller", true, "1.31 and 1.36"},
 		{"1.22", "endpointslicemirroring", true, "1.27"},
 		{"1.40", "selinux-warning-controller", true, "1.37"},

@@ -355,11 +355,17 @@ func (m *Manifest) Edit(op controllers.Op, name string) (out []byte, changed boo
 // Edited is Edit returning the edited manifest parsed, the parse that checked the edit: a caller
 // reading the new state from it does not parse the new bytes a second time. Unchanged, it is m.
 func (m *Manifest) Edited(op controllers.Op, name string) (after *Manifest, changed bool, err error) {
+	return m.EditedSwitch(op, controllers.Mirror(name))
+}
+
+// EditedSwitch is Edited for every controller of sw (with --endpoints-controller, the Endpoints
+// controller too).
+func (m *Manifest) EditedSwitch(op controllers.Op, sw controllers.Switch) (after *Manifest, changed bool, err error) {
 	occ, err := m.Controllers()
 	if err != nil {
 		return nil, false, err
 	}
-	planned, changed := controllers.Edit(op, occ, name)
+	planned, changed := sw.Edit(op, occ)
 	if !changed {
 		return m, false, nil
 	}
@@ -532,4 +538,28 @@ func (m *Manifest) insertFlag(value string) (yamledit.Splice, error) {
 		return yamledit.Splice{}, fmt.Errorf("container %s: cannot find the list item line of %q", ContainerName, anchor.Value)
 	}
 	return s, err
+}
+
+// ContainerImage reads the image of the container named name in a static pod manifest (another
+// component's: kube-apiserver's, for the version it runs), with Parse's YAML policy. Errors are one
+// line without the file name.
+func ContainerImage(data []byte, name string) (string, error) {
+	f, err := parsePolicy(yamledit.Decode(bytes.Clone(data)))
+	if err != nil {
+		return "", err
+	}
+	doc := f.Docs[0]
+	if doc.Kind != yaml.MappingNode || scalarField(doc, "kind") != "Pod" {
+		return "", errors.New("not a Pod manifest")
+	}
+	containers := field(field(doc, "spec"), "containers")
+	if containers == nil || containers.Kind != yaml.SequenceNode {
+		return "", errors.New("Pod has no spec.containers list")
+	}
+	for _, c := range containers.Content {
+		if c.Kind == yaml.MappingNode && scalarField(c, "name") == name {
+			return scalarField(c, "image"), nil
+		}
+	}
+	return "", fmt.Errorf("no container named %q", name)
 }

@@ -89,6 +89,11 @@ func ReadKubeadmConfig(data []byte) (*KubeadmState, error) {
 
 // EditKubeadmConfig is ParseKubeadmConfig, then Edit.
 func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
+	return EditKubeadmConfigSelection(data, op, controllers.Selection{ControllerName: nameOverride})
+}
+
+// EditKubeadmConfigSelection is ParseKubeadmConfig, then EditSelection.
+func EditKubeadmConfigSelection(data []byte, op controllers.Op, sel controllers.Selection) (out []byte, after *KubeadmState, changed bool, err error) {
 	if op != controllers.Disable && op != controllers.Enable {
 		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
 	}
@@ -96,7 +101,7 @@ func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out
 	if err != nil {
 		return nil, nil, false, err
 	}
-	return k.Edit(op, nameOverride)
+	return k.EditSelection(op, sel)
 }
 
 // Edit returns the new bytes (== the parsed bytes when unchanged) and the state after the edit.
@@ -107,15 +112,21 @@ func EditKubeadmConfig(data []byte, op controllers.Op, nameOverride string) (out
 // with whatever extraArgs says. In v1beta4/v1 lists, several controllers entries become several
 // --controllers flags, which kube-controller-manager concatenates; they are edited like repeated flags.
 func (k *KubeadmConfig) Edit(op controllers.Op, nameOverride string) (out []byte, after *KubeadmState, changed bool, err error) {
+	return k.EditSelection(op, controllers.Selection{ControllerName: nameOverride})
+}
+
+// EditSelection is Edit for every controller sel asks for (with Endpoints, the Endpoints controller
+// too), the names chosen for the config's kubernetesVersion.
+func (k *KubeadmConfig) EditSelection(op controllers.Op, sel controllers.Selection) (out []byte, after *KubeadmState, changed bool, err error) {
 	if op != controllers.Disable && op != controllers.Enable {
 		return nil, nil, false, fmt.Errorf("unknown operation %q", op)
 	}
 	cc, before := k.cc, k.state
-	name, err := controllers.NameFor(before.Version, nameOverride)
+	sw, err := sel.For(before.Version)
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("%s: kubernetesVersion: %w", cc.what(), err)
 	}
-	edits, wantList, changed, err := cc.plan(k.args, op, name)
+	edits, wantList, changed, err := cc.plan(k.args, op, sw)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -152,9 +163,20 @@ type clusterConfig struct {
 	version    controllers.Version
 	kindKey    *yaml.Node
 	style      yamledit.Indentation
+
+	// An embedded ClusterConfiguration (Cluster API) or controllerManager holder (k0sctl): the key
+	// whose value is root, and the name errors give it. Both nil/"" for a kubeadm document.
+	holderKey *yaml.Node
+	label     string
+	// missing are keys between root and controllerManager that do not exist yet (Cluster API's
+	// clusterConfiguration when only kubeadmConfigSpec is there): created with it.
+	missing []string
 }
 
 func (cc *clusterConfig) what() string {
+	if cc.label != "" {
+		return cc.label
+	}
 	what := "ClusterConfiguration"
 	if cc.configMap {
 		what = "ConfigMap data.ClusterConfiguration"
@@ -435,6 +457,35 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cc.missing != nil {
+		cmK, cmV = nil, nil // root is the parent of the missing keys, not the ClusterConfiguration
+	}
+	if cmK == nil && cc.holderKey != nil {
+		// An embedded mapping: below its key, at its children's column.
+		clear, empty, err := cc.emptyValue(cc.holderKey, cc.root)
+		if err != nil {
+			return nil, err
+		}
+		col := yamledit.IndentOf(cc.holderKey) + cc.style.Step
+		if !empty {
+			if err := cc.blockChildren(cc.holderKey, cc.root); err != nil {
+				return nil, err
+			}
+			col = yamledit.IndentOf(cc.root.Content[0])
+		}
+		loc.create = func(q string) []yamledit.LineEdit {
+			var ls []string
+			c := col
+			for _, m := range cc.missing {
+				ls = append(ls, pad(c)+m+":")
+				c += cc.style.Step
+			}
+			ls = append(ls, pad(c)+"controllerManager:")
+			ls = append(ls, cc.extraArgsLines(c+cc.style.Step, q)...)
+			return insertAfter(cc.holderKey, ls, clear)
+		}
+		return loc, nil
+	}
 	if cmK == nil {
 		// Right after "kind: ClusterConfiguration", at the top level's column.
 		if _, err := cc.locate(cc.kindKey, false); err != nil {
@@ -502,6 +553,9 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 			return nil, err
 		}
 		if k == nil {
+			if flow {
+				return cc.flowCreate(loc, eaV, func(q string) string { return "controllers: " + q })
+			}
 			if err := cc.blockChildren(eaK, eaV); err != nil {
 				return nil, err
 			}
@@ -581,6 +635,9 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		}
 		loc.values = append(loc.values, e)
 	}
+	if len(loc.values) == 0 && flow {
+		return cc.flowCreate(loc, eaV, func(q string) string { return "{name: controllers, value: " + q + "}" })
+	}
 	if len(loc.values) == 0 {
 		if err := cc.blockChildren(eaK, eaV); err != nil {
 			return nil, err
@@ -594,6 +651,19 @@ func (cc *clusterConfig) extraArgs() (*argsLocation, error) {
 		loc.create = func(q string) []yamledit.LineEdit {
 			return insertAfter(eaK, cc.entryLines(dash, q, off), nil)
 		}
+	}
+	return loc, nil
+}
+
+// flowCreate adds the controllers entry inside a one-line flow collection ("extraArgs: {a: b}"),
+// on its line, rather than re-rendering it.
+func (cc *clusterConfig) flowCreate(loc *argsLocation, coll *yaml.Node, entry func(quoted string) string) (*argsLocation, error) {
+	if _, err := cc.doc.FlowAppend(coll, ""); err != nil {
+		return nil, cc.nodeErr(coll, "extraArgs: %s", err)
+	}
+	loc.create = func(q string) []yamledit.LineEdit {
+		e, _ := cc.doc.FlowAppend(coll, entry(q))
+		return []yamledit.LineEdit{e}
 	}
 	return loc, nil
 }
@@ -709,9 +779,9 @@ func (cc *clusterConfig) state() (*KubeadmState, *argsLocation, error) {
 }
 
 // plan computes the edits for op: the new effective controllers list and whether anything changes.
-func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) ([]yamledit.LineEdit, []string, bool, error) {
+func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, sw controllers.Switch) ([]yamledit.LineEdit, []string, bool, error) {
 	if len(a.values) == 0 {
-		out, changed := controllers.Edit(op, [][]string{slices.Clone(KubeadmDefaultControllers)}, name)
+		out, changed := sw.Edit(op, [][]string{slices.Clone(KubeadmDefaultControllers)})
 		if !changed {
 			return nil, nil, false, nil
 		}
@@ -719,7 +789,7 @@ func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) (
 		return a.create(yamledit.Render(yaml.DoubleQuotedStyle, value)), out[0], true, nil
 	}
 	occ := a.occurrences()
-	out, changed := controllers.Edit(op, occ, name)
+	out, changed := sw.Edit(op, occ)
 	if !changed {
 		return nil, nil, false, nil
 	}
@@ -736,10 +806,16 @@ func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) (
 				// controllers.Edit adds its entry at the end, inside the default part. It adds one only
 				// when no entry mentions the controller any more, so at the front it means the same;
 				// the check below proves that rather than trusting it.
-				moved := append([]string{out[i][n-1]}, out[i][:n-1]...)
+				// With --endpoints-controller it may have added two: move every trailing entry that
+				// names a switched controller.
+				k := n - 1
+				for k > 0 && sw.Is(strings.TrimPrefix(out[i][k-1], "-")) {
+					k--
+				}
+				moved := append(slices.Clone(out[i][k:]), out[i][:k]...)
 				trial := slices.Clone(out)
 				trial[i] = moved
-				if value, ok = unmerge(v.merge, moved); ok && controllers.MirroringEnabled(controllers.Flatten(trial)) == (op == controllers.Enable) {
+				if value, ok = unmerge(v.merge, moved); ok && sw.Done(op, controllers.Flatten(trial)) {
 					out[i] = moved
 				} else {
 					ok = false
@@ -754,6 +830,82 @@ func (cc *clusterConfig) plan(a *argsLocation, op controllers.Op, name string) (
 		edits = append(edits, loc.Replace(yamledit.RenderIn(loc.style, value, loc.flow)))
 	}
 	return edits, controllers.Flatten(out), true, nil
+}
+
+// Embedded is a ClusterConfiguration-shaped mapping inside a document that is not a kubeadm config:
+// Cluster API's KubeadmConfigSpec.clusterConfiguration, or k0s's ClusterConfig spec embedded in a
+// k0sctl file. Both hold controllerManager.extraArgs as kubeadm does (a map, or with List a list of
+// {name, value}), and both replace the default list whole with a controllers entry.
+type Embedded struct {
+	cc    *clusterConfig
+	args  *argsLocation
+	state *KubeadmState
+	def   []string
+}
+
+// EmbeddedOptions describe the embedded mapping.
+type EmbeddedOptions struct {
+	What    string              // how errors name it: `KubeadmControlPlane "cp" (controlplane.cluster.x-k8s.io/v1beta2)`
+	Version controllers.Version // the Kubernetes version it is for (unknown: the alias is written)
+	// List: extraArgs is a list of {name, value} whose names are unique (Cluster API v1beta2), so one
+	// controllers item at most.
+	List bool
+	// Default is the list kcm gets when extraArgs sets no controllers (KubeadmDefaultControllers when nil).
+	Default []string
+	// Roots are every document root of the file, for the indentation style of inserted lines.
+	Roots []*yaml.Node
+	// Missing are keys to create between the mapping given and controllerManager (the mapping is
+	// then their parent): ["clusterConfiguration"] for a KubeadmConfigSpec without one.
+	Missing []string
+}
+
+// ParseEmbedded reads the mapping held by key in doc.
+func ParseEmbedded(doc *yamledit.LineDoc, key, m *yaml.Node, o EmbeddedOptions) (*Embedded, error) {
+	if m == nil || (m.Kind != yaml.MappingNode && !yamledit.IsEmpty(m)) {
+		return nil, fmt.Errorf("%s: line %d: %s is %s, not a map", o.What, doc.FileLine(key.Line), key.Value, yamledit.KindName(m))
+	}
+	def := o.Default
+	if def == nil {
+		def = KubeadmDefaultControllers
+	}
+	cc := &clusterConfig{doc: doc, root: m, list: o.List, version: o.Version, holderKey: key, label: o.What, apiVersion: o.What, missing: o.Missing}
+	cc.style = yamledit.DetectIndent(append([]*yaml.Node{m}, o.Roots...)...)
+	a, err := cc.extraArgs()
+	if err != nil {
+		return nil, err
+	}
+	if o.List && len(a.values) > 1 {
+		return nil, fmt.Errorf("%s: line %d: %d controllers items in controllerManager.extraArgs; Cluster API requires unique names", o.What, cc.doc.SpanLine(a.values[1].loc.LineSpan), len(a.values))
+	}
+	st := &KubeadmState{Version: o.Version, Controllers: slices.Clone(def)}
+	if len(a.values) > 0 {
+		st.Set = true
+		st.Line = cc.fileLine(a.values[0].key.Line)
+		st.Controllers = append([]string{}, controllers.Flatten(a.occurrences())...)
+	}
+	st.Mirroring = controllers.MirroringEnabled(st.Controllers)
+	return &Embedded{cc: cc, args: a, state: st, def: def}, nil
+}
+
+// State is what the embedded mapping says about --controllers.
+func (e *Embedded) State() *KubeadmState { return e.state }
+
+// Edit returns the edits of the file's lines for op with the controllers of sw, and the controllers
+// list they give; changed is false when they are already as op wants.
+func (e *Embedded) Edit(op controllers.Op, sw controllers.Switch) (edits []yamledit.LineEdit, after []string, changed bool, err error) {
+	if len(e.args.values) == 0 {
+		out, changed := sw.Edit(op, [][]string{slices.Clone(e.def)})
+		if !changed {
+			return nil, e.state.Controllers, false, nil
+		}
+		value := controllers.Join(out[0])
+		return e.cc.doc.ToFile(e.args.create(yamledit.Render(yaml.DoubleQuotedStyle, value))), out[0], true, nil
+	}
+	le, want, changed, err := e.cc.plan(e.args, op, sw)
+	if err != nil || !changed {
+		return nil, e.state.Controllers, false, err
+	}
+	return e.cc.doc.ToFile(le), want, true, nil
 }
 
 // oneLine folds a decoder's or kubeadm's message onto one line.

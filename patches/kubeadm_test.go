@@ -132,7 +132,7 @@ func checkOnlyControllerLines(t *testing.T, before, after string) {
 		}
 		ok := false
 		for i, a := range added {
-			if !used[i] && valueChangeOnly(r, a) {
+			if !used[i] && (valueChangeOnly(r, a) || flowInsertOnly(r, a)) {
 				used[i], ok = true, true
 				break
 			}
@@ -152,6 +152,22 @@ func checkOnlyControllerLines(t *testing.T, before, after string) {
 }
 
 var controllersValueRe = regexp.MustCompile(`^[*a-z0-9,-]*$`)
+
+// flowEntryRe is a controllers entry added inside a one-line flow map or list, and nothing else.
+var flowEntryRe = regexp.MustCompile(`^(, )?(controllers: "[*a-z0-9,-]*"|\{name: controllers, value: "[*a-z0-9,-]*"\})$`)
+
+// flowInsertOnly reports whether b is a with one controllers entry inserted, inside a flow collection.
+func flowInsertOnly(a, b string) bool {
+	p := 0
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	s := 0
+	for s < len(a)-p && s < len(b)-p && a[len(a)-1-s] == b[len(b)-1-s] {
+		s++
+	}
+	return p == len(a)-s && flowEntryRe.MatchString(b[p:len(b)-s]) && strings.ContainsAny(a[p:], "}]")
+}
 
 // valueChangeOnly reports whether a and b differ only in a controllers value inside the line.
 func valueChangeOnly(a, b string) bool {
@@ -437,7 +453,8 @@ func TestKubeadmEdgeCases(t *testing.T) {
 		{name: "entry not a map", in: head + "controllerManager:\n  extraArgs:\n  - controllers=*\n", wantErr: "not a {name, value} map"},
 		{name: "v1beta4 map", in: head + "controllerManager:\n  extraArgs:\n    controllers: '*'\n", wantErr: "must be a list"},
 		{name: "controllerManager a string", in: head + "controllerManager: yes\n", wantErr: "not a map"},
-		{name: "flow extraArgs without controllers", in: head + "controllerManager:\n  extraArgs: [{name: a, value: b}]\n", wantErr: "flow style"},
+		{name: "flow extraArgs without controllers", in: head + "controllerManager:\n  extraArgs: [{name: a, value: b}]\n", want: []string{`  extraArgs: [{name: a, value: b}, {name: controllers, value: "*,bootstrapsigner,tokencleaner,-endpointslice-mirroring-controller"}]`}},
+		{name: "flow extraArgs over two lines", in: head + "controllerManager:\n  extraArgs: [{name: a, value: b},\n    {name: c, value: d}]\n", wantErr: "several lines"},
 		{name: "mixed line endings", in: "apiVersion: kubeadm.k8s.io/v1beta4\r\nkind: ClusterConfiguration\n", wantErr: "mixed CRLF and LF"},
 		{name: "lone carriage return", in: "apiVersion: kubeadm.k8s.io/v1beta4\rkind: ClusterConfiguration\n", wantErr: "carriage return"},
 		{name: "content on marker line", in: "--- {a: 1}\n" + head, wantErr: "content after the document marker"},

@@ -52,6 +52,9 @@ func (e *emitter) list(indent int, k string, items []string) {
 func (e *emitter) inputs(in *Inputs) {
 	e.b.WriteString("inputs:\n")
 	e.key(2, "controller_name", in.ControllerName)
+	if in.EndpointsController {
+		e.raw(2, "endpoints_controller", "true")
+	}
 	if len(in.Values) == 0 {
 		e.raw(2, "values", "{}")
 		return

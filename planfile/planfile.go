@@ -109,6 +109,8 @@ type Target struct {
 // change, so what a plan may write is decided by the adapter, never by the plan file.
 type Inputs struct {
 	ControllerName string
+	// EndpointsController is --endpoints-controller: the plan switches the Endpoints controller too.
+	EndpointsController bool
 	// Values by input name: a string, a bool or a []string (distros.Values). Unset and empty values
 	// are not recorded.
 	Values map[string]any
@@ -116,11 +118,14 @@ type Inputs struct {
 
 // File is a plan.
 type File struct {
-	Format           string
-	Operation        string // "disable", "enable", "lint-fix", …
-	Distro           string
-	MirroringAfter   string // the state after applying: "enabled" or "disabled"
-	Changed          bool   // applying would change at least one file
+	Format         string
+	Operation      string // "disable", "enable", "lint-fix", …
+	Distro         string
+	MirroringAfter string // the state after applying: "enabled" or "disabled"
+	// EndpointsAfter is the Endpoints controller's state after applying, in a plan that switches it
+	// ("" otherwise, and the key is not written: plans without it read as before).
+	EndpointsAfter   string
+	Changed          bool // applying would change at least one file
 	MirrorctlVersion string
 	Created          time.Time // UTC, whole seconds
 	Node             Identity
@@ -140,6 +145,7 @@ type wire struct {
 	Operation        string      `yaml:"operation"`
 	Distro           string      `yaml:"distro"`
 	MirroringAfter   string      `yaml:"mirroring_after"`
+	EndpointsAfter   string      `yaml:"endpoints_after"`
 	Changed          bool        `yaml:"changed"`
 	MirrorctlVersion string      `yaml:"mirrorctl_version"`
 	Created          string      `yaml:"created"`
@@ -152,8 +158,9 @@ type wire struct {
 }
 
 type wireInputs struct {
-	ControllerName string         `yaml:"controller_name"`
-	Values         map[string]any `yaml:"values"`
+	ControllerName      string         `yaml:"controller_name"`
+	EndpointsController bool           `yaml:"endpoints_controller"`
+	Values              map[string]any `yaml:"values"`
 }
 
 // header opens every plan; it is covered by the checksum like everything else.
@@ -175,7 +182,7 @@ func Build(p *change.Plan, op string, identity Identity, toolVersion string, now
 		return nil, fmt.Errorf("planfile: operation %q: want lower-case letters and dashes", op)
 	}
 	f := &File{
-		Format: Format, Operation: op, Distro: p.Distro, MirroringAfter: p.Mirroring,
+		Format: Format, Operation: op, Distro: p.Distro, MirroringAfter: p.Mirroring, EndpointsAfter: p.Endpoints,
 		MirrorctlVersion: toolVersion, Created: now.UTC().Truncate(time.Second), Node: identity,
 		Warnings: append([]string{}, p.Warnings...), Notes: append([]string{}, p.Notes...),
 	}
@@ -251,6 +258,9 @@ func emit(f *File) []byte {
 	e.key(0, "operation", f.Operation)
 	e.key(0, "distro", f.Distro)
 	e.key(0, "mirroring_after", f.MirroringAfter)
+	if f.EndpointsAfter != "" {
+		e.key(0, "endpoints_after", f.EndpointsAfter)
+	}
 	e.raw(0, "changed", boolText(f.Changed))
 	e.key(0, "mirrorctl_version", f.MirrorctlVersion)
 	e.key(0, "created", f.Created.UTC().Format(time.RFC3339))
@@ -337,7 +347,7 @@ func Parse(data []byte) (*File, error) {
 		return nil, fmt.Errorf("%w: created %q: not an RFC 3339 time", ErrMalformed, w.Created)
 	}
 	f := &File{
-		Format: w.Format, Operation: w.Operation, Distro: w.Distro, MirroringAfter: w.MirroringAfter,
+		Format: w.Format, Operation: w.Operation, Distro: w.Distro, MirroringAfter: w.MirroringAfter, EndpointsAfter: w.EndpointsAfter,
 		Changed: w.Changed, MirrorctlVersion: w.MirrorctlVersion, Created: created.UTC(), Node: w.Node,
 		Warnings: nonNil(w.Warnings), Notes: nonNil(w.Notes), Diff: w.Diff, Files: w.Files, Checksum: want,
 	}
@@ -362,6 +372,11 @@ func Parse(data []byte) (*File, error) {
 func (f *File) validate() error {
 	if !opRE().MatchString(f.Operation) {
 		return fmt.Errorf("operation %q: not an operation", f.Operation)
+	}
+	switch f.EndpointsAfter {
+	case "", change.Enabled, change.Disabled:
+	default:
+		return fmt.Errorf("endpoints_after %q: want enabled or disabled", f.EndpointsAfter)
 	}
 	seen := map[string]bool{}
 	changed := false
@@ -415,7 +430,7 @@ var inputNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompi
 
 // Recorded returns the inputs as a plan records them: empty values dropped, lists copied.
 func (in Inputs) Recorded() *Inputs {
-	out := &Inputs{ControllerName: in.ControllerName, Values: map[string]any{}}
+	out := &Inputs{ControllerName: in.ControllerName, EndpointsController: in.EndpointsController, Values: map[string]any{}}
 	for k, v := range in.Values {
 		switch v := v.(type) {
 		case string:
@@ -437,7 +452,7 @@ func (in Inputs) Recorded() *Inputs {
 
 // decodeInputs checks the decoded inputs: names an input could have, values of the three kinds.
 func decodeInputs(w *wireInputs) (*Inputs, error) {
-	in := &Inputs{ControllerName: w.ControllerName, Values: map[string]any{}}
+	in := &Inputs{ControllerName: w.ControllerName, EndpointsController: w.EndpointsController, Values: map[string]any{}}
 	for k, v := range w.Values {
 		if !inputNameRE().MatchString(k) {
 			return nil, fmt.Errorf("%q: not an input name", k)
@@ -521,7 +536,7 @@ func (f *File) Changes() []change.FileChange {
 // Plan wraps changes (from Changes or Check) with the plan's operation, distro, state and messages.
 func (f *File) Plan(changes []change.FileChange) *change.Plan {
 	return &change.Plan{
-		Distro: f.Distro, Op: controllers.Op(f.Operation), Files: changes, Mirroring: f.MirroringAfter,
+		Distro: f.Distro, Op: controllers.Op(f.Operation), Files: changes, Mirroring: f.MirroringAfter, Endpoints: f.EndpointsAfter,
 		Warnings: append([]string{}, f.Warnings...), Notes: append([]string{}, f.Notes...),
 	}
 }

@@ -262,6 +262,21 @@ func (f *File) InsertInto(path string, k, v *yaml.Node, lines []string) ([]Splic
 		indent := k.Column - 1 + 2
 		text := comment + f.EOL + strings.TrimSuffix(f.IndentLines(indent, lines), f.EOL)
 		return []Splice{{valStart, le, text}}, nil
+	case v.Kind == yaml.MappingNode && len(lines) == 1:
+		// A one-line flow mapping takes the entry inside its braces; the rest of the line stays.
+		start, err := f.Offset(v.Line, v.Column)
+		if err != nil {
+			return nil, err
+		}
+		end := f.FlowEnd(start)
+		if end < 0 {
+			return nil, fmt.Errorf("%s: is a flow mapping ({...}) over several lines; write it on one line or as a block mapping", path)
+		}
+		at := end - 1
+		for at > start+1 && (f.Data[at-1] == ' ' || f.Data[at-1] == '\t') {
+			at--
+		}
+		return []Splice{{at, at, ", " + strings.TrimSpace(lines[0])}}, nil
 	case v.Kind == yaml.MappingNode:
 		return nil, fmt.Errorf("%s: is a flow mapping ({...}); write it as a block mapping", path)
 	}

@@ -437,3 +437,65 @@ func (d *LineDoc) Block(key, v *yaml.Node) (*LineDoc, error) {
 	}
 	return &LineDoc{Lines: content, Base: d.Base + hl + 1, Shift: indent}, nil
 }
+
+// ErrFlowMultiLine is a flow collection that does not close on the line it opens on.
+var ErrFlowMultiLine = errors.New("is a flow collection ({...} or [...]) over several lines; write it on one line or as a block")
+
+// FlowAppend is the edit that adds entry as the last element of the one-line flow collection v
+// ("{a: b}" becomes "{a: b, entry}"), inside its line: the rest of the line stays as written. An
+// empty entry only checks that it can be done.
+func (d *LineDoc) FlowAppend(v *yaml.Node, entry string) (LineEdit, error) {
+	li := v.Line - 1
+	if v.Style&yaml.FlowStyle == 0 || li < 0 || li >= len(d.Lines) {
+		return LineEdit{}, ErrUnlocated
+	}
+	line := trimEOL(d.Lines[li])
+	start, ok := ByteCol(line, v.Column)
+	if !ok || start >= len(line) || (line[start] != '{' && line[start] != '[') {
+		return LineEdit{}, ErrUnlocated
+	}
+	end := flowClose(line, start)
+	if end < 0 {
+		return LineEdit{}, ErrFlowMultiLine
+	}
+	at := end
+	for at > start+1 && (line[at-1] == ' ' || line[at-1] == '\t') {
+		at--
+	}
+	sep := ", "
+	if at == start+1 {
+		sep = ""
+	}
+	return LineEdit{Line: li, Start: at, End: at, Repl: sep + entry}, nil
+}
+
+// flowClose is the index of the bracket that closes the flow collection opening at line[start], or -1
+// when the line ends first.
+func flowClose(line string, start int) int {
+	depth := 0
+	quote := byte(0)
+	for i := start; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote == '"' && c == '\\':
+			i++
+		case quote == '\'' && c == '\'' && i+1 < len(line) && line[i+1] == '\'':
+			i++
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && i > 0 && (line[i-1] == ' ' || line[i-1] == '\t'):
+			return -1
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}

@@ -667,4 +667,56 @@ for cmd in "${readme_cmds[@]}"; do
 done
 [ "$failed" -eq "$f0" ] || true
 
+# --- 13. endpoints_controller: the Endpoints controller too (issue 16 §3) ----
+f0=$failed
+# apiserver NAME VERSION: the node gets kube-apiserver's manifest as real kubeadm writes it.
+apiserver() {
+	cp "$repo/testdata/kubeadm/$2/kube-apiserver.yaml" "$work/roots/$1/etc/kubernetes/manifests/kube-apiserver.yaml"
+	rm -rf "$work/pristine/$1"
+	cp -a "$work/roots/$1" "$work/pristine/$1"
+}
+node ep1
+apiserver ep1 v1.37
+node ep2
+apiserver ep2 v1.36
+inventory "$work/inv-ep1.yml" ep1
+inventory "$work/inv-ep2.yml" ep2
+# Check mode needs mirrorctl on the node already (section 1b).
+play "$work/ep-install.log" "$work/inv-ep2.yml" -e mirrorctl_install_only=true >/dev/null
+log=$work/ep1.log
+rc=$(play "$log" "$work/inv-ep1.yml" -v -e mirrorctl_endpoints_controller=true)
+check "endpoints: 1.37 node exits 0, changed" eq "$rc/$(status "$log" ep1)" 0/changed
+check "endpoints: result says both controllers disabled, ran --endpoints-controller" \
+	result_is "$log" ep1 'r["mirroring"] == "disabled" and r["endpoints_controller"] == "disabled" and "--endpoints-controller" in r["cmd"]'
+check "endpoints: the manifest switches the Endpoints controller off" \
+	grep -qE -- '--controllers=\*,bootstrapsigner,tokencleaner,-endpointslice(mirroring|-mirroring-controller),-endpoints?(-controller)?$' \
+	"$work/roots/ep1/$manifest_rel"
+check "endpoints: the warning that other control-plane nodes were not checked is an Ansible warning" \
+	grep -q 'other control-plane nodes were not checked' "$log"
+log=$work/ep2.log
+rc=$(play "$log" "$work/inv-ep2.yml" --check -e mirrorctl_endpoints_controller=true)
+check "endpoints: 1.36 apiserver fails the task" eq "$(status "$log" ep2)" fatal
+check "endpoints: the refusal names the apiserver manifest and its version" \
+	grep -qF -- "runs Kubernetes 1.36 (/etc/kubernetes/manifests/kube-apiserver.yaml" "$log"
+check "endpoints: refused node untouched" same_tree "$work/roots/ep2" "$work/pristine/ep2"
+log=$work/ep2-skip.log
+rc=$(play "$log" "$work/inv-ep2.yml" -v -e mirrorctl_endpoints_controller=true -e mirrorctl_skip_apiserver_version_check=true)
+check "endpoints: skip_apiserver_version_check proceeds" eq "$rc/$(status "$log" ep2)" 0/changed
+check "endpoints: ...with mirrorctl's warning as an Ansible warning" \
+	grep -q '^\[WARNING\]: --skip-apiserver-version-check: the kube-apiserver versions were not' "$log"
+# The modules on their own: enable passes --endpoints-controller and reports both controllers back on;
+# mirrorctl_info reports the state and passes nothing (a status always reports it).
+log=$work/ep1-enable.log
+adhoc "$log" -v -m mirrorctl.mirrorctl.mirrorctl -a "state=enabled endpoints_controller=true binary=$bin root=$work/roots/ep1 kubeadm_config=/$kubeadm_cfg_rel"
+check "endpoints: ad-hoc enable with endpoints_controller: changed, both controllers enabled" \
+	adhoc_is "$log" 'r["changed"] and r["mirroring"] == "enabled" and r["endpoints_controller"] == "enabled" and "--endpoints-controller" in r["cmd"]'
+check "endpoints: ...the manifest is the original again" cmp -s "$work/roots/ep1/$manifest_rel" "$work/pristine/ep1/$manifest_rel"
+log=$work/ep1-info.log
+adhoc "$log" -m mirrorctl.mirrorctl.mirrorctl_info -a "endpoints_controller=true binary=$bin root=$work/roots/ep2"
+check "endpoints: mirrorctl_info reports the Endpoints controller, without passing the option" \
+	adhoc_is "$log" 'r["endpoints_controller"] == "disabled" and "--endpoints-controller" not in r["cmd"]'
+check "endpoints: a plain disable's result has no endpoints_controller" \
+	result_is "$work/run.log" cp1 '"endpoints_controller" not in r'
+[ "$failed" -eq "$f0" ] || show_log "$log"
+
 finish

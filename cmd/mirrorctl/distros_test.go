@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,8 +24,12 @@ func caseFlags(t *testing.T, dir string) []string {
 	}
 	var flags []string
 	for k, v := range o {
-		if _, ok := distros.LookupInput(k); !ok && k != "controller-name" {
+		if _, ok := distros.LookupInput(k); !ok && k != "controller-name" && k != "endpoints-controller" {
 			t.Fatalf("%s: options.json field %s has no CLI flag", dir, k)
+		}
+		if k == "endpoints-controller" && v == true {
+			// The guard's own tests cover the apiserver check; these cases are about the files.
+			flags = append(flags, "--skip-apiserver-version-check")
 		}
 		f := "--" + k
 		switch v := v.(type) {
@@ -76,6 +81,10 @@ func TestEveryDistroThroughTheCLI(t *testing.T) {
 			if r.code != 0 || m["changed"] != true || m["mirroring"] != "disabled" {
 				t.Fatalf("disable: exit %d changed=%v mirroring=%v: %s", r.code, m["changed"], m["mirroring"], r.stderr)
 			}
+			endpoints := slices.Contains(flags, "--endpoints-controller")
+			if e, has := m["endpoints_controller"]; endpoints && e != "disabled" || !endpoints && has {
+				t.Fatalf("disable: endpoints_controller=%v with flags %q", e, flags)
+			}
 			// The files written are the adapter's golden outputs.
 			written := files(t, root)
 			for rel, want := range golden.Tree(t, exp, golden.ContentsOnly()) {
@@ -85,12 +94,19 @@ func TestEveryDistroThroughTheCLI(t *testing.T) {
 			}
 			// A patch file for a node without a shell says nothing about this machine's state.
 			if distro != "talos" || !strings.Contains(strings.Join(flags, " "), "--talos-patch-out") {
-				st, r := runJSON(t, append([]string{"--root", root, "-o", "json", "status", "--distro", distro}, flags...)...)
+				// status reports both controllers whatever was asked: it takes neither flag.
+				statusFlags := slices.DeleteFunc(slices.Clone(flags), func(f string) bool {
+					return f == "--endpoints-controller" || f == "--skip-apiserver-version-check"
+				})
+				st, r := runJSON(t, append([]string{"--root", root, "-o", "json", "status", "--distro", distro}, statusFlags...)...)
 				// RKE2's running pod manifest changes only when rke2-server restarts: until then
 				// status rightly says the config and what runs disagree.
 				ok := st["mirroring"] == "disabled" || distro == "rke2" && st["mirroring"] == "mixed"
 				if r.code != 0 || !ok {
 					t.Errorf("status after disable: exit %d mirroring=%v: %s", r.code, st["mirroring"], r.stderr)
+				}
+				if e := st["endpoints_controller"]; endpoints && e != "disabled" && !(distro == "rke2" && e == "mixed") {
+					t.Errorf("status after disable --endpoints-controller: endpoints_controller=%v", e)
 				}
 			}
 			if r := run(t, "--root", root, "rollback"); r.code != 0 {

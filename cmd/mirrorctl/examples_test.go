@@ -4,11 +4,15 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorctl/mirrorctl/golden"
 )
 
 // Every example in the README's Examples section and in each command's help text runs here, on a
@@ -129,6 +133,26 @@ func splitArgs(line string) []string {
 	return args
 }
 
+// exampleFiles writes each -f file an example names, in the current directory, from the testdata case
+// of its kind.
+func exampleFiles(t *testing.T, args []string) {
+	t.Helper()
+	for i, a := range args {
+		if a != "-f" || i+1 == len(args) {
+			continue
+		}
+		src := "capi-kcp-v1beta2-simple-cluster"
+		if strings.Contains(args[i+1], "group_vars") {
+			src = "kubespray-sample-k8s-cluster-kube-version"
+		}
+		b, err := os.ReadFile(filepath.Join(moduleRootDir, "testdata/distros/files", src, "input.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.WriteFile(t, args[i+1], b)
+	}
+}
+
 func runExamples(t *testing.T, lines []string) {
 	root := newNode(t)
 	t.Setenv("MIRRORCTL_ROOT", root)
@@ -151,7 +175,14 @@ func runExamples(t *testing.T, lines []string) {
 				}
 			}
 		}
+		if slices.Contains(args, "-f") {
+			// -f names repository files on this machine (never under --root): the example's files are
+			// real ones from testdata, put where the example names them.
+			exampleFiles(t, args)
+			t.Setenv("MIRRORCTL_ROOT", "/")
+		}
 		r := run(t, args[1:]...)
+		t.Setenv("MIRRORCTL_ROOT", root)
 		if r.code != 0 {
 			t.Errorf("example %q: exit %d: %s", l, r.code, r.stderr)
 		}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	iofs "io/fs"
 	"strings"
 	"time"
 
@@ -52,10 +54,18 @@ already %s nothing is written and no snapshot is taken (exit 0, "changed": false
 
 Examples:
    mirrorctl %s --dry-run
-   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name),
-		Flags: append(append(targetFlags(true), waitFlags()...),
+   mirrorctl --root /mnt/node -o json %s --kubeadm-config /etc/kubernetes/kubeadm-config.yaml
+   mirrorctl %s --dry-run -f clusters/prod/kcp.yaml
+
+With -f FILE (repeatable) it edits files of a repository instead of a node: a Cluster API
+KubeadmControlPlane or KubeadmControlPlaneTemplate, kubespray group_vars, a k0sctl.yaml, or any file the
+distribution flags name, each recognised by its content, relative to the current directory. The diff
+names them as given, for git apply. All of them or none are written.`, map[bool]string{true: "on", false: "off"}[op == controllers.Enable], name, name, name),
+		Flags: append(append(append(targetFlags(true), fileFlag()), waitFlags()...),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the diff and write nothing (no snapshot, no lock, no state dir)"},
 			&cli.StringFlag{Name: "controller-name", Usage: "controller `NAME` to write: endpointslicemirroring or endpointslice-mirroring-controller (default: by version)"},
+			&cli.BoolFlag{Name: "endpoints-controller", Usage: "also switch the Endpoints controller (endpoint / endpoints-controller, name by version) " + verb + "; disable refuses unless every kube-apiserver is " + distros.EndpointsFreeAPIServer.String() + " or newer"},
+			skipAPIServerCheckFlag(),
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
 			&cli.BoolFlag{Name: "restart", Usage: "k3s, RKE2, k0s, MicroK8s: restart the service after writing (only with --root /)"},
 			forceFlag(),
@@ -109,7 +119,8 @@ func baseOptions(c *cli.Context, g *globals, op controllers.Op) (distros.Options
 			values[in.Name] = vs
 		}
 	}
-	return distros.Options{Root: root, Op: op, ControllerName: c.String("controller-name"), Inputs: values}, nil
+	return distros.Options{Root: root, Op: op, ControllerName: c.String("controller-name"),
+		EndpointsController: c.Bool("endpoints-controller"), Inputs: values}, nil
 }
 
 // options builds the adapter options and picks the adapter: the one --distro names, or the one detected.
@@ -147,6 +158,9 @@ func options(c *cli.Context, g *globals, op controllers.Op) (distros.Adapter, di
 }
 
 func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
+	if filesGiven(c) {
+		return runMutateFiles(c, g, op)
+	}
 	a, o, err := options(c, g, op)
 	if err != nil {
 		return err
@@ -173,17 +187,19 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	if c.Bool("restart") {
 		job.Activate = engine.Restart(env, a.Name())
 	}
+	job.APIServers.Skip = c.Bool("skip-apiserver-version-check")
 	if wantsCluster(c) {
 		cl, err := liveCluster(c, g)
 		if err != nil {
 			return err
 		}
 		o.Node = engine.NodeInfo(cl, o.Root)
-		name := c.String("controller-name")
+		sel := o.Selection()
 		job.Live = &engine.KubeadmConfig{Cluster: *cl, Env: env, Op: string(op), Edit: func(data []byte) ([]byte, bool, error) {
-			out, _, changed, err := patches.EditKubeadmConfig(data, op, name)
+			out, _, changed, err := patches.EditKubeadmConfigSelection(data, op, sel)
 			return out, changed, err
 		}}
+		job.APIServers.Cluster = cl
 	}
 	r, err := engine.Run(c.Context, env, engine.Mutate(env, a, o, job))
 	if err != nil {
@@ -218,6 +234,31 @@ func wouldChange(c *cli.Context, changed bool) error {
 	return nil
 }
 
+// runMutateFiles is disable and enable with -f: one change over the files given.
+func runMutateFiles(c *cli.Context, g *globals, op controllers.Op) error {
+	fs, o, err := filesOptions(c, g, op)
+	if err != nil {
+		return err
+	}
+	if err := checkExitCode(c); err != nil {
+		return err
+	}
+	env := newEnv(c, g, o.Root)
+	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force")}
+	job.APIServers.Skip = c.Bool("skip-apiserver-version-check")
+	r, err := engine.Run(c.Context, env, engine.MutateFiles(env, fs, o, job))
+	if err != nil && !job.DryRun && errors.Is(err, iofs.ErrPermission) {
+		return fmt.Errorf("%w (writing -f files takes a lock and snapshots them like node files: run as root, or review with --dry-run and apply its diff with git apply)", err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := printResult(g, r); err != nil {
+		return err
+	}
+	return wouldChange(c, r.Changed)
+}
+
 // checkWait refuses a health gate that could only time out and roll back a good change: it watches
 // this node's kcm, which restarts by itself only where the kubelet runs it from the edited manifest;
 // a service restart needs --restart, and a change applied elsewhere never reaches this node's kcm.
@@ -244,4 +285,11 @@ func checkWait(c *cli.Context, distro string) error {
 // target with more than one hard link, which the rewrite splits from its other names.
 func forceFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "force", Usage: "rewrite a target that has more than one hard link (its other names keep the old bytes), with a warning"}
+}
+
+// skipAPIServerCheckFlag is the override of the guard before disable --endpoints-controller (and a plan
+// that does it): the kube-apiserver versions are then not checked.
+func skipAPIServerCheckFlag() cli.Flag {
+	return &cli.BoolFlag{Name: strings.TrimPrefix(distros.SkipAPIServerCheckFlag, "--"),
+		Usage: "with --endpoints-controller: switch the Endpoints controller off without checking that every kube-apiserver is " + distros.EndpointsFreeAPIServer.String() + " or newer (older ones read Endpoints), with a warning"}
 }

@@ -92,7 +92,11 @@ func printResult(g *globals, r *engine.Result, extra ...any) error {
 	if n == 0 {
 		verb = "unchanged"
 	}
-	fmt.Fprintf(g.stderr, "mirroring %s; %d file(s) %s", r.Mirroring, n, verb)
+	fmt.Fprintf(g.stderr, "mirroring %s", r.Mirroring)
+	if r.Endpoints != "" {
+		fmt.Fprintf(g.stderr, ", Endpoints controller %s", r.Endpoints)
+	}
+	fmt.Fprintf(g.stderr, "; %d file(s) %s", n, verb)
 	if r.Snapshot != nil {
 		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback%s %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
 	}

@@ -130,6 +130,9 @@ For example, after ` + "`mirrorctl disable --dry-run --save-plan disable.plan`" 
 			exitCodeFlag("with --dry-run: exit 3 when the plan would change something, 0 when the node already holds it"),
 			&cli.StringFlag{Name: "expect-sha256", Usage: "refuse the plan unless the file's sha256 is `SHA256` (the digest a ticket cites)"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long (`DURATION`) to wait for another mirrorctl run on this node"},
+			skipAPIServerCheckFlag(),
+			kubeconfigFlag("for a plan that switches the Endpoints controller off: read every kube-apiserver's version through this kubeconfig `FILE` instead of this node's files"),
+			timeoutFlag(2 * time.Minute),
 		}, waitFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -165,6 +168,12 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	}
 	env := newEnv(c, g, root)
 	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force"), Gate: gate(c, g, root, f.Distro)}
+	job.APIServers.Skip = c.Bool("skip-apiserver-version-check")
+	if wantsCluster(c) {
+		if job.APIServers.Cluster, err = liveCluster(c, g); err != nil {
+			return err
+		}
+	}
 	r, err := engine.Run(c.Context, env, engine.ApplyPlan(env, f, c.Bool("force"), job))
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -842,7 +843,12 @@ func TestBadInputCorpus(t *testing.T) {
 					args = append(args, "--dry-run")
 				}
 				before := hashTree(t, root)
-				r := runBounded(t, 20*time.Second, append([]string{"--root", root}, args...)...)
+				global := []string{"--root", root}
+				if slices.Contains(args, "-f") {
+					// -f files are on this machine, never under --root: they are named $ROOT/... instead.
+					global = []string{"--state-dir", filepath.Join(root, stateRel)}
+				}
+				r := runBounded(t, 20*time.Second, append(global, args...)...)
 				if c.secret != "" && strings.Contains(r.stdout+r.stderr, c.secret) {
 					t.Errorf("%v: the output prints the secret %q", args, c.secret)
 				}

@@ -17,13 +17,14 @@ func statusCommand() *cli.Command {
 		Name:  "status",
 		Usage: "report whether mirroring is on or off in each target file, and whether the files agree",
 		Description: `Reads every target file and prints, per file, the effective --controllers value and whether the
-EndpointSlice mirroring controller runs with it. "mixed" means the files disagree (on kubeadm, the
-manifest would be regenerated from the ClusterConfiguration at the next upgrade). Writes nothing.
+EndpointSlice mirroring controller and the Endpoints controller run with it. "mixed" means the files
+disagree (on kubeadm, the manifest would be regenerated from the ClusterConfiguration at the next
+upgrade). Writes nothing.
 
 Examples:
    mirrorctl status
    mirrorctl -o json status --kubeadm-config /etc/kubernetes/kubeadm-config.yaml`,
-		Flags: append(targetFlags(false),
+		Flags: append(targetFlags(false), fileFlag(),
 			exitCodeFlag("exit 3 when mirroring is mixed (the files, or the live ClusterConfiguration, disagree)"),
 			kubeconfigFlag("also report the live ClusterConfiguration (ConfigMap kube-system/kubeadm-config) through this kubeconfig `FILE`"),
 			timeoutFlag(2*time.Minute),
@@ -36,7 +37,13 @@ Examples:
 			if err != nil {
 				return err
 			}
-			a, o, err := options(c, g, "")
+			var a distros.Adapter
+			var o distros.Options
+			if filesGiven(c) {
+				a, o, err = filesOptions(c, g, "")
+			} else {
+				a, o, err = options(c, g, "")
+			}
 			if err != nil {
 				return err
 			}
@@ -56,7 +63,7 @@ Examples:
 			if err := printStatus(g, r); err != nil {
 				return err
 			}
-			if c.Bool("exit-code") && r.Mirroring == change.Mixed {
+			if c.Bool("exit-code") && (r.Mirroring == change.Mixed || r.Endpoints == change.Mixed) {
 				return &exitCode{code: exitFindings}
 			}
 			return nil
@@ -71,15 +78,15 @@ func printStatus(g *globals, r *engine.StatusResult) error {
 	for _, w := range r.Warnings {
 		g.logf("warning", "%s", w)
 	}
-	fmt.Fprintf(g.stdout, "distro: %s\nmirroring: %s\n\n", r.Distro, r.Mirroring)
+	fmt.Fprintf(g.stdout, "distro: %s\nmirroring: %s\nendpoints controller: %s\n\n", r.Distro, r.Mirroring, r.Endpoints)
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FILE\tKIND\tVERSION\tMIRRORING\tCONTROLLERS")
+	fmt.Fprintln(tw, "FILE\tKIND\tVERSION\tMIRRORING\tENDPOINTS\tCONTROLLERS")
 	for _, f := range r.Files {
 		v := f.Controllers
 		if v == "" {
 			v = "(not set)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Path, f.Kind, f.Version, f.Mirroring, v)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Path, f.Kind, f.Version, f.Mirroring, f.Endpoints, v)
 	}
 	return tw.Flush()
 }

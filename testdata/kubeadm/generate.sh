@@ -63,6 +63,13 @@ control_plane controller-manager v1.29.15 v1.29.15 v1beta3 "$here/v1.29/kube-con
 control_plane controller-manager v1.31.0 v1.31.0 v1beta4 "$here/v1.31/kube-controller-manager.yaml"
 control_plane controller-manager v1.37.2 v1.37.2 v1beta4 "$here/v1.37/kube-controller-manager.yaml"
 
+# kube-apiserver manifests: the node's own apiserver version, which the guard of
+# `disable --endpoints-controller` reads (1.36 still reads Endpoints, 1.37 reads none).
+control_plane apiserver v1.29.15 v1.29.15 v1beta3 "$here/v1.29/kube-apiserver.yaml"
+control_plane apiserver v1.31.0 v1.31.0 v1beta4 "$here/v1.31/kube-apiserver.yaml"
+control_plane apiserver v1.36.5 v1.36.5 v1beta4 "$here/v1.36/kube-apiserver.yaml"
+control_plane apiserver v1.37.2 v1.37.2 v1beta4 "$here/v1.37/kube-apiserver.yaml"
+
 # The seed mistake the lint check cites: a feature gate that has never existed, passed to kube-apiserver
 # the way a popular article recommends. kube-apiserver exits on it (e2e proves that).
 control_plane apiserver v1.37.2 v1.37.2 v1beta4 "$repo/e2e/testdata/kube-apiserver-endpointslicemirroring-gate.yaml" \

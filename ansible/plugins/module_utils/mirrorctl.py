@@ -32,6 +32,8 @@ COMMON_ARGS = dict(
     kops_spec=dict(type="str"),
     i_understand_node_is_managed=dict(type="bool", default=False),
     kubeconfig=dict(type="str"),
+    endpoints_controller=dict(type="bool", default=False),
+    skip_apiserver_version_check=dict(type="bool", default=False),
 )
 
 DISTRO_STRINGS = ("k0s_config", "kind_config", "kind_node_version", "talos_config", "talos_patch_out", "kops_spec")
@@ -65,6 +67,9 @@ def target_flags(params, status=False):
         cmd += ["--controller-name", params["controller_name"]]
     if params.get("kubeconfig"):
         cmd += ["--kubeconfig", params["kubeconfig"]]
+    # A status reports the Endpoints controller's state always; only a change switches it.
+    if params.get("endpoints_controller") and not status:
+        cmd.append("--endpoints-controller")
     for name in DISTRO_STRINGS:
         if params.get(name):
             cmd += [flag(name), params[name]]

@@ -163,6 +163,22 @@ options:
         the change is lost at that tool's next rollout.
     type: bool
     default: false
+  endpoints_controller:
+    description:
+      - Passed as C(--endpoints-controller) - switch the Endpoints controller
+        (C(endpoint) / C(endpoints-controller)) with the mirroring controller.
+      - With I(state=disabled) mirrorctl refuses unless every kube-apiserver it can see is 1.37 or
+        newer (older ones read Endpoints); see I(skip_apiserver_version_check).
+      - Ignored with I(plan), which records it, and with I(state=rolled_back).
+    type: bool
+    default: false
+  skip_apiserver_version_check:
+    description:
+      - Passed as C(--skip-apiserver-version-check) - switch the Endpoints controller off without
+        checking the kube-apiserver versions (with a warning). Also applies to I(plan).
+        Not with I(state=rolled_back).
+    type: bool
+    default: false
 notes:
   - mirrorctl's warnings (something to act on) are shown as Ansible warnings; its notes (worth knowing,
     nothing to fix, such as what reads EndpointSlices from 1.34) are returned in C(notes) only.
@@ -190,6 +206,11 @@ EXAMPLES = r"""
     restart: true
     wait: 3m
 
+- name: The KEP-4974 end state - the Endpoints controller off too (every kube-apiserver 1.37+)
+  mirrorctl.mirrorctl.mirrorctl:
+    state: disabled
+    endpoints_controller: true
+
 - name: Undo the last change on this node
   mirrorctl.mirrorctl.mirrorctl:
     state: rolled_back
@@ -205,6 +226,11 @@ RETURN = r"""
 mirroring:
   description: State of the mirroring controller after the run (in check mode, after the run that would happen).
   returned: success
+  type: str
+  sample: disabled
+endpoints_controller:
+  description: State of the Endpoints controller after the run, when the run switched it (I(endpoints_controller) or a plan that does).
+  returned: success, with endpoints_controller
   type: str
   sample: disabled
 snapshot:
@@ -296,6 +322,9 @@ def build_command(path, params, check_mode):
             cmd += ["--kubeconfig", params["kubeconfig"]]
     else:
         cmd += target_flags(params)
+    if params["skip_apiserver_version_check"] and params["state"] != "rolled_back":
+        # apply-plan takes it too: the cluster may have changed since the plan was made.
+        cmd.append("--skip-apiserver-version-check")
     # A dry run restarts nothing: waiting for it would only add time.
     if not check_mode and params["state"] != "rolled_back":
         if params["restart"]:
@@ -351,7 +380,7 @@ def main():
         pending_restart=out.get("pending_restart"),
         cmd=cmd,
     )
-    for key in ("distro", "node_manager"):
+    for key in ("distro", "node_manager", "endpoints_controller"):
         if out.get(key) is not None:
             result[key] = out[key]
     warnings = [str(w) for w in (out.get("warnings") or [])]

@@ -85,6 +85,16 @@ options:
     description: Accepted for symmetry with M(mirrorctl.mirrorctl.mirrorctl); a status reads, so it is not passed.
     type: bool
     default: false
+  endpoints_controller:
+    description:
+      - Accepted for symmetry with M(mirrorctl.mirrorctl.mirrorctl); not passed - a status always reports the
+        Endpoints controller's state (C(endpoints_controller) in the result).
+    type: bool
+    default: false
+  skip_apiserver_version_check:
+    description: Accepted for symmetry with M(mirrorctl.mirrorctl.mirrorctl); a status reads, so it is not passed.
+    type: bool
+    default: false
 requirements:
   - the mirrorctl binary on the managed node
 seealso:
@@ -111,8 +121,13 @@ mirroring:
   returned: always
   type: str
   sample: disabled
+endpoints_controller:
+  description: The Endpoints controller's state, like I(mirroring) - C(enabled), C(disabled), C(mixed) or C(unknown).
+  returned: always
+  type: str
+  sample: enabled
 agree:
-  description: Whether every file says the same.
+  description: Whether every file says the same, of both controllers.
   returned: always
   type: bool
 distro:
@@ -121,7 +136,7 @@ distro:
   type: str
   sample: kubeadm
 files:
-  description: Per file - path, kind, mirroring, the effective C(--controllers), the Kubernetes version, a note.
+  description: Per file - path, kind, mirroring, the effective C(--controllers), endpoints_controller, the Kubernetes version, a note.
   returned: always
   type: list
   elements: dict
@@ -180,6 +195,7 @@ def main():
     module.exit_json(
         changed=False,
         mirroring=out.get("mirroring"),
+        endpoints_controller=out.get("endpoints_controller"),
         agree=out.get("agree"),
         distro=out.get("distro"),
         files=out.get("files") or [],

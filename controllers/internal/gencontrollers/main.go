@@ -8,7 +8,9 @@
 //
 // 1.27 and older register names with register("name", startFunc) in NewControllerInitializers (plus the
 // service account token controller, started apart) and list the ones off by default in the
-// ControllersDisabledByDefault set; 1.28+ register ControllerDescriptors whose name is a constant of
+// ControllersDisabledByDefault set; 1.28 does the same with the canonical names of the new
+// cmd/kube-controller-manager/names package and maps the old names to them in its KCMControllerAliases;
+// 1.29+ register ControllerDescriptors whose name is a constant of
 // cmd/kube-controller-manager/names, whose aliases keep the old names working and whose
 // isDisabledByDefault marks the ones "*" leaves off.
 package main
@@ -28,7 +30,7 @@ import (
 )
 
 // Versions whose source is read: the ones the project's fixtures and e2e clusters use.
-var versions = []string{"1.27.16", "1.29.15", "1.31.14", "1.36.5", "1.37.2"}
+var versions = []string{"1.27.16", "1.28.15", "1.29.15", "1.31.14", "1.36.5", "1.37.2"}
 
 func main() {
 	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
@@ -49,6 +51,13 @@ func main() {
 		t, err := read(dir, cloudProviderNames(cache, v))
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", v, err))
+		}
+		// mirrorctl switches these two by their old names on every release (controllers.NameFor,
+		// EndpointsNameFor): a release that dropped either would need new rules, not a new table.
+		for _, n := range []string{"endpointslicemirroring", "endpoint"} {
+			if _, ok := t.canonical[n]; !ok {
+				fail(fmt.Errorf("%s: kube-controller-manager does not accept %q", v, n))
+			}
 		}
 		minor := v[:strings.LastIndex(v, ".")]
 		fmt.Fprintf(&b, "\t{\n\t\tMinor:  %q,\n\t\tSource: %q,\n", minor, "k8s.io/kubernetes@v"+v)
@@ -273,11 +282,22 @@ func read(kcmDir, cpNamesDir string) (table, error) {
 			}
 			return true
 		})
+		// 1.27 names the service account token controller in saTokenControllerName; 1.28 in the names
+		// package it introduced.
 		sa, ok := consts["saTokenControllerName"]
 		if !ok {
-			return table{}, fmt.Errorf("saTokenControllerName not found")
+			sa, ok = consts["names.ServiceAccountTokenController"]
+		}
+		if !ok {
+			return table{}, fmt.Errorf("neither saTokenControllerName nor names.ServiceAccountTokenController found")
 		}
 		t.canonical[sa] = sa
+		// 1.28 registers the new canonical names this way and keeps the old ones working through
+		// names.KCMControllerAliases() (a map literal: alias -> canonical name constant), which
+		// kcm's options resolve before IsControllerEnabled.
+		if err := readAliasFunc(filepath.Join(kcmDir, "names"), consts, t.canonical); err != nil {
+			return table{}, err
+		}
 		// var ControllersDisabledByDefault = sets.NewString("bootstrapsigner", "tokencleaner")
 		for _, f := range app {
 			ast.Inspect(f, func(n ast.Node) bool {
@@ -307,6 +327,68 @@ func read(kcmDir, cpNamesDir string) (table, error) {
 		}
 	}
 	return t, nil
+}
+
+// readAliasFunc adds the aliases of names.KCMControllerAliases (1.28 only; later releases declare
+// aliases in the descriptors) to canonical. A release without that function has none to add. An alias
+// naming a controller the release does not register is an error: the table would be wrong.
+func readAliasFunc(namesDir string, consts map[string]string, canonical map[string]string) error {
+	fset := token.NewFileSet()
+	entries, err := os.ReadDir(namesDir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(namesDir, e.Name()), nil, 0)
+		if err != nil {
+			return err
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fd.Name.Name != "KCMControllerAliases" {
+				continue
+			}
+			var bad error
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				kv, ok := n.(*ast.KeyValueExpr)
+				if !ok || bad != nil {
+					return bad == nil
+				}
+				lit, ok := kv.Key.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				alias, _ := strconv.Unquote(lit.Value)
+				var target string
+				switch v := kv.Value.(type) {
+				case *ast.Ident:
+					target, ok = consts["names."+v.Name]
+				case *ast.SelectorExpr:
+					if id, isID := v.X.(*ast.Ident); isID {
+						target, ok = consts[id.Name+"."+v.Sel.Name]
+					}
+				}
+				if !ok {
+					bad = fmt.Errorf("KCMControllerAliases: alias %q: cannot resolve its target", alias)
+					return false
+				}
+				if canonical[target] != target {
+					// Cloud controllers are registered only with a cloud provider flag; their names are
+					// known all the same (see the note on releases).
+					canonical[target] = target
+				}
+				canonical[alias] = target
+				return true
+			})
+			if bad != nil {
+				return bad
+			}
+		}
+	}
+	return nil
 }
 
 func isIdent(e ast.Expr, name string) bool {
