@@ -119,9 +119,6 @@ func (fs *Files) Plan(o Options) (*change.Plan, error) {
 	p := &change.Plan{Distro: fs.Name(), Op: o.Op}
 	want := o.Op == controllers.Enable
 	reached := true
-	// The version the consumer notes are gated by: the files' own, when they all name the same one;
-	// files of different or unknown versions get every note.
-	var versions []controllers.Version
 	for _, fp := range fs.Paths {
 		f, err := o.reads().File(fp.Abs, false)
 		if err != nil {
@@ -134,7 +131,6 @@ func (fs *Files) Plan(o Options) (*change.Plan, error) {
 		if r.mirroring != want {
 			reached = false
 		}
-		versions = append(versions, r.version)
 		p.Files = append(p.Files, change.FileChange{Path: fp.Abs, Shown: fp.Given, Kind: r.kind, Before: f, After: r.after})
 		p.Warnings = append(p.Warnings, r.warnings...)
 		for _, n := range r.notes {
@@ -142,9 +138,6 @@ func (fs *Files) Plan(o Options) (*change.Plan, error) {
 				p.Notes = append(p.Notes, n)
 			}
 		}
-	}
-	if len(versions) > 0 && versions[0].Known && !slices.ContainsFunc(versions, func(v controllers.Version) bool { return v != versions[0] }) {
-		p.Version = versions[0]
 	}
 	p.Mirroring = change.StateOf(want)
 	if !reached {
@@ -554,15 +547,11 @@ func objectsAnalyze(o Options, lf *yamledit.LineFile, formats []docFormat, plan 
 	r := &fileResult{kind: docs[0].kind, mirroring: true, warnings: classPatchWarnings(lf)}
 	want := o.Op == controllers.Enable
 	var edits []yamledit.LineEdit
-	for i, ed := range docs {
+	for _, ed := range docs {
 		st := ed.emb.State()
 		r.eff = append(r.eff, st.Controllers...)
 		r.set = r.set || st.Set
-		if i == 0 || ed.version == r.version {
-			r.version = ed.version
-		} else {
-			r.version = controllers.Version{} // objects of different versions: none is the file's
-		}
+		r.version = ed.version
 		if !st.Mirroring {
 			r.mirroring = false
 		}
@@ -934,7 +923,6 @@ func wholeAnalyze(o Options, fp FilePath, f docFormat, data []byte, plan bool) (
 		}
 	}
 	r.mirroring = p.Mirroring == change.Enabled
-	r.version = p.Version
 	r.warnings, r.notes = fixAll(p.Warnings), fixAll(p.Notes)
 	if f == fmtTalos && talosIsPatch(data) {
 		// A file without machine.type is a patch (talosctl gen config --config-patch…, talosctl patch
