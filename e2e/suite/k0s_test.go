@@ -134,12 +134,13 @@ func k0sKCMCommand(t *testing.T, cfg map[string]any, certDir string) []string {
 		}
 		return def
 	}
-	// k0s's network defaults (pkg/apis/k0s/v1beta1/network.go DefaultNetwork): 10.244.0.0/16 and 10.96.0.0/12.
+	// k0s's network defaults and CIDR arguments (k0sproject/k0s @06cd5066 pkg/apis/k0s/v1beta1/network.go
+	// DefaultNetwork, BuildPodCIDR: IPv6 first; BuildServiceCIDR: the API address's family first, IPv4 here).
 	podCIDR, svcCIDR := str(network, "podCIDR", "10.244.0.0/16"), str(network, "serviceCIDR", "10.96.0.0/12")
 	dual, _ := network["dualStack"].(map[string]any)
 	dualStack := dual["enabled"] == true
 	if dualStack {
-		podCIDR += "," + str(dual, "IPv6podCIDR", "")
+		podCIDR = str(dual, "IPv6podCIDR", "") + "," + podCIDR
 		svcCIDR += "," + str(dual, "IPv6serviceCIDR", "")
 	}
 	ccm := filepath.Join(certDir, "ccm.conf")
