@@ -53,15 +53,34 @@ type k0sControllerManagerSpec struct {
 func k0sctlK0sConfig(t *testing.T, k0sctlYAML string) map[string]any {
 	t.Helper()
 	var doc map[string]any
-	if err := yaml.Unmarshal([]byte(k0sctlYAML), &doc); err != nil {
-		t.Fatalf("k0sctl.yaml: %v", err)
+	var k0sDocs []map[string]any
+	for _, text := range strings.Split(k0sctlYAML, "\n---\n") {
+		var d map[string]any
+		if err := yaml.Unmarshal([]byte(text), &d); err != nil {
+			t.Fatalf("k0sctl.yaml: %v", err)
+		}
+		switch {
+		case d["apiVersion"] == "k0sctl.k0sproject.io/v1beta1" && strings.EqualFold(fmt.Sprint(d["kind"]), "cluster"):
+			doc = d
+		case d["apiVersion"] == "k0s.k0sproject.io/v1beta1" && d["kind"] == "ClusterConfig":
+			k0sDocs = append(k0sDocs, d)
+		}
 	}
-	if k := fmt.Sprint(doc["kind"]); !strings.EqualFold(k, "cluster") {
-		t.Fatalf("k0sctl.yaml: kind %q", k)
+	if doc == nil {
+		t.Fatalf("k0sctl.yaml: no k0sctl Cluster document")
 	}
 	spec, _ := doc["spec"].(map[string]any)
 	k0s, _ := spec["k0s"].(map[string]any)
 	cfg, _ := k0s["config"].(map[string]any)
+	if cfg == nil && len(k0sDocs) > 0 {
+		cfg = map[string]any{}
+	}
+	// A ClusterConfig document beside the Cluster is merged into spec.k0s.config (k0sctl @f4005b6b
+	// cmd/flags.go, `cfg.Spec.K0s.Config.Merge(k0s)`): k0sproject/dig v0.4.0 Mapping.Merge without
+	// options, a deep merge that keeps the values already there.
+	for _, d := range k0sDocs {
+		mergeKeep(cfg, d)
+	}
 	if cfg == nil {
 		t.Fatalf("k0sctl.yaml has no spec.k0s.config (k0sctl would start from `k0s config create`, not run here)")
 	}
@@ -93,6 +112,21 @@ func k0sctlK0sConfig(t *testing.T, k0sctlYAML string) map[string]any {
 		cfg["kind"] = "ClusterConfig"
 	}
 	return cfg
+}
+
+// mergeKeep deep-merges src into dst, keeping dst's values (dig.Mapping.Merge with no options).
+func mergeKeep(dst, src map[string]any) {
+	for k, v := range src {
+		sm, isMap := v.(map[string]any)
+		dm, dstMap := dst[k].(map[string]any)
+		_, has := dst[k]
+		switch {
+		case isMap && dstMap:
+			mergeKeep(dm, sm)
+		case !has && v != nil:
+			dst[k] = v
+		}
+	}
 }
 
 // digMap returns the map at path, creating the missing levels (dig.Mapping.DigMapping's behaviour).
@@ -225,10 +259,9 @@ func kcmAccepts(t *testing.T, kcm string, cmd []string, certDir string) {
 // TestK0sOracle: what `mirrorctl disable -f` writes into real public k0sctl.yaml and k0s.yaml files,
 // carried by k0sctl into k0s.yaml and by k0s into kube-controller-manager's command line, turns mirroring
 // off and leaves every other controller (and every other flag) as before; `enable -f` turns it back on.
-// The real kcm 1.37.2 and 1.27.16 (the last without the canonical controller name) accept each command.
+// The real kcm 1.37.2, and 1.27.16 (alias only) where the file names no version, accept each command.
 func TestK0sOracle(t *testing.T) {
 	mb := mirrorctlBin(t)
-	kcms := []string{bin(t, set137, "kube-controller-manager"), bin(t, set127, "kube-controller-manager")}
 	mirroringNames := []string{"endpointslicemirroring", "endpointslice-mirroring-controller"}
 	others := []struct {
 		names []string
@@ -242,17 +275,24 @@ func TestK0sOracle(t *testing.T) {
 		{[]string{"garbagecollector", "garbage-collector-controller"}, false},
 		{[]string{"deployment", "deployment-controller"}, false},
 	}
+	// Where the file names no Kubernetes version mirrorctl writes the alias every release accepts, so the
+	// oldest kcm here (1.27, alias only) must accept it too; a file naming k0s v1.30 gets the canonical
+	// name, which kcm 1.29 (the nearest release built here that is not newer) must accept.
+	unversioned := []string{set137, set127}
 	cases := []struct {
 		name, input string
 		k0sctl      bool
 		flags       []string
+		kcmSets     []string
 	}{
-		{"k0sctl-readme-example", "testdata/distros/files/k0sctl-readme-example/input.yaml", true, nil},
-		{"k0sctl-smoke-single-controller", "testdata/distros/files/k0sctl-smoke-single-controller/input.yaml", true, nil},
-		{"k0sctl-dynamic-config", "testdata/distros/files/k0sctl-dynamic-config/input.yaml", true, nil},
-		{"k0sctl-controller-swap-ha", "testdata/distros/files/k0sctl-controller-swap-ha/input.yaml", true, []string{"--i-understand-k0s-ha-needs-mirroring"}},
-		{"k0s-dualstack-doc", "testdata/distros/files/adapter-k0s-dualstack-doc/input.yaml", false, nil},
-		{"k0s-extraargs-rawargs", "testdata/distros/k0s/extraargs-rawargs/root/etc/k0s/k0s.yaml", false, nil},
+		{"k0sctl-readme-example", "testdata/distros/files/k0sctl-readme-example/input.yaml", true, nil, unversioned},
+		{"k0sctl-smoke-single-controller", "testdata/distros/files/k0sctl-smoke-single-controller/input.yaml", true, nil, unversioned},
+		{"k0sctl-dynamic-config", "testdata/distros/files/k0sctl-dynamic-config/input.yaml", true, nil, unversioned},
+		{"k0sctl-controller-swap-ha", "testdata/distros/files/k0sctl-controller-swap-ha/input.yaml", true, []string{"--i-understand-k0s-ha-needs-mirroring"}, unversioned},
+		// Made by hand (the k0s config as its own document, k0s v1.30.2), see testdata/distros/SOURCES.md.
+		{"k0sctl-separate-clusterconfig", "testdata/distros/files/k0sctl-separate-clusterconfig/input.yaml", true, nil, []string{set137, set129}},
+		{"k0s-dualstack-doc", "testdata/distros/files/adapter-k0s-dualstack-doc/input.yaml", false, nil, unversioned},
+		{"k0s-extraargs-rawargs", "testdata/distros/k0s/extraargs-rawargs/root/etc/k0s/k0s.yaml", false, nil, unversioned},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,9 +357,9 @@ func TestK0sOracle(t *testing.T) {
 			if !slices.Equal(strip(before), strip(off)) || !slices.Equal(strip(before), strip(on)) {
 				t.Errorf("kcm flags other than --controllers changed:\nbefore  %q\ndisable %q\nenable  %q", before, off, on)
 			}
-			for _, kcm := range kcms {
+			for _, set := range tc.kcmSets {
 				for _, cmd := range [][]string{off, on} {
-					kcmAccepts(t, kcm, cmd, certDir)
+					kcmAccepts(t, bin(t, set, "kube-controller-manager"), cmd, certDir)
 				}
 			}
 			t.Logf("k0s runs kcm with --controllers=%q after disable, %q after enable", flagValues(off, "controllers"), flagValues(on, "controllers"))
