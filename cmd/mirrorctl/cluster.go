@@ -164,7 +164,7 @@ Examples:
 				return err
 			}
 			if a.Unsafe() {
-				return &exitCode{code: exitFindings}
+				return &exitCode{Code: exitFindings}
 			}
 			return nil
 		},

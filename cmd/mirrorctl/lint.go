@@ -111,7 +111,7 @@ func runLint(c *cli.Context, g *globals) error {
 	}
 	for _, f := range r.Findings {
 		if f.Counts() {
-			return &exitCode{code: exitFindings}
+			return &exitCode{Code: exitFindings}
 		}
 	}
 	return nil

@@ -218,7 +218,7 @@ func checkExitCode(c *cli.Context) error {
 // wouldChange is --exit-code's status: 3 when the dry run would change something.
 func wouldChange(c *cli.Context, changed bool) error {
 	if c.Bool("exit-code") && changed {
-		return &exitCode{code: exitFindings}
+		return &exitCode{Code: exitFindings}
 	}
 	return nil
 }

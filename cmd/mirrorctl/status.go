@@ -58,7 +58,7 @@ Examples:
 				return err
 			}
 			if c.Bool("exit-code") && (r.Mirroring == change.Mixed || r.Endpoints == change.Mixed) {
-				return &exitCode{code: exitFindings}
+				return &exitCode{Code: exitFindings}
 			}
 			return nil
 		},
