@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -174,61 +172,6 @@ Examples:
 // ---------------------------------------------------------------------------------------------------
 // mirrorctl skip (issue 7 §3)
 
-// skipResult is skip's JSON: the keys of the file-changing commands, plus the objects.
-type skipResult struct {
-	Changed   bool                `json:"changed"`
-	DryRun    bool                `json:"dry_run"`
-	Snapshot  *string             `json:"snapshot"`
-	Namespace string              `json:"namespace"`
-	Label     string              `json:"label"`
-	Objects   []skipObject        `json:"objects"`
-	Files     []engine.FileResult `json:"files"`
-	Diff      []change.DiffEntry  `json:"diff"`
-	Warnings  []string            `json:"warnings"`
-	Notes     []string            `json:"notes"`
-	changes   []change.FileChange
-}
-
-type skipObject struct {
-	Namespace string  `json:"namespace"`
-	Name      string  `json:"name"`
-	Before    *string `json:"label_before"`
-	After     *string `json:"label_after"`
-	Changed   bool    `json:"changed"`
-}
-
-func newSkipResult(ns string, l *engine.Labels, r *engine.Result) *skipResult {
-	out := &skipResult{Changed: r.Changed, DryRun: r.DryRun, Snapshot: r.Snapshot, Namespace: ns, Label: cluster.LabelSkipMirror,
-		Objects: []skipObject{}, Files: r.Files, Diff: r.Diff, Warnings: append([]string{}, l.Warnings...), Notes: []string{}, changes: r.Changes}
-	for _, ch := range l.Changes {
-		out.Objects = append(out.Objects, skipObject{Namespace: ch.Namespace, Name: ch.Name, Before: ch.Before, After: ch.After, Changed: ch.Changed()})
-	}
-	return out
-}
-
-func printSkip(g *globals, r *skipResult, verb string) error {
-	for _, w := range r.Warnings {
-		g.logf("warning", "%s", w)
-	}
-	if g.json {
-		g.redact(r.Diff)
-		return writeJSON(g.stdout, r)
-	}
-	n := printDiffs(g, r.changes)
-	if r.DryRun {
-		verb = "would be " + verb
-	}
-	fmt.Fprintf(g.stderr, "%d of %d Endpoints in %s %s", n, len(r.Objects), r.Namespace, verb)
-	if r.Snapshot != nil {
-		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl skip%s --rollback %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
-	}
-	fmt.Fprintln(g.stderr)
-	for _, n := range r.Notes {
-		g.logf("next", "%s", n)
-	}
-	return nil
-}
-
 func skipCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "skip",
@@ -299,11 +242,7 @@ func runSkip(c *cli.Context, g *globals, o cluster.SkipOptions) error {
 	if err != nil {
 		return err
 	}
-	sr := newSkipResult(o.Namespace, l, r)
-	if !o.Undo && r.Snapshot != nil {
-		sr.Notes = append(sr.Notes, "the mirroring controller deletes the mirrored EndpointSlices of these Endpoints within seconds (if it runs)")
-	}
-	return printSkip(g, sr, verb)
+	return printLive(g, engine.NewSkipResult(o.Namespace, l, r, verb))
 }
 
 func runSkipRollback(c *cli.Context, g *globals, id string) error {
@@ -311,39 +250,22 @@ func runSkipRollback(c *cli.Context, g *globals, id string) error {
 	if err != nil {
 		return err
 	}
-	records := cluster.OpenRecords(newEnv(c, g, root).Store())
-	var rec *cluster.Record
-	if id == "" {
-		rec, err = records.Latest(func(r *cluster.Record) bool { return len(r.Labels) > 0 && len(r.Slices) == 0 && r.RollbackOf == "" })
-	} else {
-		rec, err = records.Get(id)
-	}
+	rec, err := engine.SkipRecord(newEnv(c, g, root), id)
 	if err != nil {
 		return err
 	}
-	if len(rec.Labels) == 0 {
-		return fmt.Errorf("%s: record %s changed no labels (it belongs to `mirrorctl rollback`)", records.Dir(), rec.ID)
-	}
-	g.logf("rollback", "record %s (%s, %s)", rec.ID, rec.Op, rec.Time.Format(time.RFC3339))
 	l := &engine.Labels{Op: "rollback", Record: rec, Force: c.Bool("force")}
 	r, err := skip(c, g, l)
 	if err != nil {
 		return err
 	}
-	return printSkip(g, newSkipResult(rec.Labels[0].Namespace, l, r), "restored")
+	return printLive(g, engine.NewSkipResult(rec.Labels[0].Namespace, l, r, "restored"))
 }
 
 // skip runs a label step through the engine.
 func skip(c *cli.Context, g *globals, l *engine.Labels) (*engine.Result, error) {
-	cl, err := liveCluster(c, g)
-	if err != nil {
-		return nil, err
-	}
-	l.Cluster = *cl
-	root, err := nodefs.New(g.root)
-	if err != nil {
-		return nil, err
-	}
-	env := newEnv(c, g, root)
-	return engine.Run(c.Context, env, engine.Skip(env, l, engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout")}))
+	return runLiveOnly(c, g, func(env *engine.Env, cl *engine.Cluster, job engine.Job) *engine.Job {
+		l.Cluster = *cl
+		return engine.Skip(env, l, job)
+	})
 }
