@@ -10,7 +10,6 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/engine"
-	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
 func adoptCommand() *cli.Command {
@@ -91,11 +90,11 @@ Examples:
 }
 
 func runAdoptRollback(c *cli.Context, g *globals, id string) error {
-	root, err := nodefs.New(g.root)
+	env, err := g.env(c)
 	if err != nil {
 		return err
 	}
-	rec, err := engine.AdoptRecord(newEnv(c, g, root), id)
+	rec, err := engine.AdoptRecord(env, id)
 	if err != nil {
 		return err
 	}
@@ -116,11 +115,10 @@ func runLiveOnly(c *cli.Context, g *globals, build func(*engine.Env, *engine.Clu
 	if err != nil {
 		return nil, err
 	}
-	root, err := nodefs.New(g.root)
+	env, err := g.env(c)
 	if err != nil {
 		return nil, err
 	}
-	env := newEnv(c, g, root)
 	return engine.Run(c.Context, env, build(env, cl, engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout")}))
 }
 

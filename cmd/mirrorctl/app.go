@@ -87,7 +87,7 @@ an unknown gate stops the component from starting.`,
 			}
 		}
 	})
-	completion().Install(app, func() []string { return commandLine(app) })
+	completion().Install(app, func() []string { return cliflags.Args(app) })
 	return app
 }
 
@@ -225,11 +225,17 @@ func versionCommand() *cli.Command {
 	}
 }
 
-// commandLine is the command as run, recorded in snapshot metadata.
-func commandLine(app *cli.App) []string { return cliflags.Args(app) }
+// env is newEnv on the node --root names.
+func (g *globals) env(c *cli.Context) (*engine.Env, error) {
+	root, err := nodefs.New(g.root)
+	if err != nil {
+		return nil, err
+	}
+	return newEnv(c, g, root), nil
+}
 
 // newEnv is what the engine needs of this run.
 func newEnv(c *cli.Context, g *globals, root nodefs.Root) *engine.Env {
-	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c.App), Version: version, Stderr: g.stderr,
+	return &engine.Env{Root: root, StateDir: g.stateDir, Command: cliflags.Args(c.App), Version: version, Stderr: g.stderr,
 		Log: g.logf, UndoFlags: g.undoFlags(), StateDirGiven: g.stateDirSet}
 }

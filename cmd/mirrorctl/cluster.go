@@ -246,11 +246,11 @@ func runSkip(c *cli.Context, g *globals, o cluster.SkipOptions) error {
 }
 
 func runSkipRollback(c *cli.Context, g *globals, id string) error {
-	root, err := nodefs.New(g.root)
+	env, err := g.env(c)
 	if err != nil {
 		return err
 	}
-	rec, err := engine.SkipRecord(newEnv(c, g, root), id)
+	rec, err := engine.SkipRecord(env, id)
 	if err != nil {
 		return err
 	}

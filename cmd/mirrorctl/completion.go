@@ -9,7 +9,6 @@ import (
 	"github.com/mirrorctl/mirrorctl/controllers"
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/engine"
-	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
 // completion says what the shells offer: the values of the flags that have a fixed set, snapshot
@@ -51,11 +50,11 @@ func snapshotIDs(c *cli.Context) []string {
 	if err != nil {
 		return nil
 	}
-	root, err := nodefs.New(g.root)
+	env, err := g.env(c)
 	if err != nil {
 		return nil
 	}
-	list, err := engine.List(newEnv(c, g, root))
+	list, err := engine.List(env)
 	if err != nil {
 		return nil
 	}

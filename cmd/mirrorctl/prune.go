@@ -7,7 +7,6 @@ import (
 
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/engine"
-	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
 // ---------------------------------------------------------------------------------------------------
@@ -49,11 +48,11 @@ Examples:
 				if c.NArg() > 1 || c.String("namespace") != "" {
 					return usageErr("prune-endpoints --rollback takes at most one record id and no --namespace")
 				}
-				root, err := nodefs.New(g.root)
+				env, err := g.env(c)
 				if err != nil {
 					return err
 				}
-				if p.Record, err = engine.PruneRecord(newEnv(c, g, root), c.Args().First()); err != nil {
+				if p.Record, err = engine.PruneRecord(env, c.Args().First()); err != nil {
 					return err
 				}
 			} else if c.NArg() > 0 {

@@ -74,11 +74,8 @@ func snapshotsCommand() *cli.Command {
 		if err != nil {
 			return nil, nil, err
 		}
-		root, err := nodefs.New(g.root)
-		if err != nil {
-			return nil, nil, err
-		}
-		return g, newEnv(c, g, root), nil
+		env, err := g.env(c)
+		return g, env, err
 	}
 	return &cli.Command{
 		Name:  "snapshots",
