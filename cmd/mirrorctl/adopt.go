@@ -61,17 +61,8 @@ Examples:
 			}
 			o := cluster.AdoptOptions{Namespace: c.String("namespace"), Selector: c.String("selector"), Names: c.Args().Slice(),
 				All: c.Bool("all"), Force: c.Bool("force"), StaleAfter: c.Duration("static-after")}
-			if o.Namespace == "" {
-				return usageErr("adopt: --namespace is required")
-			}
-			n := 0
-			for _, set := range []bool{o.Selector != "", len(o.Names) > 0, o.All} {
-				if set {
-					n++
-				}
-			}
-			if n != 1 {
-				return usageErr("adopt: select Endpoints with exactly one of --selector, NAME..., --all")
+			if err := cluster.CheckSelection(o.Namespace, o.Selector, o.Names, o.All); err != nil {
+				return usageErr("adopt: %v", err)
 			}
 			if o.StaleAfter <= 0 {
 				return usageErr("adopt: --static-after must be positive")

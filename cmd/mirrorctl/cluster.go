@@ -215,17 +215,8 @@ Examples:
 			}
 			o := cluster.SkipOptions{Namespace: c.String("namespace"), Selector: c.String("selector"), Names: c.Args().Slice(),
 				All: c.Bool("all"), Undo: c.Bool("undo")}
-			if o.Namespace == "" {
-				return usageErr("skip: --namespace is required")
-			}
-			n := 0
-			for _, set := range []bool{o.Selector != "", len(o.Names) > 0, o.All} {
-				if set {
-					n++
-				}
-			}
-			if n != 1 {
-				return usageErr("skip: select Endpoints with exactly one of --selector, NAME..., --all")
+			if err := cluster.CheckSelection(o.Namespace, o.Selector, o.Names, o.All); err != nil {
+				return usageErr("skip: %v", err)
 			}
 			return runSkip(c, g, o)
 		},
