@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/engine"
@@ -14,39 +13,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-const (
-	red   = "\x1b[31m"
-	green = "\x1b[32m"
-	cyan  = "\x1b[36m"
-	bold  = "\x1b[1m"
-	reset = "\x1b[0m"
-)
-
-// colorize paints a unified diff the way git does.
-func colorize(d string) string {
-	var b strings.Builder
-	for _, l := range strings.SplitAfter(d, "\n") {
-		if l == "" {
-			continue
-		}
-		body := strings.TrimRight(l, "\n")
-		nl := l[len(body):]
-		switch {
-		case strings.HasPrefix(l, "--- ") || strings.HasPrefix(l, "+++ "):
-			b.WriteString(bold + body + reset + nl)
-		case strings.HasPrefix(l, "@@"):
-			b.WriteString(cyan + body + reset + nl)
-		case strings.HasPrefix(l, "-"):
-			b.WriteString(red + body + reset + nl)
-		case strings.HasPrefix(l, "+"):
-			b.WriteString(green + body + reset + nl)
-		default:
-			b.WriteString(l)
-		}
-	}
-	return b.String()
 }
 
 // printDiffs prints each change's unified diff on stdout: `mirrorctl disable --dry-run > change.patch`
@@ -60,7 +26,7 @@ func printDiffs(g *globals, changes []change.FileChange) int {
 		}
 		n++
 		if g.color {
-			d = colorize(d)
+			d = change.Colorize(d)
 		}
 		fmt.Fprint(g.stdout, d)
 	}
@@ -81,23 +47,7 @@ func printResult(g *globals, r *engine.Result, extra ...any) error {
 		return writeJSON(g.stdout, r)
 	}
 	printDiffs(g, r.Changes)
-	verb := "changed"
-	if r.DryRun {
-		verb = "would change"
-	}
-	n := r.ChangedFiles()
-	if n == 0 {
-		verb = "unchanged"
-	}
-	fmt.Fprintf(g.stderr, "mirroring %s", r.Mirroring)
-	if r.Endpoints != "" {
-		fmt.Fprintf(g.stderr, ", Endpoints controller %s", r.Endpoints)
-	}
-	fmt.Fprintf(g.stderr, "; %d file(s) %s", n, verb)
-	if r.Snapshot != nil {
-		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback%s %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
-	}
-	fmt.Fprintln(g.stderr)
+	fmt.Fprintln(g.stderr, r.Summary(g.undoFlags()))
 	return nil
 }
 
