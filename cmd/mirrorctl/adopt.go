@@ -121,7 +121,7 @@ func printLive(g *globals, r engine.LiveResult) error {
 		g.logf("warning", "%s", w)
 	}
 	if g.json {
-		g.redact(t.Diff)
+		g.secrets.Entries(t.Diff)
 		return writeJSON(g.stdout, r)
 	}
 	printDiffs(g, t.Changes)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cliflags"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -114,23 +115,24 @@ func globalFlags() []cli.Flag {
 }
 
 type globals struct {
-	v             int  // -v
-	secrets       bool // --show-secrets
-	warnedSecrets bool
-	root          string
-	stateDir      string
-	stateDirSet   bool // --state-dir given (flag or environment)
-	rootSet       bool // --root given
-	json          bool
-	color         bool
-	stdout        io.Writer
-	stderr        io.Writer
+	v           int              // -v
+	secrets     change.Redaction // --show-secrets
+	root        string
+	stateDir    string
+	stateDirSet bool // --state-dir given (flag or environment)
+	rootSet     bool // --root given
+	json        bool
+	color       bool
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 func getGlobals(c *cli.Context) (*globals, error) {
 	at := func(name string) *cli.Context { return cliflags.Value(c, name) }
-	g := &globals{v: at("v").Int("v"), secrets: at("show-secrets").Bool("show-secrets"), root: at("root").String("root"),
-		stateDir: at("state-dir").String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	g := &globals{v: at("v").Int("v"), root: at("root").String("root"), stateDir: at("state-dir").String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	g.secrets = change.Redaction{Show: at("show-secrets").Bool("show-secrets"), Warn: func() {
+		g.logf("warning", "--show-secrets: this output holds credentials; keep it as private as the files they come from")
+	}}
 	g.stateDirSet = at("state-dir").IsSet("state-dir")
 	g.rootSet = at("root").IsSet("root")
 	switch out := at("output").String("output"); out {

@@ -96,7 +96,7 @@ func runLint(c *cli.Context, g *globals) error {
 		return err
 	}
 	if g.json {
-		g.redact(r.Diff)
+		g.secrets.Entries(r.Diff)
 		if err := writeJSON(g.stdout, r); err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ func writeJSON(w io.Writer, v any) error {
 func printDiffs(g *globals, changes []change.FileChange) int {
 	n := 0
 	for _, f := range changes {
-		d := g.redactDiff(f.UnifiedDiff())
+		d := g.secrets.Diff(f.UnifiedDiff())
 		if d == "" {
 			continue
 		}
@@ -40,7 +40,7 @@ func printResult(g *globals, r *engine.Result, extra ...any) error {
 		g.logf("warning", "%s", w)
 	}
 	if g.json {
-		g.redact(r.Diff)
+		g.secrets.Entries(r.Diff)
 		if len(extra) > 0 {
 			return writeJSON(g.stdout, extra[0])
 		}
@@ -49,37 +49,4 @@ func printResult(g *globals, r *engine.Result, extra ...any) error {
 	printDiffs(g, r.Changes)
 	fmt.Fprintln(g.stderr, r.Summary(g.undoFlags()))
 	return nil
-}
-
-// redact replaces the credentials' values in diff entries (JSON), unless --show-secrets; then it warns
-// when there are any.
-func (g *globals) redact(diffs []change.DiffEntry) {
-	found := false
-	for i := range diffs {
-		e := diffs[i]
-		if e.Redact() {
-			found = true
-			if !g.secrets {
-				diffs[i] = e
-			}
-		}
-	}
-	g.warnSecrets(found)
-}
-
-// redactDiff is redact for a text diff.
-func (g *globals) redactDiff(d string) string {
-	r, found := change.RedactDiff(d)
-	g.warnSecrets(found)
-	if g.secrets {
-		return d
-	}
-	return r
-}
-
-func (g *globals) warnSecrets(found bool) {
-	if found && g.secrets && !g.warnedSecrets {
-		g.warnedSecrets = true
-		g.logf("warning", "--show-secrets: this output holds credentials; keep it as private as the files they come from")
-	}
 }
