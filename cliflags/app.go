@@ -50,9 +50,6 @@ func Args(app *cli.App) []string {
 	return nil
 }
 
-// SetJSON records the -o the command read, so that Run prints an error the way the result would be.
-func SetJSON(app *cli.App, on bool) { app.Metadata[metaJSON] = on }
-
 // Run runs app with args (args[0] is the program name) and returns the exit status. Errors are
 // reported once, here: one line "NAME: message" on stderr (an error with Details() []string prints
 // those first, each a "[detailTag] ..." line), and with -o json also {"error", "exit_code"} on
@@ -271,4 +268,49 @@ func ShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Output reads the global --output (text or json) and --color (auto, always or never) flags: whether
+// the result is JSON (Run then prints errors as JSON too) and whether diffs on w get colors (auto: on a
+// terminal, unless NO_COLOR is set).
+func Output(c *cli.Context, w io.Writer) (json, color bool, err error) {
+	switch out := Value(c, "output").String("output"); out {
+	case "text", "":
+		c.App.Metadata[metaJSON] = false
+	case "json":
+		json = true
+		c.App.Metadata[metaJSON] = true
+	default:
+		return false, false, Usagef("--output %q: want text or json", out)
+	}
+	switch col := Value(c, "color").String("color"); col {
+	case "always":
+		color = true
+	case "never":
+	case "auto", "":
+		color = IsTerminal(w) && os.Getenv("NO_COLOR") == ""
+	default:
+		return json, false, Usagef("--color %q: want auto, always or never", col)
+	}
+	return json, color, nil
+}
+
+// VersionCommand is `NAME version`: "NAME VERSION (commit COMMIT, built DATE)", or with -o json an
+// object {"version", "commit", "date"}.
+func VersionCommand(name, version, commit, date string) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print " + name + "'s version",
+		Action: func(c *cli.Context) error {
+			json, _, err := Output(c, c.App.Writer)
+			if err != nil {
+				return err
+			}
+			if json {
+				return WriteJSON(c.App.Writer, map[string]string{"version": version, "commit": commit, "date": date})
+			}
+			fmt.Fprintf(c.App.Writer, "%s %s (commit %s, built %s)\n", name, version, commit, date)
+			return nil
+		},
+	}
 }

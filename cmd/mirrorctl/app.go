@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cliflags"
@@ -65,7 +64,7 @@ an unknown gate stops the component from starting.`,
 			rollbackCommand(),
 			snapshotsCommand(),
 			distrosCommand(),
-			versionCommand(),
+			cliflags.VersionCommand("mirrorctl", version, commit, date),
 			completionCommand(),
 			manCommand(),
 			showPlanCommand(),
@@ -135,23 +134,9 @@ func getGlobals(c *cli.Context) (*globals, error) {
 	}}
 	g.stateDirSet = at("state-dir").IsSet("state-dir")
 	g.rootSet = at("root").IsSet("root")
-	switch out := at("output").String("output"); out {
-	case "text", "":
-		cliflags.SetJSON(c.App, false)
-	case "json":
-		g.json = true
-		cliflags.SetJSON(c.App, true)
-	default:
-		return nil, usageErr("--output %q: want text or json", out)
-	}
-	switch color := at("color").String("color"); color {
-	case "always":
-		g.color = true
-	case "never":
-	case "auto", "":
-		g.color = cliflags.IsTerminal(g.stdout) && os.Getenv("NO_COLOR") == ""
-	default:
-		return nil, usageErr("--color %q: want auto, always or never", color)
+	var err error
+	if g.json, g.color, err = cliflags.Output(c, g.stdout); err != nil {
+		return nil, err
 	}
 	return g, nil
 }
@@ -207,24 +192,6 @@ func (g *globals) undoFlags() string {
 		s += " --state-dir " + cliflags.ShellQuote(g.stateDir)
 	}
 	return s
-}
-
-func versionCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print mirrorctl's version",
-		Action: func(c *cli.Context) error {
-			g, err := getGlobals(c)
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return writeJSON(g.stdout, map[string]string{"version": version, "commit": commit, "date": date})
-			}
-			fmt.Fprintf(g.stdout, "mirrorctl %s (commit %s, built %s)\n", version, commit, date)
-			return nil
-		},
-	}
 }
 
 // env is newEnv on the node --root names.
