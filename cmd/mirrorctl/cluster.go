@@ -46,11 +46,7 @@ func clusterClient(c *cli.Context, g *globals) (*cluster.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n.UnderRoot {
-			k.NodePath = n.Node
-		} else {
-			k.HostPath = n.Host
-		}
+		k.Given(n)
 	}
 	if g.v >= vRequests {
 		k.Trace = func(format string, a ...any) { g.logf("api", format, a...) }
@@ -59,11 +55,7 @@ func clusterClient(c *cli.Context, g *globals) (*cluster.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := cl.Context
-	if ctx == "" {
-		ctx = "(current-context)"
-	}
-	g.vlogf(vDecisions, "kubeconfig", "%s context %s server %s", cl.Source, ctx, cl.Host)
+	g.vlogf(vDecisions, "kubeconfig", "%s", cl.Describe())
 	return cl, nil
 }
 
