@@ -60,8 +60,9 @@ type SkipObject struct {
 	Changed   bool    `json:"changed"`
 }
 
-// NewSkipResult is the result of l's run r on namespace ns; verb says what was done to the objects.
-func NewSkipResult(ns string, l *Labels, r *Result, verb string) *SkipResult {
+// NewSkipResult is the result of l's run r on namespace ns.
+func NewSkipResult(ns string, l *Labels, r *Result) *SkipResult {
+	verb := map[string]string{"skip": "labelled", "unskip": "unlabelled", "rollback": "restored"}[l.Op]
 	out := &SkipResult{Changed: r.Changed, DryRun: r.DryRun, Snapshot: r.Snapshot, Namespace: ns, Label: cluster.LabelSkipMirror,
 		Objects: []SkipObject{}, Files: r.Files, Diff: r.Diff, Warnings: append([]string{}, l.Warnings...), Notes: []string{}, changes: r.Changes, verb: verb}
 	for _, ch := range l.Changes {

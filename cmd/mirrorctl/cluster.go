@@ -203,52 +203,34 @@ Examples:
 				if c.NArg() > 1 || c.String("selector") != "" || c.Bool("all") || c.Bool("undo") {
 					return usageErr("skip --rollback takes at most one snapshot id and no selection")
 				}
-				return runSkipRollback(c, g, c.Args().First())
+				env, err := g.env(c)
+				if err != nil {
+					return err
+				}
+				rec, err := engine.SkipRecord(env, c.Args().First())
+				if err != nil {
+					return err
+				}
+				return runSkip(c, g, &engine.Labels{Op: "rollback", Record: rec, Force: c.Bool("force")}, rec.Labels[0].Namespace)
 			}
 			o := cluster.SkipOptions{Namespace: c.String("namespace"), Selector: c.String("selector"), Names: c.Args().Slice(),
 				All: c.Bool("all"), Undo: c.Bool("undo")}
 			if err := cluster.CheckSelection(o.Namespace, o.Selector, o.Names, o.All); err != nil {
 				return usageErr("skip: %v", err)
 			}
-			return runSkip(c, g, o)
+			return runSkip(c, g, &engine.Labels{Op: map[bool]string{false: "skip", true: "unskip"}[o.Undo], Select: o}, o.Namespace)
 		},
 	}
 }
 
-func runSkip(c *cli.Context, g *globals, o cluster.SkipOptions) error {
-	verb, op := "labelled", "skip"
-	if o.Undo {
-		verb, op = "unlabelled", "unskip"
-	}
-	l := &engine.Labels{Op: op, Select: o}
-	r, err := skip(c, g, l)
-	if err != nil {
-		return err
-	}
-	return printLive(g, engine.NewSkipResult(o.Namespace, l, r, verb))
-}
-
-func runSkipRollback(c *cli.Context, g *globals, id string) error {
-	env, err := g.env(c)
-	if err != nil {
-		return err
-	}
-	rec, err := engine.SkipRecord(env, id)
-	if err != nil {
-		return err
-	}
-	l := &engine.Labels{Op: "rollback", Record: rec, Force: c.Bool("force")}
-	r, err := skip(c, g, l)
-	if err != nil {
-		return err
-	}
-	return printLive(g, engine.NewSkipResult(rec.Labels[0].Namespace, l, r, "restored"))
-}
-
-// skip runs a label step through the engine.
-func skip(c *cli.Context, g *globals, l *engine.Labels) (*engine.Result, error) {
-	return runLiveOnly(c, g, func(env *engine.Env, cl *engine.Cluster, job engine.Job) *engine.Job {
+// runSkip runs the label step l on the Endpoints of namespace ns through the engine.
+func runSkip(c *cli.Context, g *globals, l *engine.Labels, ns string) error {
+	r, err := runLiveOnly(c, g, func(env *engine.Env, cl *engine.Cluster, job engine.Job) *engine.Job {
 		l.Cluster = *cl
 		return engine.Skip(env, l, job)
 	})
+	if err != nil {
+		return err
+	}
+	return printLive(g, engine.NewSkipResult(ns, l, r))
 }
