@@ -146,32 +146,28 @@ func (g *globals) logf(phase, format string, a ...any) {
 	fmt.Fprintf(g.stderr, "[%s] %s\n", phase, fmt.Sprintf(format, a...))
 }
 
-// named resolves a file the operator named with --flag (nodefs.Named): relative to the working
-// directory; absolute and under --root when one is given, which the output then says.
+// named resolves a file the operator named with --flag (nodefs.Root.Arg); a bad one is a usage error.
 func (g *globals) named(root nodefs.Root, flag, p string) (nodefs.Named, error) {
-	n, err := root.Named(p)
+	n, err := root.Arg(flag, p, g.sayPath)
 	if err != nil {
-		return n, usageErr("--%s %s: %v", flag, p, err)
-	}
-	switch {
-	case n.UnderRoot:
-		g.logf("path", "--%s %s: using %s (an absolute path is taken under --root %s)", flag, p, n.Host, root.Dir)
-	case n.Host != p:
-		g.vlogf(vDecisions, "path", "--%s %s: using %s (relative to the working directory)", flag, p, n.Host)
+		return n, usageErr("%v", err)
 	}
 	return n, nil
 }
 
 // nodeArg is named for a file the engine reads or writes: it must be under --root.
 func (g *globals) nodeArg(root nodefs.Root, flag, p string) (string, error) {
-	n, err := g.named(root, flag, p)
+	n, err := root.NodeArg(flag, p, g.sayPath)
 	if err != nil {
-		return "", err
+		return "", usageErr("%v", err)
 	}
-	if n.Node == "" {
-		return "", usageErr("--%s %s: %s is outside --root %s; name it by its absolute path, which is taken under --root", flag, p, n.Host, root.Dir)
+	return n, nil
+}
+
+func (g *globals) sayPath(verbose bool, format string, a ...any) {
+	if !verbose || g.v >= vDecisions {
+		g.logf("path", format, a...)
 	}
-	return n.Node, nil
 }
 
 // vlogf is logf from verbosity level on (-v level).
