@@ -54,14 +54,7 @@ func snapshotIDs(c *cli.Context) []string {
 	if err != nil {
 		return nil
 	}
-	list, err := engine.List(env)
-	if err != nil {
-		return nil
-	}
-	var ids []string
-	for _, m := range list {
-		ids = append(ids, m.ID)
-	}
+	ids, _ := engine.IDs(env)
 	return ids
 }
 
