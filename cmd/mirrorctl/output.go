@@ -1,19 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/cliflags"
 	"github.com/mirrorctl/mirrorctl/engine"
 )
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+func writeJSON(w io.Writer, v any) error { return cliflags.WriteJSON(w, v) }
 
 // printDiffs prints each change's unified diff on stdout: `mirrorctl disable --dry-run > change.patch`
 // is a patch.
