@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
+	"github.com/mirrorctl/mirrorctl/cliflags"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/health"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -25,7 +26,7 @@ func gate(c *cli.Context, g *globals, root nodefs.Root, distro string) *engine.G
 	return engine.NewGate(root, distro, c.Duration("wait"), health.Options{
 		URL:           c.String("wait-url"),
 		Progress:      g.stderr,
-		TTY:           isTerminal(g.stderr),
+		TTY:           cliflags.IsTerminal(g.stderr),
 		AcceptStandby: c.Bool("wait-accept-standby"),
 	})
 }
