@@ -57,7 +57,11 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 		env.logf("gate", "--wait %s is shorter than one kube-controller-manager restart can take here (%s%s): a good change may be rolled back; the rollback waits at least %s for the restored kcm", g.Timeout, restart, why, restart)
 	}
 	if g.Options.Lease != nil && g.Options.Hostname == "" {
-		env.logf("gate", "this node's name is unknown (no %s under %s), and kcm's leader lease names a node: a lease holder may be this node's own kcm, so no kcm is taken for a standby until this one was seen leading (the lease then names this node); until then the gate waits for it to lead in the new state", planfile.HostnamePath, g.root.Dir)
+		then := "until then the gate waits for it to lead in the new state"
+		if !g.Options.ListsControllers {
+			then = "kcm before 1.23 lists no controllers even as the leader, so until then the grace alone takes it for a standby"
+		}
+		env.logf("gate", "this node's name is unknown (no %s under %s), and kcm's leader lease names a node: a lease holder may be this node's own kcm, so no lease holder is taken for another node until this kcm was seen leading (the lease then names this node); %s", planfile.HostnamePath, g.root.Dir, then)
 	}
 	want := p.Mirroring == change.Enabled
 	o := g.Options
