@@ -304,3 +304,25 @@ func TestKCMKubeconfig(t *testing.T) {
 		})
 	}
 }
+
+// Where the gate reads kcm's lease but this node's name is unknown (no /etc/hostname under --root) it
+// says so before it waits: no lease holder is then taken for another node's until kcm was seen leading.
+func TestWaitUnknownNameSaysSo(t *testing.T) {
+	for _, named := range []bool{false, true} {
+		root := newNode(t)
+		golden.WriteFile(t, filepath.Join(root, "etc/kubernetes/controller-manager.conf"), []byte("apiVersion: v1\nkind: Config\n"), golden.FileMode(0o600))
+		if named {
+			golden.WriteFile(t, filepath.Join(root, "etc/hostname"), []byte("cp-1\n"), golden.FileMode(0o644))
+		}
+		kl := newFakeKubelet(t, root, func([]byte) bool { return false })
+		_, log, err := runDisableWithWait(t, root, []string{"--wait-url", kl.url()}, 10*time.Second)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, log)
+		}
+		said := strings.Contains(log, "[gate] this node's name is unknown (no /etc/hostname under "+root+")") &&
+			strings.Contains(log, "until then the gate waits for it to lead in the new state")
+		if said == named {
+			t.Errorf("/etc/hostname present: %v; the [gate] line about the unknown name: %v\n%s", named, said, log)
+		}
+	}
+}
