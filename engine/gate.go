@@ -30,6 +30,8 @@ type Gate struct {
 	Restart time.Duration
 	// restartWhy says what Restart is made of, for the log.
 	restartWhy string
+	// learned: Options.Hostname came from the lease while this node's kcm led (learnName).
+	learned bool
 
 	// The node and distribution whose kcm NewGate's gate watches: Run sets the lease reader and the
 	// per-controller checks from the kcm manifest its replan read ("" distro: a Gate built by hand).
@@ -56,7 +58,7 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 	if g.Timeout < restart {
 		env.logf("gate", "--wait %s is shorter than one kube-controller-manager restart can take here (%s%s): a good change may be rolled back; the rollback waits at least %s for the restored kcm", g.Timeout, restart, why, restart)
 	}
-	if g.Options.Lease != nil && g.Options.Hostname == "" {
+	if g.Options.Lease != nil && g.Options.Hostname == "" && !g.learned {
 		then := "until then the gate waits for it to lead in the new state"
 		if !g.Options.ListsControllers {
 			then = "kcm before 1.23 lists no controllers even as the leader, so until then the grace alone takes it for a standby"
@@ -134,12 +136,27 @@ func (g *Gate) prepare(reads *distros.Reads) {
 		return
 	}
 	manifest := kcmManifest(reads, g.distro)
-	g.Options.Lease, g.Options.Hostname = LeaseReader(g.root, KCMKubeconfig(g.root, g.distro, manifest))
+	if g.Options.Lease == nil { // one set by the caller (tests) stays
+		g.Options.Lease, g.Options.Hostname = LeaseReader(g.root, KCMKubeconfig(g.root, g.distro, manifest))
+	}
 	if g.Restart <= 0 {
 		g.Restart, g.restartWhy = RestartTime(manifest)
 	}
 	if manifest != nil {
 		g.Options.ListsControllers = manifest.Version.AtLeast(1, 23)
+	}
+}
+
+// learnName asks, before the write, the kcm that runs now for this node's name where no file has it:
+// while it leads, kcm's leader lease names this node, the identity that tells this node's own new kcm
+// from another node's, which would otherwise take no standby (see health.judgeLease).
+func (g *Gate) learnName(ctx context.Context, env *Env) {
+	if g.Timeout <= 0 || g.Options.Lease == nil || g.Options.Hostname != "" {
+		return
+	}
+	if h := health.LeaderName(ctx, g.Options); h != "" {
+		g.Options.Hostname, g.learned = h, true
+		env.logf("gate", "this node's name is unknown (no %s under %s), but kube-controller-manager leads now as %s (its leader lease): that is this node's name in the lease", planfile.HostnamePath, g.root.Dir, h)
 	}
 }
 

@@ -169,6 +169,31 @@ func leaseHost(l *Lease, err error) string {
 	return host
 }
 
+// LeaderName returns this node's name as kcm's leader lease has it when the kcm at o.URL leads now (it
+// lists its controllers only then, so the lease holder is this kcm): what a standby verdict needs where
+// no other source has it. "" when kcm does not lead, o.Lease is nil, or the lease says nothing fresh.
+// A caller asks before the change: under the kubelet the old kcm is gone within a second of the write,
+// so Wait seldom sees it lead.
+func LeaderName(ctx context.Context, o Options) string {
+	if o.Lease == nil {
+		return ""
+	}
+	if o.URL == "" {
+		o.URL = DefaultURL
+	}
+	client := o.Client
+	if client == nil {
+		var err error
+		if client, err = NewClient(o.URL, o.CAFile); err != nil {
+			return ""
+		}
+	}
+	if obs := Check(ctx, client, o.URL, 2*time.Second); !obs.Healthy() || !obs.Leading() {
+		return ""
+	}
+	return leaseHost(o.Lease(ctx))
+}
+
 // Observation is one poll's outcome.
 type Observation struct {
 	Err        error           // transport error (refused, timeout, TLS); nil when kcm answered

@@ -719,3 +719,30 @@ func TestWaitLearnsNameWhileLeading(t *testing.T) {
 		})
 	}
 }
+
+// LeaderName: the lease names this node only while the kcm watched leads (lists controllers).
+func TestLeaderName(t *testing.T) {
+	onS, onB := kcmHealthz(true, controllers129)
+	sbS, sbB := kcmHealthz(false, nil)
+	fresh, _ := leaseSeq("vm_0c4f")
+	stale := func(context.Context) (*Lease, error) {
+		return &Lease{Holder: "vm_0c4f", Renewed: time.Now().Add(-time.Minute), Duration: 15 * time.Second}, nil
+	}
+	for _, c := range []struct {
+		name  string
+		ph    phase
+		lease func(context.Context) (*Lease, error)
+		want  string
+	}{
+		{"leading", ph(1, onS, onB), fresh, "vm"},
+		{"a standby: the lease is another's", ph(1, sbS, sbB), fresh, ""},
+		{"down", phase{n: 1, down: true}, fresh, ""},
+		{"nobody renews the lease", ph(1, onS, onB), stale, ""},
+		{"no lease reader", ph(1, onS, onB), nil, ""},
+	} {
+		f := newFakeKCM(t, c.ph)
+		if got := LeaderName(context.Background(), Options{URL: f.url(), Lease: c.lease}); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

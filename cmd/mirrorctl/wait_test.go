@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/golden"
+	"github.com/mirrorctl/mirrorctl/health"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -78,6 +80,16 @@ func runDisableWithWait(t *testing.T, root string, args []string, d time.Duratio
 // (0: from the manifest, 45 s for kubeadm's), the least the rollback waits for the restored kcm.
 func runDisableWithGate(t *testing.T, root string, args []string, d, restart time.Duration) (string, string, error) {
 	t.Helper()
+	return runDisableTuned(t, root, args, d, func(g *engine.Gate) {
+		if restart > 0 {
+			g.Restart = restart
+		}
+	})
+}
+
+// runDisableTuned is runDisableWithWait with the gate --wait builds changed by tune before the run.
+func runDisableTuned(t *testing.T, root string, args []string, d time.Duration, tune func(*engine.Gate)) (string, string, error) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	app := &cli.App{
 		Flags:          waitFlags(),
@@ -93,8 +105,8 @@ func runDisableWithGate(t *testing.T, root string, args []string, d, restart tim
 			a, _ := distros.Get("kubeadm")
 			env := newEnv(c, g, r)
 			job := engine.Job{LockTimeout: time.Second, Gate: gate(c, g, r, "kubeadm")}
-			if job.Gate != nil && restart > 0 {
-				job.Gate.Restart = restart
+			if job.Gate != nil {
+				tune(job.Gate)
 			}
 			_, err = engine.Run(c.Context, env, engine.Mutate(env, a, distros.Options{Root: r, Op: controllers.Disable}, job))
 			return err
@@ -324,5 +336,27 @@ func TestWaitUnknownNameSaysSo(t *testing.T) {
 		if said == named {
 			t.Errorf("/etc/hostname present: %v; the [gate] line about the unknown name: %v\n%s", named, said, log)
 		}
+	}
+}
+
+// Without /etc/hostname the gate asks the kcm that runs before the write: while it leads, its leader
+// lease names this node (under the kubelet the old kcm is gone within a second of the write, before
+// the gate's first poll).
+func TestWaitLearnsNameBeforeTheWrite(t *testing.T) {
+	root := newNode(t)
+	kl := newFakeKubelet(t, root, func([]byte) bool { return false })
+	var reads atomic.Int64
+	_, log, err := runDisableTuned(t, root, []string{"--wait-url", kl.url()}, 10*time.Second, func(g *engine.Gate) {
+		g.Options.Lease = func(context.Context) (*health.Lease, error) {
+			reads.Add(1)
+			return &health.Lease{Holder: "vm_0c4f", Renewed: time.Now(), Duration: 15 * time.Second}, nil
+		}
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	if !strings.Contains(log, "[gate] this node's name is unknown (no /etc/hostname under "+root+"), but kube-controller-manager leads now as vm (its leader lease)") ||
+		strings.Contains(log, "until then the gate waits") || reads.Load() == 0 {
+		t.Errorf("lease read %d times; log:\n%s", reads.Load(), log)
 	}
 }

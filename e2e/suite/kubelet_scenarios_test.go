@@ -139,14 +139,15 @@ func TestKubelet(t *testing.T) {
 		t.Logf("cp-2 stopped: this node's kcm %s leads with mirroring off after %s", shortID(s3.id), time.Since(t0).Round(time.Millisecond))
 
 		// enable --wait: back on, a new Service mirrored. Without /etc/hostname under --root: the gate
-		// cannot tell this node's lease from another node's by name, so it learns the name from the
-		// lease while this node's kcm leads and waits for the new kcm to lead (it once took this
-		// node's own new kcm, holding the lease 0.4 s before it listed its controllers, for a standby).
+		// cannot tell this node's lease from another node's by the files, so before the write it asks
+		// the lease while this node's kcm leads (the old kcm is gone within a second of the write), and
+		// waits for the new kcm to lead: it once took this node's own new kcm, holding the lease 0.4 s
+		// before it listed its controllers, for a standby.
 		hostnameFile := filepath.Join(root, "etc/hostname")
 		if err := os.Remove(hostnameFile); err != nil {
 			t.Fatal(err)
 		}
-		k.gatedLines(t, s3, true, []string{"[gate] this node's name is unknown", "[wait] kube-controller-manager leads as " + hostname},
+		k.gatedLines(t, s3, true, []string{"[gate] this node's name is unknown", "kube-controller-manager leads now as " + hostname + " (its leader lease)"},
 			[]string{"is healthy and a standby", "taking it for a standby"}, "enable", "--wait", "90s")
 		writeFile(t, hostnameFile, []byte(hostname+"\n"), 0o644)
 		c.createUserEndpoints("kuser-3", "192.0.2.3")
