@@ -696,7 +696,7 @@ func TestWaitLearnsNameWhileLeading(t *testing.T) {
 			)
 			lease, calls := leaseSeq("vm_0a1b", c.after)
 			var out bytes.Buffer
-			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			err := Wait(ctx, Options{URL: f.url(), Want: false, Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 100 * time.Millisecond,
 				Lease: lease, ListsControllers: true})
