@@ -121,3 +121,36 @@ func (c FileChange) AnsibleDiff() DiffEntry {
 	}
 	return d
 }
+
+const (
+	red   = "\x1b[31m"
+	green = "\x1b[32m"
+	cyan  = "\x1b[36m"
+	bold  = "\x1b[1m"
+	reset = "\x1b[0m"
+)
+
+// Colorize paints a unified diff the way git does.
+func Colorize(d string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(d, "\n") {
+		if l == "" {
+			continue
+		}
+		body := strings.TrimRight(l, "\n")
+		nl := l[len(body):]
+		switch {
+		case strings.HasPrefix(l, "--- ") || strings.HasPrefix(l, "+++ "):
+			b.WriteString(bold + body + reset + nl)
+		case strings.HasPrefix(l, "@@"):
+			b.WriteString(cyan + body + reset + nl)
+		case strings.HasPrefix(l, "-"):
+			b.WriteString(red + body + reset + nl)
+		case strings.HasPrefix(l, "+"):
+			b.WriteString(green + body + reset + nl)
+		default:
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}

@@ -66,3 +66,45 @@ func (d *DiffEntry) Redact() bool {
 	d.After, a = Redact(d.After)
 	return b || a
 }
+
+// Redaction hides credentials in what a command prints (diff entries, text diffs), unless Show
+// (--show-secrets); then Warn is called once, the first time there are credentials to show.
+type Redaction struct {
+	Show   bool
+	Warn   func()
+	warned bool
+}
+
+// Entries replaces the credentials' values in diff entries, unless Show.
+func (r *Redaction) Entries(diffs []DiffEntry) {
+	found := false
+	for i := range diffs {
+		e := diffs[i]
+		if e.Redact() {
+			found = true
+			if !r.Show {
+				diffs[i] = e
+			}
+		}
+	}
+	r.found(found)
+}
+
+// Diff is Entries for a text diff.
+func (r *Redaction) Diff(d string) string {
+	red, found := RedactDiff(d)
+	r.found(found)
+	if r.Show {
+		return d
+	}
+	return red
+}
+
+func (r *Redaction) found(found bool) {
+	if found && r.Show && !r.warned {
+		r.warned = true
+		if r.Warn != nil {
+			r.Warn()
+		}
+	}
+}

@@ -404,3 +404,45 @@ end
 	walk(nil, app.Commands)
 	return strings.TrimRight(b.String(), "\n") + "\n", nil
 }
+
+// The bash and zsh scripts ask the program itself for candidates (urfave/cli's
+// --generate-bash-completion, answered by cliflags.Completion), so they never go stale as commands
+// and flags change. They pass the words up to the cursor, the one being completed last.
+const bashScript = `# bash completion for NAME; load with: source <(NAME completion bash)
+_NAME_complete() {
+  local cur opts
+  COMPREPLY=()
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  opts=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:$COMP_CWORD-1}" "${cur}" --generate-bash-completion 2>/dev/null)
+  COMPREPLY=($(compgen -W "${opts}" -- "${cur}"))
+  return 0
+}
+complete -o bashdefault -o default -F _NAME_complete NAME
+`
+
+const zshScript = `#compdef NAME
+# zsh completion for NAME; load with: source <(NAME completion zsh)
+_NAME() {
+  local -a opts
+  opts=("${(@f)$("${words[1]}" "${(@)words[2,CURRENT]}" --generate-bash-completion 2>/dev/null)}")
+  if [[ "${opts[1]}" != "" ]]; then
+    _describe 'values' opts
+  else
+    _files
+  fi
+}
+compdef _NAME NAME
+`
+
+// Script is the completion script of shell (bash, zsh or fish) for app; another shell is a usage error.
+func (cp Completion) Script(app *cli.App, shell string) (string, error) {
+	switch shell {
+	case "bash":
+		return strings.ReplaceAll(bashScript, "NAME", app.Name), nil
+	case "zsh":
+		return strings.ReplaceAll(zshScript, "NAME", app.Name), nil
+	case "fish":
+		return cp.Fish(app)
+	}
+	return "", Usagef("completion: want bash, zsh or fish (got %q)", shell)
+}

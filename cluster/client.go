@@ -94,6 +94,25 @@ type Kubeconfig struct {
 	Trace              Trace
 }
 
+// Given sets the kubeconfig the operator named (--kubeconfig, resolved by nodefs.Root.Named): a
+// node file when it was taken under Root, else a file where the operator is.
+func (k *Kubeconfig) Given(n nodefs.Named) {
+	if n.UnderRoot {
+		k.NodePath = n.Node
+	} else {
+		k.HostPath = n.Host
+	}
+}
+
+// Describe says which kubeconfig, context and server the client uses.
+func (c *Client) Describe() string {
+	ctx := c.Context
+	if ctx == "" {
+		ctx = "(current-context)"
+	}
+	return fmt.Sprintf("%s context %s server %s", c.Source, ctx, c.Host)
+}
+
 // LoadKubectl loads the client the way kubectl does, with client-go's own loading rules: --kubeconfig,
 // else the $KUBECONFIG list merged (the first file to set a key wins), else ~/.kube/config; with
 // --context. Only when none of these gives a configuration does it fall back to the node's

@@ -278,3 +278,21 @@ func (c *Client) PlanLabelRollback(ctx context.Context, recs []LabelRecord, forc
 	}
 	return out, nil
 }
+
+// CheckSelection says what is wrong with a selection of Endpoints (skip's and adopt's): the
+// namespace is required, and exactly one of a label selector, names, or all of them.
+func CheckSelection(namespace, selector string, names []string, all bool) error {
+	if namespace == "" {
+		return errors.New("--namespace is required")
+	}
+	n := 0
+	for _, set := range []bool{selector != "", len(names) > 0, all} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return errors.New("select Endpoints with exactly one of --selector, NAME..., --all")
+	}
+	return nil
+}

@@ -170,6 +170,7 @@ func Run(ctx context.Context, env *Env, job *Job) (*Result, error) {
 	if job.Gate != nil {
 		// What the gate needs of kcm (its kubeconfig, its version) as the replan read it, before the write.
 		job.Gate.prepare(reads)
+		job.Gate.learnName(ctx, env)
 	}
 
 	id, err := write(env, job, store, p)

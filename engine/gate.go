@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/mirrorctl/mirrorctl/change"
@@ -23,6 +24,14 @@ type Gate struct {
 	Timeout time.Duration
 	// Options are the health check's; Want is set from the plan.
 	Options health.Options
+	// Restart is how long one kcm restart can take on this node (see RestartTime): after a failed gate
+	// the restored kcm gets at least this long, whatever Timeout is. 0: Run sets it from kcm's
+	// manifest (tests set it).
+	Restart time.Duration
+	// restartWhy says what Restart is made of, for the log.
+	restartWhy string
+	// learned: Options.Hostname came from the lease while this node's kcm led (learnName).
+	learned bool
 
 	// The node and distribution whose kcm NewGate's gate watches: Run sets the lease reader and the
 	// per-controller checks from the kcm manifest its replan read ("" distro: a Gate built by hand).
@@ -39,6 +48,23 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 		return nil
 	}
 	CatchInterrupts(ctx)
+	restart, why := g.Restart, g.restartWhy
+	if restart <= 0 {
+		restart, why = RestartTime(nil)
+	}
+	if why != "" {
+		why = ": " + why
+	}
+	if g.Timeout < restart {
+		env.logf("gate", "--wait %s is shorter than one kube-controller-manager restart can take here (%s%s): a good change may be rolled back; the rollback waits at least %s for the restored kcm", g.Timeout, restart, why, restart)
+	}
+	if g.Options.Lease != nil && g.Options.Hostname == "" && !g.learned {
+		then := "until then the gate waits for it to lead in the new state"
+		if !g.Options.ListsControllers {
+			then = "kcm before 1.23 lists no controllers even as the leader, so until then the grace alone takes it for a standby"
+		}
+		env.logf("gate", "this node's name is unknown (no %s under %s), and kcm's leader lease names a node: a lease holder may be this node's own kcm, so no lease holder is taken for another node until this kcm was seen leading (the lease then names this node); %s", planfile.HostnamePath, g.root.Dir, then)
+	}
 	want := p.Mirroring == change.Enabled
 	o := g.Options
 	o.Want = want
@@ -78,7 +104,13 @@ func (g *Gate) run(ctx context.Context, env *Env, store *snapshot.Store, p *chan
 	}
 	o.Want = !want
 	o.Endpoints = nil // the state restored is the one before, whatever it was
-	if err := waitFor(ctx, o, g.Timeout); err != nil {
+	// The restored kcm restarts like any other: the operator's --wait may be shorter than that, and a
+	// recovery cut short leaves the node reported broken while it is coming back.
+	recovery := max(g.Timeout, restart)
+	if recovery > g.Timeout {
+		env.logf("rollback", "waiting up to %s for the restored kube-controller-manager, one restart's time%s", recovery, why)
+	}
+	if err := waitFor(ctx, o, recovery); err != nil {
 		return fmt.Errorf("%v; rolled back to snapshot %s%s, but kube-controller-manager is still not healthy: %v; check `crictl ps -a` and the kubelet log", te, id, saved, err)
 	}
 	return fmt.Errorf("%v; rolled back to snapshot %s automatically%s and kube-controller-manager is healthy again with mirroring %s", te, id, saved, change.StateOf(!want))
@@ -104,10 +136,80 @@ func (g *Gate) prepare(reads *distros.Reads) {
 		return
 	}
 	manifest := kcmManifest(reads, g.distro)
-	g.Options.Lease, g.Options.Hostname = LeaseReader(g.root, KCMKubeconfig(g.root, g.distro, manifest))
+	if g.Options.Lease == nil { // one set by the caller (tests) stays
+		g.Options.Lease, g.Options.Hostname = LeaseReader(g.root, KCMKubeconfig(g.root, g.distro, manifest))
+	}
+	if g.Restart <= 0 {
+		g.Restart, g.restartWhy = RestartTime(manifest)
+	}
 	if manifest != nil {
 		g.Options.ListsControllers = manifest.Version.AtLeast(1, 23)
 	}
+}
+
+// learnName asks, before the write, the kcm that runs now for this node's name where no file has it:
+// while it leads, kcm's leader lease names this node, the identity that tells this node's own new kcm
+// from another node's, which would otherwise take no standby (see health.judgeLease).
+func (g *Gate) learnName(ctx context.Context, env *Env) {
+	if g.Timeout <= 0 || g.Options.Lease == nil || g.Options.Hostname != "" {
+		return
+	}
+	if h := health.LeaderName(ctx, g.Options); h != "" {
+		g.Options.Hostname, g.learned = h, true
+		env.logf("gate", "this node's name is unknown (no %s under %s), but kube-controller-manager leads now as %s (its leader lease): that is this node's name in the lease", planfile.HostnamePath, g.root.Dir, h)
+	}
+}
+
+// What one kcm restart is made of beside its leader lease. The kubelet starts a static pod's new
+// version only once the old one has terminated, re-checking with its pod workers' back-off: 10 s plus
+// up to 50 % jitter (k8s.io/kubernetes pkg/kubelet: backOffPeriod, workerBackOffPeriodJitterFactor;
+// 12–16 s observed). kcm then starts, waits out the old kcm's lease (kcm 1.37 does not release it on
+// exit), takes it at its next retry, and syncs its informers before /healthz lists the controllers.
+const (
+	kubeletRestartBackOff = 15 * time.Second
+	kcmStartMargin        = 13 * time.Second
+	// kcm's leader election defaults (k8s.io/component-base config/v1alpha1 defaults.go).
+	defaultLeaseDuration = 15 * time.Second
+	defaultRetryPeriod   = 2 * time.Second
+)
+
+// RestartTime is how long one kcm restart can take under the kubelet, from kcm's manifest m (nil: kcm's
+// defaults): the kubelet's back-off for the old pod, then, with leader election (--leader-elect, on by
+// default), the lease duration and one retry period (--leader-elect-lease-duration,
+// --leader-elect-retry-period), plus a margin for kcm's start. 45 s with the defaults; a restored kcm
+// took 31–34 s under the real kubelet. It also says what it is made of.
+func RestartTime(m *manifests.Manifest) (time.Duration, string) {
+	lease, retry := defaultLeaseDuration, defaultRetryPeriod
+	elect := true
+	if m != nil {
+		if v, ok := m.Flag("leader-elect"); ok {
+			if b, err := strconv.ParseBool(v); err == nil {
+				elect = b
+			}
+		}
+		lease = durationFlag(m, "leader-elect-lease-duration", lease)
+		retry = durationFlag(m, "leader-elect-retry-period", retry)
+	}
+	if !elect {
+		d := kubeletRestartBackOff + kcmStartMargin
+		return d, fmt.Sprintf("the kubelet's back-off %s + %s for kcm to start; no leader election", kubeletRestartBackOff, kcmStartMargin)
+	}
+	d := kubeletRestartBackOff + lease + retry + kcmStartMargin
+	return d, fmt.Sprintf("the kubelet's back-off %s + kcm's leader lease %s + retry %s + %s for kcm to start", kubeletRestartBackOff, lease, retry, kcmStartMargin)
+}
+
+// durationFlag is kcm's duration flag --name from m (a Go duration, as pflag parses it), def when unset
+// or not one kcm would accept.
+func durationFlag(m *manifests.Manifest, name string, def time.Duration) time.Duration {
+	v, ok := m.Flag(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return def
+	}
+	return d
 }
 
 // KCMKubeconfig returns kcm's own kubeconfig on this node: the health gate reads the leader lease with

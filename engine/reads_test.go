@@ -147,6 +147,9 @@ func TestGateUsesThePhaseParse(t *testing.T) {
 	if !g.Options.ListsControllers || g.Options.Lease == nil {
 		t.Errorf("gate not set up from the v1.29 manifest naming controller-manager.conf: %+v", g.Options)
 	}
+	if want, _ := RestartTime(kcmManifest(reads[0], "kubeadm")); g.Restart != want || want == 0 {
+		t.Errorf("the gate's restart time is %s, want %s from the manifest", g.Restart, want)
+	}
 }
 
 // Each phase has a read set of its own (the replan under the lock reads the disk again, see

@@ -140,3 +140,16 @@ func pruneClusterOnly(s *snapshot.Store, recs *cluster.Records, keep int) ([]str
 	}
 	return removed, nil
 }
+
+// IDs are the ids of the snapshots and records List gives, newest first (completion's candidates).
+func IDs(env *Env) ([]string, error) {
+	list, err := List(env)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, m := range list {
+		ids = append(ids, m.ID)
+	}
+	return ids, nil
+}

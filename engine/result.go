@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/mirrorctl/mirrorctl/change"
+import (
+	"fmt"
+
+	"github.com/mirrorctl/mirrorctl/change"
+)
 
 // Result is what every changing command reports. Its JSON keys are public contract; commands with more
 // to say (lint's findings, a plan file, skip's objects) embed it.
@@ -107,4 +111,26 @@ func (r *Result) ChangedFiles() int {
 		}
 	}
 	return n
+}
+
+// Summary is a changing command's one-line text summary (on stderr, after the diff); undo is the
+// global flags the undo hint repeats.
+func (r *Result) Summary(undo string) string {
+	verb := "changed"
+	if r.DryRun {
+		verb = "would change"
+	}
+	n := r.ChangedFiles()
+	if n == 0 {
+		verb = "unchanged"
+	}
+	s := fmt.Sprintf("mirroring %s", r.Mirroring)
+	if r.Endpoints != "" {
+		s += fmt.Sprintf(", Endpoints controller %s", r.Endpoints)
+	}
+	s += fmt.Sprintf("; %d file(s) %s", n, verb)
+	if r.Snapshot != nil {
+		s += fmt.Sprintf("; snapshot %s (undo: mirrorctl rollback%s %s)", *r.Snapshot, undo, *r.Snapshot)
+	}
+	return s
 }

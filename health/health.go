@@ -87,7 +87,10 @@ type Options struct {
 	// reach (ErrAPIUnreachable), no lease, or a lease nobody renews mean kcm is not a standby but stuck,
 	// and the grace no longer applies. Other errors (no permission) leave the grace as it is.
 	Lease func(ctx context.Context) (*Lease, error)
-	// Hostname is this node's name: kcm's lease identity is "<hostname>_<uuid>". "" when unknown.
+	// Hostname is this node's name: kcm's lease identity is "<hostname>_<uuid>" (os.Hostname() of the
+	// kcm process: kcm has no flag to change it). "" when unknown: then Wait learns it from the lease
+	// the first time it sees this kcm lead, and until it knows it takes no kcm for a standby from the
+	// lease, which could be this kcm's own (see judgeLease).
 	Hostname string
 	// ListsControllers says kcm lists a health check per controller while it leads, as kcm 1.23 and
 	// later do (the caller knows from the image tag). Then a kcm that the lease shows leading since it
@@ -122,12 +125,17 @@ const leaseSkew = 2 * time.Second
 type leaseVerdict struct {
 	standby bool   // another node leads: this kcm is a standby
 	mine    bool   // a kcm of this node holds the lease
+	unknown bool   // someone holds the lease, but this node's name is unknown: it may be this kcm
 	stuck   bool   // nobody can lead through this kcm's API server, nobody leads, or this kcm leads without controllers
 	msg     string // for the progress line and the timeout error
 	key     string // what the verdict is about, without the times in msg: a progress line per change
 }
 
-func judgeLease(l *Lease, err error, hostname string, notLeadingFor time.Duration) leaseVerdict {
+// judgeLease says what lease l (or the error reading it) means for a healthy kcm that does not lead.
+// Only a holder known to be another node makes a standby: a kcm that just took the lease lists its
+// controllers a moment later (0.4 s under the real kubelet), so a holder that may be this node's own
+// new kcm is never taken for another node's, however long this kcm has not led.
+func judgeLease(l *Lease, err error, hostname string) leaseVerdict {
 	switch {
 	case errors.Is(err, ErrAPIUnreachable):
 		return leaseVerdict{stuck: true, key: "unreachable", msg: "kube-controller-manager's API server is unreachable with its kubeconfig (" + oneLine(err.Error()) + "): a kcm that cannot reach it never leads"}
@@ -142,15 +150,48 @@ func judgeLease(l *Lease, err error, hostname string, notLeadingFor time.Duratio
 		return leaseVerdict{stuck: true, key: "stale " + l.Holder, msg: fmt.Sprintf("the leader lease holder %s stopped renewing %s ago: nobody leads", host, age)}
 	}
 	switch {
-	case hostname != "" && host == hostname:
+	case hostname == "":
+		return leaseVerdict{unknown: true, key: "held? " + l.Holder, msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago), but this node's name is unknown, so it may be this node's own kcm: not taken for a standby; waiting for this kcm to lead in the new state", host, age)}
+	case strings.EqualFold(host, hostname):
 		// This node's previous kcm: the new one takes over once the lease runs out.
 		return leaseVerdict{mine: true, key: "mine " + l.Holder, msg: fmt.Sprintf("the leader lease is still this node's previous kcm's (renewed %s ago)", age)}
-	case hostname != "" || notLeadingFor > l.Duration+leaseSkew:
-		// Without the hostname, a lease renewed after this node's old kcm's would have run out is
-		// someone else's: had this kcm taken it, it would be leading.
-		return leaseVerdict{standby: true, key: "held " + l.Holder, msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago)", host, age)}
 	}
-	return leaseVerdict{key: "held? " + l.Holder, msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago); this node's name is unknown, waiting for the old lease to run out", host, age)}
+	return leaseVerdict{standby: true, key: "held " + l.Holder, msg: fmt.Sprintf("the leader lease is held by %s (renewed %s ago)", host, age)}
+}
+
+// leaseHost returns the node name in a fresh lease's holder identity ("<hostname>_<uuid>"), "" for
+// none, an unreadable lease or one nobody renews.
+func leaseHost(l *Lease, err error) string {
+	if err != nil || l == nil || l.Holder == "" || time.Since(l.Renewed) > l.Duration+leaseSkew {
+		return ""
+	}
+	host, _, _ := strings.Cut(l.Holder, "_")
+	return host
+}
+
+// LeaderName returns this node's name as kcm's leader lease has it when the kcm at o.URL leads now (it
+// lists its controllers only then, so the lease holder is this kcm): what a standby verdict needs where
+// no other source has it. "" when kcm does not lead, o.Lease is nil, or the lease says nothing fresh.
+// A caller asks before the change: under the kubelet the old kcm is gone within a second of the write,
+// so Wait seldom sees it lead.
+func LeaderName(ctx context.Context, o Options) string {
+	if o.Lease == nil {
+		return ""
+	}
+	if o.URL == "" {
+		o.URL = DefaultURL
+	}
+	client := o.Client
+	if client == nil {
+		var err error
+		if client, err = NewClient(o.URL, o.CAFile); err != nil {
+			return ""
+		}
+	}
+	if obs := Check(ctx, client, o.URL, 2*time.Second); !obs.Healthy() || !obs.Leading() {
+		return ""
+	}
+	return leaseHost(o.Lease(ctx))
 }
 
 // Observation is one poll's outcome.
@@ -310,7 +351,8 @@ func Wait(ctx context.Context, o Options) error {
 			grace = time.Until(dl) / 2
 		}
 	}
-	var standbySince, leaseAt, restartedAt time.Time
+	var standbySince, leaseAt, restartedAt, learnAt time.Time
+	hostname := o.Hostname
 	var lease leaseVerdict
 	leaseMsg := ""     // the last lease verdict, kept for the timeout error when kcm stops answering
 	restarted := false // kcm was seen not healthy, or with a new serving certificate, since Wait began
@@ -335,6 +377,15 @@ func Wait(ctx context.Context, o Options) error {
 			p.done(last)
 			return nil
 		}
+		if hostname == "" && o.Lease != nil && last.Healthy() && last.Leading() && time.Since(learnAt) >= LeasePoll {
+			// This kcm leads now (it lists controllers only then), so the lease names its node: the
+			// identity a standby verdict needs. The kcm watched is the one that leads, wherever it runs.
+			learnAt = time.Now()
+			if h := leaseHost(o.Lease(ctx)); h != "" {
+				hostname = h
+				p.note("learned "+h, fmt.Sprintf("kube-controller-manager leads as %s (its leader lease): that is this node's name in the lease", h))
+			}
+		}
 		if last.Healthy() && !last.Leading() {
 			if standbySince.IsZero() {
 				standbySince = time.Now()
@@ -342,7 +393,7 @@ func Wait(ctx context.Context, o Options) error {
 			if o.Lease != nil && time.Since(leaseAt) >= LeasePoll {
 				leaseAt = time.Now()
 				l, err := o.Lease(ctx)
-				lease = judgeLease(l, err, o.Hostname, time.Since(standbySince))
+				lease = judgeLease(l, err, hostname)
 				if lease.mine && restarted && o.ListsControllers && l.Renewed.After(restartedAt) {
 					// Renewed after the old kcm was gone: the new one leads, and would list its
 					// controllers. It is no standby; the deadline decides.
@@ -361,7 +412,9 @@ func Wait(ctx context.Context, o Options) error {
 					p.note(lease.key, lease.msg)
 				}
 			}
-			if grace >= 0 && time.Since(standbySince) >= grace && !lease.stuck {
+			// Where this kcm lists its controllers once it leads (1.23+) and the lease may be its own,
+			// time proves nothing: it keeps waiting for them, and the deadline decides.
+			if grace >= 0 && time.Since(standbySince) >= grace && !lease.stuck && !(lease.unknown && o.ListsControllers) {
 				p.standby(grace)
 				return nil
 			}

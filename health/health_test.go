@@ -489,15 +489,20 @@ func TestJudgeLease(t *testing.T) {
 	}{
 		{"another node leads", fresh, nil, "cp-1", 0, true, false, "held by cp-2"},
 		{"this node's previous kcm", mine, nil, "cp-1", 20 * time.Second, false, false, "previous kcm"},
-		{"unknown hostname, early", fresh, nil, "", 5 * time.Second, false, false, "waiting for the old lease to run out"},
-		{"unknown hostname, after a lease duration", fresh, nil, "", 20 * time.Second, true, false, "held by cp-2"},
+		// Without this node's name the holder may be this node's own new kcm, which lists its
+		// controllers a moment after it takes the lease: never a standby, however long kcm has not led
+		// (the real kubelet showed a sole kcm taken for a standby of itself after a lease duration).
+		{"unknown hostname, early", fresh, nil, "", 5 * time.Second, false, false, "may be this node's own kcm: not taken for a standby"},
+		{"unknown hostname, after a lease duration", fresh, nil, "", 20 * time.Second, false, false, "may be this node's own kcm: not taken for a standby"},
+		{"this node's name in another case", mine, nil, "CP-1", 0, false, false, "previous kcm"},
 		{"nobody renews", stale, nil, "cp-1", 0, false, true, "stopped renewing"},
 		{"no lease", nil, nil, "cp-1", 0, false, true, "no kube-controller-manager holds"},
 		{"empty holder", &Lease{Renewed: now, Duration: 15 * time.Second}, nil, "cp-1", 0, false, true, "no kube-controller-manager holds"},
 		{"API server unreachable", nil, unreachable, "cp-1", 0, false, true, "unreachable with its kubeconfig"},
 		{"forbidden", nil, errors.New("leases.coordination.k8s.io is forbidden"), "cp-1", 0, false, false, "not readable"},
 	} {
-		v := judgeLease(c.l, c.err, c.host, c.notLeading)
+		_ = c.notLeading // how long kcm has not led changes nothing: see the unknown hostname cases
+		v := judgeLease(c.l, c.err, c.host)
 		if v.standby != c.standby || v.stuck != c.stuck || !strings.Contains(v.msg, c.msg) {
 			t.Errorf("%s: %+v, want standby=%v stuck=%v msg ~ %q", c.name, v, c.standby, c.stuck, c.msg)
 		}
@@ -614,5 +619,130 @@ func TestWaitOwnLeaseWithoutControllers(t *testing.T) {
 				t.Errorf("progress:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// leaseSeq is a lease reader that answers holders in turn, the last one from then on.
+func leaseSeq(holders ...string) (func(context.Context) (*Lease, error), *atomic.Int64) {
+	var calls atomic.Int64
+	return func(context.Context) (*Lease, error) {
+		i := int(calls.Add(1)) - 1
+		return &Lease{Holder: holders[min(i, len(holders)-1)], Renewed: time.Now(), Duration: 15 * time.Second}, nil
+	}, &calls
+}
+
+// TestWaitUnknownNameNoStandby is the real kubelet's case: no /etc/hostname under --root, one control
+// plane node; the new kcm takes the lease (its own: "vm_…") and lists its controllers a moment later.
+// With this node's name unknown that holder may be this kcm, so neither the lease nor the grace takes
+// it for a standby: the gate waits for this kcm to lead in the new state (kcm 1.23+ lists its
+// controllers then), and says why.
+func TestWaitUnknownNameNoStandby(t *testing.T) {
+	sbS, sbB := kcmHealthz(false, nil)
+	onS, onB := kcmHealthz(true, controllers129)
+	f := newFakeKCM(t,
+		phase{n: 2, down: true}, // the kubelet restarting kcm
+		ph(40, sbS, sbB),        // the new kcm, healthy, holding the lease before it lists controllers
+		ph(1, onS, onB),         // leading with the mirroring controller
+	)
+	lease, _ := leaseSeq("vm_8d0c")
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := Wait(ctx, Options{URL: f.url(), Want: true, Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 100 * time.Millisecond,
+		Lease: lease, ListsControllers: true})
+	if err != nil {
+		t.Fatalf("Wait: %v\n%s", err, out.String())
+	}
+	log := out.String()
+	if strings.Contains(log, "standby") && !strings.Contains(log, "not taken for a standby") {
+		t.Errorf("this node's own kcm was taken for a standby:\n%s", log)
+	}
+	for _, want := range []string{"held by vm", "this node's name is unknown", "is healthy, mirroring controller running after"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("progress lacks %q:\n%s", want, log)
+		}
+	}
+	// Before 1.23 kcm lists no controllers even as the leader: there the grace still accepts it (health
+	// confirmed, flags not), never the lease.
+	f2 := newFakeKCM(t, phase{n: 2, down: true}, ph(1, sbS, sbB))
+	out.Reset()
+	if err := Wait(ctx, Options{URL: f2.url(), Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 100 * time.Millisecond, Lease: lease}); err != nil {
+		t.Fatalf("before 1.23: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "taking it for a standby") || strings.Contains(out.String(), "a standby: the leader lease") {
+		t.Errorf("before 1.23:\n%s", out.String())
+	}
+}
+
+// TestWaitLearnsNameWhileLeading: with this node's name unknown, the lease read while this kcm leads
+// names it; after the restart a lease held by that name is this node's, one held by another name is a
+// standby's leader.
+func TestWaitLearnsNameWhileLeading(t *testing.T) {
+	sbS, sbB := kcmHealthz(false, nil)
+	onS, onB := kcmHealthz(true, controllers129)
+	for _, c := range []struct {
+		name    string
+		after   string // the holder after the restart
+		standby bool
+	}{
+		{"another node took the lease", "cp-2_77aa", true},
+		{"this node's new kcm holds it", "vm_9e1f", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakeKCM(t,
+				ph(2, onS, onB),         // the old kcm leads (mirroring on; disable wants it off)
+				phase{n: 2, down: true}, // restarting
+				ph(1, sbS, sbB),         // the new kcm, not leading
+			)
+			lease, calls := leaseSeq("vm_0a1b", c.after)
+			var out bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			err := Wait(ctx, Options{URL: f.url(), Want: false, Interval: 20 * time.Millisecond, Progress: &out, StandbyGrace: 100 * time.Millisecond,
+				Lease: lease, ListsControllers: true})
+			if calls.Load() < 2 {
+				t.Fatalf("lease read %d times", calls.Load())
+			}
+			if !strings.Contains(out.String(), "leads as vm") {
+				t.Errorf("the name was not learned:\n%s", out.String())
+			}
+			var te *TimeoutError
+			if c.standby {
+				if err != nil || !strings.Contains(out.String(), "a standby: the leader lease is held by cp-2") {
+					t.Errorf("err = %v\n%s", err, out.String())
+				}
+				return
+			}
+			if !errors.As(err, &te) || strings.Contains(out.String(), "standby") {
+				t.Errorf("this node's own kcm: err = %v, want a timeout and no standby\n%s", err, out.String())
+			}
+		})
+	}
+}
+
+// LeaderName: the lease names this node only while the kcm watched leads (lists controllers).
+func TestLeaderName(t *testing.T) {
+	onS, onB := kcmHealthz(true, controllers129)
+	sbS, sbB := kcmHealthz(false, nil)
+	fresh, _ := leaseSeq("vm_0c4f")
+	stale := func(context.Context) (*Lease, error) {
+		return &Lease{Holder: "vm_0c4f", Renewed: time.Now().Add(-time.Minute), Duration: 15 * time.Second}, nil
+	}
+	for _, c := range []struct {
+		name  string
+		ph    phase
+		lease func(context.Context) (*Lease, error)
+		want  string
+	}{
+		{"leading", ph(1, onS, onB), fresh, "vm"},
+		{"a standby: the lease is another's", ph(1, sbS, sbB), fresh, ""},
+		{"down", phase{n: 1, down: true}, fresh, ""},
+		{"nobody renews the lease", ph(1, onS, onB), stale, ""},
+		{"no lease reader", ph(1, onS, onB), nil, ""},
+	} {
+		f := newFakeKCM(t, c.ph)
+		if got := LeaderName(context.Background(), Options{URL: f.url(), Lease: c.lease}); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }

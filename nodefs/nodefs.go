@@ -242,3 +242,28 @@ func (r Root) Named(p string) (Named, error) {
 	}
 	return n, nil
 }
+
+// Arg is Named for the value p of --flag; say tells where it was taken: always when under the root (an
+// absolute path, with a root given), at verbosity (verbose) when relative to the working directory.
+func (r Root) Arg(flag, p string, say func(verbose bool, format string, a ...any)) (Named, error) {
+	n, err := r.Named(p)
+	if err != nil {
+		return n, fmt.Errorf("--%s %s: %v", flag, p, err)
+	}
+	switch {
+	case n.UnderRoot:
+		say(false, "--%s %s: using %s (an absolute path is taken under --root %s)", flag, p, n.Host, r.Dir)
+	case n.Host != p:
+		say(true, "--%s %s: using %s (relative to the working directory)", flag, p, n.Host)
+	}
+	return n, nil
+}
+
+// NodeArg is Arg for a file the engine reads or writes: it must be under the root. It returns its node path.
+func (r Root) NodeArg(flag, p string, say func(verbose bool, format string, a ...any)) (string, error) {
+	n, err := r.Arg(flag, p, say)
+	if err == nil && n.Node == "" {
+		err = fmt.Errorf("--%s %s: %s is outside --root %s; name it by its absolute path, which is taken under --root", flag, p, n.Host, r.Dir)
+	}
+	return n.Node, err
+}

@@ -8,40 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/engine"
-	"github.com/mirrorctl/mirrorctl/nodefs"
 )
-
-// adoptResult is adopt's JSON: the keys of skip, with the slices of each object.
-type adoptResult struct {
-	Changed   bool                `json:"changed"`
-	DryRun    bool                `json:"dry_run"`
-	Snapshot  *string             `json:"snapshot"`
-	Namespace string              `json:"namespace"`
-	ManagedBy string              `json:"managed_by"`
-	Objects   []adoptObject       `json:"objects"`
-	Files     []engine.FileResult `json:"files"`
-	Diff      []change.DiffEntry  `json:"diff"`
-	Warnings  []string            `json:"warnings"`
-	Notes     []string            `json:"notes"`
-	changes   []change.FileChange
-}
-
-type adoptObject struct {
-	Namespace      string          `json:"namespace"`
-	Name           string          `json:"name"`
-	Writer         *cluster.Writer `json:"writer,omitempty"`
-	Endpoints      int             `json:"endpoints"`
-	SlicesCreated  []string        `json:"slices_created"`
-	SlicesAdopted  []string        `json:"slices_adopted"`
-	SlicesDeleted  []string        `json:"slices_deleted"`
-	MirroredSlices []string        `json:"mirrored_slices"`
-	Before         *string         `json:"label_before"`
-	After          *string         `json:"label_after"`
-	Changed        bool            `json:"changed"`
-}
 
 func adoptCommand() *cli.Command {
 	return &cli.Command{
@@ -92,17 +61,8 @@ Examples:
 			}
 			o := cluster.AdoptOptions{Namespace: c.String("namespace"), Selector: c.String("selector"), Names: c.Args().Slice(),
 				All: c.Bool("all"), Force: c.Bool("force"), StaleAfter: c.Duration("static-after")}
-			if o.Namespace == "" {
-				return usageErr("adopt: --namespace is required")
-			}
-			n := 0
-			for _, set := range []bool{o.Selector != "", len(o.Names) > 0, o.All} {
-				if set {
-					n++
-				}
-			}
-			if n != 1 {
-				return usageErr("adopt: select Endpoints with exactly one of --selector, NAME..., --all")
+			if err := cluster.CheckSelection(o.Namespace, o.Selector, o.Names, o.All); err != nil {
+				return usageErr("adopt: %v", err)
 			}
 			if o.StaleAfter <= 0 {
 				return usageErr("adopt: --static-after must be positive")
@@ -115,51 +75,20 @@ Examples:
 			if err != nil {
 				return err
 			}
-			out := newAdoptResult(o.Namespace, r, a.Warnings)
-			for _, ad := range a.Adoptions {
-				w := ad.Writer
-				obj := adoptObject{Namespace: ad.Namespace, Name: ad.Name, Writer: &w, Endpoints: ad.Endpoints, SlicesCreated: []string{},
-					SlicesAdopted: append([]string{}, ad.Adopted...), SlicesDeleted: []string{}, MirroredSlices: append([]string{}, ad.Mirrored...),
-					Before: ad.Label.Before, After: ad.Label.After, Changed: ad.Changed()}
-				for _, s := range ad.Create {
-					obj.SlicesCreated = append(obj.SlicesCreated, s.Name)
-					obj.SlicesAdopted = append(obj.SlicesAdopted, s.Name)
-				}
-				out.Objects = append(out.Objects, obj)
-			}
-			if r.Snapshot != nil {
-				out.Notes = append(out.Notes, "the mirroring controller deletes the mirrored EndpointSlices of these Endpoints within seconds (if it runs); `mirrorctl audit` then finds nothing of theirs to mirror",
-					"where mirroring is already off, nothing deletes those copies: once the adopted slices are in place, delete the slices `mirrorctl audit` lists under mirrored_slices with kubectl")
-			}
-			return printAdopt(g, out, "adopted")
+			return printLive(g, engine.NewAdoptResult(a, r))
 		},
 	}
 }
 
-func newAdoptResult(ns string, r *engine.Result, warnings []string) *adoptResult {
-	return &adoptResult{Changed: r.Changed, DryRun: r.DryRun, Snapshot: r.Snapshot, Namespace: ns, ManagedBy: cluster.AdoptController,
-		Objects: []adoptObject{}, Files: r.Files, Diff: r.Diff, Warnings: append(append([]string{}, r.Warnings...), warnings...), Notes: []string{}, changes: r.Changes}
-}
-
 func runAdoptRollback(c *cli.Context, g *globals, id string) error {
-	root, err := nodefs.New(g.root)
+	env, err := g.env(c)
 	if err != nil {
 		return err
 	}
-	records := cluster.OpenRecords(newEnv(c, g, root).Store())
-	var rec *cluster.Record
-	if id == "" {
-		rec, err = records.Latest(func(r *cluster.Record) bool { return r.Op == "adopt" && r.RollbackOf == "" })
-	} else {
-		rec, err = records.Get(id)
-	}
+	rec, err := engine.AdoptRecord(env, id)
 	if err != nil {
 		return err
 	}
-	if rec.Op != "adopt" {
-		return fmt.Errorf("%s: record %s is not an adoption (it is a %s: undo it with `mirrorctl rollback` or `mirrorctl skip --rollback`)", records.Dir(), rec.ID, rec.Op)
-	}
-	g.logf("rollback", "record %s (%s, %s)", rec.ID, rec.Op, rec.Time.Format(time.RFC3339))
 	b := &engine.AdoptBack{Record: rec, Force: c.Bool("force")}
 	r, err := runLiveOnly(c, g, func(env *engine.Env, cl *engine.Cluster, job engine.Job) *engine.Job {
 		b.Cluster = *cl
@@ -168,18 +97,7 @@ func runAdoptRollback(c *cli.Context, g *globals, id string) error {
 	if err != nil {
 		return err
 	}
-	ns := ""
-	if len(rec.Slices) > 0 {
-		ns = rec.Slices[0].Namespace
-	} else if len(rec.Labels) > 0 {
-		ns = rec.Labels[0].Namespace
-	}
-	out := newAdoptResult(ns, r, nil)
-	for _, o := range b.Objects() {
-		out.Objects = append(out.Objects, adoptObject{Namespace: o.Namespace, Name: o.Name, SlicesCreated: []string{}, SlicesAdopted: []string{},
-			SlicesDeleted: o.Deleted, MirroredSlices: []string{}, Before: o.Before, After: o.After, Changed: o.Changed})
-	}
-	return printAdopt(g, out, "restored to mirroring")
+	return printLive(g, engine.NewAdoptBackResult(b, r))
 }
 
 // runLiveOnly runs a job with no node file change and one live step through the engine.
@@ -188,41 +106,27 @@ func runLiveOnly(c *cli.Context, g *globals, build func(*engine.Env, *engine.Clu
 	if err != nil {
 		return nil, err
 	}
-	root, err := nodefs.New(g.root)
+	env, err := g.env(c)
 	if err != nil {
 		return nil, err
 	}
-	env := newEnv(c, g, root)
 	return engine.Run(c.Context, env, build(env, cl, engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout")}))
 }
 
-func printAdopt(g *globals, r *adoptResult, verb string) error {
-	for _, w := range r.Warnings {
+// printLive prints the result of skip, adopt and prune-endpoints: JSON, or the diff on stdout and
+// the summary and the next steps on stderr.
+func printLive(g *globals, r engine.LiveResult) error {
+	t := r.Text()
+	for _, w := range t.Warnings {
 		g.logf("warning", "%s", w)
 	}
 	if g.json {
-		g.redact(r.Diff)
+		g.secrets.Entries(t.Diff)
 		return writeJSON(g.stdout, r)
 	}
-	printDiffs(g, r.changes)
-	n := 0
-	for _, o := range r.Objects {
-		if o.Changed {
-			n++
-		}
-	}
-	if r.DryRun {
-		verb = "would be " + verb
-	}
-	fmt.Fprintf(g.stderr, "%d of %d Endpoints in %s %s", n, len(r.Objects), r.Namespace, verb)
-	switch {
-	case r.Snapshot != nil && verb == "adopted":
-		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl adopt%s --rollback %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
-	case r.Snapshot != nil:
-		fmt.Fprintf(g.stderr, "; snapshot %s", *r.Snapshot)
-	}
-	fmt.Fprintln(g.stderr)
-	for _, n := range r.Notes {
+	printDiffs(g, t.Changes)
+	fmt.Fprintln(g.stderr, t.Summary(g.undoFlags()))
+	for _, n := range t.Notes {
 		g.logf("next", "%s", n)
 	}
 	return nil

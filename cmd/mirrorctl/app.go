@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
+	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cliflags"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -30,89 +28,19 @@ const (
 )
 
 // exitCode carries a non-error exit status (findings) or an error with its status.
-type exitCode struct {
-	code int
-	err  error
-}
+type exitCode = cliflags.Exit
 
-func (e *exitCode) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-func (e *exitCode) Unwrap() error { return e.err }
-
-func usageErr(format string, a ...any) error {
-	return &exitCode{code: exitUsage, err: fmt.Errorf(format, a...)}
-}
+func usageErr(format string, a ...any) error { return cliflags.Usagef(format, a...) }
 
 // Main runs mirrorctl with args (args[0] is the program name) and returns the exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
-	app.Metadata = map[string]any{"args": args}
-	args = cliflags.Normalize(app, args)
 	// Ctrl-C or a TERM from a supervisor cancels writes and waits once a command starts them (see
-	// interrupts).
+	// interrupts). A refusal that knows the way out (a managed node: the change to make at its source of
+	// truth) prints it first, each line a "[managed]" log line; an API call a signal cut short says which
+	// (net/http reports the context's cause); a wait says so itself (engine.InterruptCause).
 	ctx, stop := engine.WithInterrupts(context.Background())
 	defer stop()
-	err := app.RunContext(ctx, args)
-	if err == nil {
-		if msg, ok := app.Metadata["usage"].(string); ok {
-			if jsonRequested(args) {
-				_ = writeJSON(stdout, map[string]any{"error": msg, "exit_code": exitUsage})
-			}
-			return exitUsage
-		}
-		return exitOK
-	}
-	code := exitError
-	var ec *exitCode
-	if errors.As(err, &ec) {
-		code = ec.code
-		if ec.err == nil {
-			return code
-		}
-	}
-	// A refusal that knows the way out (a managed node: the change to make at its source of truth)
-	// prints it first, each line a "[managed]" log line, so the error itself stays one line.
-	var d interface{ Details() []string }
-	if errors.As(err, &d) {
-		for _, l := range d.Details() {
-			fmt.Fprintf(stderr, "[managed] %s\n", l)
-		}
-	}
-	// One line, always: scripts and Ansible show it as is. An API call a signal cut short says which
-	// (net/http reports the context's cause); a wait says so itself (engine.InterruptCause).
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	fmt.Fprintf(stderr, "mirrorctl: %s\n", msg)
-	// With -o json, scripts read one stream: the error is a JSON object on stdout too.
-	if app.Metadata["json"] == true || (app.Metadata["json"] == nil && jsonRequested(args)) {
-		_ = writeJSON(stdout, map[string]any{"error": msg, "exit_code": code})
-	}
-	return code
-}
-
-// jsonRequested says whether the command line (or MIRRORCTL_OUTPUT) asks for -o json, for errors
-// raised before the flags were read (a usage error). The last -o wins, as it does for the flags.
-func jsonRequested(args []string) bool {
-	out := os.Getenv("MIRRORCTL_OUTPUT")
-	for i := 1; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			break
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || (name != "o" && name != "output") {
-			continue
-		}
-		if !hasValue && i+1 < len(args) {
-			i++
-			value = args[i]
-		}
-		out = value
-	}
-	return out == "json"
+	return cliflags.Run(ctx, newApp(stdout, stderr), args, "managed")
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -124,12 +52,9 @@ distribution keeps it (kubeadm: the static pod manifest and the ClusterConfigura
 change as a unified diff first, snapshots every file before writing it, writes atomically, and can
 roll back byte for byte. It never uses a feature gate: there is no EndpointSliceMirroring gate, and
 an unknown gate stops the component from starting.`,
-		Version:   fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
-		Writer:    stdout,
-		ErrWriter: stderr,
-		// `help CMD` is ours (helpCommand): urfave/cli's help command makes itself its own subcommand
-		// when run, which a second App in the same process (the tests) then walks forever.
-		HideHelpCommand:      true,
+		Version:              fmt.Sprintf("%s (commit %s, built %s)", version, commit, date),
+		Writer:               stdout,
+		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		Flags:                globalFlags(),
 		Commands: []*cli.Command{
@@ -139,7 +64,7 @@ an unknown gate stops the component from starting.`,
 			rollbackCommand(),
 			snapshotsCommand(),
 			distrosCommand(),
-			versionCommand(),
+			cliflags.VersionCommand("mirrorctl", version, commit, date),
 			completionCommand(),
 			manCommand(),
 			showPlanCommand(),
@@ -149,131 +74,21 @@ an unknown gate stops the component from starting.`,
 			skipCommand(),
 			adoptCommand(),
 			pruneEndpointsCommand(),
-			helpCommand(),
+			cliflags.HelpCommand("mirrorctl"),
 		},
-		ExitErrHandler: func(*cli.Context, error) {}, // Main reports errors, once
-	}
-	app.OnUsageError = func(c *cli.Context, err error, isSub bool) error {
-		return &exitCode{code: exitUsage, err: cliflags.UsageError(app.Flags, err)}
-	}
-	app.CommandNotFound = func(c *cli.Context, name string) {
-		msg := fmt.Sprintf("unknown command %q%s (see mirrorctl --help)", name, didYouMean(app.Commands, name))
-		fmt.Fprintf(c.App.ErrWriter, "mirrorctl: %s\n", msg)
-		c.App.Metadata["usage"] = msg
 	}
 	// Once for every command, so commands added later inherit it: the global flags after the
 	// command too, and --context wherever --kubeconfig is.
-	cliflags.Globalize(app.Commands, globalFlags)
-	addEnvVars(app.Flags, "")
-	for _, c := range app.Commands {
-		setUsageHandler(c, "")
-	}
-	completion().Install(app, func() []string { return commandLine(app) })
+	cliflags.Setup(app, globalFlags, func(c *cli.Command) {
+		for _, f := range c.Flags {
+			if f.Names()[0] == "kubeconfig" {
+				c.Flags = append(c.Flags, contextFlag())
+				break
+			}
+		}
+	})
+	completion().Install(app, func() []string { return cliflags.Args(app) })
 	return app
-}
-
-// helpCommand is `mirrorctl help [COMMAND [SUBCOMMAND]]`: the same text as COMMAND --help.
-func helpCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "help",
-		Usage:     "show the help of mirrorctl or of a command (the same as COMMAND --help)",
-		ArgsUsage: "[COMMAND [SUBCOMMAND]]",
-		Action: func(c *cli.Context) error {
-			args := c.Args().Slice()
-			if len(args) == 0 {
-				return cli.ShowAppHelp(c)
-			}
-			cmds, name := c.App.Commands, ""
-			var cmd *cli.Command
-			for _, a := range args {
-				cmd = nil
-				for _, x := range cmds {
-					if x.HasName(a) && !x.Hidden {
-						cmd = x
-					}
-				}
-				if cmd == nil {
-					return usageErr("help: unknown command %q%s", strings.TrimSpace(name+" "+a), didYouMean(cmds, a))
-				}
-				name = strings.TrimSpace(name + " " + a)
-				cmds = cmd.Subcommands
-			}
-			if len(args) == 1 {
-				return cli.ShowCommandHelp(c, args[0])
-			}
-			cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, cmd)
-			return nil
-		},
-	}
-}
-
-func didYouMean(cmds []*cli.Command, typed string) string {
-	var names []string
-	for _, c := range cmds {
-		if !c.Hidden {
-			names = append(names, c.Names()...)
-		}
-	}
-	if near := cliflags.Nearest(append(names, "help"), typed); near != "" {
-		return fmt.Sprintf(" (did you mean %q?)", near)
-	}
-	return ""
-}
-
-func setUsageHandler(c *cli.Command, parent string) {
-	name := strings.TrimSpace(parent + " " + c.Name)
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return &exitCode{code: exitUsage, err: fmt.Errorf("%s: %w", name, cliflags.UsageError(c.Flags, err))}
-	}
-	// `mirrorctl help CMD` and `CMD --help` are the help: no command has a `help` subcommand.
-	c.HideHelpCommand = true
-	if parent != "" {
-		c.HelpName = "mirrorctl " + name
-	}
-	if len(c.Subcommands) > 0 && c.Action == nil {
-		sub := c
-		c.Action = func(cc *cli.Context) error {
-			if cc.NArg() == 0 {
-				return cli.ShowSubcommandHelp(cc)
-			}
-			return usageErr("%s: unknown command %q%s", name, cc.Args().First(), didYouMean(sub.Subcommands, cc.Args().First()))
-		}
-	}
-	for _, f := range c.Flags {
-		if f.Names()[0] == "kubeconfig" {
-			c.Flags = append(c.Flags, contextFlag())
-			break
-		}
-	}
-	addEnvVars(c.Flags, "")
-	for _, s := range c.Subcommands {
-		setUsageHandler(s, name)
-	}
-}
-
-// addEnvVars gives every flag an environment variable MIRRORCTL_<FLAG>, so Ansible, systemd units and
-// CI can set anything without building command lines. It reads the Name field, not Names(): urfave/cli
-// runs a regexp over every name there, and this walks every flag of every command at each start.
-func addEnvVars(flags []cli.Flag, _ string) {
-	env := func(name string, vars *[]string) {
-		if len(*vars) == 0 {
-			*vars = []string{"MIRRORCTL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
-		}
-	}
-	for _, f := range flags {
-		switch fl := f.(type) {
-		case *cli.StringFlag:
-			env(fl.Name, &fl.EnvVars)
-		case *cli.BoolFlag:
-			env(fl.Name, &fl.EnvVars)
-		case *cli.StringSliceFlag:
-			env(fl.Name, &fl.EnvVars)
-		case *cli.DurationFlag:
-			env(fl.Name, &fl.EnvVars)
-		case *cli.IntFlag:
-			env(fl.Name, &fl.EnvVars)
-		}
-	}
 }
 
 func init() {
@@ -299,53 +114,31 @@ func globalFlags() []cli.Flag {
 }
 
 type globals struct {
-	v             int  // -v
-	secrets       bool // --show-secrets
-	warnedSecrets bool
-	root          string
-	stateDir      string
-	stateDirSet   bool // --state-dir given (flag or environment)
-	rootSet       bool // --root given
-	json          bool
-	color         bool
-	stdout        io.Writer
-	stderr        io.Writer
+	v           int              // -v
+	secrets     change.Redaction // --show-secrets
+	root        string
+	stateDir    string
+	stateDirSet bool // --state-dir given (flag or environment)
+	rootSet     bool // --root given
+	json        bool
+	color       bool
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 func getGlobals(c *cli.Context) (*globals, error) {
 	at := func(name string) *cli.Context { return cliflags.Value(c, name) }
-	g := &globals{v: at("v").Int("v"), secrets: at("show-secrets").Bool("show-secrets"), root: at("root").String("root"),
-		stateDir: at("state-dir").String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	g := &globals{v: at("v").Int("v"), root: at("root").String("root"), stateDir: at("state-dir").String("state-dir"), stdout: c.App.Writer, stderr: c.App.ErrWriter}
+	g.secrets = change.Redaction{Show: at("show-secrets").Bool("show-secrets"), Warn: func() {
+		g.logf("warning", "--show-secrets: this output holds credentials; keep it as private as the files they come from")
+	}}
 	g.stateDirSet = at("state-dir").IsSet("state-dir")
 	g.rootSet = at("root").IsSet("root")
-	switch out := at("output").String("output"); out {
-	case "text", "":
-		c.App.Metadata["json"] = false
-	case "json":
-		g.json = true
-		c.App.Metadata["json"] = true
-	default:
-		return nil, usageErr("--output %q: want text or json", out)
-	}
-	switch color := at("color").String("color"); color {
-	case "always":
-		g.color = true
-	case "never":
-	case "auto", "":
-		g.color = isTerminal(g.stdout) && os.Getenv("NO_COLOR") == ""
-	default:
-		return nil, usageErr("--color %q: want auto, always or never", color)
+	var err error
+	if g.json, g.color, err = cliflags.Output(c, g.stdout); err != nil {
+		return nil, err
 	}
 	return g, nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // logf writes a "[phase] message" line to stderr; stdout carries only the result.
@@ -353,32 +146,28 @@ func (g *globals) logf(phase, format string, a ...any) {
 	fmt.Fprintf(g.stderr, "[%s] %s\n", phase, fmt.Sprintf(format, a...))
 }
 
-// named resolves a file the operator named with --flag (nodefs.Named): relative to the working
-// directory; absolute and under --root when one is given, which the output then says.
+// named resolves a file the operator named with --flag (nodefs.Root.Arg); a bad one is a usage error.
 func (g *globals) named(root nodefs.Root, flag, p string) (nodefs.Named, error) {
-	n, err := root.Named(p)
+	n, err := root.Arg(flag, p, g.sayPath)
 	if err != nil {
-		return n, usageErr("--%s %s: %v", flag, p, err)
-	}
-	switch {
-	case n.UnderRoot:
-		g.logf("path", "--%s %s: using %s (an absolute path is taken under --root %s)", flag, p, n.Host, root.Dir)
-	case n.Host != p:
-		g.vlogf(vDecisions, "path", "--%s %s: using %s (relative to the working directory)", flag, p, n.Host)
+		return n, usageErr("%v", err)
 	}
 	return n, nil
 }
 
 // nodeArg is named for a file the engine reads or writes: it must be under --root.
 func (g *globals) nodeArg(root nodefs.Root, flag, p string) (string, error) {
-	n, err := g.named(root, flag, p)
+	n, err := root.NodeArg(flag, p, g.sayPath)
 	if err != nil {
-		return "", err
+		return "", usageErr("%v", err)
 	}
-	if n.Node == "" {
-		return "", usageErr("--%s %s: %s is outside --root %s; name it by its absolute path, which is taken under --root", flag, p, n.Host, root.Dir)
+	return n, nil
+}
+
+func (g *globals) sayPath(verbose bool, format string, a ...any) {
+	if !verbose || g.v >= vDecisions {
+		g.logf("path", format, a...)
 	}
-	return n.Node, nil
 }
 
 // vlogf is logf from verbosity level on (-v level).
@@ -393,49 +182,25 @@ func (g *globals) vlogf(level int, phase, format string, a ...any) {
 func (g *globals) undoFlags() string {
 	s := ""
 	if g.rootSet && g.root != "/" {
-		s += " --root " + shellQuote(g.root)
+		s += " --root " + cliflags.ShellQuote(g.root)
 	}
 	if g.stateDirSet {
-		s += " --state-dir " + shellQuote(g.stateDir)
+		s += " --state-dir " + cliflags.ShellQuote(g.stateDir)
 	}
 	return s
 }
 
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
-		return s
+// env is newEnv on the node --root names.
+func (g *globals) env(c *cli.Context) (*engine.Env, error) {
+	root, err := nodefs.New(g.root)
+	if err != nil {
+		return nil, err
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func versionCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print mirrorctl's version",
-		Action: func(c *cli.Context) error {
-			g, err := getGlobals(c)
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return writeJSON(g.stdout, map[string]string{"version": version, "commit": commit, "date": date})
-			}
-			fmt.Fprintf(g.stdout, "mirrorctl %s (commit %s, built %s)\n", version, commit, date)
-			return nil
-		},
-	}
-}
-
-// commandLine is the command as run, recorded in snapshot metadata.
-func commandLine(app *cli.App) []string {
-	if a, ok := app.Metadata["args"].([]string); ok {
-		return a
-	}
-	return nil
+	return newEnv(c, g, root), nil
 }
 
 // newEnv is what the engine needs of this run.
 func newEnv(c *cli.Context, g *globals, root nodefs.Root) *engine.Env {
-	return &engine.Env{Root: root, StateDir: g.stateDir, Command: commandLine(c.App), Version: version, Stderr: g.stderr,
+	return &engine.Env{Root: root, StateDir: g.stateDir, Command: cliflags.Args(c.App), Version: version, Stderr: g.stderr,
 		Log: g.logf, UndoFlags: g.undoFlags(), StateDirGiven: g.stateDirSet}
 }

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
@@ -48,11 +46,7 @@ func clusterClient(c *cli.Context, g *globals) (*cluster.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n.UnderRoot {
-			k.NodePath = n.Node
-		} else {
-			k.HostPath = n.Host
-		}
+		k.Given(n)
 	}
 	if g.v >= vRequests {
 		k.Trace = func(format string, a ...any) { g.logf("api", format, a...) }
@@ -61,11 +55,7 @@ func clusterClient(c *cli.Context, g *globals) (*cluster.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := cl.Context
-	if ctx == "" {
-		ctx = "(current-context)"
-	}
-	g.vlogf(vDecisions, "kubeconfig", "%s context %s server %s", cl.Source, ctx, cl.Host)
+	g.vlogf(vDecisions, "kubeconfig", "%s", cl.Describe())
 	return cl, nil
 }
 
@@ -164,7 +154,7 @@ Examples:
 				return err
 			}
 			if a.Unsafe() {
-				return &exitCode{code: exitFindings}
+				return &exitCode{Code: exitFindings}
 			}
 			return nil
 		},
@@ -173,61 +163,6 @@ Examples:
 
 // ---------------------------------------------------------------------------------------------------
 // mirrorctl skip (issue 7 §3)
-
-// skipResult is skip's JSON: the keys of the file-changing commands, plus the objects.
-type skipResult struct {
-	Changed   bool                `json:"changed"`
-	DryRun    bool                `json:"dry_run"`
-	Snapshot  *string             `json:"snapshot"`
-	Namespace string              `json:"namespace"`
-	Label     string              `json:"label"`
-	Objects   []skipObject        `json:"objects"`
-	Files     []engine.FileResult `json:"files"`
-	Diff      []change.DiffEntry  `json:"diff"`
-	Warnings  []string            `json:"warnings"`
-	Notes     []string            `json:"notes"`
-	changes   []change.FileChange
-}
-
-type skipObject struct {
-	Namespace string  `json:"namespace"`
-	Name      string  `json:"name"`
-	Before    *string `json:"label_before"`
-	After     *string `json:"label_after"`
-	Changed   bool    `json:"changed"`
-}
-
-func newSkipResult(ns string, l *engine.Labels, r *engine.Result) *skipResult {
-	out := &skipResult{Changed: r.Changed, DryRun: r.DryRun, Snapshot: r.Snapshot, Namespace: ns, Label: cluster.LabelSkipMirror,
-		Objects: []skipObject{}, Files: r.Files, Diff: r.Diff, Warnings: append([]string{}, l.Warnings...), Notes: []string{}, changes: r.Changes}
-	for _, ch := range l.Changes {
-		out.Objects = append(out.Objects, skipObject{Namespace: ch.Namespace, Name: ch.Name, Before: ch.Before, After: ch.After, Changed: ch.Changed()})
-	}
-	return out
-}
-
-func printSkip(g *globals, r *skipResult, verb string) error {
-	for _, w := range r.Warnings {
-		g.logf("warning", "%s", w)
-	}
-	if g.json {
-		g.redact(r.Diff)
-		return writeJSON(g.stdout, r)
-	}
-	n := printDiffs(g, r.changes)
-	if r.DryRun {
-		verb = "would be " + verb
-	}
-	fmt.Fprintf(g.stderr, "%d of %d Endpoints in %s %s", n, len(r.Objects), r.Namespace, verb)
-	if r.Snapshot != nil {
-		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl skip%s --rollback %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
-	}
-	fmt.Fprintln(g.stderr)
-	for _, n := range r.Notes {
-		g.logf("next", "%s", n)
-	}
-	return nil
-}
 
 func skipCommand() *cli.Command {
 	return &cli.Command{
@@ -268,82 +203,34 @@ Examples:
 				if c.NArg() > 1 || c.String("selector") != "" || c.Bool("all") || c.Bool("undo") {
 					return usageErr("skip --rollback takes at most one snapshot id and no selection")
 				}
-				return runSkipRollback(c, g, c.Args().First())
+				env, err := g.env(c)
+				if err != nil {
+					return err
+				}
+				rec, err := engine.SkipRecord(env, c.Args().First())
+				if err != nil {
+					return err
+				}
+				return runSkip(c, g, &engine.Labels{Op: "rollback", Record: rec, Force: c.Bool("force")}, rec.Labels[0].Namespace)
 			}
 			o := cluster.SkipOptions{Namespace: c.String("namespace"), Selector: c.String("selector"), Names: c.Args().Slice(),
 				All: c.Bool("all"), Undo: c.Bool("undo")}
-			if o.Namespace == "" {
-				return usageErr("skip: --namespace is required")
+			if err := cluster.CheckSelection(o.Namespace, o.Selector, o.Names, o.All); err != nil {
+				return usageErr("skip: %v", err)
 			}
-			n := 0
-			for _, set := range []bool{o.Selector != "", len(o.Names) > 0, o.All} {
-				if set {
-					n++
-				}
-			}
-			if n != 1 {
-				return usageErr("skip: select Endpoints with exactly one of --selector, NAME..., --all")
-			}
-			return runSkip(c, g, o)
+			return runSkip(c, g, &engine.Labels{Op: map[bool]string{false: "skip", true: "unskip"}[o.Undo], Select: o}, o.Namespace)
 		},
 	}
 }
 
-func runSkip(c *cli.Context, g *globals, o cluster.SkipOptions) error {
-	verb, op := "labelled", "skip"
-	if o.Undo {
-		verb, op = "unlabelled", "unskip"
-	}
-	l := &engine.Labels{Op: op, Select: o}
-	r, err := skip(c, g, l)
+// runSkip runs the label step l on the Endpoints of namespace ns through the engine.
+func runSkip(c *cli.Context, g *globals, l *engine.Labels, ns string) error {
+	r, err := runLiveOnly(c, g, func(env *engine.Env, cl *engine.Cluster, job engine.Job) *engine.Job {
+		l.Cluster = *cl
+		return engine.Skip(env, l, job)
+	})
 	if err != nil {
 		return err
 	}
-	sr := newSkipResult(o.Namespace, l, r)
-	if !o.Undo && r.Snapshot != nil {
-		sr.Notes = append(sr.Notes, "the mirroring controller deletes the mirrored EndpointSlices of these Endpoints within seconds (if it runs)")
-	}
-	return printSkip(g, sr, verb)
-}
-
-func runSkipRollback(c *cli.Context, g *globals, id string) error {
-	root, err := nodefs.New(g.root)
-	if err != nil {
-		return err
-	}
-	records := cluster.OpenRecords(newEnv(c, g, root).Store())
-	var rec *cluster.Record
-	if id == "" {
-		rec, err = records.Latest(func(r *cluster.Record) bool { return len(r.Labels) > 0 && len(r.Slices) == 0 && r.RollbackOf == "" })
-	} else {
-		rec, err = records.Get(id)
-	}
-	if err != nil {
-		return err
-	}
-	if len(rec.Labels) == 0 {
-		return fmt.Errorf("%s: record %s changed no labels (it belongs to `mirrorctl rollback`)", records.Dir(), rec.ID)
-	}
-	g.logf("rollback", "record %s (%s, %s)", rec.ID, rec.Op, rec.Time.Format(time.RFC3339))
-	l := &engine.Labels{Op: "rollback", Record: rec, Force: c.Bool("force")}
-	r, err := skip(c, g, l)
-	if err != nil {
-		return err
-	}
-	return printSkip(g, newSkipResult(rec.Labels[0].Namespace, l, r), "restored")
-}
-
-// skip runs a label step through the engine.
-func skip(c *cli.Context, g *globals, l *engine.Labels) (*engine.Result, error) {
-	cl, err := liveCluster(c, g)
-	if err != nil {
-		return nil, err
-	}
-	l.Cluster = *cl
-	root, err := nodefs.New(g.root)
-	if err != nil {
-		return nil, err
-	}
-	env := newEnv(c, g, root)
-	return engine.Run(c.Context, env, engine.Skip(env, l, engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout")}))
+	return printLive(g, engine.NewSkipResult(ns, l, r))
 }

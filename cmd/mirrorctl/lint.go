@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -67,14 +65,6 @@ Examples:
 	}
 }
 
-// lintResult is lint's JSON object: the changing-command keys (changed, snapshot, files, diff, warnings,
-// dry_run) as disable prints them, plus the findings.
-type lintResult struct {
-	*engine.Result
-	Findings []lint.Finding `json:"findings"` // what is left (after --fix: after the fix; with --dry-run: what the fix would leave)
-	Fixed    []lint.Finding `json:"fixed"`    // what --fix repaired (or would repair)
-}
-
 func runLint(c *cli.Context, g *globals) error {
 	root, err := nodefs.New(g.root)
 	if err != nil {
@@ -93,106 +83,32 @@ func runLint(c *cli.Context, g *globals) error {
 		}
 		o.KubeadmConfigs = append(o.KubeadmConfigs, n)
 	}
-	if looked, found := lint.Looked(root, o); !found {
-		return fmt.Errorf("lint: nothing to check under %s: none of %s exists (is this a control-plane node? --root, --manifests-dir and --kubeadm-config say where to look)", root.Dir, strings.Join(looked, ", "))
-	}
-	findings, err := lint.Run(root, o)
-	if err != nil {
-		return err
-	}
-	r := &lintResult{Result: engine.NewResult(&change.Plan{Mirroring: change.Unknown}, c.Bool("dry-run")), Findings: findings, Fixed: []lint.Finding{}}
-	if c.Bool("fix") {
-		if err := lintFix(c, g, root, o, r); err != nil {
-			return err
-		}
-	}
-	if err := printLint(g, r); err != nil {
-		return err
-	}
-	for _, f := range r.Findings {
-		if f.Counts() {
-			return &exitCode{code: exitFindings}
-		}
-	}
-	return nil
-}
-
-// lintFix runs the fix through the engine (unless --dry-run: written under the lock, snapshot first),
-// then lints again. r.Findings becomes what is left.
-func lintFix(c *cli.Context, g *globals, root nodefs.Root, o lint.Options, r *lintResult) error {
-	env := newEnv(c, g, root)
-	res, err := engine.Run(c.Context, env, engine.LintFix(env, o, engine.Job{DryRun: r.DryRun, LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force")}))
-	if err != nil {
-		return err
-	}
+	var save func(*change.Plan) error
 	if path := c.String("save-plan"); path != "" {
-		if _, err := savePlan(g, res.Plan, "lint-fix", engine.LintFixInputs(o), path); err != nil {
+		save = func(p *change.Plan) error {
+			_, err := savePlan(g, p, "lint-fix", engine.LintFixInputs(o), path)
 			return err
 		}
 	}
-	r.Result = res
-	fixedFiles := map[string]bool{}
-	for _, f := range res.Files {
-		fixedFiles[f.Path] = f.Changed
+	job := engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force")}
+	r, err := engine.Lint(c.Context, newEnv(c, g, root), o, c.Bool("fix"), job, save)
+	if err != nil {
+		return err
 	}
-	var left []lint.Finding
-	for _, f := range r.Findings {
-		if f.Fixable && fixedFiles[f.Path] {
-			r.Fixed = append(r.Fixed, f)
-		} else {
-			left = append(left, f)
-		}
-	}
-	if !r.DryRun && r.Changed {
-		// What is really left: lint the node as it is now.
-		after, err := lint.Run(root, o)
-		if err != nil {
-			return err
-		}
-		left = after
-	}
-	if left == nil {
-		left = []lint.Finding{}
-	}
-	r.Findings = left
-	return nil
-}
-
-// printLint prints findings on stdout (they are lint's result), and with --fix the diff first; the
-// summary goes to stderr, like disable's.
-func printLint(g *globals, r *lintResult) error {
 	if g.json {
-		g.redact(r.Diff)
-		return writeJSON(g.stdout, r)
-	}
-	if r.Result != nil {
+		g.secrets.Entries(r.Diff)
+		if err := writeJSON(g.stdout, r); err != nil {
+			return err
+		}
+	} else {
 		for _, w := range r.Warnings {
 			g.logf("warning", "%s", w)
 		}
+		printDiffs(g, r.Changes)
+		r.WriteText(g.stdout, g.stderr, g.undoFlags())
 	}
-	printDiffs(g, r.Changes)
-	for _, f := range r.Findings {
-		fmt.Fprintln(g.stdout, f.String())
-	}
-	n := 0
-	for _, f := range r.Findings {
-		if f.Counts() {
-			n++
-		}
-	}
-	switch {
-	case len(r.Fixed) > 0 && r.DryRun:
-		fmt.Fprintf(g.stderr, "lint: --fix would repair %d finding(s); %d left\n", len(r.Fixed), n)
-	case len(r.Fixed) > 0:
-		fmt.Fprintf(g.stderr, "lint: repaired %d finding(s)", len(r.Fixed))
-		if r.Snapshot != nil {
-			fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback%s %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
-		}
-		fmt.Fprintf(g.stderr, "; %d left\n", n)
-	case n == 0:
-		fmt.Fprintln(g.stderr, "lint: no findings")
-	default:
-		fmt.Fprintf(g.stderr, "lint: %d finding(s)\n", n)
+	if r.Counts() {
+		return &exitCode{Code: exitFindings}
 	}
 	return nil
 }

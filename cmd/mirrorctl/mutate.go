@@ -13,7 +13,6 @@ import (
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/nodefs"
-	"github.com/mirrorctl/mirrorctl/patches"
 )
 
 // Flags every command that reads a node's targets shares (disable, enable, status): --distro, then one
@@ -129,32 +128,23 @@ func options(c *cli.Context, g *globals, op controllers.Op) (distros.Adapter, di
 	if err != nil {
 		return nil, o, err
 	}
-	var a distros.Adapter
-	if d := c.String("distro"); d != "auto" && d != "" {
-		a, err = distros.Get(d)
-		if err != nil {
-			return nil, o, usageErr("--distro: %v", err)
-		}
-		return a, o, nil
-	}
 	var given []string
 	for _, in := range distros.Inputs() {
 		if c.IsSet(in.Name) {
 			given = append(given, in.Name)
 		}
 	}
-	if a, err = distros.Implied(given); err != nil {
-		return nil, o, usageErr("%v", err)
-	} else if a != nil {
-		g.vlogf(vDecisions, "distro", "%s: named by its input flags", a.Name())
-		return a, o, nil
+	a, err := engine.PickAdapter(c.String("distro"), given, o.Root, func(format string, a ...any) { g.vlogf(vDecisions, "distro", format, a...) })
+	return a, o, engineErr(err)
+}
+
+// engineErr is err, a usage error (exit status 2) when the engine says it is one.
+func engineErr(err error) error {
+	var u *engine.UsageError
+	if errors.As(err, &u) {
+		return usageErr("%v", err)
 	}
-	a, err = distros.Detect(o.Root)
-	if err != nil {
-		return nil, o, err
-	}
-	g.vlogf(vDecisions, "distro", "%s: detected (%s)", a.Name(), strings.Join(a.Detect(o.Root), ", "))
-	return a, o, nil
+	return err
 }
 
 func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
@@ -179,8 +169,10 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 	if err := checkExitCode(c); err != nil {
 		return err
 	}
-	if err := checkWait(c, a.Name()); err != nil {
-		return err
+	if c.Duration("wait") > 0 && !c.Bool("dry-run") {
+		if err := engineErr(engine.CheckWait(a.Name(), c.Bool("restart"))); err != nil {
+			return err
+		}
 	}
 	env := newEnv(c, g, o.Root)
 	job := engine.Job{DryRun: dryRun, LockTimeout: c.Duration("lock-timeout"), Force: c.Bool("force"), Gate: gate(c, g, o.Root, a.Name())}
@@ -193,12 +185,7 @@ func runMutate(c *cli.Context, g *globals, op controllers.Op) error {
 		if err != nil {
 			return err
 		}
-		o.Node = engine.NodeInfo(cl, o.Root)
-		sel := o.Selection()
-		job.Live = &engine.KubeadmConfig{Cluster: *cl, Env: env, Op: string(op), Edit: func(data []byte) ([]byte, bool, error) {
-			out, _, changed, err := patches.EditKubeadmConfigSelection(data, op, sel)
-			return out, changed, err
-		}}
+		job.Live = engine.LiveKubeadmConfig(env, cl, op, &o)
 		job.APIServers.Cluster = cl
 	}
 	r, err := engine.Run(c.Context, env, engine.Mutate(env, a, o, job))
@@ -229,7 +216,7 @@ func checkExitCode(c *cli.Context) error {
 // wouldChange is --exit-code's status: 3 when the dry run would change something.
 func wouldChange(c *cli.Context, changed bool) error {
 	if c.Bool("exit-code") && changed {
-		return &exitCode{code: exitFindings}
+		return &exitCode{Code: exitFindings}
 	}
 	return nil
 }
@@ -257,28 +244,6 @@ func runMutateFiles(c *cli.Context, g *globals, op controllers.Op) error {
 		return err
 	}
 	return wouldChange(c, r.Changed)
-}
-
-// checkWait refuses a health gate that could only time out and roll back a good change: it watches
-// this node's kcm, which restarts by itself only where the kubelet runs it from the edited manifest;
-// a service restart needs --restart, and a change applied elsewhere never reaches this node's kcm.
-func checkWait(c *cli.Context, distro string) error {
-	if c.Duration("wait") <= 0 || c.Bool("dry-run") {
-		return nil
-	}
-	a, err := distros.Get(distro)
-	if err != nil {
-		return err
-	}
-	switch act := a.Activation(); act.Kind {
-	case distros.Elsewhere:
-		return usageErr("--wait watches this node's kube-controller-manager; a %s change takes effect elsewhere", distro)
-	case distros.ByServiceRestart:
-		if !c.Bool("restart") {
-			return usageErr("--wait needs --restart on %s: the change takes effect only when %s runs", distro, strings.Join(act.Command, " "))
-		}
-	}
-	return nil
 }
 
 // forceFlag is --force on the commands that rewrite targets (disable, enable, lint --fix): it writes a

@@ -1,66 +1,28 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/mirrorctl/mirrorctl/change"
+	"github.com/mirrorctl/mirrorctl/cliflags"
 	"github.com/mirrorctl/mirrorctl/engine"
 )
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-const (
-	red   = "\x1b[31m"
-	green = "\x1b[32m"
-	cyan  = "\x1b[36m"
-	bold  = "\x1b[1m"
-	reset = "\x1b[0m"
-)
-
-// colorize paints a unified diff the way git does.
-func colorize(d string) string {
-	var b strings.Builder
-	for _, l := range strings.SplitAfter(d, "\n") {
-		if l == "" {
-			continue
-		}
-		body := strings.TrimRight(l, "\n")
-		nl := l[len(body):]
-		switch {
-		case strings.HasPrefix(l, "--- ") || strings.HasPrefix(l, "+++ "):
-			b.WriteString(bold + body + reset + nl)
-		case strings.HasPrefix(l, "@@"):
-			b.WriteString(cyan + body + reset + nl)
-		case strings.HasPrefix(l, "-"):
-			b.WriteString(red + body + reset + nl)
-		case strings.HasPrefix(l, "+"):
-			b.WriteString(green + body + reset + nl)
-		default:
-			b.WriteString(l)
-		}
-	}
-	return b.String()
-}
+func writeJSON(w io.Writer, v any) error { return cliflags.WriteJSON(w, v) }
 
 // printDiffs prints each change's unified diff on stdout: `mirrorctl disable --dry-run > change.patch`
 // is a patch.
 func printDiffs(g *globals, changes []change.FileChange) int {
 	n := 0
 	for _, f := range changes {
-		d := g.redactDiff(f.UnifiedDiff())
+		d := g.secrets.Diff(f.UnifiedDiff())
 		if d == "" {
 			continue
 		}
 		n++
 		if g.color {
-			d = colorize(d)
+			d = change.Colorize(d)
 		}
 		fmt.Fprint(g.stdout, d)
 	}
@@ -77,62 +39,13 @@ func printResult(g *globals, r *engine.Result, extra ...any) error {
 		g.logf("note", "%s", n)
 	}
 	if g.json {
-		g.redact(r.Diff)
+		g.secrets.Entries(r.Diff)
 		if len(extra) > 0 {
 			return writeJSON(g.stdout, extra[0])
 		}
 		return writeJSON(g.stdout, r)
 	}
 	printDiffs(g, r.Changes)
-	verb := "changed"
-	if r.DryRun {
-		verb = "would change"
-	}
-	n := r.ChangedFiles()
-	if n == 0 {
-		verb = "unchanged"
-	}
-	fmt.Fprintf(g.stderr, "mirroring %s", r.Mirroring)
-	if r.Endpoints != "" {
-		fmt.Fprintf(g.stderr, ", Endpoints controller %s", r.Endpoints)
-	}
-	fmt.Fprintf(g.stderr, "; %d file(s) %s", n, verb)
-	if r.Snapshot != nil {
-		fmt.Fprintf(g.stderr, "; snapshot %s (undo: mirrorctl rollback%s %s)", *r.Snapshot, g.undoFlags(), *r.Snapshot)
-	}
-	fmt.Fprintln(g.stderr)
+	fmt.Fprintln(g.stderr, r.Summary(g.undoFlags()))
 	return nil
-}
-
-// redact replaces the credentials' values in diff entries (JSON), unless --show-secrets; then it warns
-// when there are any.
-func (g *globals) redact(diffs []change.DiffEntry) {
-	found := false
-	for i := range diffs {
-		e := diffs[i]
-		if e.Redact() {
-			found = true
-			if !g.secrets {
-				diffs[i] = e
-			}
-		}
-	}
-	g.warnSecrets(found)
-}
-
-// redactDiff is redact for a text diff.
-func (g *globals) redactDiff(d string) string {
-	r, found := change.RedactDiff(d)
-	g.warnSecrets(found)
-	if g.secrets {
-		return d
-	}
-	return r
-}
-
-func (g *globals) warnSecrets(found bool) {
-	if found && g.secrets && !g.warnedSecrets {
-		g.warnedSecrets = true
-		g.logf("warning", "--show-secrets: this output holds credentials; keep it as private as the files they come from")
-	}
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -28,41 +26,8 @@ func savePlan(g *globals, p *change.Plan, op string, in planfile.Inputs, path st
 
 func readPlan(path string) (*planfile.File, string, error) { return planfile.Read(path, version) }
 
-// planInfo is the "plan" key show-plan and apply-plan add to the JSON result of a dry-run or a run.
-type planInfo struct {
-	File             string            `json:"file"`
-	SHA256           string            `json:"sha256"`
-	Operation        string            `json:"operation"`
-	Created          time.Time         `json:"created"`
-	MirrorctlVersion string            `json:"mirrorctl_version"`
-	Node             planfile.Identity `json:"node"`
-}
-
-// planResult is the same JSON object `disable` prints, plus which plan it came from.
-type planResult struct {
-	*engine.Result
-	Plan planInfo `json:"plan"`
-}
-
-func newPlanInfo(path, sum string, f *planfile.File) planInfo {
-	return planInfo{File: path, SHA256: sum, Operation: f.Operation, Created: f.Created,
-		MirrorctlVersion: f.MirrorctlVersion, Node: f.Node}
-}
-
-func printPlanResult(g *globals, r *engine.Result, info planInfo) error {
-	return printResult(g, r, planResult{Result: r, Plan: info})
-}
-
-// describePlan logs what a plan is: which file, which digest, what it does and where it was made.
-func describePlan(g *globals, path, sum string, f *planfile.File) {
-	node := f.Node.Hostname
-	if node == "" {
-		node = "(no hostname)"
-	}
-	if f.Node.MachineID != "" {
-		node += " machine-id " + f.Node.MachineID
-	}
-	g.logf("plan", "%s sha256 %s: %s on %s node %s, made %s by mirrorctl %s", path, sum, f.Operation, f.Distro, node, f.Created.Format(time.RFC3339), f.MirrorctlVersion)
+func printPlanResult(g *globals, r *engine.Result, path, sum string, f *planfile.File) error {
+	return printResult(g, r, engine.NewPlanResult(r, path, sum, f))
 }
 
 // show-plan and apply-plan have no "Examples:" section: every example there runs in a test on the
@@ -96,9 +61,8 @@ FILE is a host path (not under --root). The workflow, with a plan named disable.
 			if err != nil {
 				return err
 			}
-			describePlan(g, path, sum, f)
-			r := engine.NewResult(f.Plan(f.Changes()), true)
-			return printPlanResult(g, r, newPlanInfo(path, sum, f))
+			g.logf("plan", "%s", engine.DescribePlan(path, sum, f))
+			return printPlanResult(g, engine.NewResult(f.Plan(f.Changes()), true), path, sum, f)
 		},
 	}
 }
@@ -159,10 +123,10 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	if err != nil {
 		return err
 	}
-	if want := strings.ToLower(strings.TrimSpace(c.String("expect-sha256"))); want != "" && want != sum {
-		return fmt.Errorf("%s: sha256 %s, not %s as --expect-sha256 requires; nothing written", path, sum, want)
+	if err := engine.ExpectSHA256(path, sum, c.String("expect-sha256")); err != nil {
+		return err
 	}
-	describePlan(g, path, sum, f)
+	g.logf("plan", "%s", engine.DescribePlan(path, sum, f))
 	if _, known := map[string]bool{change.Enabled: true, change.Disabled: false}[f.MirroringAfter]; c.Duration("wait") > 0 && !known {
 		return usageErr("--wait: the plan leaves mirroring %q, so there is no state to wait for", f.MirroringAfter)
 	}
@@ -178,7 +142,7 @@ func runApplyPlan(c *cli.Context, g *globals, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := printPlanResult(g, r, newPlanInfo(path, sum, f)); err != nil {
+	if err := printPlanResult(g, r, path, sum, f); err != nil {
 		return err
 	}
 	return wouldChange(c, r.Changed)

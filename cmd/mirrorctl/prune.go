@@ -1,38 +1,16 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorctl/mirrorctl/change"
 	"github.com/mirrorctl/mirrorctl/cluster"
 	"github.com/mirrorctl/mirrorctl/engine"
-	"github.com/mirrorctl/mirrorctl/nodefs"
 )
 
 // ---------------------------------------------------------------------------------------------------
 // mirrorctl prune-endpoints (issue 16 §5)
-
-// pruneResult is prune-endpoints' JSON: the keys of skip, with the objects.
-type pruneResult struct {
-	Changed  bool                `json:"changed"`
-	DryRun   bool                `json:"dry_run"`
-	Snapshot *string             `json:"snapshot"` // the record id (for --rollback)
-	Objects  []pruneObject       `json:"objects"`
-	Files    []engine.FileResult `json:"files"`
-	Diff     []change.DiffEntry  `json:"diff"`
-	Warnings []string            `json:"warnings"`
-	changes  []change.FileChange
-}
-
-type pruneObject struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Action    string `json:"action"` // delete, create, none
-	Note      string `json:"note,omitempty"`
-}
 
 func pruneEndpointsCommand() *cli.Command {
 	return &cli.Command{
@@ -70,86 +48,24 @@ Examples:
 				if c.NArg() > 1 || c.String("namespace") != "" {
 					return usageErr("prune-endpoints --rollback takes at most one record id and no --namespace")
 				}
-				if p.Record, err = pruneRecord(c, g, c.Args().First()); err != nil {
+				env, err := g.env(c)
+				if err != nil {
 					return err
 				}
-				g.logf("rollback", "record %s (%s, %s)", p.Record.ID, p.Record.Op, p.Record.Time.Format(time.RFC3339))
+				if p.Record, err = engine.PruneRecord(env, c.Args().First()); err != nil {
+					return err
+				}
 			} else if c.NArg() > 0 {
 				return usageErr("prune-endpoints takes no arguments (got %q)", c.Args().First())
 			}
-			cl, err := liveCluster(c, g)
+			r, err := runLiveOnly(c, g, func(env *engine.Env, cl *engine.Cluster, job engine.Job) *engine.Job {
+				p.Cluster = *cl
+				return engine.PruneEndpointsJob(env, p, job)
+			})
 			if err != nil {
 				return err
 			}
-			p.Cluster = *cl
-			root, err := nodefs.New(g.root)
-			if err != nil {
-				return err
-			}
-			env := newEnv(c, g, root)
-			r, err := engine.Run(c.Context, env, engine.PruneEndpointsJob(env, p, engine.Job{DryRun: c.Bool("dry-run"), LockTimeout: c.Duration("lock-timeout")}))
-			if err != nil {
-				return err
-			}
-			return printPrune(g, newPruneResult(p, r))
+			return printLive(g, engine.NewPruneResult(p, r))
 		},
 	}
-}
-
-func pruneRecord(c *cli.Context, g *globals, id string) (*cluster.Record, error) {
-	root, err := nodefs.New(g.root)
-	if err != nil {
-		return nil, err
-	}
-	records := cluster.OpenRecords(newEnv(c, g, root).Store())
-	var rec *cluster.Record
-	if id == "" {
-		rec, err = records.Latest(func(r *cluster.Record) bool { return len(r.Deleted) > 0 && r.RollbackOf == "" })
-	} else {
-		rec, err = records.Get(id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(rec.Deleted) == 0 {
-		return nil, fmt.Errorf("%s: record %s deleted no Endpoints (it is not a prune-endpoints record)", records.Dir(), rec.ID)
-	}
-	return rec, nil
-}
-
-func newPruneResult(p *engine.PruneEndpoints, r *engine.Result) *pruneResult {
-	out := &pruneResult{Changed: r.Changed, DryRun: r.DryRun, Snapshot: r.Snapshot, Objects: []pruneObject{}, Files: r.Files, Diff: r.Diff,
-		Warnings: append([]string{}, p.Warnings...), changes: r.Changes}
-	for _, ch := range p.Changes {
-		a := "delete"
-		switch {
-		case ch.Skip:
-			a = "none"
-		case ch.Create:
-			a = "create"
-		}
-		out.Objects = append(out.Objects, pruneObject{Namespace: ch.Namespace, Name: ch.Name, Action: a, Note: ch.Note})
-	}
-	return out
-}
-
-func printPrune(g *globals, r *pruneResult) error {
-	for _, w := range r.Warnings {
-		g.logf("warning", "%s", w)
-	}
-	if g.json {
-		g.redact(r.Diff)
-		return writeJSON(g.stdout, r)
-	}
-	n := printDiffs(g, r.changes)
-	verb := "changed"
-	if r.DryRun {
-		verb = "would change"
-	}
-	fmt.Fprintf(g.stderr, "%d Endpoints %s", n, verb)
-	if r.Snapshot != nil {
-		fmt.Fprintf(g.stderr, "; record %s (undo: mirrorctl prune-endpoints --rollback %s)", *r.Snapshot, *r.Snapshot)
-	}
-	fmt.Fprintln(g.stderr)
-	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -75,11 +74,8 @@ func snapshotsCommand() *cli.Command {
 		if err != nil {
 			return nil, nil, err
 		}
-		root, err := nodefs.New(g.root)
-		if err != nil {
-			return nil, nil, err
-		}
-		return g, newEnv(c, g, root), nil
+		env, err := g.env(c)
+		return g, env, err
 	}
 	return &cli.Command{
 		Name:  "snapshots",
@@ -100,20 +96,7 @@ func snapshotsCommand() *cli.Command {
 					if g.json {
 						return writeJSON(g.stdout, list)
 					}
-					tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-					fmt.Fprintln(tw, "ID\tTIME\tOP\tDISTRO\tFILES\tCLUSTER")
-					for _, m := range list {
-						var paths []string
-						for _, f := range m.Files {
-							paths = append(paths, f.Path)
-						}
-						distro := m.Distro
-						if distro == "" {
-							distro = "-"
-						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.ID, m.Time.Format(time.RFC3339), m.Op, distro, joinOr(paths, "-"), joinOr(engine.Objects(m.Cluster), "-"))
-					}
-					return tw.Flush()
+					return engine.WriteList(g.stdout, list)
 				},
 			},
 			{
@@ -134,10 +117,7 @@ func snapshotsCommand() *cli.Command {
 						if g.json {
 							return writeJSON(g.stdout, rec)
 						}
-						fmt.Fprintf(g.stdout, "id: %s\ntime: %s\nop: %s\nserver: %s\ntool version: %s\ncommand: %v\n", rec.ID, rec.Time, rec.Op, rec.Server, rec.ToolVersion, rec.Command)
-						for _, o := range engine.Objects(rec) {
-							fmt.Fprintf(g.stdout, "object: %s\n", o)
-						}
+						engine.WriteShow(g.stdout, nil, rec)
 						return nil
 					}
 					if err != nil {
@@ -146,10 +126,7 @@ func snapshotsCommand() *cli.Command {
 					if g.json {
 						return writeJSON(g.stdout, m)
 					}
-					fmt.Fprintf(g.stdout, "id: %s\ntime: %s\nop: %s\ndistro: %s\ntool version: %s\ncommand: %v\n", m.ID, m.Time, m.Op, m.Distro, m.ToolVersion, m.Command)
-					for _, f := range m.Files {
-						fmt.Fprintf(g.stdout, "file: %s mode %04o uid %d gid %d existed %v\n  sha256 before %s\n  sha256 after  %s\n", f.Path, f.Mode, f.UID, f.GID, f.Existed, f.SHA256Before, f.SHA256After)
-					}
+					engine.WriteShow(g.stdout, m, nil)
 					return nil
 				},
 			},

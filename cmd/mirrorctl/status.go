@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -64,7 +62,7 @@ Examples:
 				return err
 			}
 			if c.Bool("exit-code") && (r.Mirroring == change.Mixed || r.Endpoints == change.Mixed) {
-				return &exitCode{code: exitFindings}
+				return &exitCode{Code: exitFindings}
 			}
 			return nil
 		},
@@ -78,17 +76,7 @@ func printStatus(g *globals, r *engine.StatusResult) error {
 	for _, w := range r.Warnings {
 		g.logf("warning", "%s", w)
 	}
-	fmt.Fprintf(g.stdout, "distro: %s\nmirroring: %s\nendpoints controller: %s\n\n", r.Distro, r.Mirroring, r.Endpoints)
-	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FILE\tKIND\tVERSION\tMIRRORING\tENDPOINTS\tCONTROLLERS")
-	for _, f := range r.Files {
-		v := f.Controllers
-		if v == "" {
-			v = "(not set)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Path, f.Kind, f.Version, f.Mirroring, f.Endpoints, v)
-	}
-	return tw.Flush()
+	return r.WriteText(g.stdout)
 }
 
 func distrosCommand() *cli.Command {
@@ -104,55 +92,14 @@ func distrosCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			type row struct {
-				Name     string           `json:"name"`
-				Detected bool             `json:"detected"`
-				Evidence []string         `json:"evidence"`
-				Targets  []distros.Target `json:"targets"`
-				Error    string           `json:"error,omitempty"`
-			}
-			var rows []row
-			for _, ad := range distros.All() {
-				ev := ad.Detect(o.Root)
-				r := row{Name: ad.Name(), Detected: len(ev) > 0, Evidence: append([]string{}, ev...), Targets: []distros.Target{}}
-				if t, err := ad.Targets(o); err != nil {
-					r.Error = err.Error()
-				} else if t != nil {
-					r.Targets = t
-				}
-				rows = append(rows, r)
-			}
+			rows := engine.Distros(o)
 			if g.json {
 				return writeJSON(g.stdout, rows)
 			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "DISTRO\tDETECTED\tTARGETS")
-			for _, r := range rows {
-				var ts []string
-				for _, t := range r.Targets {
-					ts = append(ts, t.Path)
-				}
-				det := "no"
-				if r.Detected {
-					det = "yes"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, det, joinOr(ts, "-"))
-			}
-			return tw.Flush()
+			return engine.WriteDistros(g.stdout, rows)
 		},
 		Flags: targetFlags(false),
 	}
-}
-
-func joinOr(s []string, empty string) string {
-	if len(s) == 0 {
-		return empty
-	}
-	out := s[0]
-	for _, x := range s[1:] {
-		out += ", " + x
-	}
-	return out
 }
 
 // liveStatus reads the live ClusterConfiguration through --kubeconfig.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/mirrorctl/mirrorctl/distros"
 	"github.com/mirrorctl/mirrorctl/engine"
 	"github.com/mirrorctl/mirrorctl/golden"
+	"github.com/mirrorctl/mirrorctl/health"
 	"github.com/mirrorctl/mirrorctl/manifests"
 	"github.com/mirrorctl/mirrorctl/nodefs"
 	"github.com/mirrorctl/mirrorctl/snapshot"
@@ -70,6 +73,23 @@ func (f *fakeKubelet) url() string { return f.srv.URL + "/healthz?verbose" }
 // builds, inside a cli app carrying waitFlags, and returns the snapshot id the run logged.
 func runDisableWithWait(t *testing.T, root string, args []string, d time.Duration) (string, string, error) {
 	t.Helper()
+	return runDisableWithGate(t, root, args, d, 0)
+}
+
+// runDisableWithGate is runDisableWithWait with the gate's time for one kcm restart set to restart
+// (0: from the manifest, 45 s for kubeadm's), the least the rollback waits for the restored kcm.
+func runDisableWithGate(t *testing.T, root string, args []string, d, restart time.Duration) (string, string, error) {
+	t.Helper()
+	return runDisableTuned(t, root, args, d, func(g *engine.Gate) {
+		if restart > 0 {
+			g.Restart = restart
+		}
+	})
+}
+
+// runDisableTuned is runDisableWithWait with the gate --wait builds changed by tune before the run.
+func runDisableTuned(t *testing.T, root string, args []string, d time.Duration, tune func(*engine.Gate)) (string, string, error) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	app := &cli.App{
 		Flags:          waitFlags(),
@@ -85,6 +105,9 @@ func runDisableWithWait(t *testing.T, root string, args []string, d time.Duratio
 			a, _ := distros.Get("kubeadm")
 			env := newEnv(c, g, r)
 			job := engine.Job{LockTimeout: time.Second, Gate: gate(c, g, r, "kubeadm")}
+			if job.Gate != nil {
+				tune(job.Gate)
+			}
 			_, err = engine.Run(c.Context, env, engine.Mutate(env, a, distros.Options{Root: r, Op: controllers.Disable}, job))
 			return err
 		},
@@ -156,9 +179,56 @@ func TestWaitTimeoutRollsBack(t *testing.T) {
 func TestWaitTimeoutStillUnhealthy(t *testing.T) {
 	root := newNode(t)
 	kl := newFakeKubelet(t, root, func([]byte) bool { return true }) // kcm down whatever the flags
-	_, _, err := runDisableWithWait(t, root, []string{"--wait-url", kl.url()}, 300*time.Millisecond)
+	// One restart taken as 400 ms: the rollback waits that long, not a real kcm's 45 s.
+	_, log, err := runDisableWithGate(t, root, []string{"--wait-url", kl.url()}, 300*time.Millisecond, 400*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "but kube-controller-manager is still not healthy") {
 		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(log, "[rollback] waiting up to 400ms for the restored kube-controller-manager") {
+		t.Errorf("log:\n%s", log)
+	}
+}
+
+// A --wait shorter than one kcm restart: the gate says so before it waits, and the rollback still gives
+// the restored kcm one restart's time. Under the real kubelet a restored kcm 1.37 needs 31–34 s (the
+// kubelet's back-off for the old pod, then the old kcm's 15 s lease), so --wait 35s once left it 1–4 s
+// and a shorter one ended in "rolled back, but kube-controller-manager is still not healthy".
+func TestWaitRecoveryGetsOneRestart(t *testing.T) {
+	root := newNode(t)
+	orig, _ := os.ReadFile(filepath.Join(root, kcmPath))
+	var mu sync.Mutex
+	changed := false
+	var restoredAt time.Time
+	// kcm fails with the change; once the original is back it needs 700 ms to start (the restart).
+	kl := newFakeKubelet(t, root, func(m []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if !bytes.Equal(m, orig) {
+			changed = true
+			return true
+		}
+		if !changed {
+			return false
+		}
+		if restoredAt.IsZero() {
+			restoredAt = time.Now()
+		}
+		return time.Since(restoredAt) < 700*time.Millisecond
+	})
+	_, log, err := runDisableWithGate(t, root, []string{"--wait-url", kl.url()}, 300*time.Millisecond, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "automatically") || !strings.Contains(err.Error(), "healthy again with mirroring enabled") {
+		t.Fatalf("err = %v\n%s", err, log)
+	}
+	for _, want := range []string{
+		"[gate] --wait 300ms is shorter than one kube-controller-manager restart can take here (5s",
+		"[rollback] waiting up to 5s for the restored kube-controller-manager",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if now, _ := os.ReadFile(filepath.Join(root, kcmPath)); !bytes.Equal(now, orig) {
+		t.Error("not rolled back")
 	}
 }
 
@@ -244,5 +314,49 @@ func TestKCMKubeconfig(t *testing.T) {
 				t.Errorf("kcmKubeconfig(%s) = %q, want %q", c.distro, got, c.want)
 			}
 		})
+	}
+}
+
+// Where the gate reads kcm's lease but this node's name is unknown (no /etc/hostname under --root) it
+// says so before it waits: no lease holder is then taken for another node's until kcm was seen leading.
+func TestWaitUnknownNameSaysSo(t *testing.T) {
+	for _, named := range []bool{false, true} {
+		root := newNode(t)
+		golden.WriteFile(t, filepath.Join(root, "etc/kubernetes/controller-manager.conf"), []byte("apiVersion: v1\nkind: Config\n"), golden.FileMode(0o600))
+		if named {
+			golden.WriteFile(t, filepath.Join(root, "etc/hostname"), []byte("cp-1\n"), golden.FileMode(0o644))
+		}
+		kl := newFakeKubelet(t, root, func([]byte) bool { return false })
+		_, log, err := runDisableWithWait(t, root, []string{"--wait-url", kl.url()}, 10*time.Second)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, log)
+		}
+		said := strings.Contains(log, "[gate] this node's name is unknown (no /etc/hostname under "+root+")") &&
+			strings.Contains(log, "until then the gate waits for it to lead in the new state")
+		if said == named {
+			t.Errorf("/etc/hostname present: %v; the [gate] line about the unknown name: %v\n%s", named, said, log)
+		}
+	}
+}
+
+// Without /etc/hostname the gate asks the kcm that runs before the write: while it leads, its leader
+// lease names this node (under the kubelet the old kcm is gone within a second of the write, before
+// the gate's first poll).
+func TestWaitLearnsNameBeforeTheWrite(t *testing.T) {
+	root := newNode(t)
+	kl := newFakeKubelet(t, root, func([]byte) bool { return false })
+	var reads atomic.Int64
+	_, log, err := runDisableTuned(t, root, []string{"--wait-url", kl.url()}, 10*time.Second, func(g *engine.Gate) {
+		g.Options.Lease = func(context.Context) (*health.Lease, error) {
+			reads.Add(1)
+			return &health.Lease{Holder: "vm_0c4f", Renewed: time.Now(), Duration: 15 * time.Second}, nil
+		}
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	if !strings.Contains(log, "[gate] this node's name is unknown (no /etc/hostname under "+root+"), but kube-controller-manager leads now as vm (its leader lease)") ||
+		strings.Contains(log, "until then the gate waits") || reads.Load() == 0 {
+		t.Errorf("lease read %d times; log:\n%s", reads.Load(), log)
 	}
 }

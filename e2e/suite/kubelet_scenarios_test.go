@@ -138,8 +138,18 @@ func TestKubelet(t *testing.T) {
 		s3 = k.waitKCM(t, false, "", startTimeout)
 		t.Logf("cp-2 stopped: this node's kcm %s leads with mirroring off after %s", shortID(s3.id), time.Since(t0).Round(time.Millisecond))
 
-		// enable --wait: back on, a new Service mirrored.
-		k.gated(t, s3, true, "enable", "--wait", "90s")
+		// enable --wait: back on, a new Service mirrored. Without /etc/hostname under --root: the gate
+		// cannot tell this node's lease from another node's by the files, so before the write it asks
+		// the lease while this node's kcm leads (the old kcm is gone within a second of the write), and
+		// waits for the new kcm to lead: it once took this node's own new kcm, holding the lease 0.4 s
+		// before it listed its controllers, for a standby.
+		hostnameFile := filepath.Join(root, "etc/hostname")
+		if err := os.Remove(hostnameFile); err != nil {
+			t.Fatal(err)
+		}
+		k.gatedLines(t, s3, true, []string{"[gate] this node's name is unknown", "kube-controller-manager leads now as " + hostname + " (its leader lease)"},
+			[]string{"is healthy and a standby", "taking it for a standby"}, "enable", "--wait", "90s")
+		writeFile(t, hostnameFile, []byte(hostname+"\n"), 0o644)
 		c.createUserEndpoints("kuser-3", "192.0.2.3")
 		c.waitMirrored("kuser-3", "192.0.2.3")
 		expectMetrics(t, c, true)
@@ -271,9 +281,10 @@ func TestKubelet(t *testing.T) {
 				}
 			}
 		}()
-		// The gate waits as long again for the restored kcm, which needs ~30 s to lead again (the kubelet's
-		// back-off, then the old lease): 35 s left 1–4 s to spare.
-		const wait = 45 * time.Second
+		// The restored kcm needs 31–34 s to lead again (the kubelet's back-off, then the old lease): the
+		// gate gives it one restart's time (45 s with kubeadm's flags) even after a shorter --wait, which
+		// once left it 1–4 s of a --wait 35s.
+		const wait = 30 * time.Second
 		r := runMirrorctl(t, root, "disable", "--controller-name", "endpointslice-mirroring-controller", "--wait", wait.String())
 		close(stop)
 		states := <-seen
@@ -284,6 +295,11 @@ func TestKubelet(t *testing.T) {
 		}
 		if !slices.ContainsFunc(states, func(s string) bool { return strings.Contains(s, "waiting=CrashLoopBackOff") }) {
 			t.Errorf("the kubelet never reported CrashLoopBackOff for the failing kcm")
+		}
+		for _, want := range []string{"[gate] --wait 30s is shorter than one kube-controller-manager restart can take here (45s", "[rollback] waiting up to 45s for the restored kube-controller-manager"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("mirrorctl did not say %q", want)
+			}
 		}
 		lastLine := lastNonEmptyLine(r.stderr)
 		for _, want := range []string{"did not become healthy without the mirroring controller", "automatically", "healthy again with mirroring enabled"} {
@@ -373,10 +389,26 @@ func (k *realKubelet) waitKCM(t *testing.T, mirroring bool, notID string, timeou
 // and mirrorctl returned within a poll interval of the new kcm being healthy in the wanted state.
 func (k *realKubelet) gated(t *testing.T, before kcmContainer, mirroring bool, args ...string) kcmContainer {
 	t.Helper()
+	return k.gatedLines(t, before, mirroring, nil, nil, args...)
+}
+
+// gatedLines is gated whose stderr must also say each of say and none of never.
+func (k *realKubelet) gatedLines(t *testing.T, before kcmContainer, mirroring bool, say, never []string, args ...string) kcmContainer {
+	t.Helper()
 	obs := k.observeHealth(mirroring)
 	r := runMirrorctl(t, k.c.root, args...)
 	if r.code != 0 {
 		t.Fatalf("mirrorctl %s: exit %d, want 0\nstderr:\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	for _, s := range say {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("mirrorctl %s did not say %q:\n%s", args[0], s, r.stderr)
+		}
+	}
+	for _, s := range never {
+		if strings.Contains(r.stderr, s) {
+			t.Errorf("mirrorctl %s said %q:\n%s", args[0], s, r.stderr)
+		}
 	}
 	want := "[wait] kube-controller-manager is healthy, mirroring controller not running after"
 	if mirroring {
