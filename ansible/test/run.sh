@@ -474,7 +474,9 @@ check "args: ad-hoc check run wrote nothing" same_tree "$work/roots/w1" "$work/p
 [ "$failed" -eq "$f0" ] || show_log "$log"
 
 # --- 8. plan: apply a reviewed plan (issue 8) --------------------------------
-if "$bin" apply-plan --help >/dev/null 2>&1 && "$bin" disable --help 2>&1 | grep -q -- --save-plan; then
+# The help is read whole: with pipefail, grep -q closing the pipe early can kill mirrorctl with SIGPIPE
+# and skip this section (it did, at random).
+if "$bin" apply-plan --help >/dev/null 2>&1 && grep -q -- --save-plan <<<"$("$bin" disable --help 2>&1)"; then
 	f0=$failed
 	node pl1
 	inventory "$work/inv-plan.yml" pl1
