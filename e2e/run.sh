@@ -25,7 +25,9 @@ MIRRORCTL_BIN=$(cd "$(dirname "$MIRRORCTL_BIN")" && pwd)/$(basename "$MIRRORCTL_
 t2=$(date +%s)
 
 cd "$here/suite"
-# -timeout bounds the scenario budget (issue 3: under 5 minutes once the binaries exist); -count=1
+# -timeout bounds the scenario budget: 8 minutes, the bound of a whole cached `make e2e` (issue 17; the
+# rest of the suite took 4.6–5 min beside TestKubelet at a load of 18 on two cores, so 5 minutes cut
+# TestWait off there); -count=1
 # because the suite's inputs (binaries, mirrorctl) are outside Go's test cache key.
 # TestKubelet (the real kubelet on containerd, issue 17) spends most of its ~6 minutes waiting for the
 # kubelet's restarts, so on a full run it goes in a second `go test` process beside the rest (its own
@@ -37,7 +39,7 @@ if [ $# -eq 0 ]; then
   go test -c -o "$kdir/suite.test" .
   "$kdir/suite.test" -test.count=1 -test.timeout=9m -test.v -test.run '^TestKubelet$' >"$kdir/log" 2>&1 &
   kpid=$!
-  go test -count=1 -timeout 5m -v -skip '^TestKubelet$' ./... || rc=$?
+  go test -count=1 -timeout 8m -v -skip '^TestKubelet$' ./... || rc=$?
   krc=0
   wait "$kpid" || krc=$?
   echo "--- TestKubelet (separate process, exit $krc):"
