@@ -39,10 +39,10 @@ lint:
 	$(GO) vet -tags '$(TAGS)' ./...
 
 unit:
-	$(GO) test -tags '$(TAGS)' -count=1 ./...
+	bash hack/host-untouched.sh $(GO) test -tags '$(TAGS)' -count=1 ./...
 
 ansible-test: build
-	MIRRORCTL_BIN=$(CURDIR)/$(BIN) bash ansible/test/run.sh
+	MIRRORCTL_BIN=$(CURDIR)/$(BIN) bash hack/host-untouched.sh bash ansible/test/run.sh
 
 # The Ansible collection mirrorctl.mirrorctl as a tarball in bin/, for `ansible-galaxy collection install`.
 ansible-collection:
@@ -50,7 +50,7 @@ ansible-collection:
 
 # Real Kubernetes binaries (built once into ~/.cache/mirrorctl-e2e) and the end-to-end suite.
 e2e: build
-	MIRRORCTL_BIN=$(CURDIR)/$(BIN) bash e2e/run.sh
+	MIRRORCTL_BIN=$(CURDIR)/$(BIN) bash hack/host-untouched.sh bash e2e/run.sh
 
 bench: build
 	MIRRORCTL_BIN=$(CURDIR)/$(BIN) bash bench/bench.sh

@@ -315,7 +315,7 @@ func TestK0sOracle(t *testing.T) {
 			}
 			mirrorctl := func(verb string) {
 				args := append([]string{"-o", "json", verb, "-f", file}, tc.flags...)
-				cmd := exec.Command(mb, args...)
+				cmd := privateStateCommand(t, mb, args...)
 				cmd.Dir = dir
 				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Fatalf("mirrorctl %s: %v\n%s", strings.Join(args, " "), err, out)

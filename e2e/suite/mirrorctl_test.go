@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -58,4 +59,19 @@ func expectResult(t testing.TB, r result, changed bool, mirroring string) {
 	if changed && (r.Snapshot == nil || *r.Snapshot == "") {
 		t.Fatalf("mirrorctl: a change without a snapshot id")
 	}
+}
+
+// privateStateCommand runs mirrorctl on files of this machine (-f) in a private mount namespace with
+// its own empty /run and /var/lib: a real write takes the machine's lock (/run/mirrorctl) and keeps a
+// snapshot in its state dir (/var/lib/mirrorctl), and a test must not leave either on the host.
+func privateStateCommand(t testing.TB, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("a private mount namespace (for -f writes that leave no state on the host) needs root")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare: -f writes need a private mount namespace here")
+	}
+	script := `mount -t tmpfs tmpfs /run && mkdir -p /var/lib && mount -t tmpfs tmpfs /var/lib && exec "$0" "$@"`
+	return exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", script, bin}, args...)...)
 }
