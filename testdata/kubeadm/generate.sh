@@ -78,7 +78,7 @@ control_plane apiserver v1.37.2 v1.37.2 v1beta4 "$repo/e2e/testdata/kube-apiserv
 # Operator-style config files: InitConfiguration + ClusterConfiguration + KubeletConfiguration.
 # v1beta4 is what kubeadm 1.37 prints. kubeadm 1.31+ prints only v1beta4 (there is no flag to choose),
 # so the v1beta3 file comes from kubeadm 1.29, the newest kubeadm built here whose default is v1beta3;
-# kubeadm 1.36 (the last that reads v1beta3) validates it in e2e.
+# kubeadm 1.31 (and 1.36, the last that reads v1beta3, where built) validates it in e2e.
 mkdir -p "$here/configs"
 defaults() { # defaults KUBEADM_VERSION OUT
   have "$1" || return 0
