@@ -2,12 +2,16 @@
 # Regenerates the kubeadm fixtures in this folder with real kubeadm binaries built by e2e/build.sh.
 # Every file here is kubeadm's own output, byte for byte; nothing is edited afterwards.
 #
-#   e2e/build.sh v1.21 v1.27 v1.29 v1.31 v1.36 v1.37 && testdata/kubeadm/generate.sh
+#   testdata/kubeadm/generate.sh
+#
+# It first has e2e/build.sh build the kubeadms it runs: most are not among what the e2e suite runs
+# (`make e2e` builds only that), so a first regeneration compiles them (minutes each, then cached).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${MIRRORCTL_E2E_CACHE:-$HOME/.cache/mirrorctl-e2e}
+MIRRORCTL_E2E_CACHE=$cache "$repo/e2e/build.sh" v1.27:kubeadm v1.29:kubeadm v1.31:kubeadm v1.37:kubeadm v1.21:kubeadm
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -81,7 +85,7 @@ control_plane apiserver v1.37.2 v1.37.2 v1beta4 "$repo/e2e/testdata/kube-apiserv
 # Operator-style config files: InitConfiguration + ClusterConfiguration + KubeletConfiguration.
 # v1beta4 is what kubeadm 1.37 prints. kubeadm 1.31+ prints only v1beta4 (there is no flag to choose),
 # so the v1beta3 file comes from kubeadm 1.29, the newest kubeadm built here whose default is v1beta3;
-# kubeadm 1.36 (the last that reads v1beta3) validates it in e2e.
+# kubeadm 1.31 (and 1.36, the last that reads v1beta3, where built) validates it in e2e.
 mkdir -p "$here/configs"
 defaults() { # defaults KUBEADM_VERSION OUT
   have "$1" || return 0
