@@ -277,7 +277,7 @@ func TestK0sOracle(t *testing.T) {
 	}
 	// Where the file names no Kubernetes version mirrorctl writes the alias every release accepts, so the
 	// oldest kcm here (1.27, alias only) must accept it too; a file naming k0s v1.30 gets the canonical
-	// name, which kcm 1.29 (the nearest release built here that is not newer) must accept.
+	// name, which kcm 1.31 (the nearest release built here) must accept.
 	unversioned := []string{set137, set127}
 	cases := []struct {
 		name, input string
@@ -290,7 +290,7 @@ func TestK0sOracle(t *testing.T) {
 		{"k0sctl-dynamic-config", "testdata/distros/files/k0sctl-dynamic-config/input.yaml", true, nil, unversioned},
 		{"k0sctl-controller-swap-ha", "testdata/distros/files/k0sctl-controller-swap-ha/input.yaml", true, []string{"--i-understand-k0s-ha-needs-mirroring"}, unversioned},
 		// Made by hand (the k0s config as its own document, k0s v1.30.2), see testdata/distros/SOURCES.md.
-		{"k0sctl-separate-clusterconfig", "testdata/distros/files/k0sctl-separate-clusterconfig/input.yaml", true, nil, []string{set137, set129}},
+		{"k0sctl-separate-clusterconfig", "testdata/distros/files/k0sctl-separate-clusterconfig/input.yaml", true, nil, []string{set137, set131}},
 		{"k0s-dualstack-doc", "testdata/distros/files/adapter-k0s-dualstack-doc/input.yaml", false, nil, unversioned},
 		{"k0s-extraargs-rawargs", "testdata/distros/k0s/extraargs-rawargs/root/etc/k0s/k0s.yaml", false, nil, unversioned},
 	}

@@ -42,7 +42,16 @@ with open(sys.argv[1]) as f:
 // command with mirroring off and every other controller as it was (kubeadm's default list kept: a
 // controllers entry replaces it whole).
 func TestKubesprayOracle(t *testing.T) {
-	if err := exec.Command("python3", "-c", "import yaml, jinja2").Run(); err != nil {
+	// Ansible's own Python first (Debian's ansible-core depends on python3-jinja2 and python3-yaml,
+	// and .ci/run installs it), then whatever python3 is on PATH.
+	python := ""
+	for _, p := range []string{"/usr/bin/python3", "python3"} {
+		if exec.Command(p, "-c", "import yaml, jinja2").Run() == nil {
+			python = p
+			break
+		}
+	}
+	if python == "" {
 		t.Skip("python3 with yaml and jinja2 (Ansible's template engine) is not installed")
 	}
 	kubeadm := bin(t, set137, "kubeadm")
@@ -59,7 +68,7 @@ func TestKubesprayOracle(t *testing.T) {
 	kcm := func(t *testing.T, vars string) []string {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, "vars.yml"), []byte(vars), 0o644)
-		block := run(t, nil, "python3", "-c", kubesprayRender, tmpl, filepath.Join(dir, "vars.yml"))
+		block := run(t, nil, python, "-c", kubesprayRender, tmpl, filepath.Join(dir, "vars.yml"))
 		cc := strings.Replace(clusterDoc, "\ncontrollerManager: {}\n", "\n"+strings.TrimRight(block, "\n")+"\n", 1)
 		cfg := filepath.Join(dir, "kubeadm.yaml")
 		writeFile(t, cfg, []byte(initDoc+"\n---\n"+cc), 0o600)
