@@ -132,26 +132,14 @@ func TestClusterAPIDecodesWhatMirrorctlWrites(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			work := t.TempDir()
-			if err := os.WriteFile(filepath.Join(work, "in.yaml"), in, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(bin, "-o", "json", "disable", "--dry-run", "-f", "in.yaml")
-			cmd.Dir = work
-			out, err := cmd.Output()
+			edited, err := disableDryRun(t, bin, in)
 			if err != nil {
 				if strings.Contains(dir, "topology") || strings.Contains(dir, "v1alpha4") {
 					return // refused by design (result-disable.txt says why)
 				}
 				t.Fatalf("mirrorctl: %v", err)
 			}
-			var res struct {
-				Diff []struct{ After string } `json:"diff"`
-			}
-			if err := yaml.Unmarshal(out, &res); err != nil || len(res.Diff) != 1 {
-				t.Fatalf("result: %v\n%s", err, out)
-			}
-			before, after := decode(t, in), decode(t, []byte(res.Diff[0].After))
+			before, after := decode(t, in), decode(t, edited)
 			if len(before) == 0 || len(before) != len(after) {
 				t.Fatalf("%d objects before, %d after", len(before), len(after))
 			}
@@ -173,4 +161,27 @@ func TestClusterAPIDecodesWhatMirrorctlWrites(t *testing.T) {
 			}
 		})
 	}
+}
+
+// disableDryRun is what `mirrorctl -o json disable --dry-run -f` makes of one file: its new bytes, or
+// the error of a refusal.
+func disableDryRun(t *testing.T, bin string, in []byte) ([]byte, error) {
+	t.Helper()
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "in.yaml"), in, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-o", "json", "disable", "--dry-run", "-f", "in.yaml")
+	cmd.Dir = work
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Diff []struct{ After string } `json:"diff"`
+	}
+	if err := yaml.Unmarshal(out, &res); err != nil || len(res.Diff) != 1 {
+		t.Fatalf("result: %v\n%s", err, out)
+	}
+	return []byte(res.Diff[0].After), nil
 }

@@ -1,7 +1,6 @@
 package capi
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,23 +173,11 @@ func TestKubeadmRendersWhatMirrorctlWrites(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			work := t.TempDir()
-			if err := os.WriteFile(filepath.Join(work, "in.yaml"), in, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(bin, "-o", "json", "disable", "--dry-run", "-f", "in.yaml")
-			cmd.Dir = work
-			out, err := cmd.Output()
+			edited, err := disableDryRun(t, bin, in)
 			if err != nil {
 				t.Fatalf("mirrorctl: %v", err)
 			}
-			var res struct {
-				Diff []struct{ After string } `json:"diff"`
-			}
-			if err := json.Unmarshal(out, &res); err != nil || len(res.Diff) != 1 {
-				t.Fatalf("result: %v\n%s", err, out)
-			}
-			before, after := clusterConfigs(t, in), clusterConfigs(t, []byte(res.Diff[0].After))
+			before, after := clusterConfigs(t, in), clusterConfigs(t, edited)
 			if len(before) == 0 || len(before) != len(after) {
 				t.Fatalf("%d objects before, %d after", len(before), len(after))
 			}
